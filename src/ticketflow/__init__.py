@@ -1,0 +1,79 @@
+"""ticketflow: the life of a support ticket, as a library.
+
+Quick start::
+
+    from ticketflow import FakeClock, Helpdesk, Requester
+
+    desk = Helpdesk(clock=FakeClock())
+    ticket = desk.open_ticket(subject="Printer jammed", requester=Requester(name="Ann"))
+    desk.agent_reply(ticket.id, "On my way", by="bob")
+"""
+
+from . import workflows as workflows
+from ._clock import Clock as Clock
+from ._clock import FakeClock as FakeClock
+from ._clock import SystemClock as SystemClock
+from ._engine import Helpdesk as Helpdesk
+from ._model import Actor as Actor
+from ._model import Event as Event
+from ._model import EventKind as EventKind
+from ._model import Message as Message
+from ._model import Priority as Priority
+from ._model import Requester as Requester
+from ._model import Role as Role
+from ._model import Ticket as Ticket
+from ._workflow import Category as Category
+from ._workflow import ClosedPolicy as ClosedPolicy
+from ._workflow import Status as Status
+from ._workflow import Transition as Transition
+from ._workflow import Workflow as Workflow
+from .exceptions import ConflictError as ConflictError
+from .exceptions import InvalidInputError as InvalidInputError
+from .exceptions import RuleError as RuleError
+from .exceptions import RuleLoopError as RuleLoopError
+from .exceptions import StoreError as StoreError
+from .exceptions import StoreUnavailable as StoreUnavailable
+from .exceptions import TicketflowError as TicketflowError
+from .exceptions import TicketLockedError as TicketLockedError
+from .exceptions import TicketNotFound as TicketNotFound
+from .exceptions import TransitionError as TransitionError
+from .exceptions import WorkflowError as WorkflowError
+from .stores import MemoryStore as MemoryStore
+from .stores import TicketStore as TicketStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Actor",
+    "Category",
+    "Clock",
+    "ClosedPolicy",
+    "ConflictError",
+    "Event",
+    "EventKind",
+    "FakeClock",
+    "Helpdesk",
+    "InvalidInputError",
+    "MemoryStore",
+    "Message",
+    "Priority",
+    "Requester",
+    "Role",
+    "RuleError",
+    "RuleLoopError",
+    "Status",
+    "StoreError",
+    "StoreUnavailable",
+    "SystemClock",
+    "Ticket",
+    "TicketLockedError",
+    "TicketNotFound",
+    "TicketStore",
+    "TicketflowError",
+    "Transition",
+    "TransitionError",
+    "Workflow",
+    "WorkflowError",
+    "__version__",
+    "workflows",
+]

@@ -1,0 +1,721 @@
+"""The engine: command -> workflow decision -> events -> new ticket -> store."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Final, final
+
+from ._clock import Clock, SystemClock, require_aware
+from ._ids import UlidFactory
+from ._model import (
+    EMPTY,
+    SYSTEM_ACTOR,
+    Actor,
+    Event,
+    EventKind,
+    Message,
+    Priority,
+    Requester,
+    Role,
+    Ticket,
+    apply_event,
+    check_json,
+    created_data,
+    scrub_event,
+)
+from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
+from .exceptions import InvalidInputError, TicketLockedError, TransitionError
+from .stores import Change, MemoryStore, TicketQuery, TicketStore
+
+__all__ = ["Helpdesk"]
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET
+_ACTOR_CACHE_LIMIT: Final = 4096
+
+
+def _text(value: object, field: str, *, allow_empty: bool = True) -> str:
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        what = "a string" if allow_empty else "a non-empty string"
+        raise InvalidInputError(f"{field} must be {what}, got {value!r}", field=field)
+    return value
+
+
+def _optional_text(value: object, field: str) -> str | None:
+    return None if value is None else _text(value, field, allow_empty=False)
+
+
+def _tags(values: Iterable[str], field: str = "tags") -> frozenset[str]:
+    if isinstance(values, str):
+        raise InvalidInputError(
+            f"{field} must be a collection of strings, not a string", field=field
+        )
+    return frozenset(_text(v, field, allow_empty=False) for v in values)
+
+
+@final
+class Helpdesk:
+    """Run the life of support tickets: the public entry point of ticketflow.
+
+    Every command reads the ticket from the store, asks the workflow where the
+    command leads, appends events stamped by the clock, commits the new snapshot
+    with optimistic concurrency and returns it. A refused command changes nothing.
+
+    Example:
+        >>> from ticketflow import FakeClock, Helpdesk, Requester
+        >>> desk = Helpdesk(clock=FakeClock())
+        >>> t = desk.open_ticket(subject="VPN down", requester=Requester(name="Ann"))
+        >>> desk.agent_reply(t.id, "Restarting the gateway", by="bob").status
+        'answered'
+
+    Args:
+        workflow: The status graph; defaults to `ticketflow.workflows.liveagent`.
+        store: Where tickets live; defaults to a new `MemoryStore`.
+        clock: Where time comes from; defaults to `SystemClock`.
+        id_factory: Makes ticket ids from the creation time; defaults to monotonic ULIDs.
+    """
+
+    __slots__ = ("_actors", "_clock", "_ids", "_store", "_workflow")
+
+    def __init__(
+        self,
+        workflow: Workflow | None = None,
+        store: TicketStore | None = None,
+        clock: Clock | None = None,
+        *,
+        id_factory: Callable[[datetime], str] | None = None,
+    ) -> None:
+        if workflow is None:
+            from .workflows import liveagent  # noqa: PLC0415 - workflows imports the engine's deps
+
+            workflow = liveagent()
+        self._workflow = workflow
+        self._store: TicketStore = MemoryStore() if store is None else store
+        self._clock: Clock = SystemClock() if clock is None else clock
+        self._ids: Callable[[datetime], str] = id_factory or UlidFactory()
+        self._actors: dict[tuple[str, Role], Actor] = {}
+
+    # --- properties -----------------------------------------------------------------
+
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow this help desk runs."""
+        return self._workflow
+
+    @property
+    def store(self) -> TicketStore:
+        """The store tickets are kept in."""
+        return self._store
+
+    @property
+    def clock(self) -> Clock:
+        """The clock events are stamped with."""
+        return self._clock
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _now(self, after: datetime | None = None) -> datetime:
+        now = self._clock.now()
+        if now.tzinfo is not UTC:
+            now = require_aware(now, "clock.now()")
+        # A wall clock may step back (NTP); a timeline never does.
+        if after is not None and now < after:
+            return after
+        return now
+
+    def _actor(self, actor_id: str | None, role: Role) -> Actor:
+        if actor_id is None:
+            return SYSTEM_ACTOR
+        key = (actor_id, role)
+        actor = self._actors.get(key)
+        if actor is None:
+            _text(actor_id, "by", allow_empty=False)
+            if len(self._actors) >= _ACTOR_CACHE_LIMIT:
+                self._actors.clear()
+            actor = self._actors[key] = Actor(actor_id, role)
+        return actor
+
+    def _check_unlocked(self, ticket: Ticket, command: str) -> None:
+        if self._workflow.is_locked(ticket.status):
+            raise TicketLockedError(ticket_id=ticket.id, status=ticket.status, command=command)
+
+    def _append(
+        self,
+        ticket: Ticket,
+        kind: EventKind,
+        actor: Actor,
+        status_after: str,
+        data: Mapping[str, Any] = EMPTY,
+    ) -> Ticket:
+        """Build the event, apply it, and commit the new snapshot."""
+        event = Event(
+            kind=kind,
+            at=self._now(ticket.timeline[-1].at),
+            actor=actor,
+            status_before=ticket.status,
+            status_after=status_after,
+            data=data,
+            version=ticket.version + 1,
+        )
+        new = apply_event(ticket, event)
+        self._store.commit((Change(new, ticket.version),))
+        return new
+
+    def _command(
+        self,
+        ticket_id: str,
+        command: str,
+        actor: Actor,
+        data: Mapping[str, Any] = EMPTY,
+    ) -> Ticket:
+        ticket = self._store.get(ticket_id)
+        self._check_unlocked(ticket, command)
+        dest = self._workflow.next_status(ticket, command)
+        return self._append(ticket, COMMAND_KINDS[command], actor, dest, data)
+
+    # --- creating -------------------------------------------------------------------
+
+    def open_ticket(
+        self,
+        *,
+        subject: str,
+        requester: Requester,
+        description: str = "",
+        priority: Priority | str = Priority.NORMAL,
+        channel: str = "email",
+        assignee: str | None = None,
+        department: str | None = None,
+        tags: Iterable[str] = (),
+        custom_fields: Mapping[str, Any] | None = None,
+        parent_id: str | None = None,
+        by: str | None = None,
+    ) -> Ticket:
+        """Create a ticket in the workflow's initial status.
+
+        Args:
+            subject: One-line summary.
+            requester: The customer.
+            description: The customer's request.
+            priority: A `Priority` or its name.
+            channel: Where it came from.
+            assignee: Agent id to assign it to.
+            department: Department to assign it to.
+            tags: Initial tags.
+            custom_fields: Initial custom fields (JSON values).
+            parent_id: The ticket this one follows up (must exist).
+            by: Who created it; defaults to the requester (as customer).
+
+        Raises:
+            InvalidInputError: an argument is invalid (``field`` names it).
+            TicketNotFound: ``parent_id`` names no ticket.
+        """
+        if not isinstance(requester, Requester):
+            raise InvalidInputError(
+                f"requester must be a Requester, got {type(requester).__name__}", field="requester"
+            )
+        subject = _text(subject, "subject")
+        description = _text(description, "description")
+        channel = _text(channel, "channel", allow_empty=False)
+        prio = Priority.parse(priority)
+        assignee = _optional_text(assignee, "assignee")
+        department = _optional_text(department, "department")
+        tag_set = _tags(tags)
+        fields: Mapping[str, Any] = EMPTY
+        if custom_fields:
+            if not isinstance(custom_fields, Mapping) or not all(
+                isinstance(k, str) for k in custom_fields
+            ):
+                raise InvalidInputError(
+                    "custom_fields must map names to values", field="custom_fields"
+                )
+            check_json(dict(custom_fields), "custom_fields")
+            fields = MappingProxyType(dict(custom_fields))
+        if parent_id is not None:
+            self._store.get(parent_id)
+        actor = (
+            self._actor(by, Role.AGENT)
+            if by is not None
+            else self._actor(requester.email or requester.name, Role.CUSTOMER)
+        )
+        at = self._now()
+        ticket_id = self._ids(at)
+        initial = self._workflow.initial
+        event = Event(
+            kind=EventKind.CREATED,
+            at=at,
+            actor=actor,
+            status_before=initial,
+            status_after=initial,
+            data=created_data(
+                ticket_id=ticket_id,
+                subject=subject,
+                description=description,
+                requester=requester,
+                priority=prio,
+                channel=channel,
+                assignee=assignee,
+                department=department,
+                tags=tag_set,
+                custom_fields=fields,
+                parent_id=parent_id,
+            ),
+            version=1,
+        )
+        ticket = Ticket.rebuild((event,))
+        self._store.commit((Change(ticket, 0),))
+        return ticket
+
+    # --- conversation ---------------------------------------------------------------
+
+    def agent_reply(self, ticket_id: str, body: str, *, by: str) -> Ticket:
+        """Record a public agent reply (LiveAgent: the ticket becomes Answered).
+
+        Raises:
+            TicketLockedError: the ticket is locked.
+            TransitionError: the workflow allows no reply in this status.
+        """
+        body = _text(body, "body")
+        return self._command(ticket_id, "agent_reply", self._actor(by, Role.AGENT), {"body": body})
+
+    def add_note(self, ticket_id: str, body: str, *, by: str) -> Ticket:
+        """Add an internal note (private, no status change unless the workflow maps ``note``).
+
+        Raises:
+            TicketLockedError: the ticket is locked.
+        """
+        body = _text(body, "body")
+        return self._command(ticket_id, "note", self._actor(by, Role.AGENT), {"body": body})
+
+    def customer_reply(self, ticket_id: str, body: str, *, by: str | None = None) -> Ticket:
+        """Record a customer reply and return the ticket it landed on.
+
+        On an open ticket the workflow decides the new status (LiveAgent: Open). A
+        reply to a merged ticket goes to the ticket it was merged into. A reply to
+        a closed ticket follows the workflow's ``closed_policy``: it opens a linked
+        follow-up ticket (returned), reopens the ticket within ``reopen_window``,
+        or is refused.
+
+        Args:
+            ticket_id: The ticket.
+            body: The message.
+            by: The customer's id; defaults to the requester's e-mail or name.
+
+        Raises:
+            TicketLockedError: the ticket is purged, or closed with policy ``refuse``.
+            TransitionError: the workflow allows no reply in this status.
+        """
+        body = _text(body, "body")
+        ticket = self._store.get(ticket_id)
+        while ticket.merged_into is not None:
+            ticket = self._store.get(ticket.merged_into)
+        actor = self._actor(by or ticket.requester.email or ticket.requester.name, Role.CUSTOMER)
+        wf = self._workflow
+        if wf.is_locked(ticket.status):
+            return self._reply_to_locked(ticket, body, actor)
+        if not wf.reopen_resolved and wf.category(ticket.status) is Category.RESOLVED:
+            return self._append(
+                ticket, EventKind.CUSTOMER_REPLIED, actor, ticket.status, {"body": body}
+            )
+        dest = wf.next_status(ticket, "customer_reply")
+        return self._append(ticket, EventKind.CUSTOMER_REPLIED, actor, dest, {"body": body})
+
+    def _reply_to_locked(self, ticket: Ticket, body: str, actor: Actor) -> Ticket:
+        wf = self._workflow
+        policy = wf.closed_policy
+        if wf.status(ticket.status).final or policy is ClosedPolicy.REFUSE:
+            raise TicketLockedError(
+                ticket_id=ticket.id,
+                status=ticket.status,
+                command="customer_reply",
+                reason="replies to this ticket are refused",
+            )
+        if policy is ClosedPolicy.REOPEN:
+            closed_at = ticket.closed_at or ticket.updated_at
+            window = wf.reopen_window
+            if window is None or self._now() - closed_at <= window:
+                dest = wf.next_status(ticket, "customer_reply")
+                return self._append(ticket, EventKind.CUSTOMER_REPLIED, actor, dest, {"body": body})
+        return self.open_ticket(
+            subject=ticket.subject,
+            requester=ticket.requester,
+            description=body,
+            priority=ticket.priority,
+            channel=ticket.channel,
+            assignee=ticket.assignee,
+            department=ticket.department,
+            tags=ticket.tags,
+            parent_id=ticket.id,
+            by=None,
+        )
+
+    # --- assignment and fields ---------------------------------------------------------
+
+    def assign(
+        self,
+        ticket_id: str,
+        agent: str | None | _Unset = _UNSET,
+        *,
+        department: str | None | _Unset = _UNSET,
+        by: str | None = None,
+    ) -> Ticket:
+        """Assign the ticket to an agent and/or a department (``None`` unassigns).
+
+        Arguments left out are unchanged; if nothing changes, nothing is recorded.
+
+        Raises:
+            TicketLockedError: the ticket is locked.
+        """
+        ticket = self._store.get(ticket_id)
+        self._check_unlocked(ticket, "assign")
+        data: dict[str, Any] = {}
+        if not isinstance(agent, _Unset) and agent != ticket.assignee:
+            data["assignee"] = _optional_text(agent, "agent")
+        if not isinstance(department, _Unset) and department != ticket.department:
+            data["department"] = _optional_text(department, "department")
+        if not data:
+            return ticket
+        return self._append(
+            ticket, EventKind.ASSIGNED, self._actor(by, Role.AGENT), ticket.status, data
+        )
+
+    def set_priority(
+        self, ticket_id: str, priority: Priority | str, *, by: str | None = None
+    ) -> Ticket:
+        """Change the priority (no event if it is already ``priority``).
+
+        Raises:
+            InvalidInputError: unknown priority.
+            TicketLockedError: the ticket is locked.
+        """
+        prio = Priority.parse(priority)
+        ticket = self._store.get(ticket_id)
+        self._check_unlocked(ticket, "set_priority")
+        if prio is ticket.priority:
+            return ticket
+        return self._append(
+            ticket,
+            EventKind.PRIORITY_CHANGED,
+            self._actor(by, Role.AGENT),
+            ticket.status,
+            {"priority": prio.label},
+        )
+
+    def add_tags(self, ticket_id: str, *tags: str, by: str | None = None) -> Ticket:
+        """Add tags (those already present are ignored).
+
+        Raises:
+            TicketLockedError: the ticket is locked.
+        """
+        wanted = _tags(tags)
+        ticket = self._store.get(ticket_id)
+        self._check_unlocked(ticket, "add_tags")
+        new = wanted - ticket.tags
+        if not new:
+            return ticket
+        return self._append(
+            ticket,
+            EventKind.TAGS_ADDED,
+            self._actor(by, Role.AGENT),
+            ticket.status,
+            {"tags": sorted(new)},
+        )
+
+    def remove_tags(self, ticket_id: str, *tags: str, by: str | None = None) -> Ticket:
+        """Remove tags (those absent are ignored).
+
+        Raises:
+            TicketLockedError: the ticket is locked.
+        """
+        unwanted = _tags(tags)
+        ticket = self._store.get(ticket_id)
+        self._check_unlocked(ticket, "remove_tags")
+        gone = unwanted & ticket.tags
+        if not gone:
+            return ticket
+        return self._append(
+            ticket,
+            EventKind.TAGS_REMOVED,
+            self._actor(by, Role.AGENT),
+            ticket.status,
+            {"tags": sorted(gone)},
+        )
+
+    def set_field(self, ticket_id: str, name: str, value: Any, *, by: str | None = None) -> Ticket:
+        """Set a custom field to a JSON value.
+
+        Raises:
+            InvalidInputError: ``value`` is not JSON-serialisable.
+            TicketLockedError: the ticket is locked.
+        """
+        name = _text(name, "name", allow_empty=False)
+        check_json(value, f"custom_fields.{name}")
+        ticket = self._store.get(ticket_id)
+        self._check_unlocked(ticket, "set_field")
+        if name in ticket.custom_fields and ticket.custom_fields[name] == value:
+            return ticket
+        return self._append(
+            ticket,
+            EventKind.FIELD_SET,
+            self._actor(by, Role.AGENT),
+            ticket.status,
+            {"name": name, "value": value},
+        )
+
+    # --- status commands ---------------------------------------------------------------
+
+    def resolve(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+        """Resolve the ticket (it stays open for follow-up until closed)."""
+        return self._command(ticket_id, "resolve", self._actor(by, Role.AGENT))
+
+    def reopen(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+        """Reopen a resolved ticket."""
+        return self._command(ticket_id, "reopen", self._actor(by, Role.AGENT))
+
+    def close(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+        """Close the ticket; it is locked from then on."""
+        return self._command(ticket_id, "close", self._actor(by, Role.AGENT))
+
+    def confirm_resolution(
+        self, ticket_id: str, rating: int | None = None, *, by: str | None = None
+    ) -> Ticket:
+        """Record the customer's confirmation that the ticket is solved; it closes.
+
+        Args:
+            ticket_id: The ticket.
+            rating: Optional satisfaction rating, 1 (worst) to 5 (best).
+            by: The customer's id; defaults to the requester's e-mail or name.
+
+        Raises:
+            InvalidInputError: ``rating`` is not an integer from 1 to 5.
+            TransitionError: the ticket is not in a status that can be confirmed.
+        """
+        if rating is not None and (
+            isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
+        ):
+            raise InvalidInputError(
+                f"rating must be an integer from 1 to 5, got {rating!r}", field="rating"
+            )
+        ticket = self._store.get(ticket_id)
+        actor = self._actor(by or ticket.requester.email or ticket.requester.name, Role.CUSTOMER)
+        data = EMPTY if rating is None else {"rating": rating}
+        self._check_unlocked(ticket, "confirm")
+        dest = self._workflow.next_status(ticket, "confirm")
+        return self._append(ticket, EventKind.CONFIRMED, actor, dest, data)
+
+    def postpone(self, ticket_id: str, until: datetime, *, by: str | None = None) -> Ticket:
+        """Postpone the ticket until ``until`` (stored as ``postponed_until``).
+
+        Raises:
+            InvalidInputError: ``until`` is naive or not in the future.
+        """
+        until = require_aware(until, "until")
+        now = self._clock.now()
+        if until <= now:
+            raise InvalidInputError(
+                f"until must be in the future (now {now.isoformat()}, got {until.isoformat()})",
+                field="until",
+            )
+        return self._command(ticket_id, "postpone", self._actor(by, Role.AGENT), {"until": until})
+
+    def wake(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+        """Wake a postponed ticket (LiveAgent: back to New if it was New, else Open)."""
+        return self._command(ticket_id, "wake", self._actor(by, Role.AGENT))
+
+    def mark_spam(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+        """Mark the ticket as spam (restorable)."""
+        return self._command(ticket_id, "spam", self._actor(by, Role.AGENT))
+
+    def delete(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+        """Delete the ticket softly (restorable with `restore`)."""
+        return self._command(ticket_id, "delete", self._actor(by, Role.AGENT))
+
+    def restore(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+        """Restore a deleted or spam ticket."""
+        return self._command(ticket_id, "restore", self._actor(by, Role.AGENT))
+
+    def fire(self, ticket_id: str, trigger: str, *, by: str | None = None) -> Ticket:
+        """Fire any trigger of the workflow (for statuses no built-in command reaches).
+
+        A trigger that a command maps to is recorded as that command (firing
+        Zendesk's ``solve`` is a ``resolve``); others as a ``transitioned`` event.
+
+        Raises:
+            TicketLockedError: the ticket is locked.
+            TransitionError: the trigger is not allowed here.
+        """
+        ticket = self._store.get(ticket_id)
+        command = self._workflow.command_for(trigger)
+        self._check_unlocked(ticket, command or trigger)
+        dest = self._workflow.fire(ticket, trigger, command)
+        if command is not None and command not in ("merge", "purge", "postpone"):
+            return self._append(ticket, COMMAND_KINDS[command], self._actor(by, Role.AGENT), dest)
+        if command is not None:
+            raise TransitionError(
+                ticket_id=ticket.id,
+                status=ticket.status,
+                command=trigger,
+                allowed=self._workflow.allowed(ticket.status),
+            )
+        return self._append(
+            ticket, EventKind.TRANSITIONED, self._actor(by, Role.AGENT), dest, {"trigger": trigger}
+        )
+
+    def merge(self, source_id: str, into_id: str, *, by: str | None = None) -> Ticket:
+        """Merge ``source_id`` into ``into_id``; return the target.
+
+        The source's description and messages are copied into the target's thread
+        (in time order); the source moves to the merged status, linked by
+        ``merged_into``, and is locked. Both timelines record the merge; both
+        tickets are committed atomically.
+
+        Raises:
+            InvalidInputError: a ticket merged into itself.
+            TicketLockedError: either ticket is locked.
+            TransitionError: the workflow does not allow merging the source here.
+        """
+        if source_id == into_id:
+            raise InvalidInputError("a ticket cannot be merged into itself", field="into_id")
+        source = self._store.get(source_id)
+        target = self._store.get(into_id)
+        self._check_unlocked(source, "merge")
+        self._check_unlocked(target, "merge")
+        dest = self._workflow.next_status(source, "merge")
+        actor = self._actor(by, Role.AGENT)
+        at = self._now(max(source.updated_at, target.updated_at))
+        moved: list[Message] = []
+        if source.description:
+            customer = self._actor(source.requester.email or source.requester.name, Role.CUSTOMER)
+            moved.append(Message(at=source.created_at, author=customer, body=source.description))
+        moved.extend(source.messages)
+        source_event = Event(
+            kind=EventKind.MERGED,
+            at=at,
+            actor=actor,
+            status_before=source.status,
+            status_after=dest,
+            data={"into": target.id},
+            version=source.version + 1,
+        )
+        target_event = Event(
+            kind=EventKind.MERGE_RECEIVED,
+            at=at,
+            actor=actor,
+            status_before=target.status,
+            status_after=target.status,
+            data={"source": source.id, "messages": tuple(moved)},
+            version=target.version + 1,
+        )
+        new_source = apply_event(source, source_event)
+        new_target = apply_event(target, target_event)
+        self._store.commit((Change(new_target, target.version), Change(new_source, source.version)))
+        return new_target
+
+    def purge(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+        """Erase the ticket's personal data for good, leaving an anonymous tombstone.
+
+        The requester, subject, description, message bodies, custom fields and
+        customer identities are erased from the ticket and from every event of its
+        timeline; statuses, times, roles and agent ids stay, so metrics stay right.
+        Allowed on closed tickets too (data protection outranks the lock).
+
+        Raises:
+            TicketLockedError: the ticket is already purged (final).
+        """
+        ticket = self._store.get(ticket_id)
+        if self._workflow.status(ticket.status).final:
+            raise TicketLockedError(ticket_id=ticket.id, status=ticket.status, command="purge")
+        dest = self._workflow.next_status(ticket, "purge")
+        event = Event(
+            kind=EventKind.PURGED,
+            at=self._now(ticket.updated_at),
+            actor=self._actor(by, Role.AGENT),
+            status_before=ticket.status,
+            status_after=dest,
+            version=ticket.version + 1,
+        )
+        tombstone = Ticket.rebuild((*map(scrub_event, ticket.timeline), event))
+        self._store.commit((Change(tombstone, ticket.version, rewrite=True),))
+        return tombstone
+
+    # --- queries -------------------------------------------------------------------------
+
+    def get(self, ticket_id: str) -> Ticket:
+        """Return the ticket.
+
+        Raises:
+            TicketNotFound: no such ticket.
+        """
+        return self._store.get(ticket_id)
+
+    def timeline(self, ticket_id: str) -> tuple[Event, ...]:
+        """Return the ticket's events, oldest first.
+
+        Raises:
+            TicketNotFound: no such ticket.
+        """
+        return self._store.events(ticket_id)
+
+    def allowed(self, ticket_id: str) -> tuple[str, ...]:
+        """Return the commands the workflow allows on the ticket now (sorted; ``()`` if locked)."""
+        ticket = self._store.get(ticket_id)
+        if self._workflow.is_locked(ticket.status):
+            return ()
+        return self._workflow.allowed(ticket.status)
+
+    def find(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        category: Category | str | Iterable[Category | str] | None = None,
+        assignee: str | None = None,
+        department: str | None = None,
+        priority: Priority | str | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+    ) -> list[Ticket]:
+        """Return the tickets matching every given criterion, oldest first.
+
+        Args:
+            status: A status name or several.
+            category: A `Category` or several (converted to statuses by the workflow).
+            assignee: Agent id.
+            department: Department.
+            priority: Priority.
+            tag: A tag the ticket carries.
+            limit: At most this many.
+
+        Raises:
+            WorkflowError: an unknown status or category.
+        """
+        statuses: frozenset[str] | None = None
+        if status is not None:
+            names = {status} if isinstance(status, str) else set(status)
+            for name in names:
+                self._workflow.status(name)
+            statuses = frozenset(names)
+        if category is not None:
+            cats = [category] if isinstance(category, str) else list(category)
+            try:
+                in_cats = self._workflow.statuses_in(*cats)
+            except ValueError as exc:
+                raise InvalidInputError(f"unknown category in {cats!r}", field="category") from exc
+            statuses = in_cats if statuses is None else statuses & in_cats
+        query = TicketQuery(
+            statuses=statuses,
+            assignee=assignee,
+            department=department,
+            priority=None if priority is None else Priority.parse(priority),
+            tag=tag,
+            limit=limit,
+        )
+        return self._store.find(query)
+
+    def __repr__(self) -> str:
+        return f"Helpdesk(workflow={self._workflow.name!r}, store={self._store!r})"

@@ -1,0 +1,121 @@
+"""The storage seam: what a backend must provide and guarantee."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, final, runtime_checkable
+
+import attrs
+
+from .._model import Event, Priority, Ticket
+
+__all__ = ["Change", "TicketQuery", "TicketStore"]
+
+
+@final
+@attrs.frozen(slots=True)
+class Change:
+    """One ticket to write in a `TicketStore.commit`.
+
+    Attributes:
+        ticket: The new snapshot; ``ticket.version == expected_version + 1``.
+        expected_version: The version the writer read (0: the ticket must not exist yet).
+        rewrite: The timeline was rewritten, not only appended to (purge): the
+            store must replace the stored events with ``ticket.timeline``.
+    """
+
+    ticket: Ticket
+    expected_version: int
+    rewrite: bool = False
+
+
+@final
+@attrs.frozen(kw_only=True, slots=True)
+class TicketQuery:
+    """Which tickets `TicketStore.find` returns; ``None`` means "any".
+
+    Attributes:
+        statuses: Tickets in one of these statuses.
+        assignee: Tickets assigned to this agent.
+        department: Tickets of this department.
+        priority: Tickets with this priority.
+        tag: Tickets carrying this tag.
+        limit: At most this many tickets.
+    """
+
+    statuses: frozenset[str] | None = None
+    assignee: str | None = None
+    department: str | None = None
+    priority: Priority | None = None
+    tag: str | None = None
+    limit: int | None = None
+
+    def matches(self, ticket: Ticket) -> bool:
+        """Whether ``ticket`` satisfies every criterion (``limit`` aside)."""
+        return (
+            (self.statuses is None or ticket.status in self.statuses)
+            and (self.assignee is None or ticket.assignee == self.assignee)
+            and (self.department is None or ticket.department == self.department)
+            and (self.priority is None or ticket.priority is self.priority)
+            and (self.tag is None or self.tag in ticket.tags)
+        )
+
+
+@runtime_checkable
+class TicketStore(Protocol):
+    """Where tickets and their timelines live.
+
+    A backend implements these methods; it needs to inherit nothing. The contract
+    (checked by the suite in `ticketflow.testing`):
+
+    * ``get`` returns a ticket equal to the one last committed, timeline included.
+    * ``commit`` is atomic: every change is written, or none is, and a failed commit
+      leaves the store as it was.
+    * Optimistic concurrency: a change whose ``expected_version`` differs from the
+      stored version (0 when absent) fails the whole commit with `ConflictError`,
+      whatever other process or thread wrote first. Exactly one of several writers
+      holding the same version wins.
+    * Events are append-only except in a ``rewrite`` change (purge), which replaces
+      the stored timeline with the ticket's.
+    * ``find`` returns matching tickets ordered by id (that is, by creation).
+    * Errors of the underlying driver are raised as `StoreError` subclasses.
+
+    The store knows nothing of workflows or rules: the engine passes statuses,
+    never categories.
+    """
+
+    def get(self, ticket_id: str) -> Ticket:
+        """Return the stored ticket.
+
+        Raises:
+            TicketNotFound: no ticket has this id.
+        """
+        ...
+
+    def commit(self, changes: Sequence[Change]) -> None:
+        """Write all ``changes`` atomically.
+
+        Raises:
+            ConflictError: a change's ``expected_version`` is stale; nothing was written.
+        """
+        ...
+
+    def events(self, ticket_id: str) -> tuple[Event, ...]:
+        """Return the ticket's timeline, oldest first.
+
+        Raises:
+            TicketNotFound: no ticket has this id.
+        """
+        ...
+
+    def find(self, query: TicketQuery) -> list[Ticket]:
+        """Return the tickets matching ``query``, ordered by id."""
+        ...
+
+    def count(self) -> int:
+        """Return the number of stored tickets (tombstones included)."""
+        ...
+
+    def close(self) -> None:
+        """Release the backend's resources; the store is unusable afterwards."""
+        ...

@@ -1,0 +1,1 @@
+"""Testing tools for ticketflow users (strategies, contract suite, pytest plugin)."""
