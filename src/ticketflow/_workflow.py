@@ -374,9 +374,13 @@ class Workflow:
             )
         if self.closed_policy is ClosedPolicy.REOPEN:
             trigger = self.events.get("customer_reply")
+            # Replies to a merged ticket go to the ticket it was merged into.
+            merge = self.events.get("merge")
+            merged = {t.dest for t in self.transitions if t.trigger == merge}
             for status in self.statuses:
                 if (
-                    status.category is Category.CLOSED
+                    status.name not in merged
+                    and status.category is Category.CLOSED
                     and not status.final
                     and (trigger is None or (status.name, trigger) not in table)
                 ):
