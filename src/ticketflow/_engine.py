@@ -313,12 +313,18 @@ class Helpdesk:
         """
         body = _text(body, "body")
         ticket = self._store.get(ticket_id)
-        while ticket.merged_into is not None:
-            ticket = self._store.get(ticket.merged_into)
+        # The customer is the requester of the ticket they replied to, even when
+        # the reply is redirected to the ticket it was merged into.
         actor = self._actor(by or ticket.requester.email or ticket.requester.name, Role.CUSTOMER)
         wf = self._workflow
         if wf.is_locked(ticket.status):
-            return self._reply_to_locked(ticket, body, actor)
+            # Merged tickets are locked, so only a locked ticket can need redirecting.
+            merged_into = ticket.merged_into
+            while merged_into is not None:
+                ticket = self._store.get(merged_into)
+                merged_into = ticket.merged_into
+            if wf.is_locked(ticket.status):
+                return self._reply_to_locked(ticket, body, actor)
         if not wf.reopen_resolved and wf.category(ticket.status) is Category.RESOLVED:
             return self._append(
                 ticket, EventKind.CUSTOMER_REPLIED, actor, ticket.status, {"body": body}

@@ -278,22 +278,13 @@ class Workflow:
                         f"{where}: final status {source!r} cannot have outgoing transitions",
                         item=source,
                     )
-                outgoing[source].add(tr.dest)
+                if tr.dest != source:  # a self-loop is no way out
+                    outgoing[source].add(tr.dest)
                 table.setdefault((source, tr.trigger), []).append(
                     _Candidate(tr.dest, tr.guard, guards[tr.guard] if tr.guard else None)
                 )
         self._check_graph(outgoing)
-        for command, trigger in self.events.items():
-            if command not in COMMANDS:
-                raise WorkflowError(
-                    f"events: unknown command {command!r}; commands: {', '.join(COMMANDS)}",
-                    item=command,
-                )
-            if trigger not in triggers:
-                raise WorkflowError(
-                    f"events: command {command!r} maps to unknown trigger {trigger!r}",
-                    item=trigger,
-                )
+        self._check_events(triggers)
         locked = frozenset(
             s.name for s in self.statuses if s.category is Category.CLOSED or s.final
         )
@@ -307,6 +298,19 @@ class Workflow:
         set_(self, "_locked", locked)
         set_(self, "_allowed", allowed)
         set_(self, "_machine", [])
+
+    def _check_events(self, triggers: set[str]) -> None:
+        for command, trigger in self.events.items():
+            if command not in COMMANDS:
+                raise WorkflowError(
+                    f"events: unknown command {command!r}; commands: {', '.join(COMMANDS)}",
+                    item=command,
+                )
+            if trigger not in triggers:
+                raise WorkflowError(
+                    f"events: command {command!r} maps to unknown trigger {trigger!r}",
+                    item=trigger,
+                )
 
     def _validate_statuses(self) -> dict[str, Status]:
         _name(self.name, "workflow name")
@@ -459,6 +463,9 @@ class Workflow:
                 command=command,
                 allowed=self._allowed[ticket.status],
             )
+        candidates = self._table.get((ticket.status, trigger))
+        if candidates is not None and candidates[0].guard is None:
+            return candidates[0].dest  # the common case, without a guard: one lookup
         return self.fire(ticket, trigger, command)
 
     def fire(self, ticket: Ticket, trigger: str, command: str | None = None) -> str:

@@ -49,23 +49,35 @@ class MemoryStore:
         """
         tickets = self._tickets
         with self._lock:
+            if len(changes) == 1:  # the common case, without the second loop
+                ticket, expected, _ = changes[0]
+                current = tickets.get(ticket.id)
+                actual = 0 if current is None else current.version
+                if actual != expected or ticket.version != expected + 1:
+                    self._refuse(changes[0], actual)
+                tickets[ticket.id] = ticket
+                return
             for change in changes:
                 ticket = change.ticket
                 current = tickets.get(ticket.id)
                 actual = 0 if current is None else current.version
-                if actual != change.expected_version:
-                    raise ConflictError(
-                        ticket_id=ticket.id,
-                        expected_version=change.expected_version,
-                        actual_version=actual,
-                    )
-                if ticket.version != change.expected_version + 1:
-                    raise StoreError(
-                        f"ticket {ticket.id}: a commit must raise the version by one "
-                        f"(expected {change.expected_version + 1}, got {ticket.version})"
-                    )
+                if actual != change.expected_version or ticket.version != actual + 1:
+                    self._refuse(change, actual)
             for change in changes:
                 tickets[change.ticket.id] = change.ticket
+
+    @staticmethod
+    def _refuse(change: Change, actual: int) -> None:
+        if actual != change.expected_version:
+            raise ConflictError(
+                ticket_id=change.ticket.id,
+                expected_version=change.expected_version,
+                actual_version=actual,
+            )
+        raise StoreError(
+            f"ticket {change.ticket.id}: a commit must raise the version by one "
+            f"(expected {change.expected_version + 1}, got {change.ticket.version})"
+        )
 
     def events(self, ticket_id: str) -> tuple[Event, ...]:
         """Return the ticket's timeline, oldest first.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, final, runtime_checkable
+from typing import NamedTuple, Protocol, final, runtime_checkable
 
 import attrs
 
@@ -12,10 +12,11 @@ from .._model import Event, Priority, Ticket
 __all__ = ["Change", "TicketQuery", "TicketStore"]
 
 
-@final
-@attrs.frozen(slots=True)
-class Change:
+class Change(NamedTuple):
     """One ticket to write in a `TicketStore.commit`.
+
+    A named tuple rather than an attrs class: one is made per command, and a
+    tuple costs a third of the time to build.
 
     Attributes:
         ticket: The new snapshot; ``ticket.version == expected_version + 1``.

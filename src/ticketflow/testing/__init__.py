@@ -1,1 +1,58 @@
-"""Testing tools for ticketflow users (strategies, contract suite, pytest plugin)."""
+"""Testing tools for ticketflow users (strategies, contract suite, pytest plugin).
+
+* Hypothesis strategies for random valid workflows (`workflows`), the presets with
+  random settings (`presets`), requesters, `Helpdesk.open_ticket` arguments and
+  command steps (`commands`, `command_sequences`, run by `apply_command`).
+* `check_ticket_invariants`, which raises `AssertionError` when a ticket breaks
+  what ticketflow guarantees (declared statuses and transitions, the lock, time
+  order, versions, rebuilding from events, what the store holds).
+* The pytest plugin (`ticketflow.testing.pytest_plugin`, registered automatically):
+  ``fake_clock`` and ``helpdesk`` fixtures.
+
+The strategies need Hypothesis (``pip install ticketflow[test]``). They are imported
+on first use, so that the pytest plugin, which every pytest run in an environment
+with ticketflow loads, never imports Hypothesis.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .strategies import Command as Command
+    from .strategies import OpenTicketKwargs as OpenTicketKwargs
+    from .strategies import apply_command as apply_command
+    from .strategies import check_ticket_invariants as check_ticket_invariants
+    from .strategies import command_sequences as command_sequences
+    from .strategies import commands as commands
+    from .strategies import open_ticket_kwargs as open_ticket_kwargs
+    from .strategies import presets as presets
+    from .strategies import requesters as requesters
+    from .strategies import workflows as workflows
+
+__all__ = [
+    "Command",
+    "OpenTicketKwargs",
+    "apply_command",
+    "check_ticket_invariants",
+    "command_sequences",
+    "commands",
+    "open_ticket_kwargs",
+    "presets",
+    "requesters",
+    "workflows",
+]
+
+
+def __getattr__(name: str) -> object:
+    # PEP 562: import the strategies (and with them Hypothesis) on first use only.
+    if name in __all__:
+        value: object = getattr(importlib.import_module(".strategies", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

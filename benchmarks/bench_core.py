@@ -1,0 +1,196 @@
+"""Core benchmark: commands through Helpdesk + MemoryStore beside bare baselines.
+
+Prints a table and writes ``benchmarks/results/bench_core.json``. Every figure is
+measured in the same run as its baselines, and the ratios are what to compare
+across machines:
+
+* a command through ``Helpdesk`` + ``MemoryStore`` (alternating agent and
+  customer replies over many tickets), beside a bare ``transitions`` trigger on
+  the same graph (one shared ``Machine(model=None)``, the maintainers' pattern) and
+  a plain dict transition table;
+* memory per ticket for 100,000 tickets with 5 events each (status changes, no
+  message bodies), measured with ``tracemalloc``.
+
+Usage: ``python benchmarks/bench_core.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import transitions
+from transitions import Machine
+
+import ticketflow
+from ticketflow import FakeClock, Helpdesk, MemoryStore, Requester, workflows
+
+RESULTS = Path(__file__).parent / "results" / "bench_core.json"
+
+
+class _Model:
+    """What a bare transitions trigger runs on: an object with a ``state``."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+def _median_us(samples: list[float], ops: int) -> float:
+    return statistics.median(samples) / ops * 1e6
+
+
+def bench_commands(tickets: int, rounds: int, repeats: int) -> dict[str, float]:
+    """Microseconds per reply command, and the two baselines, same run."""
+    workflow = workflows.liveagent()
+    ops = tickets * rounds * 2
+    helpdesk_s: list[float] = []
+    for _ in range(repeats):
+        clock = FakeClock()
+        desk = Helpdesk(workflow=workflow, store=MemoryStore(), clock=clock)
+        ann = Requester(name="Ann", email="ann@example.org")
+        ids = [desk.open_ticket(subject=f"t{i}", requester=ann).id for i in range(tickets)]
+        agent_reply, customer_reply = desk.agent_reply, desk.customer_reply
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(rounds):
+            for ticket_id in ids:
+                agent_reply(ticket_id, "", by="bob")
+                customer_reply(ticket_id, "")
+        helpdesk_s.append(time.perf_counter() - start)
+
+    machine = Machine(model=None, **workflow._machine_config())  # noqa: SLF001
+    agent_event = machine.events["agent_reply"]
+    customer_event = machine.events["customer_reply"]
+    bare_s: list[float] = []
+    for _ in range(repeats):
+        models = [_Model("new") for _ in range(tickets)]
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(rounds):
+            for model in models:
+                agent_event.trigger(model)
+                customer_event.trigger(model)
+        bare_s.append(time.perf_counter() - start)
+    assert all(m.state == "open" for m in models)
+
+    table = {
+        (source, t.trigger): t.dest
+        for t in workflow.transitions
+        for source in workflow.expand_sources(t)
+    }
+    dict_s: list[float] = []
+    for _ in range(repeats):
+        states = ["new"] * tickets
+        start = time.perf_counter()
+        for _ in range(rounds):
+            for i in range(tickets):
+                states[i] = table[(states[i], "agent_reply")]
+                states[i] = table[(states[i], "customer_reply")]
+        dict_s.append(time.perf_counter() - start)
+
+    helpdesk_us = _median_us(helpdesk_s, ops)
+    bare_us = _median_us(bare_s, ops)
+    dict_us = _median_us(dict_s, ops)
+    return {
+        "commands": ops,
+        "helpdesk_us_per_command": round(helpdesk_us, 3),
+        "transitions_us_per_trigger": round(bare_us, 3),
+        "dict_us_per_lookup": round(dict_us, 3),
+        "ratio_helpdesk_to_transitions": round(helpdesk_us / bare_us, 3),
+        "ratio_helpdesk_to_dict": round(helpdesk_us / dict_us, 1),
+    }
+
+
+def bench_memory(tickets: int) -> dict[str, float]:
+    """Bytes per ticket (5 status-change events each, distinct requesters)."""
+    clock = FakeClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    desk = Helpdesk(workflow=workflows.liveagent(), store=MemoryStore(), clock=clock)
+    second = timedelta(seconds=1)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(tickets):
+        requester = Requester(name=f"Customer {i}", email=f"customer{i}@example.org")
+        ticket = desk.open_ticket(subject=f"Cannot log in #{i}", requester=requester)
+        for command in (desk.resolve, desk.reopen, desk.resolve, desk.close):
+            clock.advance(second)
+            command(ticket.id, by="agent-7")
+        clock.advance(second)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    sample = desk.get(ticket.id)
+    assert len(sample.timeline) == 5
+    assert desk.store.count() == tickets
+    per_ticket = (after - before) / tickets
+    return {
+        "tickets": tickets,
+        "events_per_ticket": 5,
+        "bytes_per_ticket": round(per_ticket),
+        "kib_per_ticket": round(per_ticket / 1024, 3),
+        "target_kib": 1.5,
+    }
+
+
+def machine_info() -> dict[str, str | int | None]:
+    """Where the figures were measured."""
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "transitions": transitions.__version__,
+        "ticketflow": ticketflow.__version__,
+    }
+
+
+def main() -> None:
+    """Run the benchmark, print the table and write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (for CI smoke runs)")
+    args = parser.parse_args()
+    tickets, rounds, repeats, memory_tickets = (
+        (200, 5, 3, 10_000) if args.quick else (2_000, 10, 5, 100_000)
+    )
+    info = machine_info()
+    commands = bench_commands(tickets, rounds, repeats)
+    memory = bench_memory(memory_tickets)
+    print(f"ticketflow {info['ticketflow']} / transitions {info['transitions']} / "
+          f"Python {info['python']} on {info['platform']} ({info['cpus']} CPUs)")
+    print()
+    print(f"{'measure':<52} {'value':>12}")
+    print("-" * 65)
+    rows = [
+        ("Helpdesk + MemoryStore command (us)", commands["helpdesk_us_per_command"]),
+        ("bare transitions trigger, shared Machine (us)", commands["transitions_us_per_trigger"]),
+        ("plain dict transition lookup (us)", commands["dict_us_per_lookup"]),
+        ("ratio Helpdesk / transitions (target <= 1.0)", commands["ratio_helpdesk_to_transitions"]),
+        ("ratio Helpdesk / dict", commands["ratio_helpdesk_to_dict"]),
+        (f"memory per ticket, {memory['tickets']:,} tickets x 5 events (KiB)",
+         memory["kib_per_ticket"]),
+        ("memory target (KiB)", memory["target_kib"]),
+    ]
+    for name, value in rows:
+        print(f"{name:<52} {value:>12}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps({"machine": info, "commands": commands, "memory": memory}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    print(f"\nwrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
