@@ -27,7 +27,7 @@ from ._model import (
     scrub_event,
 )
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
-from .exceptions import InvalidInputError, TicketLockedError, TransitionError
+from .exceptions import InvalidInputError, TicketLockedError
 from .stores import Change, MemoryStore, TicketQuery, TicketStore
 
 __all__ = ["Helpdesk"]
@@ -38,6 +38,14 @@ class _Unset(enum.Enum):
 
 
 _UNSET: Final = _Unset.UNSET
+_DEDICATED: Final = {
+    "agent_reply": "agent_reply",
+    "customer_reply": "customer_reply",
+    "note": "add_note",
+    "postpone": "postpone",
+    "merge": "merge",
+    "purge": "purge",
+}
 _ACTOR_CACHE_LIMIT: Final = 4096
 
 
@@ -553,22 +561,23 @@ class Helpdesk:
         Zendesk's ``solve`` is a ``resolve``); others as a ``transitioned`` event.
 
         Raises:
+            InvalidInputError: the trigger belongs to a command that takes arguments
+                (a reply, a note, postpone, merge, purge): call that method instead.
             TicketLockedError: the ticket is locked.
             TransitionError: the trigger is not allowed here.
         """
-        ticket = self._store.get(ticket_id)
         command = self._workflow.command_for(trigger)
+        if command in _DEDICATED:
+            raise InvalidInputError(
+                f"trigger {trigger!r} is the {command!r} command, which needs its own "
+                f"arguments: call Helpdesk.{_DEDICATED[command]}() instead",
+                field="trigger",
+            )
+        ticket = self._store.get(ticket_id)
         self._check_unlocked(ticket, command or trigger)
         dest = self._workflow.fire(ticket, trigger, command)
-        if command is not None and command not in ("merge", "purge", "postpone"):
-            return self._append(ticket, COMMAND_KINDS[command], self._actor(by, Role.AGENT), dest)
         if command is not None:
-            raise TransitionError(
-                ticket_id=ticket.id,
-                status=ticket.status,
-                command=trigger,
-                allowed=self._workflow.allowed(ticket.status),
-            )
+            return self._append(ticket, COMMAND_KINDS[command], self._actor(by, Role.AGENT), dest)
         return self._append(
             ticket, EventKind.TRANSITIONED, self._actor(by, Role.AGENT), dest, {"trigger": trigger}
         )
@@ -669,11 +678,22 @@ class Helpdesk:
         return self._store.events(ticket_id)
 
     def allowed(self, ticket_id: str) -> tuple[str, ...]:
-        """Return the commands the workflow allows on the ticket now (sorted; ``()`` if locked)."""
+        """Return the commands the workflow allows on the ticket in its status, sorted.
+
+        Guards are not evaluated. On a locked ticket only what the lock lets
+        through is listed: ``customer_reply`` (unless the closed policy refuses
+        it) and ``purge`` (unless the ticket is already purged).
+        """
         ticket = self._store.get(ticket_id)
-        if self._workflow.is_locked(ticket.status):
+        wf = self._workflow
+        if not wf.is_locked(ticket.status):
+            return wf.allowed(ticket.status)
+        if wf.status(ticket.status).final:
             return ()
-        return self._workflow.allowed(ticket.status)
+        through = {"purge"} & set(wf.allowed(ticket.status))
+        if wf.closed_policy is not ClosedPolicy.REFUSE:
+            through.add("customer_reply")
+        return tuple(sorted(through))
 
     def find(
         self,
@@ -698,7 +718,8 @@ class Helpdesk:
             limit: At most this many.
 
         Raises:
-            WorkflowError: an unknown status or category.
+            WorkflowError: an unknown status.
+            InvalidInputError: an unknown category.
         """
         statuses: frozenset[str] | None = None
         if status is not None:

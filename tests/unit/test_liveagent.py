@@ -181,7 +181,29 @@ def test_close_makes_the_ticket_closed(
     clock.advance(days=1)
     after = desk.close(ticket.id, by="bob")
     assert ("closed", START + timedelta(days=1)) == (after.status, after.closed_at)
-    assert () == desk.allowed(ticket.id)
+    assert ("customer_reply", "purge") == desk.allowed(ticket.id)
+
+
+@pytest.mark.parametrize(
+    ("trigger", "method"),
+    [
+        ("agent_reply", "agent_reply"),
+        ("customer_reply", "customer_reply"),
+        ("postpone", "postpone"),
+        ("merge", "merge"),
+        ("purge", "purge"),
+    ],
+)
+def test_fire_refuses_triggers_of_commands_with_arguments(
+    desk: Helpdesk, open_ticket: OpenTicket, trigger: str, method: str
+) -> None:
+    """fire() of a reply/postpone/merge/purge trigger points to the method and changes nothing."""
+    ticket = open_ticket()
+    with pytest.raises(InvalidInputError) as info:
+        desk.fire(ticket.id, trigger)
+    assert "trigger" == info.value.field
+    assert f"Helpdesk.{method}()" in str(info.value)
+    assert ticket == desk.get(ticket.id)
 
 
 @pytest.mark.parametrize(
@@ -238,7 +260,6 @@ LOCKED_COMMANDS: dict[str, Callable[[Helpdesk, str, str], object]] = {
     "merge_as_source": lambda d, t, o: d.merge(t, o),
     "merge_as_target": lambda d, t, o: d.merge(o, t),
     "fire": lambda d, t, _o: d.fire(t, "reopen"),
-    "fire_purge": lambda d, t, _o: d.fire(t, "purge"),
 }
 
 
