@@ -328,7 +328,9 @@ class Helpdesk:
         if wf.is_locked(ticket.status):
             # Merged tickets are locked, so only a locked ticket can need redirecting.
             merged_into = ticket.merged_into
-            while merged_into is not None:
+            followed = {ticket.id}
+            while merged_into is not None and merged_into not in followed:
+                followed.add(merged_into)
                 ticket = self._store.get(merged_into)
                 merged_into = ticket.merged_into
             if wf.is_locked(ticket.status):
@@ -351,7 +353,11 @@ class Helpdesk:
                 reason="replies to this ticket are refused",
             )
         if policy is ClosedPolicy.REOPEN:
-            closed_at = ticket.closed_at or ticket.updated_at
+            # The window runs from when the ticket entered its closed status, by any
+            # command: ``closed_at`` only records close, confirm and merge.
+            closed_at = next(
+                (e.at for e in reversed(ticket.timeline) if e.changes_status), ticket.created_at
+            )
             window = wf.reopen_window
             if window is None or self._now() - closed_at <= window:
                 dest = wf.next_status(ticket, "customer_reply")

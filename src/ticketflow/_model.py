@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -36,11 +36,39 @@ EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 def check_json(value: object, field: str) -> None:
-    """Raise `InvalidInputError` unless ``value`` is JSON-serialisable (strict JSON)."""
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{field} must be JSON-serialisable: {exc}", field=field) from exc
+    """Raise `InvalidInputError` unless ``value`` survives a JSON round trip unchanged.
+
+    Allowed: None, bool, int, finite float, str, list, and dict with str keys. Tuples
+    and non-str keys are refused, since a store would give back lists and str keys.
+    The error's ``field`` is ``field``; its message gives the path inside the value.
+    """
+    _check_json(value, field, field)
+
+
+def _check_json(value: object, path: str, field: str) -> None:
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"{path}: {value!r} is not a JSON number", field=field)
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(item, f"{path}[{index}]", field)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInputError(
+                    f"{path}: JSON object keys must be strings, got {key!r}", field=field
+                )
+            _check_json(item, f"{path}.{key}", field)
+        return
+    raise InvalidInputError(
+        f"{path}: {type(value).__name__} is not a JSON value (use a list, dict, str, "
+        "number, bool or None)",
+        field=field,
+    )
 
 
 class Priority(enum.IntEnum):
@@ -106,6 +134,8 @@ class EventKind(enum.StrEnum):
     MERGE_RECEIVED = "merge_received"
     PURGED = "purged"
     TRANSITIONED = "transitioned"
+    NOTIFIED = "notified"
+    ESCALATED = "escalated"
 
 
 def _str_map(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -132,7 +162,7 @@ class Requester:
     organisation: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.name, str) or not (self.name or self.email):
+        if not isinstance(self.name, str) or not (self.name.strip() or self.email):
             raise InvalidInputError(
                 "requester needs a name or an e-mail address", field="requester"
             )
@@ -486,12 +516,12 @@ class Ticket:
         """Rebuild a ticket from its events alone (event sourcing).
 
         Raises:
-            ValueError: the first event is not a ``created`` event.
+            InvalidInputError: the first event is not a ``created`` event.
         """
         iterator = iter(events)
         first = next(iterator, None)
         if first is None or first.kind is not EventKind.CREATED:
-            raise ValueError("a timeline must start with a 'created' event")
+            raise InvalidInputError("a timeline must start with a 'created' event", field="events")
         ticket = _from_created(first)
         for event in iterator:
             ticket = apply_event(ticket, event)
@@ -744,11 +774,14 @@ def _on_customer_replied(t: Ticket, e: Event) -> Ticket:
 
 
 def _on_note(t: Ticket, e: Event) -> Ticket:
+    # A workflow may map ``note`` to a trigger, so a note can move the status too.
     return replace(
         t,
+        status=e.status_after,
         messages=(*t.messages, _message(e, private=True)),
         timeline=(*t.timeline, e),
         version=e.version,
+        postponed_until=None if e.status_after != e.status_before else t.postponed_until,
     )
 
 
@@ -880,6 +913,8 @@ _APPLY: Final[dict[EventKind, Callable[[Ticket, Event], Ticket]]] = {
     EventKind.MERGE_RECEIVED: _on_merge_received,
     EventKind.PURGED: _on_purged,
     EventKind.TRANSITIONED: _on_status_only,
+    EventKind.NOTIFIED: _on_status_only,
+    EventKind.ESCALATED: _on_status_only,
 }
 
 

@@ -26,7 +26,8 @@ def _key(key: str) -> str:
 def _string(value: str) -> str:
     # A JSON string is a valid TOML basic string once the escapes TOML lacks
     # (\/ is not produced by json.dumps) are ruled out; non-ASCII stays readable.
-    return json.dumps(value, ensure_ascii=False)
+    # TOML also forbids a raw DEL (U+007F), which JSON leaves unescaped.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _value(value: Any, where: str) -> str:

@@ -202,6 +202,9 @@ def _sorted_events(mapping: Mapping[str, str]) -> dict[str, str]:
     return dict(sorted(dict(mapping).items()))
 
 
+_RESERVED_STATUS_NAMES: Final = frozenset({"*", "="})
+_RESERVED_TRIGGERS: Final = frozenset({"state", "get_graph"})  # model attributes transitions needs
+
 _SETTINGS_KEYS: Final = frozenset({"closed_policy", "reopen_window_days", "reopen_resolved"})
 
 
@@ -262,6 +265,11 @@ class Workflow:
         for index, tr in enumerate(self.transitions):
             where = f"transition #{index + 1} ({tr.trigger!r})"
             _name(tr.trigger, f"{where}: trigger")
+            if tr.trigger in _RESERVED_TRIGGERS:
+                raise WorkflowError(
+                    f"{where}: trigger name {tr.trigger!r} is reserved by transitions",
+                    item=tr.trigger,
+                )
             if tr.dest not in by_name:
                 raise WorkflowError(
                     f"{where}: unknown destination status {tr.dest!r}", item=tr.dest
@@ -285,6 +293,7 @@ class Workflow:
                 )
         self._check_graph(outgoing)
         self._check_events(triggers)
+        self._check_terminal_commands()
         locked = frozenset(
             s.name for s in self.statuses if s.category is Category.CLOSED or s.final
         )
@@ -298,6 +307,24 @@ class Workflow:
         set_(self, "_locked", locked)
         set_(self, "_allowed", allowed)
         set_(self, "_machine", [])
+
+    def _check_terminal_commands(self) -> None:
+        # Merged tickets must be locked (a reply follows merged_into, which must not
+        # cycle) and purged tickets final (nothing may bring personal data back).
+        locked = {s.name for s in self.statuses if s.category is Category.CLOSED or s.final}
+        final = {s.name for s in self.statuses if s.final}
+        for command, allowed, what in (
+            ("merge", locked, "a locked (closed or final) status"),
+            ("purge", final, "a final status"),
+        ):
+            trigger = self.events.get(command)
+            for tr in self.transitions:
+                if tr.trigger == trigger and tr.dest not in allowed:
+                    raise WorkflowError(
+                        f"events: {command!r} must lead to {what}, but trigger {trigger!r} "
+                        f"leads to {tr.dest!r}",
+                        item=tr.dest,
+                    )
 
     def _check_events(self, triggers: set[str]) -> None:
         for command, trigger in self.events.items():
@@ -319,6 +346,12 @@ class Workflow:
         by_name: dict[str, Status] = {}
         for status in self.statuses:
             _name(status.name, "status name")
+            if status.name in _RESERVED_STATUS_NAMES:
+                raise WorkflowError(
+                    f"status name {status.name!r} is reserved ('*' means every status and "
+                    "'=' the same status in transitions)",
+                    item=status.name,
+                )
             if status.name in by_name:
                 raise WorkflowError(f"duplicate status {status.name!r}", item=status.name)
             try:
@@ -379,8 +412,11 @@ class Workflow:
         if self.closed_policy is ClosedPolicy.REOPEN:
             trigger = self.events.get("customer_reply")
             # Replies to a merged ticket go to the ticket it was merged into.
+            # A status only merging reaches needs no way back.
             merge = self.events.get("merge")
-            merged = {t.dest for t in self.transitions if t.trigger == merge}
+            merged = {t.dest for t in self.transitions if t.trigger == merge} - {
+                t.dest for t in self.transitions if t.trigger != merge
+            }
             for status in self.statuses:
                 if (
                     status.name not in merged
@@ -609,6 +645,9 @@ class Workflow:
                 name = line.rsplit(" as ", 1)[1]
                 line = f'  state "{self._by_name[name].display}" as {name}'
             lines.append(line)
+        # transitions writes the title as bare front matter; Mermaid reads "title:".
+        if lines[:1] == ["---"] and len(lines) > 2 and lines[2] == "---":
+            lines[1] = f"title: {lines[1]}"
         header = lines.index("stateDiagram-v2") + 1
         lines[header:header] = [f"  classDef s_{c} {_CATEGORY_STYLE[c]}" for c in Category]
         return "\n".join(lines) + "\n"

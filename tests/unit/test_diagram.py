@@ -34,8 +34,8 @@ def expected_edges(wf: Workflow) -> set[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_diagram_starts_with_the_mermaid_header(name: str) -> None:
-    """The diagram opens with a front-matter title and ``stateDiagram-v2``."""
-    header = f"---\n{name} workflow\n---\nstateDiagram-v2\n"
+    """The diagram opens with Mermaid front matter (``title:``) and ``stateDiagram-v2``."""
+    header = f"---\ntitle: {name} workflow\n---\nstateDiagram-v2\n"
     diagram = workflows.preset(name).mermaid()
     assert header == diagram[: len(header)]
 
@@ -112,7 +112,7 @@ def test_custom_workflow_diagram_uses_its_own_names() -> None:
         }
     )
     diagram = wf.mermaid()
-    assert diagram.startswith("---\ntriage workflow\n---\nstateDiagram-v2\n")
+    assert diagram.startswith("---\ntitle: triage workflow\n---\nstateDiagram-v2\n")
     assert '  state "In box" as inbox' in diagram.splitlines()
     assert {("inbox", "doing", "take [has_department]"), ("doing", "done", "finish")} == edges(
         diagram

@@ -542,3 +542,22 @@ def test_open_ticket_refuses_a_requester_that_is_not_a_requester(desk: Helpdesk)
     with pytest.raises(InvalidInputError) as info:
         desk.open_ticket(subject="x", requester={"name": "Ann"})  # type: ignore[arg-type]
     assert "requester" == info.value.field
+
+
+@pytest.mark.parametrize(
+    "value", [(1, 2), {1: "x"}, {"a": {"b": (3,)}}, {"s": {1, 2}}, float("inf")]
+)
+def test_custom_field_values_must_survive_a_json_round_trip(value: object) -> None:
+    """Tuples, sets, non-str keys and infinities are refused: a store would not give them back."""
+    desk = Helpdesk(clock=FakeClock())
+    with pytest.raises(InvalidInputError) as info:
+        desk.open_ticket(subject="x", requester=Requester(name="Ann"), custom_fields={"f": value})
+    assert "custom_fields" == info.value.field
+    assert 0 == desk.store.count()
+
+
+def test_requester_with_a_blank_name_and_no_email_is_refused() -> None:
+    """A name of spaces is no name."""
+    with pytest.raises(InvalidInputError) as info:
+        Requester(name="   ")
+    assert "requester" == info.value.field

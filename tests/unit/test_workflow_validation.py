@@ -578,3 +578,48 @@ def test_errors_raised_by_the_engine_are_ticketflow_errors(clock: FakeClock) -> 
     ticket = desk.open_ticket(subject="x", requester=ANN)
     with pytest.raises(TicketflowError):
         desk.resolve(ticket.id)
+
+
+def test_merge_must_lead_to_a_locked_status() -> None:
+    """Merging into an unlocked status could let merges form a cycle; the status is named."""
+    data = base()
+    data["transitions"].append({"trigger": "merge", "sources": ["new"], "dest": "open"})
+    data["events"]["merge"] = "merge"
+    error = invalid(data)
+    assert "open" == error.item
+    assert "'merge' must lead to a locked" in str(error)
+
+
+def test_purge_must_lead_to_a_final_status() -> None:
+    """A purged ticket must be final, so nothing can bring personal data back."""
+    data = base()
+    data["events"]["purge"] = "close"
+    error = invalid(data)
+    assert "closed" == error.item
+    assert "'purge' must lead to a final status" in str(error)
+
+
+@pytest.mark.parametrize("name", ["*", "="])
+def test_reserved_status_names_are_refused(name: str) -> None:
+    """'*' and '=' mean something in transitions' sources and destinations."""
+    data = base()
+    data["statuses"].append({"name": name, "category": "open"})
+    assert name == invalid(data).item
+
+
+@pytest.mark.parametrize("trigger", ["state", "get_graph"])
+def test_triggers_clashing_with_transitions_model_attributes_are_refused(trigger: str) -> None:
+    """A trigger named like a model attribute transitions needs would break diagrams."""
+    data = base()
+    data["transitions"][0]["trigger"] = trigger
+    data["events"]["agent_reply"] = trigger
+    assert trigger == invalid(data).item
+
+
+def test_reopen_policy_exempts_only_statuses_that_merging_alone_reaches() -> None:
+    """A closed status that close also reaches still needs a reply transition under 'reopen'."""
+    data = base()
+    data["settings"]["closed_policy"] = "reopen"
+    data["transitions"].append({"trigger": "merge", "sources": ["new", "open"], "dest": "closed"})
+    data["events"]["merge"] = "merge"
+    assert "closed" == invalid(data).item

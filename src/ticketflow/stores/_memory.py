@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from typing import final
 
 from .._model import Event, Ticket
@@ -19,15 +21,26 @@ class MemoryStore:
 
     Commits are atomic and thread-safe (one lock). ``find`` scans every ticket
     (fine up to some hundred thousand tickets); the durable stores use indexes.
+    Due times are kept in a heap with lazy deletion, so ``due`` and
+    ``next_due_at`` cost O(log n) per ticket returned, however many are stored.
     Tickets are immutable, so the store keeps and returns the very objects it was
     given: reading costs no copy.
     """
 
-    __slots__ = ("_lock", "_tickets")
+    __slots__ = ("_due", "_heap", "_lock", "_tickets")
 
     def __init__(self) -> None:
         self._tickets: dict[str, Ticket] = {}
+        self._due: dict[str, datetime] = {}
+        self._heap: list[tuple[datetime, str]] = []
         self._lock = threading.Lock()
+
+    def _index_due(self, ticket_id: str, due_at: datetime | None) -> None:
+        if due_at is None:
+            self._due.pop(ticket_id, None)
+        elif self._due.get(ticket_id) != due_at:
+            self._due[ticket_id] = due_at
+            heapq.heappush(self._heap, (due_at, ticket_id))
 
     def get(self, ticket_id: str) -> Ticket:
         """Return the stored ticket.
@@ -50,12 +63,14 @@ class MemoryStore:
         tickets = self._tickets
         with self._lock:
             if len(changes) == 1:  # the common case, without the second loop
-                ticket, expected, _ = changes[0]
+                ticket, expected, _, due_at = changes[0]
                 current = tickets.get(ticket.id)
                 actual = 0 if current is None else current.version
                 if actual != expected or ticket.version != expected + 1:
                     self._refuse(changes[0], actual)
                 tickets[ticket.id] = ticket
+                if due_at is not None or ticket.id in self._due:
+                    self._index_due(ticket.id, due_at)
                 return
             for change in changes:
                 ticket = change.ticket
@@ -65,6 +80,7 @@ class MemoryStore:
                     self._refuse(change, actual)
             for change in changes:
                 tickets[change.ticket.id] = change.ticket
+                self._index_due(change.ticket.id, change.due_at)
 
     @staticmethod
     def _refuse(change: Change, actual: int) -> None:
@@ -92,6 +108,32 @@ class MemoryStore:
         found = sorted((t for t in self._tickets.values() if query.matches(t)), key=lambda t: t.id)
         return found if query.limit is None else found[: query.limit]
 
+    def due(self, now: datetime, limit: int) -> list[Ticket]:
+        """Return up to ``limit`` tickets due at or before ``now``, earliest first."""
+        out: list[Ticket] = []
+        with self._lock:
+            heap, due = self._heap, self._due
+            popped: list[tuple[datetime, str]] = []
+            seen: set[str] = set()
+            while heap and len(out) < limit and heap[0][0] <= now:
+                entry = heapq.heappop(heap)
+                # Entries whose time is no longer the ticket's, or repeats, are stale.
+                if due.get(entry[1]) == entry[0] and entry[1] not in seen:
+                    seen.add(entry[1])
+                    popped.append(entry)
+                    out.append(self._tickets[entry[1]])
+            for entry in popped:  # still due until a commit moves them
+                heapq.heappush(heap, entry)
+        return out
+
+    def next_due_at(self) -> datetime | None:
+        """Return the earliest due time, or None."""
+        with self._lock:
+            heap, due = self._heap, self._due
+            while heap and due.get(heap[0][1]) != heap[0][0]:
+                heapq.heappop(heap)
+            return heap[0][0] if heap else None
+
     def count(self) -> int:
         """Return the number of stored tickets."""
         return len(self._tickets)
@@ -99,6 +141,8 @@ class MemoryStore:
     def close(self) -> None:
         """Forget every ticket."""
         self._tickets.clear()
+        self._due.clear()
+        self._heap.clear()
 
     def __repr__(self) -> str:
         return f"MemoryStore(<{len(self._tickets)} tickets>)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import NamedTuple, Protocol, final, runtime_checkable
 
 import attrs
@@ -23,11 +24,14 @@ class Change(NamedTuple):
         expected_version: The version the writer read (0: the ticket must not exist yet).
         rewrite: The timeline was rewritten, not only appended to (purge): the
             store must replace the stored events with ``ticket.timeline``.
+        due_at: When the ticket's next time rule is due (None: none is). The
+            store indexes it for `TicketStore.due`; it knows nothing of rules.
     """
 
     ticket: Ticket
     expected_version: int
     rewrite: bool = False
+    due_at: datetime | None = None
 
 
 @final
@@ -79,6 +83,9 @@ class TicketStore(Protocol):
     * Events are append-only except in a ``rewrite`` change (purge), which replaces
       the stored timeline with the ticket's.
     * ``find`` returns matching tickets ordered by id (that is, by creation).
+    * ``due`` returns tickets whose committed ``due_at`` is at or before ``now``,
+      ordered by ``due_at`` then id, at a cost that grows with the number returned,
+      not with the number stored (an index on ``due_at``).
     * Errors of the underlying driver are raised as `StoreError` subclasses.
 
     The store knows nothing of workflows or rules: the engine passes statuses,
@@ -111,6 +118,14 @@ class TicketStore(Protocol):
 
     def find(self, query: TicketQuery) -> list[Ticket]:
         """Return the tickets matching ``query``, ordered by id."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[Ticket]:
+        """Return up to ``limit`` tickets due at or before ``now``, earliest ``due_at`` first."""
+        ...
+
+    def next_due_at(self) -> datetime | None:
+        """Return the earliest ``due_at`` of any ticket, or None."""
         ...
 
     def count(self) -> int:

@@ -94,6 +94,8 @@ COMMAND_NAMES: Final[tuple[str, ...]] = (
 _RESERVED_NAMES: Final = frozenset({"*", "="})
 # "*" is the wildcard source of a `Transition`; `transitions` also reads a destination
 # "=" as "the source itself", so a status with either name would be ambiguous.
+_RESERVED_TRIGGERS: Final = _RESERVED_NAMES | {"state", "get_graph"}
+# `transitions` refuses a trigger named like a model attribute ("state", "get_graph").
 
 _AGENTS: Final = ("ann", "bob", "eve")
 _DEPARTMENTS: Final = ("billing", "it", "sales")
@@ -103,32 +105,100 @@ _CHANNELS: Final = ("email", "chat", "phone", "portal", "api")
 _MAX_WINDOW: Final = timedelta(days=30)
 
 
-def _text(*, min_size: int = 0, max_size: int = 20) -> st.SearchStrategy[str]:
-    # Lone surrogates are excluded: no UTF-8 store or file could hold them.
-    return st.text(st.characters(exclude_categories=["Cs"]), min_size=min_size, max_size=max_size)
+# Strategies are built once, here: building one per draw costs more than the draw.
+# Lone surrogates are excluded from text: no UTF-8 store or file could hold them.
+_CHARACTERS: Final = st.characters(exclude_categories=["Cs"])
+_TEXT: Final = st.text(_CHARACTERS, max_size=20)
+_SHORT_TEXT: Final = st.text(_CHARACTERS, max_size=8)
+_LONG_TEXT: Final = st.text(_CHARACTERS, max_size=40)
+_LABELS: Final = st.just("") | st.text(_CHARACTERS, min_size=1, max_size=12)
+_NON_BLANK: Final = st.text(_CHARACTERS, min_size=1, max_size=20).filter(lambda s: bool(s.strip()))
+_EMAILS: Final = st.builds(
+    "{}@{}".format,
+    st.sampled_from(("ann", "bo.smith", "c_d+help", "zoë")),
+    st.sampled_from(("example.com", "example.org", "mail.example.net")),
+)
+_BOOLEANS: Final = st.booleans()
+_AGENT_IDS: Final = st.sampled_from(_AGENTS)
+_MAYBE_AGENT: Final = st.none() | _AGENT_IDS
+_MAYBE_DEPARTMENT: Final = st.none() | st.sampled_from(_DEPARTMENTS)
+_TAG_LISTS: Final = st.lists(st.sampled_from(_TAGS), max_size=3)
+_FIELD_NAMES: Final = st.sampled_from(_FIELDS)
+_PRIORITIES: Final = st.sampled_from(tuple(Priority)) | st.sampled_from([p.label for p in Priority])
+_CHANNEL_NAMES: Final = st.sampled_from(_CHANNELS) | _NON_BLANK
+_WINDOWS: Final = st.none() | st.timedeltas(timedelta(0), _MAX_WINDOW)
+_POLICIES: Final = st.sampled_from(tuple(ClosedPolicy))
+_ONE_TO_3: Final = st.integers(1, 3)
+_GUARD_NAMES: Final = st.sampled_from((None, None, None, *sorted(BUILTIN_GUARDS)))
 
 
-def _blank_free_text() -> st.SearchStrategy[str]:
-    return _text(min_size=1).filter(lambda s: bool(s.strip()))
+def _pick(draw: st.DrawFn, items: Sequence[str]) -> str:
+    """Draw one of ``items`` (cheaper than a new ``sampled_from`` for every draw)."""
+    return items[draw(st.integers(0, len(items) - 1))]
 
 
-_NAMES: Final = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=10)
+def _one_in(draw: st.DrawFn, n: int) -> bool:
+    return draw(st.integers(0, n - 1)) == 0
+
+
+_STATUS_WORDS: Final = (
+    "new",
+    "open",
+    "pending",
+    "answered",
+    "hold",
+    "waiting",
+    "triage",
+    "escalated",
+    "review",
+    "blocked",
+    "solved",
+    "resolved",
+    "done",
+    "closed",
+    "merged",
+    "archived",
+    "cancelled",
+    "spam",
+    "deleted",
+    "purged",
+)
+_TRIGGER_WORDS: Final = (
+    "reply",
+    "answer",
+    "respond",
+    "solve",
+    "resolve",
+    "close",
+    "reopen",
+    "escalate",
+    "park",
+    "wake",
+    "trash",
+    "restore",
+    "merge",
+    "purge",
+    "approve",
+    "archive",
+)
+_WORKFLOW_WORDS: Final = ("support", "it", "billing", "sales", "helpdesk")
 
 _JSON_SCALARS: Final[st.SearchStrategy[JSONValue]] = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**53), max_value=2**53),
     st.floats(allow_nan=False, allow_infinity=False),
-    _text(),
+    _TEXT,
 )
 
 _JSON_VALUES: Final[st.SearchStrategy[JSONValue]] = st.recursive(
     _JSON_SCALARS,
     lambda children: st.one_of(
-        st.lists(children, max_size=3), st.dictionaries(_text(max_size=8), children, max_size=3)
+        st.lists(children, max_size=3), st.dictionaries(_SHORT_TEXT, children, max_size=3)
     ),
     max_leaves=6,
 )
+_CUSTOM_FIELDS: Final = st.dictionaries(_FIELD_NAMES, _JSON_VALUES, max_size=2)
 
 
 # --- workflows -------------------------------------------------------------------------
@@ -144,25 +214,49 @@ def _expanded(transition: Transition, statuses: Sequence[Status]) -> tuple[str, 
     return transition.sources
 
 
-_CATEGORIES: Final = tuple(Category)
-_INITIAL_CATEGORIES: Final = tuple(c for c in Category if c is not Category.CLOSED)
+_CATEGORIES: Final = st.sampled_from(tuple(Category))
+_INITIAL_CATEGORIES: Final = st.sampled_from(tuple(c for c in Category if c is not Category.CLOSED))
+_STATUS_NAMES: Final = st.sampled_from(_STATUS_WORDS)
+_TRIGGER_NAMES: Final = st.sampled_from(_TRIGGER_WORDS)
+
+
+def _distinct_names(
+    draw: st.DrawFn, names: st.SearchStrategy[str], count: int, reserved: frozenset[str]
+) -> list[str]:
+    """Draw ``count`` names; a repeated or reserved one gets a suffix (never a retry)."""
+    out: list[str] = []
+    for _ in range(count):
+        name = draw(names) or "_"
+        while name in reserved or name in out:
+            name = f"{name}_{len(out)}"
+        out.append(name)
+    return out
 
 
 @st.composite
 def _workflows(  # noqa: C901, PLR0912, PLR0915 - one construction, step by step
-    draw: st.DrawFn, names: st.SearchStrategy[str], min_statuses: int, max_statuses: int
+    draw: st.DrawFn, names: st.SearchStrategy[str] | None, min_statuses: int, max_statuses: int
 ) -> Workflow:
-    usable = names.filter(lambda n: n not in _RESERVED_NAMES)
     count = draw(st.integers(min_statuses, max_statuses))
-    status_names = draw(st.lists(usable, min_size=count, max_size=count, unique=True))
+    trigger_count = draw(st.integers(3, 8))
+    if names is None:
+        # Unique draws from a vocabulary: realistic, and Hypothesis never retries them.
+        status_names = draw(st.lists(_STATUS_NAMES, min_size=count, max_size=count, unique=True))
+        trigger_names = draw(
+            st.lists(_TRIGGER_NAMES, min_size=trigger_count, max_size=trigger_count, unique=True)
+        )
+        workflow_name = _pick(draw, _WORKFLOW_WORDS)
+    else:
+        status_names = _distinct_names(draw, names, count, _RESERVED_NAMES)
+        trigger_names = _distinct_names(draw, names, trigger_count, _RESERVED_TRIGGERS)
+        workflow_name = draw(names) or "workflow"
     initial = status_names[0]
     statuses: dict[str, Status] = {}
     for index, name in enumerate(status_names):
-        final_ = index > 0 and draw(st.integers(0, 4)) == 0
+        final_ = index > 0 and _one_in(draw, 5)
         categories = _INITIAL_CATEGORIES if index == 0 else _CATEGORIES
-        label = draw(st.one_of(st.just(""), _text(min_size=1, max_size=12)))
         statuses[name] = Status(
-            name=name, category=draw(st.sampled_from(categories)), label=label, final=final_
+            name=name, category=draw(categories), label=draw(_LABELS), final=final_
         )
     ordered = list(statuses.values())
     non_final = [s.name for s in ordered if not s.final]
@@ -172,75 +266,74 @@ def _workflows(  # noqa: C901, PLR0912, PLR0915 - one construction, step by step
     # Triggers: a shared pool, plus one trigger reserved for merge and one for purge.
     # The engine relies on merged tickets being locked and purged ones final (a merged
     # ticket that could be changed or merged again may form a merge cycle), so the
-    # merge and purge triggers lead only there; see the module's notes in the README.
-    trigger_names = draw(st.lists(usable, min_size=3, max_size=8, unique=True))
+    # merge and purge triggers lead only there (see `workflows`).
     merge_trigger, purge_trigger, *pool = trigger_names
-    pool_triggers = st.sampled_from(pool)
-    guards = st.one_of(st.none(), st.none(), st.none(), st.sampled_from(sorted(BUILTIN_GUARDS)))
-    use_merge = bool(locked) and draw(st.booleans())
-    use_purge = bool(finals) and draw(st.booleans())
+    use_merge = bool(locked) and draw(_BOOLEANS)
+    use_purge = bool(finals) and draw(_BOOLEANS)
 
     def trigger_into(dest: str) -> str:
-        if use_merge and dest in locked and draw(st.booleans()):
+        if use_merge and dest in locked and draw(_BOOLEANS):
             return merge_trigger
-        if use_purge and dest in finals and draw(st.booleans()):
+        if use_purge and dest in finals and draw(_BOOLEANS):
             return purge_trigger
-        return draw(pool_triggers)
+        return _pick(draw, pool)
 
     transitions: list[Transition] = []
     # A spanning tree from the initial status makes every status reachable.
     for index in range(1, count):
         child = status_names[index]
-        parent = draw(st.sampled_from([n for n in status_names[:index] if n in non_final]))
+        parent = _pick(draw, [n for n in status_names[:index] if n in non_final])
         trigger = trigger_into(child)
         transitions.append(
-            Transition(trigger=trigger, sources=(parent,), dest=child, guard=draw(guards))
+            Transition(trigger=trigger, sources=(parent,), dest=child, guard=draw(_GUARD_NAMES))
         )
     for _ in range(draw(st.integers(0, 2 * count))):
-        dest = draw(st.sampled_from(status_names))
-        if draw(st.integers(0, 5)) == 0:
+        dest = _pick(draw, status_names)
+        if _one_in(draw, 6):
             sources: tuple[str, ...] = ("*",)
         else:
-            picked = draw(st.lists(st.sampled_from(non_final), min_size=1, max_size=3, unique=True))
-            sources = tuple(picked)
+            sources = tuple(dict.fromkeys(_pick(draw, non_final) for _ in range(draw(_ONE_TO_3))))
+        guard = draw(_GUARD_NAMES)
         transitions.append(
-            Transition(trigger=trigger_into(dest), sources=sources, dest=dest, guard=draw(guards))
+            Transition(trigger=trigger_into(dest), sources=sources, dest=dest, guard=guard)
         )
-    if use_purge and draw(st.booleans()):
+    if use_purge and draw(_BOOLEANS):
         transitions.append(
-            Transition(trigger=purge_trigger, sources=("*",), dest=draw(st.sampled_from(finals)))
+            Transition(trigger=purge_trigger, sources=("*",), dest=_pick(draw, finals))
         )
 
-    def leaving(name: str, trigger: str | None = None) -> bool:
-        return any(
-            name in _expanded(t, ordered) for t in transitions if trigger in (None, t.trigger)
-        )
+    def way_out(name: str) -> bool:
+        return any(t.dest != name and name in _expanded(t, ordered) for t in transitions)
 
-    # Every status that is not final needs a way out.
+    def leaving(name: str, trigger: str) -> bool:
+        return any(t.trigger == trigger and name in _expanded(t, ordered) for t in transitions)
+
+    # Every status that is not final needs a way out (a self-loop is none).
     for name in non_final:
-        if not leaving(name):
-            dest = draw(st.sampled_from(status_names))
-            transitions.append(Transition(trigger=draw(pool_triggers), sources=(name,), dest=dest))
+        if not way_out(name):
+            dest = _pick(draw, [n for n in status_names if n != name])
+            transitions.append(Transition(trigger=_pick(draw, pool), sources=(name,), dest=dest))
 
     events: dict[str, str] = {}
     for command in COMMANDS:
         if command == "merge":
-            if any(t.trigger == merge_trigger for t in transitions) and draw(st.booleans()):
+            if any(t.trigger == merge_trigger for t in transitions) and not _one_in(draw, 4):
                 events[command] = merge_trigger
         elif command == "purge":
-            if any(t.trigger == purge_trigger for t in transitions) and draw(st.booleans()):
+            if any(t.trigger == purge_trigger for t in transitions) and not _one_in(draw, 4):
                 events[command] = purge_trigger
-        elif draw(st.integers(0, 4)) > 1:
-            events[command] = draw(pool_triggers)
+        elif not _one_in(draw, 3):
+            events[command] = _pick(draw, pool)
 
-    closed_policy = draw(st.sampled_from(tuple(ClosedPolicy)))
+    closed_policy = draw(_POLICIES)
     if closed_policy is ClosedPolicy.REOPEN:
-        events.setdefault("customer_reply", draw(pool_triggers))
+        events.setdefault("customer_reply", _pick(draw, pool))
     # A command may only map to a trigger that some transition declares.
     for trigger in sorted(set(events.values()) - {t.trigger for t in transitions}):
-        source = draw(st.sampled_from(non_final))
-        dest = draw(st.sampled_from(status_names))
-        transitions.append(Transition(trigger=trigger, sources=(source,), dest=dest))
+        source = _pick(draw, non_final)
+        transitions.append(
+            Transition(trigger=trigger, sources=(source,), dest=_pick(draw, status_names))
+        )
     if closed_policy is ClosedPolicy.REOPEN:
         reply = events["customer_reply"]
         merged_only: set[str] = set()
@@ -253,18 +346,19 @@ def _workflows(  # noqa: C901, PLR0912, PLR0915 - one construction, step by step
         for status in ordered:
             closed = status.category is Category.CLOSED and not status.final
             if closed and status.name not in merged_only and not leaving(status.name, reply):
-                dest = draw(st.sampled_from(status_names))
+                # Not into a merged-only status: that would make it reachable otherwise.
+                dest = _pick(draw, [n for n in status_names if n not in merged_only])
                 transitions.append(Transition(trigger=reply, sources=(status.name,), dest=dest))
 
     return Workflow(
-        name=draw(usable),
+        name=workflow_name,
         statuses=draw(st.permutations(ordered)),
         initial=initial,
         transitions=transitions,
         events=events,
         closed_policy=closed_policy,
-        reopen_window=draw(st.none() | st.timedeltas(timedelta(0), _MAX_WINDOW)),
-        reopen_resolved=draw(st.booleans()),
+        reopen_window=draw(_WINDOWS),
+        reopen_resolved=draw(_BOOLEANS),
     )
 
 
@@ -291,19 +385,29 @@ def workflows(
     counts on a merged ticket staying locked and on a purged one staying purged.
 
     Args:
-        names: Strategy for status, trigger and workflow names; defaults to short
-            lower-case identifiers. ``"*"`` and ``"="`` are never used.
+        names: Strategy for status, trigger and workflow names; by default they come
+            from a vocabulary of help-desk words (``"open"``, ``"escalate"``). A name
+            drawn twice, or a reserved one, gets a ``_<n>`` suffix; an empty one
+            becomes ``"_"``. Reserved: ``"*"`` and ``"="`` (the wildcard source, and
+            `transitions`' "same status" destination) and, for triggers,
+            ``"state"`` (which `transitions` refuses).
         min_statuses: The fewest statuses (at least 2).
-        max_statuses: The most statuses.
+        max_statuses: The most statuses (at most 20 with the default names).
 
     Raises:
-        ValueError: ``min_statuses`` is below 2 or above ``max_statuses``.
+        ValueError: ``min_statuses`` is below 2 or above ``max_statuses``, or
+            ``max_statuses`` is above 20 with the default names.
     """
     if not 2 <= min_statuses <= max_statuses:
         raise ValueError(
             f"need 2 <= min_statuses <= max_statuses, got {min_statuses}, {max_statuses}"
         )
-    return _workflows(_NAMES if names is None else names, min_statuses, max_statuses)
+    if names is None and max_statuses > len(_STATUS_WORDS):
+        raise ValueError(
+            f"max_statuses is at most {len(_STATUS_WORDS)} with the default names; "
+            "pass names= for more"
+        )
+    return _workflows(names, min_statuses, max_statuses)
 
 
 _PRESET_BUILDERS: Final[Mapping[str, Callable[..., Workflow]]] = {
@@ -315,11 +419,11 @@ _PRESET_BUILDERS: Final[Mapping[str, Callable[..., Workflow]]] = {
 
 @st.composite
 def _presets(draw: st.DrawFn) -> Workflow:
-    builder = _PRESET_BUILDERS[draw(st.sampled_from(PRESETS))]
+    builder = _PRESET_BUILDERS[_pick(draw, PRESETS)]
     return builder(
-        closed_policy=draw(st.none() | st.sampled_from(tuple(ClosedPolicy))),
-        reopen_window=draw(st.none() | st.timedeltas(timedelta(0), _MAX_WINDOW)),
-        reopen_resolved=draw(st.none() | st.booleans()),
+        closed_policy=draw(st.none() | _POLICIES),
+        reopen_window=draw(_WINDOWS),
+        reopen_resolved=draw(st.none() | _BOOLEANS),
     )
 
 
@@ -335,21 +439,33 @@ def presets() -> st.SearchStrategy[Workflow]:
 # --- tickets ---------------------------------------------------------------------------
 
 
+_MAYBE_EMAIL: Final = st.none() | _EMAILS
+_CONTACTS: Final = st.dictionaries(st.sampled_from(("phone", "chat", "fax")), _TEXT, max_size=2)
+_MAYBE_ORGANISATION: Final = st.none() | _NON_BLANK
+
+
 @st.composite
 def _requesters(draw: st.DrawFn) -> Requester:
-    email = draw(st.none() | st.emails())
-    name = draw(_text(max_size=20) if email else _text(min_size=1, max_size=20))
+    email = draw(_MAYBE_EMAIL)
+    # The help desk names the customer by e-mail, else by name: that must not be blank.
     return Requester(
-        name=name,
+        name=draw(_TEXT if email else _NON_BLANK),
         email=email,
-        contacts=draw(st.dictionaries(_text(min_size=1, max_size=8), _text(), max_size=2)),
-        organisation=draw(st.none() | _text(min_size=1)),
+        contacts=draw(_CONTACTS),
+        organisation=draw(_MAYBE_ORGANISATION),
     )
 
 
+_REQUESTERS: Final = _requesters()
+
+
 def requesters() -> st.SearchStrategy[Requester]:
-    """Return a strategy for valid `ticketflow.Requester` objects (a name, an e-mail, or both)."""
-    return _requesters()
+    """Return a strategy for `ticketflow.Requester` objects a help desk accepts.
+
+    Each has an e-mail address, or else a name that is not blank (the help desk
+    uses the one or the other as the customer's id).
+    """
+    return _REQUESTERS
 
 
 class OpenTicketKwargs(TypedDict, total=False):
@@ -369,27 +485,23 @@ class OpenTicketKwargs(TypedDict, total=False):
 
 @st.composite
 def _open_ticket_kwargs(draw: st.DrawFn) -> OpenTicketKwargs:
-    kwargs: OpenTicketKwargs = {"subject": draw(_text()), "requester": draw(requesters())}
-    if draw(st.booleans()):
-        kwargs["description"] = draw(_text(max_size=40))
-    if draw(st.booleans()):
-        kwargs["priority"] = draw(
-            st.sampled_from(tuple(Priority)) | st.sampled_from([p.label for p in Priority])
-        )
-    if draw(st.booleans()):
-        kwargs["channel"] = draw(st.sampled_from(_CHANNELS) | _blank_free_text())
-    if draw(st.booleans()):
-        kwargs["assignee"] = draw(st.none() | st.sampled_from(_AGENTS))
-    if draw(st.booleans()):
-        kwargs["department"] = draw(st.none() | st.sampled_from(_DEPARTMENTS))
-    if draw(st.booleans()):
-        kwargs["tags"] = draw(st.lists(st.sampled_from(_TAGS), max_size=3))
-    if draw(st.booleans()):
-        kwargs["custom_fields"] = draw(
-            st.dictionaries(st.sampled_from(_FIELDS), _JSON_VALUES, max_size=2)
-        )
-    if draw(st.booleans()):
-        kwargs["by"] = draw(st.none() | st.sampled_from(_AGENTS))
+    kwargs: OpenTicketKwargs = {"subject": draw(_TEXT), "requester": draw(_REQUESTERS)}
+    if draw(_BOOLEANS):
+        kwargs["description"] = draw(_LONG_TEXT)
+    if draw(_BOOLEANS):
+        kwargs["priority"] = draw(_PRIORITIES)
+    if draw(_BOOLEANS):
+        kwargs["channel"] = draw(_CHANNEL_NAMES)
+    if draw(_BOOLEANS):
+        kwargs["assignee"] = draw(_MAYBE_AGENT)
+    if draw(_BOOLEANS):
+        kwargs["department"] = draw(_MAYBE_DEPARTMENT)
+    if draw(_BOOLEANS):
+        kwargs["tags"] = draw(_TAG_LISTS)
+    if draw(_BOOLEANS):
+        kwargs["custom_fields"] = draw(_CUSTOM_FIELDS)
+    if draw(_BOOLEANS):
+        kwargs["by"] = draw(_MAYBE_AGENT)
     return kwargs
 
 
@@ -402,7 +514,10 @@ def open_ticket_kwargs() -> st.SearchStrategy[OpenTicketKwargs]:
         ... def test_open(kwargs):
         ...     Helpdesk(clock=FakeClock()).open_ticket(**kwargs)
     """
-    return _open_ticket_kwargs()
+    return _OPEN_TICKET_KWARGS
+
+
+_OPEN_TICKET_KWARGS: Final = _open_ticket_kwargs()
 
 
 # --- commands --------------------------------------------------------------------------
@@ -458,51 +573,59 @@ def apply_command(desk: Helpdesk, ticket_id: str, command: Command) -> Ticket:
     return method(*args, **kwargs)
 
 
+_OWN_METHOD: Final = frozenset(
+    {"agent_reply", "customer_reply", "note", "postpone", "merge", "purge"}
+)
+"""Commands whose triggers `Helpdesk.fire` refuses: they take arguments of their own."""
+_BODIES: Final = st.text(_CHARACTERS, max_size=30)
+_CUSTOMER_IDS: Final = st.none() | _NON_BLANK
+_RATINGS: Final = st.none() | st.integers(1, 5)
+_DELAYS: Final = st.timedeltas(timedelta(microseconds=1), timedelta(days=30))
+_PAST_DELAYS: Final = st.timedeltas(-timedelta(days=1), timedelta(0))
+_BAD_RATINGS: Final = st.sampled_from((0, 6, True))
+
+
 @st.composite
-def _commands(  # noqa: C901, PLR0911, PLR0912 - one branch per command
-    draw: st.DrawFn, triggers: tuple[str, ...], merge_into: tuple[str, ...], invalid: bool
+def _commands(  # noqa: C901, PLR0911 - one branch per command
+    draw: st.DrawFn,
+    names: tuple[str, ...],
+    triggers: tuple[str, ...],
+    merge_into: tuple[str, ...],
+    invalid: bool,
 ) -> Command:
-    agents = st.sampled_from(_AGENTS)
-    by = st.none() | agents
-    bodies = _text(max_size=30)
-    bad = invalid and draw(st.integers(0, 5)) == 0
-    names = [n for n in COMMAND_NAMES if n != "merge" or merge_into]
-    name = draw(st.sampled_from(names))
+    bad = invalid and _one_in(draw, 6)
+    name = _pick(draw, names)
     if name in ("agent_reply", "add_note"):
-        return Command(name, {"body": draw(bodies), "by": draw(agents)})
+        return Command(name, {"body": draw(_BODIES), "by": draw(_AGENT_IDS)})
     if name == "customer_reply":
-        return Command(name, {"body": draw(bodies), "by": draw(st.none() | _blank_free_text())})
+        return Command(name, {"body": draw(_BODIES), "by": draw(_CUSTOMER_IDS)})
     if name == "assign":
-        kwargs: dict[str, object] = {"by": draw(by)}
-        if draw(st.booleans()):
-            kwargs["agent"] = draw(st.none() | agents)
-        if draw(st.booleans()):
-            kwargs["department"] = draw(st.none() | st.sampled_from(_DEPARTMENTS))
+        kwargs: dict[str, object] = {"by": draw(_MAYBE_AGENT)}
+        if draw(_BOOLEANS):
+            kwargs["agent"] = draw(_MAYBE_AGENT)
+        if draw(_BOOLEANS):
+            kwargs["department"] = draw(_MAYBE_DEPARTMENT)
         return Command(name, kwargs)
     if name == "set_priority":
-        priority = "critical" if bad else draw(st.sampled_from(tuple(Priority)))
-        return Command(name, {"priority": priority, "by": draw(by)})
+        priority = "critical" if bad else draw(_PRIORITIES)
+        return Command(name, {"priority": priority, "by": draw(_MAYBE_AGENT)})
     if name in ("add_tags", "remove_tags"):
-        tags = draw(st.lists(st.sampled_from(_TAGS), max_size=3))
-        return Command(name, {"tags": tags, "by": draw(by)})
+        return Command(name, {"tags": draw(_TAG_LISTS), "by": draw(_MAYBE_AGENT)})
     if name == "set_field":
         value = float("nan") if bad else draw(_JSON_VALUES)
-        return Command(name, {"name": draw(st.sampled_from(_FIELDS)), "value": value})
+        return Command(name, {"name": draw(_FIELD_NAMES), "value": value})
     if name == "confirm_resolution":
-        rating = draw(st.sampled_from([0, 6])) if bad else draw(st.none() | st.integers(1, 5))
-        return Command(name, {"rating": rating})
+        return Command(name, {"rating": draw(_BAD_RATINGS if bad else _RATINGS)})
     if name == "postpone":
-        if bad:
-            delay = -draw(st.timedeltas(timedelta(0), timedelta(days=1)))
-        else:
-            delay = draw(st.timedeltas(timedelta(microseconds=1), timedelta(days=30)))
-        return Command(name, {"delay": delay, "by": draw(by)})
+        delay = draw(_PAST_DELAYS if bad else _DELAYS)
+        return Command(name, {"delay": delay, "by": draw(_MAYBE_AGENT)})
     if name == "fire":
-        trigger = draw(st.sampled_from((*triggers, "no_such_trigger")))
-        return Command(name, {"trigger": trigger, "by": draw(by)})
+        trigger = _pick(draw, (*triggers, "no_such_trigger"))
+        return Command(name, {"trigger": trigger, "by": draw(_MAYBE_AGENT)})
     if name == "merge":
-        return Command(name, {"into_id": draw(st.sampled_from(merge_into)), "by": draw(by)})
-    return Command(name, {"by": draw(by)})
+        return Command(name, {"into_id": _pick(draw, merge_into), "by": draw(_MAYBE_AGENT)})
+    # resolve, reopen, close, wake, mark_spam, delete, restore, purge
+    return Command(name, {"by": draw(_MAYBE_AGENT)})
 
 
 def commands(
@@ -515,14 +638,22 @@ def commands(
 
     Args:
         workflow: The workflow, so that ``fire`` draws its triggers (and sometimes an
-            unknown one); without it ``fire`` only uses an unknown trigger.
+            unknown one); without it ``fire`` only uses an unknown trigger. Triggers
+            of commands with arguments of their own (replies, notes, postpone,
+            merge, purge), which ``fire`` refuses, are drawn only with ``invalid``.
         merge_into: Ticket ids ``merge`` may target; without any, no ``merge``.
         invalid: Also produce, now and then, arguments the help desk must refuse with
             `ticketflow.InvalidInputError` (an unknown priority, a NaN field value,
-            a rating out of range, a ``postpone`` into the past).
+            a rating out of range, a ``postpone`` into the past, ``fire`` of a
+            reply's trigger).
     """
-    triggers = () if workflow is None else workflow.triggers
-    return _commands(triggers, tuple(merge_into), invalid)
+    triggers: tuple[str, ...] = ()
+    if workflow is not None:
+        triggers = tuple(
+            t for t in workflow.triggers if invalid or workflow.command_for(t) not in _OWN_METHOD
+        )
+    names = tuple(n for n in COMMAND_NAMES if n != "merge" or merge_into)
+    return _commands(names, triggers, tuple(merge_into), invalid)
 
 
 def command_sequences(
@@ -585,13 +716,17 @@ def _event_problem(  # noqa: C901, PLR0911 - a flat list of independent checks
     for status in (event.status_before, event.status_after):
         if status not in declared:
             return f"status {status!r} is not declared"
-    if event.version != index + 1:
-        return f"version {event.version}, expected {index + 1}"
     if index == 0:
-        return None
+        return None if event.version == 1 else f"version {event.version}, expected 1"
     if event.kind is EventKind.CREATED:
         return "a 'created' event after the first"
     previous = timeline[index - 1]
+    # A save raises the version by one; the events one save appends share it.
+    if event.version not in (previous.version, previous.version + 1):
+        return (
+            f"version {event.version} after version {previous.version} "
+            f"(expected {previous.version} or {previous.version + 1})"
+        )
     if event.status_before != previous.status_after:
         return (
             f"starts in {event.status_before!r} but the previous event ended in "
@@ -630,8 +765,9 @@ def check_ticket_invariants(desk: Helpdesk, ticket: Ticket) -> None:  # noqa: C9
       final) or by a customer reply that ``closed_policy = "reopen"`` allows within
       ``reopen_window`` of the ticket entering that status: the two exceptions to
       the lock the engine documents (both still follow declared transitions);
-    * event times never decrease, and event ``n`` (from 1) has version ``n``,
-      which is the ticket's version for the last one;
+    * event times never decrease; versions start at 1 and never decrease or skip
+      (a save raises the version by one, and the events one save appends share
+      it), and the last event's version is the ticket's;
     * `Ticket.rebuild` from the timeline gives back the ticket;
     * the store holds exactly this ticket.
 
