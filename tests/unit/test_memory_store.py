@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
@@ -353,3 +354,48 @@ def test_concurrent_commands_on_one_ticket_have_one_winner(clock: FakeClock) -> 
     stored = store.inner.get(ticket.id)
     assert ([], 1, THREADS - 1) == (others, len(won), len(conflicts))
     assert (2, frozenset(won)) == (stored.version, stored.tags)
+
+
+# --- the due-time index ---------------------------------------------------------------
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def test_due_returns_only_tickets_due_by_now_earliest_first(
+    store: MemoryStore, open_ticket: OpenTicket
+) -> None:
+    """due(now) lists tickets whose due_at <= now, ordered by due_at, up to limit."""
+    a, b, c = open_ticket(), open_ticket(), open_ticket()
+    hour = timedelta(hours=1)
+    store.commit([Change(bumped(a), 1, due_at=T0 + 3 * hour)])
+    store.commit([Change(bumped(b), 1, due_at=T0 + hour)])
+    store.commit([Change(bumped(c), 1, due_at=T0 + 9 * hour)])
+    assert [b.id, a.id] == [t.id for t in store.due(T0 + 5 * hour, limit=10)]
+    assert [b.id] == [t.id for t in store.due(T0 + 5 * hour, limit=1)]
+    assert [] == store.due(T0, limit=10)
+    assert T0 + hour == store.next_due_at()
+
+
+def test_due_index_follows_every_commit(store: MemoryStore, open_ticket: OpenTicket) -> None:
+    """Moving or clearing a due time replaces the old entry: no stale or repeated tickets."""
+    ticket = open_ticket()
+    v2 = bumped(ticket)
+    store.commit([Change(v2, 1, due_at=T0)])
+    v3 = bumped(v2)
+    store.commit([Change(v3, 2, due_at=T0 + timedelta(days=2))])
+    v4 = bumped(v3)
+    store.commit([Change(v4, 3, due_at=T0)])  # back to a time the heap saw before
+    assert [v4] == store.due(T0 + timedelta(days=3), limit=10)
+    assert [v4] == store.due(T0 + timedelta(days=3), limit=10)  # due() does not consume
+    store.commit([Change(bumped(v4), 4, due_at=None)])
+    assert ([], None) == (store.due(T0 + timedelta(days=3), limit=10), store.next_due_at())
+
+
+def test_a_failed_commit_leaves_the_due_index_alone(
+    store: MemoryStore, open_ticket: OpenTicket
+) -> None:
+    """A stale change indexes nothing."""
+    ticket = open_ticket()
+    with pytest.raises(ConflictError):
+        store.commit([Change(bumped(ticket), 5, due_at=T0)])
+    assert (None, []) == (store.next_due_at(), store.due(T0, limit=10))

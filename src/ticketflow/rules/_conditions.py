@@ -58,7 +58,10 @@ def parse_duration(value: object, where: str) -> timedelta:
 
 def format_duration(value: timedelta) -> str:
     """Return ``value`` in the text form `parse_duration` reads (``"1d12h"``)."""
-    seconds = round(value.total_seconds())
+    total = value.total_seconds()
+    if total != int(total):  # sub-second precision: plain seconds keep it exact
+        return f"{total:.6f}".rstrip("0") + "s"
+    seconds = int(total)
     if seconds == 0:
         return "0s"
     out = []
