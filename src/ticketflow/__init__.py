@@ -15,6 +15,7 @@ from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
 from ._engine import Helpdesk as Helpdesk
 from ._model import Actor as Actor
+from ._model import CreatedData as CreatedData
 from ._model import Event as Event
 from ._model import EventKind as EventKind
 from ._model import Message as Message
@@ -49,6 +50,7 @@ __all__ = [
     "Clock",
     "ClosedPolicy",
     "ConflictError",
+    "CreatedData",
     "Event",
     "EventKind",
     "FakeClock",

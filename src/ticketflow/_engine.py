@@ -14,6 +14,7 @@ from ._model import (
     EMPTY,
     SYSTEM_ACTOR,
     Actor,
+    CreatedData,
     Event,
     EventKind,
     Message,
@@ -23,7 +24,6 @@ from ._model import (
     Ticket,
     apply_event,
     check_json,
-    created_data,
     scrub_event,
 )
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
@@ -261,8 +261,8 @@ class Helpdesk:
             actor=actor,
             status_before=initial,
             status_after=initial,
-            data=created_data(
-                ticket_id=ticket_id,
+            data=CreatedData(
+                id=ticket_id,
                 subject=subject,
                 description=description,
                 requester=requester,
@@ -270,7 +270,7 @@ class Helpdesk:
                 channel=channel,
                 assignee=assignee,
                 department=department,
-                tags=tag_set,
+                tags=tuple(sorted(tag_set)),
                 custom_fields=fields,
                 parent_id=parent_id,
             ),

@@ -17,6 +17,7 @@ from .exceptions import InvalidInputError
 __all__ = [
     "EMPTY",
     "Actor",
+    "CreatedData",
     "Event",
     "EventKind",
     "JSONValue",
@@ -662,36 +663,6 @@ class CreatedData(Mapping[str, Any]):
 
 
 _CREATED_FIELDS: Final = frozenset(f.name for f in attrs.fields(CreatedData))
-
-
-def created_data(
-    *,
-    ticket_id: str,
-    subject: str,
-    description: str,
-    requester: Requester,
-    priority: Priority,
-    channel: str,
-    assignee: str | None,
-    department: str | None,
-    tags: frozenset[str],
-    custom_fields: Mapping[str, Any],
-    parent_id: str | None,
-) -> CreatedData:
-    """Return the data of a ``created`` event."""
-    return CreatedData(
-        id=ticket_id,
-        subject=subject,
-        description=description,
-        requester=requester,
-        priority=priority,
-        channel=channel,
-        assignee=assignee,
-        department=department,
-        tags=tuple(sorted(tags)),
-        custom_fields=custom_fields,
-        parent_id=parent_id,
-    )
 
 
 def _requester_of(data: Mapping[str, Any]) -> Requester:
