@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final, final
 
-from ._clock import Clock, SystemClock, require_aware
+from ._clock import Clock, FakeClock, SystemClock, require_aware
 from ._ids import UlidFactory
 from ._model import (
     EMPTY,
@@ -28,6 +29,7 @@ from ._model import (
 )
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
 from .exceptions import InvalidInputError, TicketLockedError
+from .rules import Due, Rule, RuleSet
 from .stores import Change, MemoryStore, TicketQuery, TicketStore
 
 __all__ = ["Helpdesk"]
@@ -47,6 +49,7 @@ _DEDICATED: Final = {
     "purge": "purge",
 }
 _ACTOR_CACHE_LIMIT: Final = 4096
+_LOG: Final = logging.getLogger("ticketflow")
 
 
 def _text(value: object, field: str, *, allow_empty: bool = True) -> str:
@@ -88,9 +91,15 @@ class Helpdesk:
         store: Where tickets live; defaults to a new `MemoryStore`.
         clock: Where time comes from; defaults to `SystemClock`.
         id_factory: Makes ticket ids from the creation time; defaults to monotonic ULIDs.
+        rules: Rules (`ticketflow.rules`) run after every command and by `run_due`;
+            none by default for now (the preset's default rules come with the rule
+            engine's integration).
+
+    Raises:
+        RuleError: a rule names a command or trigger the workflow does not have.
     """
 
-    __slots__ = ("_actors", "_clock", "_ids", "_store", "_workflow")
+    __slots__ = ("_actors", "_clock", "_ids", "_rules", "_store", "_subscribers", "_workflow")
 
     def __init__(
         self,
@@ -99,6 +108,7 @@ class Helpdesk:
         clock: Clock | None = None,
         *,
         id_factory: Callable[[datetime], str] | None = None,
+        rules: Iterable[Rule] | None = None,
     ) -> None:
         if workflow is None:
             from .workflows import liveagent  # noqa: PLC0415 - workflows imports the engine's deps
@@ -109,6 +119,8 @@ class Helpdesk:
         self._clock: Clock = SystemClock() if clock is None else clock
         self._ids: Callable[[datetime], str] = id_factory or UlidFactory()
         self._actors: dict[tuple[str, Role], Actor] = {}
+        self._rules = RuleSet(workflow, () if rules is None else rules)
+        self._subscribers: list[tuple[Callable[[Ticket, Event], None], frozenset[EventKind]]] = []
 
     # --- properties -----------------------------------------------------------------
 
@@ -172,9 +184,31 @@ class Helpdesk:
             data=data,
             version=ticket.version + 1,
         )
-        new = apply_event(ticket, event)
-        self._store.commit((Change(new, ticket.version),))
-        return new
+        return self._settle(ticket.version, apply_event(ticket, event), [event])
+
+    def _settle(self, expected: int, ticket: Ticket, events: list[Event]) -> Ticket:
+        """Run the event rules, compute the next due time, commit, and publish."""
+        rules = self._rules
+        due_at = None
+        if rules.rules:
+            ticket = rules.after_command(ticket, events, events[-1].at)
+            due = rules.next_due(ticket)
+            due_at = None if due is None else due.at
+        self._store.commit((Change(ticket, expected, False, due_at),))  # noqa: FBT003 - hot path
+        if self._subscribers:
+            self._publish(ticket, events)
+        return ticket
+
+    def _publish(self, ticket: Ticket, events: Sequence[Event]) -> None:
+        for event in events:
+            for callback, kinds in self._subscribers:
+                if not kinds or event.kind in kinds:
+                    try:
+                        callback(ticket, event)
+                    except Exception:  # noqa: BLE001 - any subscriber bug is logged
+                        # The change is committed; a subscriber's failure must not
+                        # look like the command's.
+                        _LOG.exception("subscriber %r failed on %s", callback, event.kind)
 
     def _command(
         self,
@@ -276,9 +310,7 @@ class Helpdesk:
             ),
             version=1,
         )
-        ticket = Ticket.rebuild((event,))
-        self._store.commit((Change(ticket, 0),))
-        return ticket
+        return self._settle(0, Ticket.rebuild((event,)), [event])
 
     # --- conversation ---------------------------------------------------------------
 
@@ -636,6 +668,9 @@ class Helpdesk:
         new_source = apply_event(source, source_event)
         new_target = apply_event(target, target_event)
         self._store.commit((Change(new_target, target.version), Change(new_source, source.version)))
+        if self._subscribers:
+            self._publish(new_source, [source_event])
+            self._publish(new_target, [target_event])
         return new_target
 
     def purge(self, ticket_id: str, *, by: str | None = None) -> Ticket:
@@ -663,7 +698,93 @@ class Helpdesk:
         )
         tombstone = Ticket.rebuild((*map(scrub_event, ticket.timeline), event))
         self._store.commit((Change(tombstone, ticket.version, rewrite=True),))
+        if self._subscribers:
+            self._publish(tombstone, [event])
         return tombstone
+
+    # --- time rules and subscribers -------------------------------------------------------
+
+    def run_due(self, now: datetime | None = None, *, batch: int = 500) -> int:
+        """Fire every time rule due by ``now`` (default: the clock), earliest first.
+
+        Only tickets whose stored due time has passed are read, through the store's
+        due index, so the cost grows with the due work, not with the tickets stored.
+        Each firing is one commit; its events are stamped with the due time (or the
+        ticket's last event time, if later) and record ``processed_at``.
+
+        Returns:
+            How many rules fired.
+        """
+        now = self._now() if now is None else require_aware(now, "now")
+        fired = 0
+        stuck: set[str] = set()
+        while True:
+            due = [t for t in self._store.due(now, batch + len(stuck)) if t.id not in stuck]
+            if not due:
+                return fired
+            for ticket in due:
+                result = self._rules.fire_due(ticket, now)
+                if result is None:
+                    # The stored due time is stale (rules changed): leave it for
+                    # this run rather than spin on it.
+                    stuck.add(ticket.id)
+                    continue
+                new, events = result
+                following = self._rules.next_due(new)
+                due_at = None if following is None else following.at
+                self._store.commit((Change(new, ticket.version, due_at=due_at),))
+                fired += 1
+                if self._subscribers:
+                    self._publish(new, events)
+
+    def run_until(self, until: datetime) -> int:
+        """Move a `FakeClock` through every due time up to ``until``, firing rules on the way.
+
+        Returns:
+            How many rules fired.
+
+        Raises:
+            InvalidInputError: the help desk's clock is not a `FakeClock`.
+        """
+        clock = self._clock
+        if not isinstance(clock, FakeClock):
+            raise InvalidInputError("run_until needs a FakeClock", field="clock")
+        until = require_aware(until, "until")
+        fired = 0
+        while True:
+            next_at = self._store.next_due_at()
+            if next_at is None or next_at > until:
+                break
+            clock.set(max(next_at, clock.now()))
+            count = self.run_due()
+            fired += count
+            if count == 0 and self._store.next_due_at() == next_at:
+                break  # only stale due times left at this instant
+        clock.set(max(until, clock.now()))
+        return fired
+
+    def next_due(self, ticket_id: str) -> Due | None:
+        """Return the ticket's next due time rule (time and rule name), or None."""
+        return self._rules.next_due(self._store.get(ticket_id))
+
+    def subscribe(
+        self,
+        callback: Callable[[Ticket, Event], None],
+        kinds: Iterable[EventKind | str] | None = None,
+    ) -> Callable[[], None]:
+        """Call ``callback(ticket, event)`` after each committed event (of ``kinds``, if given).
+
+        Delivery is in-process and after the commit; a callback's exception is
+        logged, not raised. Returns a function that unsubscribes.
+        """
+        entry = (callback, frozenset(EventKind(k) for k in kinds or ()))
+        self._subscribers.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._subscribers:
+                self._subscribers.remove(entry)
+
+        return unsubscribe
 
     # --- queries -------------------------------------------------------------------------
 

@@ -6,10 +6,10 @@ through the workflow. Makers: `inactivity`, `after`, `confirmation`, `when`,
 `wake_postponed`, `pending_reminder`, `pending_close`. Rules load and save as data
 (`from_dicts` / `to_dicts`).
 
-Status: the rule core (conditions, rules, makers, `RuleSet` with event-rule
-cascades and exact due times) works on tickets and is unit-tested, but it is not
-yet wired into `ticketflow.Helpdesk` (``run_due``, subscribers and the store's due
-index come with it). Until then this package is not part of the documented API.
+Wiring: `ticketflow.Helpdesk(rules=[...])` runs event rules inside each command's
+commit, keeps each ticket's next due time in the store's due index, and fires
+time rules with `Helpdesk.run_due` / `Helpdesk.run_until`; `Helpdesk.subscribe`
+delivers the events.
 """
 
 from ._conditions import format_duration as format_duration
