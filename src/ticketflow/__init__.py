@@ -9,6 +9,7 @@ Quick start::
     desk.agent_reply(ticket.id, "On my way", by="bob")
 """
 
+from . import rules as rules
 from . import workflows as workflows
 from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
@@ -77,5 +78,6 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "__version__",
+    "rules",
     "workflows",
 ]

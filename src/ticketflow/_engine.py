@@ -29,7 +29,7 @@ from ._model import (
 )
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
 from .exceptions import InvalidInputError, TicketLockedError
-from .rules import Due, Rule, RuleSet
+from .rules import Due, Rule, RuleSet, from_dicts
 from .stores import Change, MemoryStore, TicketQuery, TicketStore
 
 __all__ = ["Helpdesk"]
@@ -92,8 +92,8 @@ class Helpdesk:
         clock: Where time comes from; defaults to `SystemClock`.
         id_factory: Makes ticket ids from the creation time; defaults to monotonic ULIDs.
         rules: Rules (`ticketflow.rules`) run after every command and by `run_due`;
-            none by default for now (the preset's default rules come with the rule
-            engine's integration).
+            defaults to the workflow's own ``rules`` (the presets wake postponed
+            tickets; Zendesk also closes solved tickets after 4 days).
 
     Raises:
         RuleError: a rule names a command or trigger the workflow does not have.
@@ -119,7 +119,7 @@ class Helpdesk:
         self._clock: Clock = SystemClock() if clock is None else clock
         self._ids: Callable[[datetime], str] = id_factory or UlidFactory()
         self._actors: dict[tuple[str, Role], Actor] = {}
-        self._rules = RuleSet(workflow, () if rules is None else rules)
+        self._rules = RuleSet(workflow, from_dicts(workflow.rules) if rules is None else rules)
         self._subscribers: list[tuple[Callable[[Ticket, Event], None], frozenset[EventKind]]] = []
 
     # --- properties -----------------------------------------------------------------

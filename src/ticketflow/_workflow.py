@@ -198,6 +198,16 @@ def _transition_tuple(items: Iterable[Transition]) -> tuple[Transition, ...]:
     return tuple(items)
 
 
+def _rule_tuple(items: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    # The rules' data is validated by ticketflow.rules when a Helpdesk compiles it
+    # (imported there: the rules package builds on this module).
+    from .rules import from_dicts  # noqa: PLC0415
+
+    rules = tuple(items)
+    from_dicts(rules)
+    return rules
+
+
 def _sorted_events(mapping: Mapping[str, str]) -> dict[str, str]:
     return dict(sorted(dict(mapping).items()))
 
@@ -232,6 +242,8 @@ class Workflow:
         reopen_resolved: Whether a customer reply reopens a resolved ticket
             (LiveAgent's switch); when False the reply is recorded and the status stays.
         guards: Extra guards by name, beside `BUILTIN_GUARDS`.
+        rules: The workflow's default rules as data (see `ticketflow.rules`), used by a
+            `ticketflow.Helpdesk` created without ``rules``; validated on construction.
 
     Raises:
         WorkflowError: the definition is invalid; ``item`` names the offending part.
@@ -246,6 +258,7 @@ class Workflow:
     reopen_window: timedelta | None = None
     reopen_resolved: bool = True
     guards: Mapping[str, Guard] = attrs.field(factory=dict, eq=False, repr=False)
+    rules: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_rule_tuple)
     _by_name: dict[str, Status] = attrs.field(init=False, eq=False, repr=False)
     _table: dict[tuple[str, str], tuple[_Candidate, ...]] = attrs.field(
         init=False, eq=False, repr=False
@@ -687,6 +700,7 @@ class Workflow:
             "statuses": statuses,
             "transitions": transitions,
             "events": dict(self.events),
+            **({"rules": [dict(r) for r in self.rules]} if self.rules else {}),
         }
 
     @classmethod
@@ -705,7 +719,9 @@ class Workflow:
         if not isinstance(data, Mapping):
             raise WorkflowError("a workflow definition must be a mapping", item=None)
         _no_extra(
-            data, {"name", "initial", "settings", "statuses", "transitions", "events"}, "workflow"
+            data,
+            {"name", "initial", "settings", "statuses", "transitions", "events", "rules"},
+            "workflow",
         )
         settings = data.get("settings", {})
         _no_extra(settings, _SETTINGS_KEYS, "settings")
@@ -726,6 +742,7 @@ class Workflow:
             reopen_window=None if window is None else timedelta(days=window),
             reopen_resolved=bool(settings.get("reopen_resolved", True)),
             guards=dict(guards or {}),
+            rules=_list(data, "rules"),
         )
 
     def to_json(self) -> str:

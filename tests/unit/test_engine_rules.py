@@ -13,6 +13,7 @@ from ticketflow import (
     Helpdesk,
     InvalidInputError,
     MemoryStore,
+    RuleError,
     RuleLoopError,
     SystemClock,
     Ticket,
@@ -231,3 +232,50 @@ def test_a_failing_subscriber_does_not_undo_or_fail_the_command(
     ticket = desk.open_ticket(subject="x", requester=ANN)
     assert ticket == desk.get(ticket.id)
     assert "subscriber" in caplog.text
+
+
+def test_the_default_rules_come_from_the_workflow() -> None:
+    """Helpdesk(rules=None) runs the preset's rules: LiveAgent wakes postponed tickets."""
+    clock = FakeClock(START)
+    desk = Helpdesk(store=MemoryStore(), clock=clock)
+    ticket = desk.open_ticket(subject="x", requester=ANN)
+    desk.agent_reply(ticket.id, "a", by="bob")
+    desk.postpone(ticket.id, START + DAY, by="bob")
+    assert 1 == desk.run_until(START + 2 * DAY)
+    assert ("open", START + DAY) == (desk.get(ticket.id).status, desk.get(ticket.id).updated_at)
+
+
+def test_zendesk_closes_a_solved_ticket_after_four_days() -> None:
+    """Zendesk's default automation, as a preset rule: solved + 4 days -> closed."""
+    clock = FakeClock(START)
+    desk = Helpdesk(workflows.zendesk(), store=MemoryStore(), clock=clock)
+    ticket = desk.open_ticket(subject="x", requester=ANN, assignee="bob")
+    solved = desk.resolve(ticket.id, by="bob")
+    desk.run_until(START + 4 * DAY - timedelta(seconds=1))
+    assert "solved" == desk.get(ticket.id).status
+    desk.run_until(START + 5 * DAY)
+    closed = desk.get(ticket.id)
+    assert ("closed", solved.updated_at + 4 * DAY) == (closed.status, closed.closed_at)
+    assert "close_solved_after_4d" == closed.timeline[-1].data["rule"]
+
+
+def test_rules_save_and_load_with_the_workflow() -> None:
+    """A workflow's rules round-trip through TOML and JSON; bad rule data fails at load."""
+    wf = workflows.zendesk()
+    assert 2 == len(wf.rules)
+    assert wf == type(wf).from_toml(wf.to_toml())
+    assert wf == type(wf).from_json(wf.to_json())
+    data = wf.to_dict()
+    data["rules"][1]["conditions"]["all"][0]["field"] = "colour"
+    with pytest.raises(RuleError) as info:
+        type(wf).from_dict(data)
+    assert "close_solved_after_4d" in str(info.value)
+    assert "colour" in str(info.value)
+
+
+def test_an_empty_rule_list_turns_the_default_rules_off() -> None:
+    """rules=[] means no rules at all: nothing is ever due."""
+    desk = Helpdesk(store=MemoryStore(), clock=FakeClock(START), rules=[])
+    ticket = desk.open_ticket(subject="x", requester=ANN)
+    desk.postpone(ticket.id, START + DAY, by="bob")
+    assert (None, 0) == (desk.store.next_due_at(), desk.run_due(START + 2 * DAY))

@@ -14,7 +14,6 @@ delivers the events.
 
 from ._conditions import format_duration as format_duration
 from ._conditions import parse_duration as parse_duration
-from ._rules import ANCHORS as ANCHORS
 from ._rules import Rule as Rule
 from ._rules import TimeTrigger as TimeTrigger
 from ._rules import after as after
@@ -31,7 +30,6 @@ from ._runner import RuleSet as RuleSet
 from ._runner import check_rules as check_rules
 
 __all__ = [
-    "ANCHORS",
     "Due",
     "Rule",
     "RuleSet",
