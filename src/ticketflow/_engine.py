@@ -28,7 +28,7 @@ from ._model import (
     scrub_event,
 )
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
-from .exceptions import InvalidInputError, TicketLockedError
+from .exceptions import InvalidInputError, TicketLockedError, TransitionError
 from .rules import Due, Rule, RuleSet, from_dicts
 from .stores import Change, MemoryStore, TicketQuery, TicketStore
 
@@ -537,7 +537,12 @@ class Helpdesk:
     def confirm_resolution(
         self, ticket_id: str, rating: int | None = None, *, by: str | None = None
     ) -> Ticket:
-        """Record the customer's confirmation that the ticket is solved; it closes.
+        """Record the customer's confirmation that a resolved ticket is solved.
+
+        The confirmation (and its rating) is a ``confirmed`` event that leaves the
+        status alone; the confirmation rule (`ticketflow.rules.confirmation`, among
+        every preset's default rules) then closes the ticket in the same commit.
+        Without that rule the ticket stays resolved, with the rating recorded.
 
         Args:
             ticket_id: The ticket.
@@ -546,7 +551,8 @@ class Helpdesk:
 
         Raises:
             InvalidInputError: ``rating`` is not an integer from 1 to 5.
-            TransitionError: the ticket is not in a status that can be confirmed.
+            TicketLockedError: the ticket is locked.
+            TransitionError: the ticket is not resolved.
         """
         if rating is not None and (
             isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
@@ -558,8 +564,14 @@ class Helpdesk:
         actor = self._actor(by or ticket.requester.email or ticket.requester.name, Role.CUSTOMER)
         data = EMPTY if rating is None else {"rating": rating}
         self._check_unlocked(ticket, "confirm")
-        dest = self._workflow.next_status(ticket, "confirm")
-        return self._append(ticket, EventKind.CONFIRMED, actor, dest, data)
+        if self._workflow.category(ticket.status) is not Category.RESOLVED:
+            raise TransitionError(
+                ticket_id=ticket.id,
+                status=ticket.status,
+                command="confirm",
+                allowed=self._workflow.allowed(ticket.status),
+            )
+        return self._append(ticket, EventKind.CONFIRMED, actor, ticket.status, data)
 
     def postpone(self, ticket_id: str, until: datetime, *, by: str | None = None) -> Ticket:
         """Postpone the ticket until ``until`` (stored as ``postponed_until``).
@@ -667,7 +679,15 @@ class Helpdesk:
         )
         new_source = apply_event(source, source_event)
         new_target = apply_event(target, target_event)
-        self._store.commit((Change(new_target, target.version), Change(new_source, source.version)))
+        # The target stays open: keep its due time (a postponed target must still wake).
+        target_due = self._rules.next_due(new_target) if self._rules.rules else None
+        target_due_at = None if target_due is None else target_due.at
+        self._store.commit(
+            (
+                Change(new_target, target.version, due_at=target_due_at),
+                Change(new_source, source.version),
+            )
+        )
         if self._subscribers:
             self._publish(new_source, [source_event])
             self._publish(new_target, [target_event])

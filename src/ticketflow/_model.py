@@ -815,6 +815,12 @@ def _on_closed(t: Ticket, e: Event) -> Ticket:
     )
 
 
+def _on_confirmed(t: Ticket, e: Event) -> Ticket:
+    # A confirmation closes the ticket only when it moves it (`fire("confirm")`);
+    # confirm_resolution records it and leaves closing to the confirmation rule.
+    return _on_closed(t, e) if e.changes_status else _on_status_only(t, e)
+
+
 def _on_postponed(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
@@ -874,7 +880,7 @@ _APPLY: Final[dict[EventKind, Callable[[Ticket, Event], Ticket]]] = {
     EventKind.RESOLVED: _on_resolved,
     EventKind.REOPENED: _on_status_only,
     EventKind.CLOSED: _on_closed,
-    EventKind.CONFIRMED: _on_closed,
+    EventKind.CONFIRMED: _on_confirmed,
     EventKind.POSTPONED: _on_postponed,
     EventKind.WOKEN: _on_status_only,
     EventKind.MARKED_SPAM: _on_status_only,

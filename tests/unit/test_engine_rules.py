@@ -262,7 +262,7 @@ def test_zendesk_closes_a_solved_ticket_after_four_days() -> None:
 def test_rules_save_and_load_with_the_workflow() -> None:
     """A workflow's rules round-trip through TOML and JSON; bad rule data fails at load."""
     wf = workflows.zendesk()
-    assert 2 == len(wf.rules)
+    assert 3 == len(wf.rules)
     assert wf == type(wf).from_toml(wf.to_toml())
     assert wf == type(wf).from_json(wf.to_json())
     data = wf.to_dict()

@@ -956,12 +956,19 @@ def test_merge_of_a_spam_ticket_is_refused(desk: Helpdesk, open_ticket: OpenTick
 def test_confirm_resolution_closes_and_records_the_rating(
     desk: Helpdesk, clock: FakeClock, open_ticket: OpenTicket, rating: int
 ) -> None:
-    """confirm_resolution(rating) closes a Resolved ticket and sets satisfaction."""
+    """confirm_resolution(rating) records the rating; the confirmation rule closes the ticket."""
     ticket = open_ticket()
     desk.resolve(ticket.id)
     clock.advance(hours=3)
     after = desk.confirm_resolution(ticket.id, rating=rating)
-    event = after.timeline[-1]
+    event, closing = after.timeline[-2:]
+    assert ("resolved", "resolved") == (event.status_before, event.status_after)
+    assert (EventKind.CLOSED, "closed", {"rule": "confirmation"}, event.version) == (
+        closing.kind,
+        closing.status_after,
+        dict(closing.data),
+        closing.version,
+    )
     assert ("closed", rating, START + timedelta(hours=3)) == (
         after.status,
         after.satisfaction,
@@ -972,6 +979,32 @@ def test_confirm_resolution_closes_and_records_the_rating(
         event.actor,
         dict(event.data),
     )
+
+
+def test_confirm_resolution_without_the_confirmation_rule_keeps_the_ticket_resolved(
+    clock: FakeClock, open_ticket: OpenTicket
+) -> None:
+    """With rules=[] a confirmation only records the rating."""
+    desk = Helpdesk(workflows.liveagent(), clock=clock, rules=[])
+    ticket = desk.open_ticket(subject="x", requester=ANN)
+    desk.resolve(ticket.id)
+    after = desk.confirm_resolution(ticket.id, rating=4)
+    assert ("resolved", 4, EventKind.CONFIRMED) == (
+        after.status,
+        after.satisfaction,
+        after.timeline[-1].kind,
+    )
+
+
+def test_confirm_resolution_refuses_a_ticket_that_is_not_resolved(
+    desk: Helpdesk, open_ticket: OpenTicket
+) -> None:
+    """Only a resolved ticket can be confirmed; the error names the command and status."""
+    ticket = open_ticket()
+    with pytest.raises(TransitionError) as info:
+        desk.confirm_resolution(ticket.id, rating=5)
+    assert ("confirm", "new") == (info.value.command, info.value.status)
+    assert ticket == desk.get(ticket.id)
 
 
 @pytest.mark.parametrize("rating", [0, 6, -1, True, 4.5, "5"])

@@ -663,7 +663,7 @@ def _confirm_keeps_resolved() -> Workflow:
 def test_confirmation_rule_closes_a_confirmed_resolved_ticket(clock: FakeClock) -> None:
     """After a CONFIRMED event on a resolved ticket the confirmation rule closes it."""
     wf = _confirm_keeps_resolved()
-    desk = Helpdesk(wf, store=MemoryStore(), clock=clock)
+    desk = Helpdesk(wf, store=MemoryStore(), clock=clock, rules=[])
     ticket = desk.open_ticket(subject="Printer", requester=ANN)
     desk.resolve(ticket.id, by="bob")
     clock.advance(hours=1)
