@@ -15,6 +15,8 @@ from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
 from ._engine import Helpdesk as Helpdesk
+from ._engine import SimulatedAction as SimulatedAction
+from ._engine import Simulation as Simulation
 from ._model import Actor as Actor
 from ._model import CreatedData as CreatedData
 from ._model import Event as Event
@@ -64,6 +66,8 @@ __all__ = [
     "Role",
     "RuleError",
     "RuleLoopError",
+    "SimulatedAction",
+    "Simulation",
     "Status",
     "StoreError",
     "StoreUnavailable",

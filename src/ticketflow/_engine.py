@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final, final
 
+import attrs
+
 from ._clock import Clock, FakeClock, SystemClock, require_aware
 from ._ids import UlidFactory
 from ._model import (
@@ -28,11 +30,11 @@ from ._model import (
     scrub_event,
 )
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
-from .exceptions import InvalidInputError, TicketLockedError, TransitionError
+from .exceptions import InvalidInputError, TicketflowError, TicketLockedError, TransitionError
 from .rules import Due, Rule, RuleSet, from_dicts
 from .stores import Change, MemoryStore, TicketQuery, TicketStore
 
-__all__ = ["Helpdesk"]
+__all__ = ["Helpdesk", "SimulatedAction", "Simulation"]
 
 
 class _Unset(enum.Enum):
@@ -806,6 +808,39 @@ class Helpdesk:
 
         return unsubscribe
 
+    def simulate(self, rules: Iterable[Rule], since: datetime, until: datetime) -> Simulation:
+        """Replay the stored tickets' history against ``rules``; report what they would do.
+
+        Each stored ticket's own commands (every event not made by a rule) are
+        replayed at their original times on a private in-memory copy with a fake
+        clock, with ``rules`` instead of this help desk's rules, and the time rules
+        are run in between. Nothing stored changes. Merges and purges end a
+        ticket's replay (they involve other tickets or erased data).
+
+        Args:
+            rules: The rule set to try.
+            since: Report rule actions from this time on.
+            until: Replay up to this time.
+
+        Returns:
+            The rule actions between ``since`` and ``until``, in time order, and the
+            recorded commands the new rules made impossible.
+        """
+        since = require_aware(since, "since")
+        until = require_aware(until, "until")
+        rules = tuple(rules)
+        RuleSet(self._workflow, rules)  # fail early, naming the bad rule
+        actions: list[SimulatedAction] = []
+        refused: list[SimulatedAction] = []
+        for ticket in self._store.find(TicketQuery()):
+            if ticket.created_at > until:
+                continue
+            replay = _Replay(self._workflow, rules, ticket)
+            refused.extend(replay.run(until))
+            actions.extend(a for a in replay.rule_actions() if since <= a.at <= until)
+        actions.sort(key=lambda a: (a.at, a.ticket_id))
+        return Simulation(actions=tuple(actions), refused=tuple(refused))
+
     # --- queries -------------------------------------------------------------------------
 
     def get(self, ticket_id: str) -> Ticket:
@@ -893,3 +928,157 @@ class Helpdesk:
 
     def __repr__(self) -> str:
         return f"Helpdesk(workflow={self._workflow.name!r}, store={self._store!r})"
+
+
+@final
+@attrs.frozen(kw_only=True, slots=True)
+class SimulatedAction:
+    """One thing a simulated rule did (or one recorded command it made impossible).
+
+    Attributes:
+        ticket_id: The ticket (a follow-up gets an id of its own).
+        rule: The rule's name ("" for a refused recorded command).
+        kind: The event kind.
+        at: When.
+        status_before: The status before.
+        status_after: The status after.
+        error: For a refused command, why it was refused.
+    """
+
+    ticket_id: str
+    rule: str
+    kind: EventKind
+    at: datetime
+    status_before: str
+    status_after: str
+    error: str = ""
+
+
+@final
+@attrs.frozen(kw_only=True, slots=True)
+class Simulation:
+    """What `Helpdesk.simulate` found: the rules' actions and the commands they blocked."""
+
+    actions: tuple[SimulatedAction, ...]
+    refused: tuple[SimulatedAction, ...]
+
+
+_REPLAY_STOP: Final = frozenset({EventKind.MERGED, EventKind.MERGE_RECEIVED, EventKind.PURGED})
+
+
+class _Replay:
+    """One ticket's recorded commands, replayed on a private help desk."""
+
+    def __init__(self, workflow: Workflow, rules: tuple[Rule, ...], ticket: Ticket) -> None:
+        self.ticket = ticket
+        self.clock = FakeClock(ticket.created_at)
+        ids = UlidFactory()
+        first = [ticket.id]
+
+        def new_id(at: datetime) -> str:
+            return first.pop() if first else ids(at)
+
+        self.desk = Helpdesk(workflow, MemoryStore(), self.clock, id_factory=new_id, rules=rules)
+
+    def run(self, until: datetime) -> list[SimulatedAction]:
+        refused = []
+        for event in self.ticket.timeline:
+            if event.at > until or event.kind in _REPLAY_STOP:
+                break
+            if _by_rule(event):
+                continue
+            self.desk.run_until(event.at)
+            try:
+                self._command(event)
+            except TicketflowError as exc:
+                refused.append(
+                    SimulatedAction(
+                        ticket_id=self.ticket.id,
+                        rule="",
+                        kind=event.kind,
+                        at=event.at,
+                        status_before=event.status_before,
+                        status_after=event.status_after,
+                        error=str(exc),
+                    )
+                )
+        self.desk.run_until(max(until, self.clock.now()))
+        return refused
+
+    def rule_actions(self) -> list[SimulatedAction]:
+        return [
+            SimulatedAction(
+                ticket_id=t.id,
+                rule=e.data["rule"],
+                kind=e.kind,
+                at=e.at,
+                status_before=e.status_before,
+                status_after=e.status_after,
+            )
+            for t in self.desk.store.find(TicketQuery())
+            for e in t.timeline
+            if _by_rule(e)
+        ]
+
+    def _command(self, event: Event) -> None:  # noqa: C901, PLR0912 - one branch per kind
+        desk, tid, data, kind = self.desk, self.ticket.id, event.data, event.kind
+        by = None if event.actor == SYSTEM_ACTOR else event.actor.id
+        if kind is EventKind.CREATED:
+            c = CreatedData.from_mapping(data)
+            agent = event.actor.role is Role.AGENT
+            desk.open_ticket(
+                subject=c.subject,
+                requester=c.requester,
+                description=c.description,
+                priority=c.priority,
+                channel=c.channel,
+                assignee=c.assignee,
+                department=c.department,
+                tags=c.tags,
+                custom_fields=dict(c.custom_fields),
+                by=by if agent else None,
+            )
+        elif kind is EventKind.AGENT_REPLIED:
+            desk.agent_reply(tid, data.get("body", ""), by=by or "system")
+        elif kind is EventKind.CUSTOMER_REPLIED:
+            desk.customer_reply(tid, data.get("body", ""), by=by)
+        elif kind is EventKind.NOTE_ADDED:
+            desk.add_note(tid, data.get("body", ""), by=by or "system")
+        elif kind is EventKind.ASSIGNED:
+            desk.assign(
+                tid,
+                data.get("assignee", _UNSET),
+                department=data.get("department", _UNSET),
+                by=by,
+            )
+        elif kind is EventKind.PRIORITY_CHANGED:
+            desk.set_priority(tid, data["priority"], by=by)
+        elif kind is EventKind.TAGS_ADDED:
+            desk.add_tags(tid, *data["tags"], by=by)
+        elif kind is EventKind.TAGS_REMOVED:
+            desk.remove_tags(tid, *data["tags"], by=by)
+        elif kind is EventKind.FIELD_SET:
+            desk.set_field(tid, data["name"], data["value"], by=by)
+        elif kind is EventKind.CONFIRMED:
+            desk.confirm_resolution(tid, data.get("rating"), by=by)
+        elif kind is EventKind.POSTPONED:
+            desk.postpone(tid, data["until"], by=by)
+        elif kind is EventKind.TRANSITIONED:
+            desk.fire(tid, data["trigger"], by=by)
+        elif kind in _SIMPLE_REPLAY:
+            getattr(desk, _SIMPLE_REPLAY[kind])(tid, by=by)
+
+
+_SIMPLE_REPLAY: Final = {
+    EventKind.RESOLVED: "resolve",
+    EventKind.REOPENED: "reopen",
+    EventKind.CLOSED: "close",
+    EventKind.WOKEN: "wake",
+    EventKind.MARKED_SPAM: "mark_spam",
+    EventKind.DELETED: "delete",
+    EventKind.RESTORED: "restore",
+}
+
+
+def _by_rule(event: Event) -> bool:
+    return event.actor.role is Role.SYSTEM and "rule" in event.data

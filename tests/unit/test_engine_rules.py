@@ -279,3 +279,49 @@ def test_an_empty_rule_list_turns_the_default_rules_off() -> None:
     ticket = desk.open_ticket(subject="x", requester=ANN)
     desk.postpone(ticket.id, START + DAY, by="bob")
     assert (None, 0) == (desk.store.next_due_at(), desk.run_due(START + 2 * DAY))
+
+
+def test_simulate_reports_what_other_rules_would_have_done_and_changes_nothing() -> None:
+    """An admin tries 'close resolved tickets after 2 days' on last week's history."""
+    clock = FakeClock(START)
+    desk = Helpdesk(store=MemoryStore(), clock=clock)
+    quiet = desk.open_ticket(subject="quiet", requester=ANN)
+    desk.resolve(quiet.id, by="bob")
+    clock.advance(hours=1)
+    busy = desk.open_ticket(subject="busy", requester=ANN)
+    desk.resolve(busy.id, by="bob")
+    clock.advance(DAY)
+    desk.customer_reply(busy.id, "not fixed")  # reopens before 2 days pass
+    clock.advance(6 * DAY)
+    before = {t.id: t for t in desk.find()}
+
+    report = desk.simulate(
+        [after(status="resolved", delay=2 * DAY, then="close", name="close-2d")],
+        since=START,
+        until=clock.now(),
+    )
+    assert [(quiet.id, "close-2d", EventKind.CLOSED, START + 2 * DAY)] == [
+        (a.ticket_id, a.rule, a.kind, a.at) for a in report.actions
+    ]
+    assert () == report.refused
+    assert before == {t.id: t for t in desk.find()}
+
+
+def test_simulate_reports_recorded_commands_the_new_rules_make_impossible() -> None:
+    """A ticket the new rule closes early cannot be reopened later: the refusal is reported."""
+    clock = FakeClock(START)
+    desk = Helpdesk(store=MemoryStore(), clock=clock)
+    ticket = desk.open_ticket(subject="x", requester=ANN)
+    desk.resolve(ticket.id, by="bob")
+    clock.advance(3 * DAY)
+    desk.reopen(ticket.id, by="bob")
+    report = desk.simulate(
+        [after(status="resolved", delay=DAY, then="close", name="close-1d")],
+        since=START,
+        until=clock.now(),
+    )
+    assert [("close-1d", START + DAY)] == [(a.rule, a.at) for a in report.actions]
+    assert [(ticket.id, EventKind.REOPENED, START + 3 * DAY)] == [
+        (r.ticket_id, r.kind, r.at) for r in report.refused
+    ]
+    assert "locked" in report.refused[0].error
