@@ -16,7 +16,8 @@ from ._model import Requester, Ticket
 from ._workflow import Workflow
 from .exceptions import TicketflowError, WorkflowError
 from .stores import MemoryStore
-from .workflows import PRESETS, preset
+from .rules import after, from_dicts, inactivity
+from .workflows import PRESETS, liveagent, preset
 
 __all__ = ["main", "run_demo"]
 
@@ -31,7 +32,7 @@ def _format_timeline(ticket: Ticket) -> list[str]:
             else f"stays {event.status_after}"
         )
         who = f"{event.actor.id} ({event.actor.role.value})"
-        lines.append(f"  {event.at:%a %H:%M}  {event.kind.value:<17} {change:<24} by {who}")
+        lines.append(f"  {event.at:%a %d %H:%M}  {event.kind.value:<17} {change:<24} by {who}")
     return lines
 
 
@@ -86,10 +87,25 @@ def run_demo(out: list[str] | None = None) -> list[str]:
     """
     lines: list[str] = [] if out is None else out
     clock = FakeClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # a Monday
-    desk = Helpdesk(store=MemoryStore(), clock=clock)
+    workflow = liveagent()
+    # The preset's rules (wake postponed tickets, close on confirmation) and two more.
+    rules = [
+        *from_dicts(workflow.rules),
+        inactivity(status="answered", after=timedelta(days=2), then="remind"),
+        after(status="resolved", delay=timedelta(days=4), then="close"),
+    ]
+    desk = Helpdesk(workflow, store=MemoryStore(), clock=clock, rules=rules)
     ticket_ids = _simulate_morning(desk, clock)
     lines.append(f"ticketflow demo: a Monday morning on the {desk.workflow.name} workflow")
     lines.append("(fake clock, in-memory store; every command below is timestamped by the clock)")
+    lines.append("rules: " + ", ".join(r.name for r in rules))
+    lines.append("")
+    morning = clock.now()
+    fired = desk.run_until(morning + timedelta(days=8))
+    lines.append(
+        f"Then the clock skips 8 days with run_until; time rules fired at their exact "
+        f"due times: {fired}."
+    )
     lines.append("")
     for ticket_id in ticket_ids:
         ticket = desk.get(ticket_id)
