@@ -15,8 +15,8 @@ from ._engine import Helpdesk
 from ._model import Requester, Ticket
 from ._workflow import Workflow
 from .exceptions import TicketflowError, WorkflowError
-from .stores import MemoryStore
 from .rules import after, from_dicts, inactivity
+from .stores import MemoryStore
 from .workflows import PRESETS, liveagent, preset
 
 __all__ = ["main", "run_demo"]
