@@ -30,7 +30,13 @@ from ._model import (
     scrub_event,
 )
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
-from .exceptions import InvalidInputError, TicketflowError, TicketLockedError, TransitionError
+from .exceptions import (
+    InvalidInputError,
+    RuleLoopError,
+    TicketflowError,
+    TicketLockedError,
+    TransitionError,
+)
 from .rules import Due, Rule, RuleSet, from_dicts
 from .stores import Change, MemoryStore, TicketQuery, TicketStore
 
@@ -732,7 +738,9 @@ class Helpdesk:
         Only tickets whose stored due time has passed are read, through the store's
         due index, so the cost grows with the due work, not with the tickets stored.
         Each firing is one commit; its events are stamped with the due time (or the
-        ticket's last event time, if later) and record ``processed_at``.
+        ticket's last event time, if later) and record ``processed_at``. A ticket
+        whose event rules loop (`RuleLoopError`) is logged and skipped, and stays
+        due; it does not hold up the other tickets.
 
         Returns:
             How many rules fired.
@@ -745,7 +753,13 @@ class Helpdesk:
             if not due:
                 return fired
             for ticket in due:
-                result = self._rules.fire_due(ticket, now)
+                try:
+                    result = self._rules.fire_due(ticket, now)
+                except RuleLoopError:
+                    # Its rules undo each other: nothing is saved, the ticket stays
+                    # due, and the other tickets' rules still run.
+                    _LOG.exception("ticket %s skipped by run_due: its rules loop", ticket.id)
+                    result = None
                 if result is None:
                     # The stored due time is stale (rules changed): leave it for
                     # this run rather than spin on it.
@@ -777,11 +791,13 @@ class Helpdesk:
             next_at = self._store.next_due_at()
             if next_at is None or next_at > until:
                 break
-            clock.set(max(next_at, clock.now()))
-            count = self.run_due()
-            fired += count
-            if count == 0 and self._store.next_due_at() == next_at:
-                break  # only stale due times left at this instant
+            if next_at <= clock.now():
+                # A ticket that stays due (its rules loop, or its due time is stale)
+                # would hold the clock here: sweep the rest of the way in one go.
+                fired += self.run_due(until)
+                break
+            clock.set(next_at)
+            fired += self.run_due()
         clock.set(max(until, clock.now()))
         return fired
 
