@@ -325,3 +325,16 @@ def test_simulate_reports_recorded_commands_the_new_rules_make_impossible() -> N
         (r.ticket_id, r.kind, r.at) for r in report.refused
     ]
     assert "locked" in report.refused[0].error
+
+
+def test_merging_into_a_postponed_ticket_keeps_its_wake_up() -> None:
+    """The merge target's due time survives the merge: it still wakes at postponed_until."""
+    clock = FakeClock(START)
+    desk = Helpdesk(store=MemoryStore(), clock=clock)
+    target = desk.open_ticket(subject="a", requester=ANN)
+    source = desk.open_ticket(subject="b", requester=ANN)
+    desk.postpone(target.id, START + DAY, by="bob")
+    desk.merge(source.id, target.id, by="bob")
+    assert START + DAY == desk.store.next_due_at()
+    assert 1 == desk.run_until(START + 2 * DAY)
+    assert "new" == desk.get(target.id).status
