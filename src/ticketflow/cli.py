@@ -76,6 +76,8 @@ def _simulate_morning(desk: Helpdesk, clock: FakeClock) -> list[str]:
     desk.close(invoice.id, by="eve")
     clock.advance(hours=1, minutes=5)
     follow_up = desk.customer_reply(invoice.id, "The refund has not arrived yet.")
+    clock.advance(minutes=20)
+    desk.agent_reply(follow_up.id, "Could you send your bank statement?", by="eve")
     return [vpn.id, spam.id, invoice.id, feature.id, follow_up.id]
 
 
