@@ -335,7 +335,10 @@ class RuleSet:
             RuleLoopError: a fired rule would fire again and change the ticket again
                 (rules undoing each other); nothing is committed.
         """
-        if not self._event_rules or self._workflow.is_locked(ticket.status):
+        by_kind = self._by_kind
+        if not any(e.kind in by_kind for e in events):  # the common case: no rule listens
+            return ticket
+        if self._workflow.is_locked(ticket.status):
             return ticket
         fired: dict[str, int] = {}  # rule -> len(events) after it fired
         seen = 0
