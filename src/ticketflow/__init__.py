@@ -43,7 +43,9 @@ from .exceptions import TicketNotFound as TicketNotFound
 from .exceptions import TransitionError as TransitionError
 from .exceptions import WorkflowError as WorkflowError
 from .stores import MemoryStore as MemoryStore
+from .stores import SQLiteStore as SQLiteStore
 from .stores import TicketStore as TicketStore
+from .stores import open_store as open_store
 
 __version__ = "0.1.0"
 
@@ -66,6 +68,7 @@ __all__ = [
     "Role",
     "RuleError",
     "RuleLoopError",
+    "SQLiteStore",
     "SimulatedAction",
     "Simulation",
     "Status",
@@ -82,6 +85,7 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "__version__",
+    "open_store",
     "rules",
     "workflows",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, final
 
@@ -31,6 +31,7 @@ from ._model import (
 )
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
 from .exceptions import (
+    ConflictError,
     InvalidInputError,
     RuleLoopError,
     TicketflowError,
@@ -57,6 +58,8 @@ _DEDICATED: Final = {
     "purge": "purge",
 }
 _ACTOR_CACHE_LIMIT: Final = 4096
+_DEFAULT_OUTBOX: Final = frozenset({EventKind.NOTIFIED, EventKind.ESCALATED})
+_DEFAULT_LEASE: Final = timedelta(seconds=60)
 _LOG: Final = logging.getLogger("ticketflow")
 
 
@@ -102,12 +105,26 @@ class Helpdesk:
         rules: Rules (`ticketflow.rules`) run after every command and by `run_due`;
             defaults to the workflow's own ``rules`` (the presets wake postponed
             tickets; Zendesk also closes solved tickets after 4 days).
+        outbox: The event kinds written to the store's outbox in the same
+            transaction as the change, and so delivered to subscribers at least
+            once (see `dispatch`); other kinds reach subscribers in-process, after
+            the commit, at most once. Defaults to the notifications rules raise
+            (``notified`` and ``escalated``); ``()`` writes no outbox.
 
     Raises:
         RuleError: a rule names a command or trigger the workflow does not have.
     """
 
-    __slots__ = ("_actors", "_clock", "_ids", "_rules", "_store", "_subscribers", "_workflow")
+    __slots__ = (
+        "_actors",
+        "_clock",
+        "_ids",
+        "_outbox",
+        "_rules",
+        "_store",
+        "_subscribers",
+        "_workflow",
+    )
 
     def __init__(
         self,
@@ -117,6 +134,7 @@ class Helpdesk:
         *,
         id_factory: Callable[[datetime], str] | None = None,
         rules: Iterable[Rule] | None = None,
+        outbox: Iterable[EventKind | str] | None = None,
     ) -> None:
         if workflow is None:
             from .workflows import liveagent  # noqa: PLC0415 - workflows imports the engine's deps
@@ -129,6 +147,9 @@ class Helpdesk:
         self._actors: dict[tuple[str, Role], Actor] = {}
         self._rules = RuleSet(workflow, from_dicts(workflow.rules) if rules is None else rules)
         self._subscribers: list[tuple[Callable[[Ticket, Event], None], frozenset[EventKind]]] = []
+        self._outbox: frozenset[EventKind] = (
+            _DEFAULT_OUTBOX if outbox is None else frozenset(map(EventKind, outbox))
+        )
 
     # --- properties -----------------------------------------------------------------
 
@@ -202,21 +223,50 @@ class Helpdesk:
             ticket = rules.after_command(ticket, events, events[-1].at)
             due = rules.next_due(ticket)
             due_at = None if due is None else due.at
-        self._store.commit((Change(ticket, expected, False, due_at),))  # noqa: FBT003 - hot path
+        change = Change(ticket, expected, False, due_at, self._outbox_of(ticket, len(events)))  # noqa: FBT003
+        self._store.commit((change,))
         if self._subscribers:
-            self._publish(ticket, events)
+            self._publish(change)
         return ticket
 
-    def _publish(self, ticket: Ticket, events: Sequence[Event]) -> None:
-        for event in events:
-            for callback, kinds in self._subscribers:
-                if not kinds or event.kind in kinds:
-                    try:
-                        callback(ticket, event)
-                    except Exception:  # noqa: BLE001 - any subscriber bug is logged
-                        # The change is committed; a subscriber's failure must not
-                        # look like the command's.
-                        _LOG.exception("subscriber %r failed on %s", callback, event.kind)
+    def _outbox_of(self, ticket: Ticket, new: int) -> tuple[int, ...]:
+        """Positions of the last ``new`` events of the timeline that go to the outbox."""
+        kinds = self._outbox
+        if not kinds:
+            return ()
+        timeline = ticket.timeline
+        start = len(timeline) - new
+        return tuple(i for i in range(start, len(timeline)) if timeline[i].kind in kinds)
+
+    def _publish(self, *changes: Change) -> None:
+        """Deliver each change's new events to the subscribers; acknowledge outbox entries."""
+        delivered: list[tuple[str, int]] = []
+        for change in changes:
+            ticket = change.ticket
+            timeline = ticket.timeline
+            start = len(timeline)
+            while start and timeline[start - 1].version == ticket.version:
+                start -= 1
+            for position in range(start, len(timeline)):
+                ok = self._deliver(ticket, timeline[position])
+                if ok and position in change.outbox:
+                    delivered.append((ticket.id, position))
+        if delivered:
+            self._store.ack_outbox(delivered)
+
+    def _deliver(self, ticket: Ticket, event: Event) -> bool:
+        """Call the subscribers of ``event``; return whether none of them failed."""
+        ok = True
+        for callback, kinds in self._subscribers:
+            if not kinds or event.kind in kinds:
+                try:
+                    callback(ticket, event)
+                except Exception:  # noqa: BLE001 - any subscriber bug is logged
+                    # The change is committed; a subscriber's failure must not look
+                    # like the command's. An outbox entry stays pending for a retry.
+                    _LOG.exception("subscriber %r failed on %s", callback, event.kind)
+                    ok = False
+        return ok
 
     def _command(
         self,
@@ -690,15 +740,18 @@ class Helpdesk:
         # The target stays open: keep its due time (a postponed target must still wake).
         target_due = self._rules.next_due(new_target) if self._rules.rules else None
         target_due_at = None if target_due is None else target_due.at
-        self._store.commit(
-            (
-                Change(new_target, target.version, due_at=target_due_at),
-                Change(new_source, source.version),
-            )
+        changes = (
+            Change(
+                new_target,
+                target.version,
+                due_at=target_due_at,
+                outbox=self._outbox_of(new_target, 1),
+            ),
+            Change(new_source, source.version, outbox=self._outbox_of(new_source, 1)),
         )
+        self._store.commit(changes)
         if self._subscribers:
-            self._publish(new_source, [source_event])
-            self._publish(new_target, [target_event])
+            self._publish(*changes)
         return new_target
 
     def purge(self, ticket_id: str, *, by: str | None = None) -> Ticket:
@@ -725,31 +778,44 @@ class Helpdesk:
             version=ticket.version + 1,
         )
         tombstone = Ticket.rebuild((*map(scrub_event, ticket.timeline), event))
-        self._store.commit((Change(tombstone, ticket.version, rewrite=True),))
+        change = Change(
+            tombstone, ticket.version, rewrite=True, outbox=self._outbox_of(tombstone, 1)
+        )
+        self._store.commit((change,))
         if self._subscribers:
-            self._publish(tombstone, [event])
+            self._publish(change)
         return tombstone
 
     # --- time rules and subscribers -------------------------------------------------------
 
-    def run_due(self, now: datetime | None = None, *, batch: int = 500) -> int:
+    def run_due(
+        self,
+        now: datetime | None = None,
+        *,
+        batch: int = 500,
+        lease: timedelta = _DEFAULT_LEASE,
+    ) -> int:
         """Fire every time rule due by ``now`` (default: the clock), earliest first.
 
         Only tickets whose stored due time has passed are read, through the store's
         due index, so the cost grows with the due work, not with the tickets stored.
-        Each firing is one commit; its events are stamped with the due time (or the
-        ticket's last event time, if later) and record ``processed_at``. A ticket
-        whose event rules loop (`RuleLoopError`) is logged and skipped, and stays
-        due; it does not hold up the other tickets.
+        Tickets are claimed in batches (`TicketStore.claim_due`) for ``lease``, so
+        any number of processes can run ``run_due`` on one store: each due ticket
+        is handed to one of them, and the version check on commit makes sure no
+        rule fires twice even if a lease runs out. Each firing is one commit; its
+        events are stamped with the due time (or the ticket's last event time, if
+        later) and record ``processed_at``. A ticket whose event rules loop
+        (`RuleLoopError`) is logged and skipped, and stays due (it is retried once
+        its claim ends); it does not hold up the other tickets.
 
         Returns:
             How many rules fired.
         """
         now = self._now() if now is None else require_aware(now, "now")
         fired = 0
-        stuck: set[str] = set()
+        store = self._store
         while True:
-            due = [t for t in self._store.due(now, batch + len(stuck)) if t.id not in stuck]
+            due = store.claim_due(now, batch, lease)
             if not due:
                 return fired
             for ticket in due:
@@ -757,21 +823,73 @@ class Helpdesk:
                     result = self._rules.fire_due(ticket, now)
                 except RuleLoopError:
                     # Its rules undo each other: nothing is saved, the ticket stays
-                    # due, and the other tickets' rules still run.
+                    # due (and claimed until the lease ends), the others still run.
                     _LOG.exception("ticket %s skipped by run_due: its rules loop", ticket.id)
-                    result = None
+                    continue
                 if result is None:
-                    # The stored due time is stale (rules changed): leave it for
-                    # this run rather than spin on it.
-                    stuck.add(ticket.id)
+                    # The stored due time is stale (rules changed): the claim keeps
+                    # it out of this run rather than spin on it.
                     continue
                 new, events = result
                 following = self._rules.next_due(new)
                 due_at = None if following is None else following.at
-                self._store.commit((Change(new, ticket.version, due_at=due_at),))
+                change = Change(
+                    new, ticket.version, due_at=due_at, outbox=self._outbox_of(new, len(events))
+                )
+                try:
+                    store.commit((change,))
+                except ConflictError:
+                    # Changed since it was claimed (a command, or another worker whose
+                    # lease ran out): that commit set the due time afresh.
+                    _LOG.info("ticket %s changed while due; left to its new due time", ticket.id)
+                    continue
                 fired += 1
                 if self._subscribers:
-                    self._publish(new, events)
+                    self._publish(change)
+
+    def dispatch(
+        self,
+        *,
+        limit: int = 100,
+        lease: timedelta = _DEFAULT_LEASE,
+        now: datetime | None = None,
+    ) -> int:
+        """Deliver pending outbox entries to the subscribers; return how many were delivered.
+
+        Entries are claimed from the store (`TicketStore.claim_outbox`) in batches of
+        ``limit`` until none is left, handed to every subscriber of their kind as
+        ``callback(ticket, event)`` (the ticket as stored now), and acknowledged
+        when no subscriber raised. An entry a subscriber failed on stays pending
+        and is handed out again after ``lease``: delivery is at least once, so
+        subscribers should be idempotent (the pair ``(ticket.id, position)``,
+        or the event's time and kind, identifies a delivery). Entries of kinds
+        no subscriber asked for are acknowledged undelivered.
+
+        Raises:
+            InvalidInputError: the help desk has no subscriber to deliver to.
+        """
+        if not self._subscribers:
+            raise InvalidInputError(
+                "dispatch needs a subscriber: call subscribe() first", field="subscribers"
+            )
+        now = self._now() if now is None else require_aware(now, "now")
+        store = self._store
+        delivered = 0
+        while True:
+            entries = store.claim_outbox(now, limit, lease)
+            if not entries:
+                return delivered
+            tickets: dict[str, Ticket] = {}
+            done: list[tuple[str, int]] = []
+            for entry in entries:
+                ticket = tickets.get(entry.ticket_id)
+                if ticket is None:
+                    ticket = tickets[entry.ticket_id] = store.get(entry.ticket_id)
+                if self._deliver(ticket, ticket.timeline[entry.position]):
+                    done.append((entry.ticket_id, entry.position))
+                    delivered += 1
+            if done:
+                store.ack_outbox(done)
 
     def run_until(self, until: datetime) -> int:
         """Move a `FakeClock` through every due time up to ``until``, firing rules on the way.

@@ -5,12 +5,12 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import final
 
 from .._model import Event, Ticket
 from ..exceptions import ConflictError, StoreError, TicketNotFound
-from ._protocol import Change, TicketQuery
+from ._protocol import Change, OutboxEntry, TicketQuery
 
 __all__ = ["MemoryStore"]
 
@@ -24,15 +24,19 @@ class MemoryStore:
     Due times are kept in a heap with lazy deletion, so ``due`` and
     ``next_due_at`` cost O(log n) per ticket returned, however many are stored.
     Tickets are immutable, so the store keeps and returns the very objects it was
-    given: reading costs no copy.
+    given: reading costs no copy. Claims and the outbox follow the same rules as
+    in the durable stores, within one process.
     """
 
-    __slots__ = ("_due", "_heap", "_lock", "_tickets")
+    __slots__ = ("_claims", "_due", "_heap", "_lock", "_outbox", "_tickets")
 
     def __init__(self) -> None:
         self._tickets: dict[str, Ticket] = {}
         self._due: dict[str, datetime] = {}
         self._heap: list[tuple[datetime, str]] = []
+        self._claims: dict[str, datetime] = {}
+        # (ticket id, position) -> (claimed until, attempts); a dict keeps insertion order.
+        self._outbox: dict[tuple[str, int], tuple[datetime | None, int]] = {}
         self._lock = threading.Lock()
 
     def _index_due(self, ticket_id: str, due_at: datetime | None) -> None:
@@ -63,7 +67,7 @@ class MemoryStore:
         tickets = self._tickets
         with self._lock:
             if len(changes) == 1:  # the common case, without the second loop
-                ticket, expected, _, due_at = changes[0]
+                ticket, expected, _, due_at, outbox = changes[0]
                 current = tickets.get(ticket.id)
                 actual = 0 if current is None else current.version
                 if actual != expected or ticket.version != expected + 1:
@@ -71,6 +75,10 @@ class MemoryStore:
                 tickets[ticket.id] = ticket
                 if due_at is not None or ticket.id in self._due:
                     self._index_due(ticket.id, due_at)
+                if self._claims:
+                    self._claims.pop(ticket.id, None)
+                if outbox:
+                    self._enqueue(ticket.id, outbox)
                 return
             for change in changes:
                 ticket = change.ticket
@@ -81,6 +89,14 @@ class MemoryStore:
             for change in changes:
                 tickets[change.ticket.id] = change.ticket
                 self._index_due(change.ticket.id, change.due_at)
+                self._claims.pop(change.ticket.id, None)
+                if change.outbox:
+                    self._enqueue(change.ticket.id, change.outbox)
+
+    def _enqueue(self, ticket_id: str, positions: tuple[int, ...]) -> None:
+        outbox = self._outbox
+        for position in positions:
+            outbox[ticket_id, position] = (None, 0)
 
     @staticmethod
     def _refuse(change: Change, actual: int) -> None:
@@ -126,6 +142,57 @@ class MemoryStore:
                 heapq.heappush(heap, entry)
         return out
 
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Ticket]:
+        """Claim and return up to ``limit`` unclaimed tickets due by ``now``, earliest first."""
+        out: list[Ticket] = []
+        until = now + lease
+        with self._lock:
+            heap, due, claims = self._heap, self._due, self._claims
+            popped: list[tuple[datetime, str]] = []
+            seen: set[str] = set()
+            while heap and len(out) < limit and heap[0][0] <= now:
+                entry = heapq.heappop(heap)
+                ticket_id = entry[1]
+                if due.get(ticket_id) != entry[0] or ticket_id in seen:
+                    continue  # stale or repeated heap entry
+                seen.add(ticket_id)
+                popped.append(entry)
+                claimed = claims.get(ticket_id)
+                if claimed is not None and claimed > now:
+                    continue
+                claims[ticket_id] = until
+                out.append(self._tickets[ticket_id])
+            for entry in popped:  # still due until a commit moves them
+                heapq.heappush(heap, entry)
+        return out
+
+    def claim_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxEntry]:
+        """Claim and return up to ``limit`` unclaimed pending outbox entries, oldest first."""
+        out: list[OutboxEntry] = []
+        until = now + lease
+        with self._lock:
+            outbox = self._outbox
+            for key, (claimed, attempts) in outbox.items():
+                if len(out) >= limit:
+                    break
+                if claimed is not None and claimed > now:
+                    continue
+                outbox[key] = (until, attempts + 1)  # same key: iteration stays valid
+                ticket_id, position = key
+                kind = self._tickets[ticket_id].timeline[position].kind
+                out.append(OutboxEntry(ticket_id, position, kind.value, attempts + 1))
+        return out
+
+    def ack_outbox(self, keys: Sequence[tuple[str, int]]) -> None:
+        """Remove delivered entries; unknown keys are ignored."""
+        with self._lock:
+            for key in keys:
+                self._outbox.pop((key[0], key[1]), None)
+
+    def outbox_pending(self) -> int:
+        """Return the number of entries not yet acknowledged."""
+        return len(self._outbox)
+
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time, or None."""
         with self._lock:
@@ -143,6 +210,8 @@ class MemoryStore:
         self._tickets.clear()
         self._due.clear()
         self._heap.clear()
+        self._claims.clear()
+        self._outbox.clear()
 
     def __repr__(self) -> str:
         return f"MemoryStore(<{len(self._tickets)} tickets>)"

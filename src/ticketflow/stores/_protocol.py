@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, final, runtime_checkable
 
 import attrs
 
 from .._model import Event, Priority, Ticket
 
-__all__ = ["Change", "TicketQuery", "TicketStore"]
+__all__ = ["Change", "OutboxEntry", "TicketQuery", "TicketStore"]
 
 
 class Change(NamedTuple):
@@ -26,12 +26,33 @@ class Change(NamedTuple):
             store must replace the stored events with ``ticket.timeline``.
         due_at: When the ticket's next time rule is due (None: none is). The
             store indexes it for `TicketStore.due`; it knows nothing of rules.
+            Writing a change also ends any claim on the ticket (`claim_due`).
+        outbox: Positions in ``ticket.timeline`` of the events to put in the
+            outbox, in the same transaction (see `TicketStore.claim_outbox`).
     """
 
     ticket: Ticket
     expected_version: int
     rewrite: bool = False
     due_at: datetime | None = None
+    outbox: tuple[int, ...] = ()
+
+
+class OutboxEntry(NamedTuple):
+    """An event waiting in the outbox to be delivered (at least once).
+
+    Attributes:
+        ticket_id: The ticket the event belongs to.
+        position: The event's index in the ticket's timeline; with ``ticket_id``
+            it identifies the entry.
+        kind: The event's kind (so a dispatcher can filter without loading it).
+        attempts: How many times the entry has been claimed, this claim included.
+    """
+
+    ticket_id: str
+    position: int
+    kind: str
+    attempts: int
 
 
 @final
@@ -86,6 +107,13 @@ class TicketStore(Protocol):
     * ``due`` returns tickets whose committed ``due_at`` is at or before ``now``,
       ordered by ``due_at`` then id, at a cost that grows with the number returned,
       not with the number stored (an index on ``due_at``).
+    * ``claim_due`` is ``due`` for workers: it also claims what it returns until
+      ``now + lease``, and no ``claim_due`` call in any process returns a claimed
+      ticket before its claim ends (a commit of the ticket or the lease running out).
+    * The outbox: positions listed in ``Change.outbox`` become entries in the same
+      transaction as the change; ``claim_outbox`` hands out pending entries oldest
+      first under the same lease rule, and ``ack_outbox`` removes delivered ones.
+      An entry stays pending until acknowledged: delivery is at least once.
     * Errors of the underlying driver are raised as `StoreError` subclasses.
 
     The store knows nothing of workflows or rules: the engine passes statuses,
@@ -122,6 +150,30 @@ class TicketStore(Protocol):
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
         """Return up to ``limit`` tickets due at or before ``now``, earliest ``due_at`` first."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Ticket]:
+        """Claim and return up to ``limit`` unclaimed tickets due by ``now``, earliest first.
+
+        Each returned ticket is claimed until ``now + lease`` or until it is next
+        committed, whichever comes first; meanwhile no other ``claim_due`` returns it.
+        """
+        ...
+
+    def claim_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxEntry]:
+        """Claim and return up to ``limit`` unclaimed pending outbox entries, oldest first.
+
+        Each returned entry is claimed until ``now + lease``; if it is not
+        acknowledged by then, a later call hands it out again (``attempts`` + 1).
+        """
+        ...
+
+    def ack_outbox(self, keys: Sequence[tuple[str, int]]) -> None:
+        """Remove delivered entries, as ``(ticket_id, position)``; unknown keys are ignored."""
+        ...
+
+    def outbox_pending(self) -> int:
+        """Return the number of entries not yet acknowledged."""
         ...
 
     def next_due_at(self) -> datetime | None:

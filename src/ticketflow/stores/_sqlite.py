@@ -1,0 +1,501 @@
+"""The SQLite store: ticketflow's embedded default, on the standard library's sqlite3."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, final
+from urllib.parse import parse_qsl
+
+from .._model import Event, EventKind, Ticket
+from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
+from ._protocol import Change, OutboxEntry, TicketQuery
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+APPLICATION_ID: Final = 0x74666C77  # "tflw": marks a file as a ticketflow database
+SCHEMA_VERSION: Final = 1
+"""The schema version this ticketflow writes; older files are migrated on open."""
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_US: Final = timedelta(microseconds=1)
+_CHUNK: Final = 500  # bound on host parameters per statement
+_TAG_KINDS: Final = frozenset({EventKind.CREATED, EventKind.TAGS_ADDED, EventKind.TAGS_REMOVED})
+_SYNCHRONOUS: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
+
+# Each entry moves the schema from version i to i + 1; they run in order on open.
+_MIGRATIONS: Final[tuple[str, ...]] = (
+    """
+    CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        assignee TEXT,
+        department TEXT,
+        due_at INTEGER,
+        claimed_until INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX tickets_due ON tickets (due_at, id) WHERE due_at IS NOT NULL;
+    CREATE INDEX tickets_status ON tickets (status, id);
+    CREATE INDEX tickets_assignee ON tickets (assignee, id) WHERE assignee IS NOT NULL;
+    CREATE INDEX tickets_department ON tickets (department, id) WHERE department IS NOT NULL;
+    CREATE TABLE events (
+        ticket_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (ticket_id, position)
+    ) WITHOUT ROWID;
+    CREATE TABLE tags (
+        tag TEXT NOT NULL,
+        ticket_id TEXT NOT NULL,
+        PRIMARY KEY (tag, ticket_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX tags_ticket ON tags (ticket_id);
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        claimed_until INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (ticket_id, position)
+    );
+    """,
+)
+assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _US
+
+
+def _from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _dump(event: Event) -> str:
+    return json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+
+def _load(body: str) -> Event:
+    return Event.from_dict(json.loads(body))
+
+
+@final
+class SQLiteStore:
+    """Keep tickets in a SQLite database file (or in memory), with the full store contract.
+
+    The embedded default: one file, no server. Each commit is one ``BEGIN
+    IMMEDIATE`` transaction holding the ticket row, its new events, its tags and
+    its outbox entries, so a change is on disk whole or not at all. The file runs
+    in WAL mode with ``synchronous=FULL`` by default: a commit that returned
+    survives a power cut. Several processes may open the same file; SQLite
+    serialises their writes (waiting up to ``timeout`` seconds for the lock).
+    Within one process the store is thread-safe (one connection behind a lock).
+
+    Tickets are stored as their events (the timeline) and rebuilt on read;
+    status, priority, assignee, department, tags and the due time are kept in
+    indexed columns for `find` and `due`.
+
+    Args:
+        path: The database file, or ``":memory:"`` for a private in-memory database.
+        synchronous: SQLite's ``synchronous`` setting: ``FULL`` (default, durable
+            on power loss), ``NORMAL`` (durable on a process crash; a power cut may
+            lose the last commits) or ``OFF`` (for tests and benchmarks only).
+        timeout: Seconds to wait for another process's write lock before
+            `StoreUnavailable`.
+
+    Raises:
+        StoreUnavailable: the file cannot be opened or created.
+        StoreError: the file is not a SQLite database, is another application's
+            database, or was written by a newer ticketflow.
+    """
+
+    __slots__ = ("_conn", "_lock", "_path")
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        synchronous: str = "FULL",
+        timeout: float = 5.0,
+    ) -> None:
+        self._path = os.fspath(path)
+        level = str(synchronous).upper()
+        if level not in _SYNCHRONOUS:
+            raise StoreError(
+                f"SQLite store {self._path!r}: synchronous must be one of "
+                f"{', '.join(sorted(_SYNCHRONOUS))}, not {synchronous!r}"
+            )
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(
+                self._path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(
+                f"SQLite store {self._path!r} cannot be opened: {exc} "
+                "(does its directory exist and is it writable?)"
+            ) from exc
+        try:
+            with self._errors():
+                self._conn.execute(f"PRAGMA synchronous = {level}")
+                if self._path != ":memory:":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        """Open ``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite://:memory:``.
+
+        Query parameters ``synchronous`` and ``timeout`` are passed on, as in
+        ``sqlite:///helpdesk.db?synchronous=NORMAL``.
+
+        Raises:
+            StoreError: the URL is not a SQLite URL or has unknown parameters.
+        """
+        if not url.lower().startswith("sqlite://"):
+            raise StoreError(f"store URL {url!r} is not a SQLite URL (sqlite:///path/to/file.db)")
+        rest, _, query = url[len("sqlite://") :].partition("?")
+        if rest in {":memory:", "/:memory:"}:
+            path = ":memory:"
+        elif rest.startswith("/") and len(rest) > 1:
+            path = rest[1:]
+        else:
+            raise StoreError(
+                f"store URL {url!r}: write sqlite:///relative/path.db, "
+                "sqlite:////absolute/path.db or sqlite://:memory: (SQLite URLs have no host)"
+            )
+        options: dict[str, Any] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+            if key == "synchronous":
+                options["synchronous"] = value
+            elif key == "timeout":
+                try:
+                    options["timeout"] = float(value)
+                except ValueError:
+                    raise StoreError(
+                        f"store URL {url!r}: timeout must be a number of seconds, not {value!r}"
+                    ) from None
+            else:
+                raise StoreError(
+                    f"store URL {url!r}: unknown parameter {key!r} (known: synchronous, timeout)"
+                )
+        return cls(path, **options)
+
+    @property
+    def path(self) -> str:
+        """The database file (or ``":memory:"``)."""
+        return self._path
+
+    # --- plumbing -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn sqlite3's exceptions into the `StoreError` family, naming the file."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise StoreUnavailable(
+                    f"SQLite store {self._path!r} is busy (another process holds the write "
+                    f"lock longer than the timeout): {text}"
+                ) from exc
+            raise StoreError(f"SQLite store {self._path!r}: {text}") from exc
+        except sqlite3.ProgrammingError as exc:
+            raise StoreError(f"SQLite store {self._path!r} is closed or misused: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"SQLite store {self._path!r} is not a usable SQLite database ({exc}); "
+                "nothing was written to it"
+            ) from exc
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
+        with self._lock, self._errors():
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            raise StoreError(
+                f"{self._path!r} is not a ticketflow database (it belongs to another "
+                f"application: application_id {app_id:#x}, tables {', '.join(tables) or 'none'}); "
+                "nothing was changed"
+            )
+        with self._write() as conn:
+            # Read again inside the write lock: another process may have migrated.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self._path!r} was written by a newer ticketflow (schema version "
+                    f"{version}; this one knows up to {SCHEMA_VERSION}): upgrade ticketflow"
+                )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def schema_version(self) -> int:
+        """Return the schema version of the open database."""
+        with self._lock, self._errors():
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def integrity_check(self) -> str:
+        """Run ``PRAGMA integrity_check``; return its verdict (``"ok"`` when sound)."""
+        with self._lock, self._errors():
+            rows = self._conn.execute("PRAGMA integrity_check").fetchall()
+        return "\n".join(str(r[0]) for r in rows)
+
+    def _load_tickets(self, ids: Sequence[str]) -> dict[str, Ticket]:
+        """Rebuild the tickets with these ids from their events."""
+        timelines: dict[str, list[Event]] = {}
+        conn = self._conn
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT ticket_id, body FROM events WHERE ticket_id IN ({marks}) "  # noqa: S608 - only '?' marks
+                "ORDER BY ticket_id, position",
+                chunk,
+            )
+            for ticket_id, body in rows:
+                timelines.setdefault(ticket_id, []).append(_load(body))
+        return {tid: Ticket.rebuild(events) for tid, events in timelines.items()}
+
+    def _tickets_by_ids(self, ids: Sequence[str]) -> list[Ticket]:
+        loaded = self._load_tickets(ids)
+        return [loaded[i] for i in ids if i in loaded]
+
+    # --- the contract ---------------------------------------------------------------
+
+    def get(self, ticket_id: str) -> Ticket:
+        """Return the stored ticket, rebuilt from its events.
+
+        Raises:
+            TicketNotFound: no ticket has this id.
+        """
+        with self._lock, self._errors():
+            rows = self._conn.execute(
+                "SELECT body FROM events WHERE ticket_id = ? ORDER BY position", (ticket_id,)
+            ).fetchall()
+        if not rows:
+            raise TicketNotFound(ticket_id)
+        return Ticket.rebuild(_load(r[0]) for r in rows)
+
+    def events(self, ticket_id: str) -> tuple[Event, ...]:
+        """Return the ticket's timeline, oldest first.
+
+        Raises:
+            TicketNotFound: no ticket has this id.
+        """
+        return self.get(ticket_id).timeline
+
+    def commit(self, changes: Sequence[Change]) -> None:
+        """Write all ``changes`` in one transaction.
+
+        Raises:
+            ConflictError: a change's expected version is stale; nothing was written.
+            StoreError: a change is malformed, or the database failed; nothing was written.
+        """
+        with self._write() as conn:
+            for change in changes:
+                self._write_change(conn, change)
+
+    def _write_change(self, conn: sqlite3.Connection, change: Change) -> None:
+        ticket, expected, rewrite, due_at, outbox = change
+        tid = ticket.id
+        if ticket.version != expected + 1:
+            raise StoreError(
+                f"ticket {tid}: a commit must raise the version by one "
+                f"(expected {expected + 1}, got {ticket.version})"
+            )
+        due = None if due_at is None else _micros(due_at)
+        row = (ticket.version, ticket.status, int(ticket.priority), ticket.assignee)
+        if expected == 0:
+            try:
+                conn.execute(
+                    "INSERT INTO tickets (version, status, priority, assignee, department, "
+                    "due_at, id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*row, ticket.department, due, tid),
+                )
+            except sqlite3.IntegrityError:
+                self._conflict(conn, tid, expected)
+        else:
+            cursor = conn.execute(
+                "UPDATE tickets SET version = ?, status = ?, priority = ?, assignee = ?, "
+                "department = ?, due_at = ?, claimed_until = NULL WHERE id = ? AND version = ?",
+                (*row, ticket.department, due, tid, expected),
+            )
+            if cursor.rowcount != 1:
+                self._conflict(conn, tid, expected)
+        timeline = ticket.timeline
+        if rewrite:
+            conn.execute("DELETE FROM events WHERE ticket_id = ?", (tid,))
+            start = 0
+        else:
+            start = len(timeline)
+            while start and timeline[start - 1].version == ticket.version:
+                start -= 1
+        conn.executemany(
+            "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)",
+            [(tid, i, _dump(timeline[i])) for i in range(start, len(timeline))],
+        )
+        if rewrite or any(timeline[i].kind in _TAG_KINDS for i in range(start, len(timeline))):
+            conn.execute("DELETE FROM tags WHERE ticket_id = ?", (tid,))
+            conn.executemany(
+                "INSERT INTO tags (tag, ticket_id) VALUES (?, ?)",
+                [(tag, tid) for tag in ticket.tags],
+            )
+        if outbox:
+            conn.executemany(
+                "INSERT INTO outbox (ticket_id, position, kind) VALUES (?, ?, ?)",
+                [(tid, i, timeline[i].kind.value) for i in outbox],
+            )
+
+    @staticmethod
+    def _conflict(conn: sqlite3.Connection, ticket_id: str, expected: int) -> None:
+        row = conn.execute("SELECT version FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        raise ConflictError(
+            ticket_id=ticket_id,
+            expected_version=expected,
+            actual_version=0 if row is None else int(row[0]),
+        )
+
+    def find(self, query: TicketQuery) -> list[Ticket]:
+        """Return the tickets matching ``query``, ordered by id (through the indexes)."""
+        where: list[str] = []
+        params: list[Any] = []
+        if query.statuses is not None:
+            if not query.statuses:
+                return []
+            where.append(f"status IN ({','.join('?' * len(query.statuses))})")
+            params.extend(sorted(query.statuses))
+        for column, value in (("assignee", query.assignee), ("department", query.department)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.priority is not None:
+            where.append("priority = ?")
+            params.append(int(query.priority))
+        if query.tag is not None:
+            where.append("id IN (SELECT ticket_id FROM tags WHERE tag = ?)")
+            params.append(query.tag)
+        sql = "SELECT id FROM tickets"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        with self._lock, self._errors():
+            ids = [r[0] for r in self._conn.execute(sql, params)]
+            return self._tickets_by_ids(ids)
+
+    def due(self, now: datetime, limit: int) -> list[Ticket]:
+        """Return up to ``limit`` tickets due at or before ``now``, earliest first."""
+        with self._lock, self._errors():
+            ids = [
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT id FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
+                    "ORDER BY due_at, id LIMIT ?",
+                    (_micros(now), limit),
+                )
+            ]
+            return self._tickets_by_ids(ids)
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Ticket]:
+        """Claim and return up to ``limit`` unclaimed tickets due by ``now``, earliest first."""
+        at = _micros(now)
+        with self._write() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
+                    "AND (claimed_until IS NULL OR claimed_until <= ?) "
+                    "ORDER BY due_at, id LIMIT ?",
+                    (at, at, limit),
+                )
+            ]
+            conn.executemany(
+                "UPDATE tickets SET claimed_until = ? WHERE id = ?",
+                [(_micros(now + lease), tid) for tid in ids],
+            )
+        with self._lock, self._errors():
+            return self._tickets_by_ids(ids)
+
+    def claim_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxEntry]:
+        """Claim and return up to ``limit`` unclaimed pending outbox entries, oldest first."""
+        at = _micros(now)
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT seq, ticket_id, position, kind, attempts FROM outbox "
+                "WHERE claimed_until IS NULL OR claimed_until <= ? ORDER BY seq LIMIT ?",
+                (at, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET claimed_until = ?, attempts = attempts + 1 WHERE seq = ?",
+                [(_micros(now + lease), row[0]) for row in rows],
+            )
+        return [OutboxEntry(r[1], int(r[2]), r[3], int(r[4]) + 1) for r in rows]
+
+    def ack_outbox(self, keys: Sequence[tuple[str, int]]) -> None:
+        """Remove delivered entries; unknown keys are ignored."""
+        if not keys:
+            return
+        with self._write() as conn:
+            conn.executemany(
+                "DELETE FROM outbox WHERE ticket_id = ? AND position = ?",
+                [(k[0], k[1]) for k in keys],
+            )
+
+    def outbox_pending(self) -> int:
+        """Return the number of entries not yet acknowledged."""
+        with self._lock, self._errors():
+            return int(self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    def next_due_at(self) -> datetime | None:
+        """Return the earliest due time, or None."""
+        with self._lock, self._errors():
+            row = self._conn.execute(
+                "SELECT due_at FROM tickets WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1"
+            ).fetchone()
+        return None if row is None else _from_micros(int(row[0]))
+
+    def count(self) -> int:
+        """Return the number of stored tickets (tombstones included)."""
+        with self._lock, self._errors():
+            return int(self._conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection; the store is unusable afterwards."""
+        with self._lock:
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self._path!r})"
