@@ -146,8 +146,6 @@ class SQLiteStore:
         try:
             with self._errors():
                 self._conn.execute(f"PRAGMA synchronous = {level}")
-                if self._path != ":memory:":
-                    self._conn.execute("PRAGMA journal_mode = WAL")
                 self._migrate()
         except BaseException:
             self._conn.close()
@@ -244,6 +242,12 @@ class SQLiteStore:
                 f"application: application_id {app_id:#x}, tables {', '.join(tables) or 'none'}); "
                 "nothing was changed"
             )
+        if self._path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")  # persistent: set once, kept by the file
+        if app_id == APPLICATION_ID and conn.execute("PRAGMA user_version").fetchone()[0] == (
+            SCHEMA_VERSION
+        ):
+            return  # current: opening takes no write lock
         with self._write() as conn:
             # Read again inside the write lock: another process may have migrated.
             version = conn.execute("PRAGMA user_version").fetchone()[0]

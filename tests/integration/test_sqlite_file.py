@@ -1,0 +1,212 @@
+"""SQLiteStore on real files: durability across processes, settings, schema checks, bad input."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+
+from ticketflow import (
+    ConflictError,
+    FakeClock,
+    Helpdesk,
+    Requester,
+    SQLiteStore,
+    StoreError,
+    StoreUnavailable,
+    open_store,
+    rules,
+)
+from ticketflow.stores import Change
+from ticketflow.stores._sqlite import SCHEMA_VERSION
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+ANN = Requester(name="Ann Example", email="ann@example.com")
+RULES = [
+    rules.inactivity(status="resolved", after=7 * DAY, then="close"),
+    rules.wake_postponed(),
+]
+
+
+def fill(url: str) -> tuple[Helpdesk, list[str]]:
+    """Make a desk on ``url`` with tickets in several states, some with due times."""
+    desk = Helpdesk(store=open_store(url), clock=FakeClock(START), rules=RULES)
+    ids = []
+    for i in range(5):
+        t = desk.open_ticket(subject=f"ticket {i}", requester=ANN, tags=[f"t{i % 2}"])
+        desk.agent_reply(t.id, f"answer {i}", by="bob")
+        if i % 2:
+            desk.resolve(t.id, by="bob")
+        if i == 4:
+            desk.postpone(t.id, START + 2 * DAY, by="bob")
+        ids.append(t.id)
+    return desk, ids
+
+
+READER = """
+import json, sys
+from ticketflow import open_store
+store = open_store(sys.argv[1])
+out = {
+    "tickets": {t.id: [e.to_dict() for e in t.timeline] for t in
+                __import__("ticketflow").Helpdesk(store=store).find()},
+    "due": [t.id for t in store.due(__import__("datetime").datetime.max.replace(
+        tzinfo=__import__("datetime").UTC), 100)],
+    "next_due_at": str(store.next_due_at()),
+}
+print(json.dumps(out))
+"""
+
+
+def test_a_new_process_reads_back_every_ticket_timeline_and_due_time(tmp_path: Path) -> None:
+    """Reopening the file in another interpreter gives the same tickets, timelines and due order."""
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    desk, ids = fill(url)
+    desk.store.close()
+    out = subprocess.run(
+        [sys.executable, "-c", READER, url], capture_output=True, text=True, check=True
+    )
+    seen = json.loads(out.stdout)
+    local = open_store(url)
+    assert sorted(ids) == sorted(seen["tickets"])
+    for ticket_id in ids:
+        assert [e.to_dict() for e in local.get(ticket_id).timeline] == seen["tickets"][ticket_id]
+    far = datetime.max.replace(tzinfo=UTC)
+    assert [t.id for t in local.due(far, 100)] == seen["due"]
+    assert str(local.next_due_at()) == seen["next_due_at"]
+    assert 3 == len(seen["due"])  # two resolved (inactivity) + one postponed (wake)
+
+
+def test_the_file_is_in_wal_mode_with_full_synchronous_writes(tmp_path: Path) -> None:
+    """The durable defaults: journal_mode=wal and synchronous=FULL (2)."""
+    store = SQLiteStore(tmp_path / "x.db")
+    conn = store._conn  # noqa: SLF001 - reading the settings the store applied
+    assert "wal" == conn.execute("PRAGMA journal_mode").fetchone()[0]
+    assert 2 == conn.execute("PRAGMA synchronous").fetchone()[0]
+    normal = SQLiteStore.from_url(f"sqlite:///{tmp_path / 'y.db'}?synchronous=normal")
+    assert 1 == normal._conn.execute("PRAGMA synchronous").fetchone()[0]  # noqa: SLF001
+
+
+def test_a_new_file_gets_the_current_schema_once(tmp_path: Path) -> None:
+    """Migrations run on open; opening again is a no-op that keeps the data."""
+    path = tmp_path / "x.db"
+    desk, ids = fill(f"sqlite:///{path}")
+    assert SCHEMA_VERSION == desk.store.schema_version()  # type: ignore[attr-defined]
+    desk.store.close()
+    again = SQLiteStore(path)
+    assert (SCHEMA_VERSION, len(ids)) == (again.schema_version(), again.count())
+
+
+def test_a_file_written_by_a_newer_ticketflow_is_refused_untouched(tmp_path: Path) -> None:
+    """user_version above ours: a StoreError that says to upgrade; the file keeps its bytes."""
+    path = tmp_path / "x.db"
+    fill(f"sqlite:///{path}")[0].store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer ticketflow.*upgrade"):
+        SQLiteStore(path)
+    assert before == path.read_bytes()
+
+
+def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:
+    """A SQLite file with foreign tables is not adopted: StoreError naming its tables."""
+    path = tmp_path / "crm.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO customers (name) VALUES ('Ann')")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"not a ticketflow database.*customers"):
+        open_store(f"sqlite:///{path}")
+    assert before == path.read_bytes()
+
+
+def test_a_corrupt_file_is_a_store_error_and_stays_as_it_was(tmp_path: Path) -> None:
+    """Garbage bytes: StoreError (not sqlite3.DatabaseError); the file is not overwritten."""
+    path = tmp_path / "broken.db"
+    path.write_bytes(b"this is not a database\x00" * 200)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a usable SQLite database") as info:
+        SQLiteStore(path)
+    assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
+    assert before == path.read_bytes()
+
+
+def test_a_missing_directory_is_store_unavailable(tmp_path: Path) -> None:
+    """The error names the path and suggests what to check."""
+    with pytest.raises(StoreUnavailable, match="cannot be opened.*directory"):
+        open_store(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://host/desk.db", "no host"),
+        ("sqlite:///x.db?journal=delete", "unknown parameter 'journal'"),
+        ("sqlite:///x.db?timeout=soon", "timeout must be a number"),
+        ("sqlite:///x.db?synchronous=sometimes", "synchronous must be one of"),
+    ],
+)
+def test_bad_sqlite_urls_say_what_is_wrong(url: str, message: str) -> None:
+    """Each malformed URL gets a StoreError naming the part that is wrong."""
+    with pytest.raises(StoreError, match=message):
+        open_store(url)
+
+
+def test_a_commit_refused_halfway_writes_nothing(tmp_path: Path) -> None:
+    """Two changes, the second stale: ConflictError, and the first change is not on disk."""
+    path = tmp_path / "x.db"
+    desk, ids = fill(f"sqlite:///{path}")
+    a, b = desk.get(ids[0]), desk.get(ids[1])
+    a2 = desk.add_tags(a.id, "moved", by="bob")
+    stale_b = desk.add_tags(b.id, "x", by="bob")  # b is now at stale_b.version
+    store = desk.store
+    with pytest.raises(ConflictError):
+        store.commit(
+            [
+                Change(attrs.evolve(a2, version=a2.version + 1), a2.version),
+                Change(attrs.evolve(stale_b, version=b.version + 1), b.version),
+            ]
+        )
+    reopened = SQLiteStore(path)
+    assert a2 == reopened.get(a.id)
+    assert stale_b == reopened.get(b.id)
+
+
+def test_a_writer_blocked_past_its_timeout_gets_store_unavailable_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """Another process holding the write lock: StoreUnavailable after `timeout`, data intact."""
+    path = tmp_path / "x.db"
+    desk, ids = fill(f"sqlite:///{path}")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        waiting = Helpdesk(
+            store=SQLiteStore(path, timeout=0.05), clock=FakeClock(START + DAY), rules=RULES
+        )
+        with pytest.raises(StoreUnavailable, match="busy"):
+            waiting.add_note(ids[0], "blocked", by="bob")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert desk.get(ids[0]) == waiting.get(ids[0])
+    waiting.add_note(ids[0], "now it goes through", by="bob")
+    assert "now it goes through" == desk.get(ids[0]).messages[-1].body
+
+
+def test_a_closed_store_refuses_further_use(tmp_path: Path) -> None:
+    """After close(), calls raise StoreError rather than a raw sqlite3 error."""
+    store = SQLiteStore(tmp_path / "x.db")
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.count()
