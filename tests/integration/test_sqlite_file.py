@@ -87,11 +87,11 @@ def test_a_new_process_reads_back_every_ticket_timeline_and_due_time(tmp_path: P
 def test_the_file_is_in_wal_mode_with_full_synchronous_writes(tmp_path: Path) -> None:
     """The durable defaults: journal_mode=wal and synchronous=FULL (2)."""
     store = SQLiteStore(tmp_path / "x.db")
-    conn = store._conn  # noqa: SLF001 - reading the settings the store applied
+    conn = store._conn
     assert "wal" == conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert 2 == conn.execute("PRAGMA synchronous").fetchone()[0]
     normal = SQLiteStore.from_url(f"sqlite:///{tmp_path / 'y.db'}?synchronous=normal")
-    assert 1 == normal._conn.execute("PRAGMA synchronous").fetchone()[0]  # noqa: SLF001
+    assert 1 == normal._conn.execute("PRAGMA synchronous").fetchone()[0]
 
 
 def test_a_new_file_gets_the_current_schema_once(tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_a_file_written_by_a_newer_ticketflow_is_refused_untouched(tmp_path: Pat
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     before = path.read_bytes()
-    with pytest.raises(StoreError, match="newer ticketflow.*upgrade"):
+    with pytest.raises(StoreError, match=r"newer ticketflow.*upgrade"):
         SQLiteStore(path)
     assert before == path.read_bytes()
 
@@ -143,7 +143,7 @@ def test_a_corrupt_file_is_a_store_error_and_stays_as_it_was(tmp_path: Path) -> 
 
 def test_a_missing_directory_is_store_unavailable(tmp_path: Path) -> None:
     """The error names the path and suggests what to check."""
-    with pytest.raises(StoreUnavailable, match="cannot be opened.*directory"):
+    with pytest.raises(StoreUnavailable, match=r"cannot be opened.*directory"):
         open_store(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
 
 
