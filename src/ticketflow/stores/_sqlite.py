@@ -110,6 +110,9 @@ class SQLiteStore:
             lose the last commits) or ``OFF`` (for tests and benchmarks only).
         timeout: Seconds to wait for another process's write lock before
             `StoreUnavailable`.
+        cache_size: How many rebuilt tickets to keep. A read checks the stored
+            version (one index lookup) and rebuilds the ticket from its events
+            only when the cached one is stale or missing.
 
     Raises:
         StoreUnavailable: the file cannot be opened or created.
@@ -117,7 +120,7 @@ class SQLiteStore:
             database, or was written by a newer ticketflow.
     """
 
-    __slots__ = ("_conn", "_lock", "_path")
+    __slots__ = ("_cache", "_cache_size", "_conn", "_lock", "_path")
 
     def __init__(
         self,
@@ -125,8 +128,13 @@ class SQLiteStore:
         *,
         synchronous: str = "FULL",
         timeout: float = 5.0,
+        cache_size: int = 4096,
     ) -> None:
         self._path = os.fspath(path)
+        # Tickets this store wrote or read, by id. A cached ticket is used only when
+        # the stored version still matches, so other processes' writes are seen.
+        self._cache: dict[str, Ticket] = {}
+        self._cache_size = cache_size
         level = str(synchronous).upper()
         if level not in _SYNCHRONOUS:
             raise StoreError(
@@ -275,8 +283,38 @@ class SQLiteStore:
             rows = self._conn.execute("PRAGMA integrity_check").fetchall()
         return "\n".join(str(r[0]) for r in rows)
 
+    def _remember(self, ticket: Ticket) -> None:
+        cache = self._cache
+        if len(cache) >= self._cache_size and ticket.id not in cache:
+            cache.clear()  # cheaper than LRU bookkeeping on every read
+        cache[ticket.id] = ticket
+
+    def _tickets_by_rows(self, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
+        """Return the tickets of ``(id, version)`` rows, from the cache when current."""
+        cache = self._cache
+        missing = [
+            tid for tid, version in rows if (c := cache.get(tid)) is None or c.version != version
+        ]
+        loaded = self._load_tickets(missing) if missing else {}
+        out = []
+        for tid, _ in rows:
+            ticket = loaded.get(tid) or cache.get(tid)
+            if ticket is not None:
+                out.append(ticket)
+        return out
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Ticket]:
+        """Run an ``id, version`` query and return its tickets, in one read snapshot."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(sql, params).fetchall()
+            return self._tickets_by_rows(rows)
+        finally:
+            conn.execute("COMMIT")
+
     def _load_tickets(self, ids: Sequence[str]) -> dict[str, Ticket]:
-        """Rebuild the tickets with these ids from their events."""
+        """Rebuild the tickets with these ids from their events (and cache them)."""
         timelines: dict[str, list[Event]] = {}
         conn = self._conn
         for start in range(0, len(ids), _CHUNK):
@@ -289,11 +327,10 @@ class SQLiteStore:
             )
             for ticket_id, body in rows:
                 timelines.setdefault(ticket_id, []).append(_load(body))
-        return {tid: Ticket.rebuild(events) for tid, events in timelines.items()}
-
-    def _tickets_by_ids(self, ids: Sequence[str]) -> list[Ticket]:
-        loaded = self._load_tickets(ids)
-        return [loaded[i] for i in ids if i in loaded]
+        loaded = {tid: Ticket.rebuild(events) for tid, events in timelines.items()}
+        for ticket in loaded.values():
+            self._remember(ticket)
+        return loaded
 
     # --- the contract ---------------------------------------------------------------
 
@@ -304,12 +341,25 @@ class SQLiteStore:
             TicketNotFound: no ticket has this id.
         """
         with self._lock, self._errors():
-            rows = self._conn.execute(
-                "SELECT body FROM events WHERE ticket_id = ? ORDER BY position", (ticket_id,)
-            ).fetchall()
-        if not rows:
-            raise TicketNotFound(ticket_id)
-        return Ticket.rebuild(_load(r[0]) for r in rows)
+            conn = self._conn
+            conn.execute("BEGIN")  # the version and the events from one snapshot
+            try:
+                row = conn.execute(
+                    "SELECT version FROM tickets WHERE id = ?", (ticket_id,)
+                ).fetchone()
+                if row is None:
+                    raise TicketNotFound(ticket_id)
+                cached = self._cache.get(ticket_id)
+                if cached is not None and cached.version == row[0]:
+                    return cached
+                rows = conn.execute(
+                    "SELECT body FROM events WHERE ticket_id = ? ORDER BY position", (ticket_id,)
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+        ticket = Ticket.rebuild(_load(r[0]) for r in rows)
+        self._remember(ticket)
+        return ticket
 
     def events(self, ticket_id: str) -> tuple[Event, ...]:
         """Return the ticket's timeline, oldest first.
@@ -329,6 +379,8 @@ class SQLiteStore:
         with self._write() as conn:
             for change in changes:
                 self._write_change(conn, change)
+        for change in changes:  # only once the transaction is committed
+            self._remember(change.ticket)
 
     def _write_change(self, conn: sqlite3.Connection, change: Change) -> None:
         ticket, expected, rewrite, due_at, outbox = change
@@ -409,7 +461,7 @@ class SQLiteStore:
         if query.tag is not None:
             where.append("id IN (SELECT ticket_id FROM tags WHERE tag = ?)")
             params.append(query.tag)
-        sql = "SELECT id FROM tickets"
+        sql = "SELECT id, version FROM tickets"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id"
@@ -417,41 +469,32 @@ class SQLiteStore:
             sql += " LIMIT ?"
             params.append(query.limit)
         with self._lock, self._errors():
-            ids = [r[0] for r in self._conn.execute(sql, params)]
-            return self._tickets_by_ids(ids)
+            return self._read(sql, params)
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
         """Return up to ``limit`` tickets due at or before ``now``, earliest first."""
         with self._lock, self._errors():
-            ids = [
-                r[0]
-                for r in self._conn.execute(
-                    "SELECT id FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
-                    "ORDER BY due_at, id LIMIT ?",
-                    (_micros(now), limit),
-                )
-            ]
-            return self._tickets_by_ids(ids)
+            return self._read(
+                "SELECT id, version FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
+                "ORDER BY due_at, id LIMIT ?",
+                (_micros(now), limit),
+            )
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Ticket]:
         """Claim and return up to ``limit`` unclaimed tickets due by ``now``, earliest first."""
         at = _micros(now)
         with self._write() as conn:
-            ids = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT id FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
-                    "AND (claimed_until IS NULL OR claimed_until <= ?) "
-                    "ORDER BY due_at, id LIMIT ?",
-                    (at, at, limit),
-                )
-            ]
+            rows = conn.execute(
+                "SELECT id, version FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
+                "AND (claimed_until IS NULL OR claimed_until <= ?) "
+                "ORDER BY due_at, id LIMIT ?",
+                (at, at, limit),
+            ).fetchall()
             conn.executemany(
                 "UPDATE tickets SET claimed_until = ? WHERE id = ?",
-                [(_micros(now + lease), tid) for tid in ids],
+                [(_micros(now + lease), row[0]) for row in rows],
             )
-        with self._lock, self._errors():
-            return self._tickets_by_ids(ids)
+            return self._tickets_by_rows(rows)
 
     def claim_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxEntry]:
         """Claim and return up to ``limit`` unclaimed pending outbox entries, oldest first."""
@@ -500,6 +543,7 @@ class SQLiteStore:
         """Close the connection; the store is unusable afterwards."""
         with self._lock:
             self._conn.close()
+            self._cache.clear()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r})"
