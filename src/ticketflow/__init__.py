@@ -43,6 +43,7 @@ from .exceptions import TicketNotFound as TicketNotFound
 from .exceptions import TransitionError as TransitionError
 from .exceptions import WorkflowError as WorkflowError
 from .stores import MemoryStore as MemoryStore
+from .stores import PostgresStore as PostgresStore
 from .stores import SQLiteStore as SQLiteStore
 from .stores import TicketStore as TicketStore
 from .stores import open_store as open_store
@@ -63,6 +64,7 @@ __all__ = [
     "InvalidInputError",
     "MemoryStore",
     "Message",
+    "PostgresStore",
     "Priority",
     "Requester",
     "Role",

@@ -7,6 +7,7 @@ under the ``ticketflow.stores`` entry-point group.
 """
 
 from ._memory import MemoryStore as MemoryStore
+from ._postgres import PostgresStore as PostgresStore
 from ._protocol import Change as Change
 from ._protocol import OutboxEntry as OutboxEntry
 from ._protocol import TicketQuery as TicketQuery
@@ -18,6 +19,7 @@ __all__ = [
     "Change",
     "MemoryStore",
     "OutboxEntry",
+    "PostgresStore",
     "SQLiteStore",
     "TicketQuery",
     "TicketStore",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Final, cast
@@ -31,8 +30,9 @@ def _sqlite(url: str) -> TicketStore:
 
 
 def _postgres(url: str) -> TicketStore:
-    module = importlib.import_module("ticketflow.stores._postgres")  # needs the postgres extra
-    return cast("TicketStore", module.PostgresStore.from_url(url))
+    from ._postgres import PostgresStore  # noqa: PLC0415 - opened on demand
+
+    return PostgresStore.from_url(url)
 
 
 _BUILT_IN: Final[dict[str, Callable[[str], TicketStore]]] = {
