@@ -26,6 +26,8 @@ from ._model import Priority as Priority
 from ._model import Requester as Requester
 from ._model import Role as Role
 from ._model import Ticket as Ticket
+from ._retry import ConflictRetry as ConflictRetry
+from ._retry import retry_on_conflict as retry_on_conflict
 from ._workflow import Category as Category
 from ._workflow import ClosedPolicy as ClosedPolicy
 from ._workflow import Status as Status
@@ -56,6 +58,7 @@ __all__ = [
     "Clock",
     "ClosedPolicy",
     "ConflictError",
+    "ConflictRetry",
     "CreatedData",
     "Event",
     "EventKind",
@@ -88,6 +91,7 @@ __all__ = [
     "WorkflowError",
     "__version__",
     "open_store",
+    "retry_on_conflict",
     "rules",
     "workflows",
 ]
