@@ -1,25 +1,52 @@
-"""Command line: ``python -m ticketflow demo`` and ``python -m ticketflow diagram``."""
+"""Command line: ``python -m ticketflow demo``, ``diagram`` and ``worker``.
+
+``demo`` simulates a morning at a help desk on a fake clock, kept in a SQLite file;
+``diagram`` prints a workflow's Mermaid diagram; ``worker`` runs time rules and
+delivers the outbox of a store until it is told to stop (see docs/howto/worker.md).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import logging
+import signal
 import sys
+import threading
 import tomllib
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
+from typing import Final, final
 
-from ._clock import FakeClock
+from ._clock import FakeClock, SystemClock
 from ._engine import Helpdesk
-from ._model import Requester, Ticket
+from ._model import Event, Requester, Ticket
 from ._workflow import Workflow
-from .exceptions import TicketflowError, WorkflowError
+from .exceptions import StoreError, StoreUnavailable, TicketflowError, WorkflowError
 from .rules import after, from_dicts, inactivity
-from .stores import MemoryStore
+from .stores import OutboxEntry, SQLiteStore, TicketQuery, TicketStore, open_store
+from .stores._protocol import Change
 from .workflows import PRESETS, liveagent, preset
 
-__all__ = ["main", "run_demo"]
+__all__ = ["DEMO_STORE", "main", "run_demo"]
+
+DEMO_STORE: Final = "sqlite:///ticketflow-demo.db"
+"""Where ``demo`` keeps its tickets unless told otherwise (started afresh on each run)."""
+
+_DEMO_FILE: Final = "ticketflow-demo.db"
+_SQLITE_SIDE_FILES: Final = ("", "-wal", "-shm", "-journal")
+
+_LOG = logging.getLogger("ticketflow.worker")
+
+EXIT_OK: Final = 0
+EXIT_STORE_FAILED: Final = 1
+EXIT_BAD_SETUP: Final = 2
+EXIT_ABORTED: Final = 130
 
 
 def _format_timeline(ticket: Ticket) -> list[str]:
@@ -81,13 +108,56 @@ def _simulate_morning(desk: Helpdesk, clock: FakeClock) -> list[str]:
     return [vpn.id, spam.id, invoice.id, feature.id, follow_up.id]
 
 
-def run_demo(out: list[str] | None = None) -> list[str]:
+def _fresh_demo_file() -> None:
+    """Remove the default demo database (and SQLite's side files) so the demo starts afresh."""
+    for suffix in _SQLITE_SIDE_FILES:
+        Path(_DEMO_FILE + suffix).unlink(missing_ok=True)
+
+
+def _where(store: TicketStore, url: str) -> str:
+    if isinstance(store, SQLiteStore) and store.path != ":memory:":
+        return f"the file {Path(store.path).resolve()}"
+    return url
+
+
+def run_demo(out: list[str] | None = None, *, store: str | None = None) -> list[str]:
     """Simulate a morning at a help desk on a fake clock; return the printed lines.
 
     Five tickets go through New, Answered, Open, Resolved and Closed; one is spam,
-    one is postponed, and a reply to a closed ticket opens a follow-up.
+    one is postponed, and a reply to a closed ticket opens a follow-up. The tickets
+    are kept in the store ``store`` names (default `DEMO_STORE`, a SQLite file in
+    the working directory, removed first so each run starts afresh); at the end the
+    store is opened again, as a new store, to show that every ticket came back.
+
+    Args:
+        out: A list to append the lines to (default: a new list).
+        store: A store URL. A store you name is never deleted or emptied: it must
+            hold no tickets yet.
+
+    Raises:
+        StoreError: the store cannot be opened, or already holds tickets.
     """
     lines: list[str] = [] if out is None else out
+    url = DEMO_STORE if store is None else store
+    if store is None:
+        _fresh_demo_file()
+    tickets = open_store(url)
+    try:
+        held = tickets.count()
+        if held:
+            raise StoreError(
+                f"the demo needs an empty store, and {url!r} holds {held} tickets; "
+                "name a new file (the demo never deletes or empties a store you name)"
+            )
+        before = _run_morning(lines, tickets, url)
+    finally:
+        tickets.close()
+    _check_reopened(lines, url, before, fresh=store is None)
+    return lines
+
+
+def _run_morning(lines: list[str], store: TicketStore, url: str) -> dict[str, Ticket]:
+    """Run the scenario on ``store``, print it, and return every ticket as committed."""
     clock = FakeClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # a Monday
     workflow = liveagent()
     # The preset's rules (wake postponed tickets, close on confirmation) and two more.
@@ -96,10 +166,10 @@ def run_demo(out: list[str] | None = None) -> list[str]:
         inactivity(status="answered", after=timedelta(days=2), then="remind"),
         after(status="resolved", delay=timedelta(days=4), then="close"),
     ]
-    desk = Helpdesk(workflow, store=MemoryStore(), clock=clock, rules=rules)
+    desk = Helpdesk(workflow, store=store, clock=clock, rules=rules)
     ticket_ids = _simulate_morning(desk, clock)
     lines.append(f"ticketflow demo: a Monday morning on the {desk.workflow.name} workflow")
-    lines.append("(fake clock, in-memory store; every command below is timestamped by the clock)")
+    lines.append(f"(fake clock, store {url}; every command below is timestamped by the clock)")
     lines.append("rules: " + ", ".join(r.name for r in rules))
     lines.append("")
     morning = clock.now()
@@ -127,8 +197,397 @@ def run_demo(out: list[str] | None = None) -> list[str]:
         lines.append(f"  {category:<9} {len(found)}")
     lines.append("")
     lines.append("The status graph (Mermaid, drawn by transitions):")
-    lines.append(desk.workflow.mermaid())
-    return lines
+    lines.append(desk.workflow.mermaid().rstrip("\n"))
+    return {t.id: t for t in store.find(TicketQuery())}
+
+
+def _check_reopened(lines: list[str], url: str, before: dict[str, Ticket], *, fresh: bool) -> None:
+    """Open ``url`` again as a new store and print whether every ticket came back."""
+    lines.append("")
+    reopened = open_store(url)
+    try:
+        after_ = {t.id: t for t in reopened.find(TicketQuery())}
+        where = _where(reopened, url)
+        pending = reopened.outbox_pending()
+    finally:
+        reopened.close()
+    if not after_ and url.lower().startswith("memory:"):
+        lines.append(
+            f"Opened {url} again as a new store: it is empty (a memory store lives only "
+            "as long as the store object)."
+        )
+        return
+    same = sum(1 for tid, ticket in before.items() if after_.get(tid) == ticket)
+    statuses = Counter(t.status for t in after_.values())
+    verdict = (
+        f"all {len(before)} tickets came back, each equal to the ticket committed"
+        if same == len(before) == len(after_)
+        else f"{same} of {len(before)} tickets came back unchanged ({len(after_)} found)"
+    )
+    lines.append(f"Opened {url} again as a new store: {verdict}")
+    lines.append("  by status: " + ", ".join(f"{name} {n}" for name, n in sorted(statuses.items())))
+    again = "each run of the demo starts it afresh" if fresh else "it is yours to keep"
+    lines.append(f"The tickets are in {where}; {again}.")
+    if pending:
+        waits = "1 notification waits" if pending == 1 else f"{pending} notifications wait"
+        lines.append(
+            f"{waits} in its outbox for a worker: python -m ticketflow worker --store {url} --once"
+        )
+
+
+# --- the worker ----------------------------------------------------------------------
+
+
+class _SetupError(Exception):
+    """The worker cannot start: a bad store URL, configuration or subscriber."""
+
+
+@final
+class _StoppableStore:
+    """A view of a store that hands out no new work once ``stop`` is set.
+
+    `Helpdesk.run_due` and `Helpdesk.dispatch` loop over claimed batches until the
+    store has none left; answering "none" once the worker is told to stop lets the
+    batch in hand finish (its tickets committed, its claims ended) and nothing more.
+    """
+
+    __slots__ = ("_stop", "_store")
+
+    def __init__(self, store: TicketStore, stop: threading.Event) -> None:
+        self._store = store
+        self._stop = stop
+
+    def get(self, ticket_id: str) -> Ticket:
+        return self._store.get(ticket_id)
+
+    def commit(self, changes: Sequence[Change]) -> None:
+        self._store.commit(changes)
+
+    def events(self, ticket_id: str) -> tuple[Event, ...]:
+        return self._store.events(ticket_id)
+
+    def find(self, query: TicketQuery) -> list[Ticket]:
+        return self._store.find(query)
+
+    def due(self, now: datetime, limit: int) -> list[Ticket]:
+        return self._store.due(now, limit)
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Ticket]:
+        if self._stop.is_set():
+            return []
+        claimed = self._store.claim_due(now, limit, lease)
+        if claimed:
+            _LOG.debug("claimed %d due tickets", len(claimed))
+        return claimed
+
+    def claim_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxEntry]:
+        if self._stop.is_set():
+            return []
+        claimed = self._store.claim_outbox(now, limit, lease)
+        if claimed:
+            _LOG.debug("claimed %d outbox entries", len(claimed))
+        return claimed
+
+    def ack_outbox(self, keys: Sequence[tuple[str, int]]) -> None:
+        self._store.ack_outbox(keys)
+
+    def outbox_pending(self) -> int:
+        return self._store.outbox_pending()
+
+    def next_due_at(self) -> datetime | None:
+        return self._store.next_due_at()
+
+    def count(self) -> int:
+        return self._store.count()
+
+    def close(self) -> None:
+        self._store.close()
+
+
+def _log_delivery(ticket: Ticket, event: Event) -> None:
+    """The default subscriber: log each event delivered, so the outbox drains."""
+    topic = event.data.get("topic") if event.data else None
+    _LOG.info(
+        "delivered %s of ticket %s (version %d%s)",
+        event.kind.value,
+        ticket.id,
+        event.version,
+        f", topic {topic}" if topic else "",
+    )
+
+
+def _import_subscriber(spec: str) -> Callable[[Ticket, Event], None]:
+    """Import ``module:function`` (the function may be ``Class.attribute``)."""
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise _SetupError(f"--subscriber {spec!r}: write module:function, e.g. myapp.hooks:notify")
+    try:
+        found: object = importlib.import_module(module_name)
+    except Exception as exc:
+        raise _SetupError(
+            f"--subscriber {spec!r}: cannot import module {module_name!r}: "
+            f"{type(exc).__name__}: {exc} (is its directory on PYTHONPATH?)"
+        ) from exc
+    for part in attribute.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise _SetupError(
+                f"--subscriber {spec!r}: module {module_name!r} has no attribute {attribute!r}"
+            ) from None
+    if not callable(found):
+        raise _SetupError(
+            f"--subscriber {spec!r}: {attribute!r} is a {type(found).__name__}, not a callable "
+            "taking (ticket, event)"
+        )
+    return found
+
+
+def _load_config(name: str) -> Workflow:
+    """Load the worker's workflow (and so its rules): a preset name or a .toml/.json file."""
+    if name in PRESETS:
+        return preset(name)
+    try:
+        return Workflow.load(name)
+    except OSError as exc:
+        raise _SetupError(
+            f"--config {name!r}: cannot read it ({exc.strerror or exc}); "
+            f"give a workflow .toml file or a preset name ({', '.join(PRESETS)})"
+        ) from exc
+    except TicketflowError as exc:
+        raise _SetupError(f"--config {name!r}: {exc}") from exc
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+        return value
+
+    return parse
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event, received: list[int]) -> Iterator[None]:
+    """Set ``stop`` on SIGTERM or SIGINT; a second signal aborts (KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; the caller sets ``stop`` itself
+        return
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        # Only flag it here: logging from a signal handler can interleave with a record
+        # being written; the loop logs it.
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def _worker_logging(level: str) -> Iterator[None]:
+    """Log ticketflow's records to stderr at ``level`` while the worker runs."""
+    logger = logging.getLogger("ticketflow")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    )
+    old_level = logger.level
+    logger.setLevel(level)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+@final
+class _Worker:
+    """The worker loop: fire due rules, deliver the outbox, wait, until stopped."""
+
+    def __init__(
+        self,
+        desk: Helpdesk,
+        *,
+        batch: int,
+        poll: float,
+        lease: timedelta,
+        stop: threading.Event,
+    ) -> None:
+        self._desk = desk
+        self._batch = batch
+        self._poll = poll
+        self._lease = lease
+        self._stop = stop
+
+    def run_pass(self) -> tuple[int, int]:
+        """Fire what is due and deliver what is pending; return (rules fired, entries delivered)."""
+        desk = self._desk
+        fired = desk.run_due(batch=self._batch, lease=self._lease)
+        delivered = desk.dispatch(limit=self._batch, lease=self._lease)
+        return fired, delivered
+
+    def pause(self, started: datetime) -> float:
+        """Seconds to wait: until the next due time or the poll interval, whichever is sooner.
+
+        A ticket still due from before the pass started is claimed by another worker
+        (or its rules loop): waiting for it would spin, so the worker polls.
+        """
+        next_at = self._desk.store.next_due_at()
+        if next_at is None or next_at <= started:
+            return self._poll
+        until = (next_at - self._desk.clock.now()).total_seconds()
+        return max(0.0, min(self._poll, until))
+
+    def run(self, *, once: bool) -> int:
+        """Loop until stopped (or one pass with ``once``); return the exit status."""
+        stop = self._stop
+        while True:
+            started = self._desk.clock.now()
+            try:
+                fired, delivered = self.run_pass()
+                wait = 0.0 if once or stop.is_set() else self.pause(started)
+            except StoreUnavailable as exc:
+                if once:
+                    _LOG.error("store unavailable: %s", exc)
+                    return EXIT_STORE_FAILED
+                _LOG.warning("store unavailable: %s; retrying in %gs", exc, self._poll)
+                stop.wait(self._poll)
+                if stop.is_set():
+                    return EXIT_OK
+                continue
+            except StoreError as exc:
+                _LOG.error("store failed: %s; stopping", exc)
+                return EXIT_STORE_FAILED
+            level = logging.INFO if fired or delivered else logging.DEBUG
+            _LOG.log(
+                level, "pass done: %d rules fired, %d outbox entries delivered", fired, delivered
+            )
+            if once or stop.is_set():
+                return EXIT_OK
+            _LOG.debug("waiting up to %.3fs", wait)
+            stop.wait(wait)
+            if stop.is_set():
+                return EXIT_OK
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    """The ``worker`` command: set up, then loop; return the exit status."""
+    with _worker_logging(args.log_level):
+        try:
+            workflow = _load_config(args.config)
+            subscribers = [_import_subscriber(spec) for spec in args.subscriber]
+            try:
+                store = open_store(args.store)
+            except StoreError as exc:
+                raise _SetupError(f"--store {args.store!r}: {exc}") from exc
+        except _SetupError as exc:
+            print(f"ticketflow worker: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_SETUP
+        stop = threading.Event()
+        received: list[int] = []
+        try:
+            try:
+                desk = Helpdesk(workflow, store=_StoppableStore(store, stop), clock=SystemClock())
+            except TicketflowError as exc:
+                print(f"ticketflow worker: error: --config {args.config!r}: {exc}", file=sys.stderr)
+                return EXIT_BAD_SETUP
+            for callback in subscribers or [_log_delivery]:
+                desk.subscribe(callback)
+            worker = _Worker(
+                desk,
+                batch=args.batch,
+                poll=args.poll,
+                lease=timedelta(seconds=args.lease),
+                stop=stop,
+            )
+            _LOG.info(
+                "worker started on %s: workflow %s, %d rules, batch %d, poll %gs, lease %gs, "
+                "subscribers: %s",
+                args.store,
+                workflow.name,
+                len(workflow.rules),
+                args.batch,
+                args.poll,
+                args.lease,
+                ", ".join(args.subscriber) or "(log each delivery)",
+            )
+            with _stop_on_signals(stop, received):
+                try:
+                    status = worker.run(once=args.once)
+                except KeyboardInterrupt:
+                    _LOG.warning("aborted by a second signal, mid-batch")
+                    return EXIT_ABORTED
+            if received:
+                _LOG.info("stopped on %s", signal.Signals(received[0]).name)
+            _LOG.info("worker stopped")
+            return status
+        finally:
+            store.close()
+
+
+def _worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    worker = commands.add_parser(
+        "worker",
+        help="fire due time rules and deliver the outbox, until stopped",
+        description=(
+            "Fire the time rules that are due and deliver outbox entries to subscribers, "
+            "then wait until the next due time or the poll interval. SIGTERM or SIGINT "
+            "stops it after the current batch (exit status 0); a second signal aborts."
+        ),
+    )
+    worker.add_argument("--store", required=True, help="store URL, e.g. sqlite:///helpdesk.db")
+    worker.add_argument(
+        "--config",
+        default="liveagent",
+        help="workflow .toml/.json file whose [[rules]] the worker runs, or a preset name "
+        "(default: liveagent)",
+    )
+    worker.add_argument("--once", action="store_true", help="do one pass, then exit")
+    worker.add_argument(
+        "--batch",
+        type=_positive(int),
+        default=100,
+        help="tickets or outbox entries claimed at a time (default: 100)",
+    )
+    worker.add_argument(
+        "--poll",
+        type=_positive(float),
+        default=5.0,
+        help="longest wait between passes, in seconds (default: 5)",
+    )
+    worker.add_argument(
+        "--lease",
+        type=_positive(float),
+        default=60.0,
+        help="seconds a claim lasts if the worker dies holding it (default: 60)",
+    )
+    worker.add_argument(
+        "--subscriber",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="call FUNCTION(ticket, event) for each delivered event; repeatable "
+        "(default: log each delivery)",
+    )
+    worker.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default: INFO",
+    )
 
 
 def _load_workflow(name: str) -> Workflow:
@@ -153,9 +612,17 @@ def _any_ticket(_ticket: Ticket) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m ticketflow", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m ticketflow", description=(__doc__ or "").split("\n\n", 1)[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="simulate a morning at a help desk")
+    demo = commands.add_parser("demo", help="simulate a morning at a help desk")
+    demo.add_argument(
+        "--store",
+        default=None,
+        help=f"store URL (default: {DEMO_STORE}, removed first so each run starts afresh; "
+        "a store you name must be empty and is never deleted)",
+    )
     diagram = commands.add_parser("diagram", help="print a workflow's Mermaid diagram")
     diagram.add_argument(
         "workflow",
@@ -163,10 +630,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="liveagent",
         help=f"{', '.join(PRESETS)} or a .toml/.json file",
     )
+    _worker_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "worker":
+        return _run_worker(args)
     try:
         if args.command == "demo":
-            print("\n".join(run_demo()))
+            print("\n".join(run_demo(store=args.store)))
         else:
             print(_load_workflow(args.workflow).mermaid(), end="")
     except (TicketflowError, OSError) as exc:

@@ -1,0 +1,336 @@
+"""The command line in-process: the demo on SQLite, the diagram, the worker's setup and loop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ticketflow import (
+    Event,
+    FakeClock,
+    Helpdesk,
+    MemoryStore,
+    Requester,
+    StoreUnavailable,
+    SystemClock,
+    Ticket,
+    Workflow,
+    open_store,
+    rules,
+    workflows,
+)
+from ticketflow.cli import DEMO_STORE, _StoppableStore, _Worker, main, run_demo
+
+DEMO_FILE = "ticketflow-demo.db"
+
+
+# --- demo ------------------------------------------------------------------------------
+
+
+def test_the_demo_keeps_its_tickets_in_a_sqlite_file_that_reopens_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`demo` writes ticketflow-demo.db in the working directory and says every ticket came back."""
+    monkeypatch.chdir(tmp_path)
+    assert 0 == main(["demo"])
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        f"(fake clock, store {DEMO_STORE}; every command below is timestamped by the clock)"
+        == (out[1])
+    )
+    assert (
+        f"Opened {DEMO_STORE} again as a new store: all 5 tickets came back, "
+        "each equal to the ticket committed"
+    ) in out
+    assert "  by status: answered 1, closed 2, new 1, spam 1" in out
+    where = f"The tickets are in the file {tmp_path / DEMO_FILE}; each run of the demo starts"
+    assert f"{where} it afresh." in out
+    store = open_store(DEMO_STORE)
+    try:
+        assert 5 == store.count()
+        assert 1 == store.outbox_pending()  # the reminder the demo's rule raised
+    finally:
+        store.close()
+    assert (
+        f"1 notification waits in its outbox for a worker: "
+        f"python -m ticketflow worker --store {DEMO_STORE} --once"
+    ) == out[-1]
+
+
+def test_the_demo_keeps_its_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The morning is the same on SQLite: rules fire twice, the follow-up is reminded."""
+    monkeypatch.chdir(tmp_path)
+    lines = run_demo()
+    assert (
+        "Then the clock skips 8 days with run_until; time rules fired at their exact due times: 2."
+    ) in lines
+    assert any(line.startswith("  => answered, follow-up of #") for line in lines)
+    assert any(line.startswith("  => closed, rated 5/5") for line in lines)
+    assert any("woken             postponed -> new" in line for line in lines)
+    assert ["  new       1", "  open      0", "  pending   1"] == [
+        line for line in lines if line.startswith(("  new ", "  open ", "  pending "))
+    ]
+
+
+def test_each_demo_run_starts_the_default_file_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second run, or a leftover file that is not even a database, still gives 5 tickets."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / DEMO_FILE).write_text("left over, not a database")
+    (tmp_path / f"{DEMO_FILE}-wal").write_text("stale")
+    run_demo()
+    run_demo()
+    store = open_store(DEMO_STORE)
+    try:
+        assert 5 == store.count()
+    finally:
+        store.close()
+
+
+def test_the_demo_never_deletes_a_store_the_user_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A named store holding tickets is refused, exit status 1, and left exactly as it was."""
+    url = f"sqlite:///{tmp_path / 'mine.db'}"
+    store = open_store(url)
+    desk = Helpdesk(store=store, clock=FakeClock())
+    mine = desk.open_ticket(subject="keep me", requester=Requester(name="Ann"))
+    store.close()
+    assert 1 == main(["demo", "--store", url])
+    err = capsys.readouterr().err
+    assert f"the demo needs an empty store, and {url!r} holds 1 tickets" in err
+    store = open_store(url)
+    try:
+        assert [mine] == [store.get(mine.id)]
+        assert 1 == store.count()
+    finally:
+        store.close()
+
+
+def test_the_demo_on_a_named_new_file_keeps_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new file the user names is filled and kept; the default file is not touched."""
+    path = tmp_path / "kept.db"
+    assert 0 == main(["demo", "--store", f"sqlite:///{path}"])
+    out = capsys.readouterr().out
+    assert f"The tickets are in the file {path}; it is yours to keep." in out
+    assert path.exists()
+    assert not (tmp_path / DEMO_FILE).exists()
+
+
+def test_the_demo_on_a_memory_store_says_nothing_came_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """memory:// runs the same story; reopening gives a new, empty store, and the demo says so."""
+    assert 0 == main(["demo", "--store", "memory://"])
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        "Opened memory:// again as a new store: it is empty (a memory store lives only "
+        "as long as the store object)."
+    ) == out[-1]
+
+
+def test_the_diagram_command_prints_mermaid(capsys: pytest.CaptureFixture[str]) -> None:
+    """`diagram zendesk` prints the preset's Mermaid state diagram."""
+    assert 0 == main(["diagram", "zendesk"])
+    out = capsys.readouterr().out
+    assert out.startswith("---\ntitle: zendesk workflow\n---\nstateDiagram-v2\n")
+
+
+# --- worker: setup errors --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--store", "nowhere"], "--store 'nowhere': store URL 'nowhere' has no scheme"),
+        (["--store", "sqlite://host/x.db"], "SQLite URLs have no host"),
+        (["--store", "memory://", "--config", "missing.toml"], "--config 'missing.toml': cannot"),
+        (["--store", "memory://", "--subscriber", "nocolon"], "write module:function"),
+        (["--store", "memory://", "--subscriber", "json:nope"], "has no attribute 'nope'"),
+        (["--store", "memory://", "--subscriber", "json:__doc__"], "not a callable"),
+        (["--store", "memory://", "--subscriber", "no_such_mod:f"], "cannot import module"),
+    ],
+)
+def test_worker_setup_errors_exit_2_with_a_message_naming_the_option(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad URL, config or subscriber stops the worker before it starts: status 2, one line."""
+    assert 2 == main(["worker", *args, "--once"])
+    err = capsys.readouterr().err
+    assert err.startswith("ticketflow worker: error: ")
+    assert message in err
+
+
+def test_a_workflow_file_with_invalid_rules_is_a_setup_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A workflow whose [[rules]] are invalid is refused with the rule's error."""
+    config = tmp_path / "bad.toml"
+    text = (Path(__file__).parents[2] / "src/ticketflow/workflows/liveagent.toml").read_text()
+    config.write_text(
+        text + '\n[[rules]]\nname = "x"\non = ["created"]\nactions = [{ explode = true }]\n'
+    )
+    assert 2 == main(["worker", "--store", "memory://", "--config", str(config), "--once"])
+    err = capsys.readouterr().err
+    assert f"--config {str(config)!r}" in err
+    assert "unknown action 'explode'" in err
+
+
+@pytest.mark.parametrize("option", ["--batch", "--poll", "--lease"])
+def test_worker_numbers_must_be_positive(option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--batch, --poll and --lease refuse 0 (argparse's usage error, status 2)."""
+    with pytest.raises(SystemExit) as raised:
+        main(["worker", "--store", "memory://", option, "0"])
+    assert 2 == raised.value.code
+    assert "expected a number above 0" in capsys.readouterr().err
+
+
+# --- worker: the loop, in-process ------------------------------------------------------
+
+REMIND = rules.inactivity(status="answered", after=timedelta(days=2), then="remind")
+
+
+def due_desk(store: MemoryStore | _StoppableStore, count: int) -> list[str]:
+    """Open ``count`` answered tickets whose reminder was due a day ago."""
+    past = FakeClock(SystemClock().now() - timedelta(days=3))
+    desk = Helpdesk(store=store, clock=past, rules=[REMIND])  # type: ignore[arg-type]
+    ids = []
+    for i in range(count):
+        ticket = desk.open_ticket(subject=f"t{i}", requester=Requester(name="Ann"))
+        desk.agent_reply(ticket.id, "Try this", by="bob")
+        ids.append(ticket.id)
+    return ids
+
+
+def worker_on(
+    store: object, stop: threading.Event, *, batch: int = 2, poll: float = 60.0
+) -> tuple[_Worker, Helpdesk]:
+    desk = Helpdesk(store=store, clock=SystemClock(), rules=[REMIND])  # type: ignore[arg-type]
+    worker = _Worker(desk, batch=batch, poll=poll, lease=timedelta(seconds=30), stop=stop)
+    return worker, desk
+
+
+def test_stop_lets_the_batch_in_hand_finish_and_claims_nothing_more() -> None:
+    """Stop set mid-batch: that batch's tickets are all fired, the rest stay due and unclaimed."""
+    memory = MemoryStore()
+    ids = due_desk(memory, 7)
+    stop = threading.Event()
+    worker, desk = worker_on(_StoppableStore(memory, stop), stop, batch=3)
+    seen: list[str] = []
+
+    def stop_at_first(ticket: Ticket, _event: Event) -> None:
+        seen.append(ticket.id)
+        stop.set()
+
+    desk.subscribe(stop_at_first)
+    assert 0 == worker.run(once=False)
+    assert ids[:3] == seen
+    now = SystemClock().now()
+    assert ids[3:] == [t.id for t in memory.claim_due(now, 100, timedelta(seconds=1))]
+
+
+def test_a_pass_fires_due_rules_then_delivers_the_outbox() -> None:
+    """run_pass counts the rules fired and the pending entries delivered by dispatch."""
+    memory = MemoryStore()
+    ids = due_desk(memory, 4)
+    Helpdesk(store=memory, clock=SystemClock(), rules=[REMIND]).run_due()  # no subscriber
+    assert 4 == memory.outbox_pending()
+    more = due_desk(memory, 2)
+    stop = threading.Event()
+    worker, desk = worker_on(_StoppableStore(memory, stop), stop)
+    delivered: list[str] = []
+    desk.subscribe(lambda ticket, _event: delivered.append(ticket.id))
+    assert (2, 4) == worker.run_pass()
+    assert sorted(ids + more) == sorted(delivered)
+    assert 0 == memory.outbox_pending()
+
+
+def test_the_worker_sleeps_until_the_next_due_time_when_it_is_sooner_than_the_poll() -> None:
+    """pause() is the time to the next due ticket, capped by the poll interval."""
+    memory = MemoryStore()
+    stop = threading.Event()
+    worker, _ = worker_on(memory, stop, poll=60.0)
+    started = SystemClock().now()
+    assert 60.0 == worker.pause(started)  # nothing due at all
+    soon = FakeClock(started - timedelta(days=2) + timedelta(seconds=30))
+    desk = Helpdesk(store=memory, clock=soon, rules=[REMIND])
+    desk.agent_reply(desk.open_ticket(subject="s", requester=Requester(name="A")).id, "x", by="b")
+    assert 25.0 < worker.pause(started) <= 30.0
+    late = FakeClock(started - timedelta(days=3))
+    desk = Helpdesk(store=memory, clock=late, rules=[REMIND])
+    desk.agent_reply(desk.open_ticket(subject="s", requester=Requester(name="A")).id, "x", by="b")
+    # Due before the pass started and still there: claimed elsewhere; poll, do not spin.
+    assert 60.0 == worker.pause(started)
+
+
+class FlakyStore(_StoppableStore):
+    """Unavailable for the first ``failures`` claims."""
+
+    def __init__(self, store: MemoryStore, stop: threading.Event, failures: int) -> None:
+        super().__init__(store, stop)
+        self.failures = failures
+
+    def claim_due(self, now, limit, lease):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("database restarting")
+        return super().claim_due(now, limit, lease)
+
+
+def test_an_unavailable_store_is_logged_and_retried_after_the_poll_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """StoreUnavailable: a warning, a wait of --poll, then the pass runs and the rules fire."""
+    memory = MemoryStore()
+    ids = due_desk(memory, 2)
+    stop = threading.Event()
+    worker, desk = worker_on(FlakyStore(memory, stop, failures=2), stop, poll=0.001)
+    desk.subscribe(lambda _t, _e: stop.set())
+    with caplog.at_level(logging.WARNING, logger="ticketflow.worker"):
+        assert 0 == worker.run(once=False)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert 2 == len(warnings)
+    assert all("store unavailable: database restarting; retrying in" in w for w in warnings)
+    assert all(len(memory.get(i).timeline) == 3 for i in ids)
+
+
+def test_once_exits_1_when_the_store_is_unavailable(caplog: pytest.LogCaptureFixture) -> None:
+    """With --once there is no retry: the pass fails with status 1 and an error record."""
+    memory = MemoryStore()
+    stop = threading.Event()
+    worker, _ = worker_on(FlakyStore(memory, stop, failures=1), stop)
+    with caplog.at_level(logging.ERROR, logger="ticketflow.worker"):
+        assert 1 == worker.run(once=True)
+    assert ["store unavailable: database restarting"] == [r.getMessage() for r in caplog.records]
+
+
+def test_worker_once_in_process_fires_and_logs_deliveries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`worker --once` with no subscriber logs each delivery, so the outbox still drains."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    store = open_store(url)
+    ids = due_desk(store, 2)  # type: ignore[arg-type]
+    store.close()
+    config = tmp_path / "workflow.toml"
+    data = workflows.liveagent().to_dict()
+    data["rules"] = rules.to_dicts([REMIND])
+    Workflow.from_dict(data).save(config)
+    assert 0 == main(["worker", "--store", url, "--config", str(config), "--once"])
+    err = capsys.readouterr().err
+    for ticket_id in ids:
+        assert f"delivered notified of ticket {ticket_id} (version 3, topic reminder)" in err
+    assert "pass done: 2 rules fired, 0 outbox entries delivered" in err
+    store = open_store(url)
+    try:
+        assert 0 == store.outbox_pending()
+        assert store.next_due_at() is None
+    finally:
+        store.close()
