@@ -1,0 +1,299 @@
+"""``python -m ticketflow worker`` as a real process on a SQLite file.
+
+The tickets are made on a `FakeClock` set days in the past, so their rules are due
+now by the worker's real clock. A subscriber module written into ``tmp_path`` (on
+``PYTHONPATH``) appends each delivery to a file. Nothing here sleeps to let
+something happen: the tests poll the worker's log or the delivery file against a
+deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ticketflow import (
+    EventKind,
+    FakeClock,
+    Helpdesk,
+    Requester,
+    SystemClock,
+    Workflow,
+    open_store,
+    rules,
+    workflows,
+)
+from ticketflow.rules import Rule
+
+DEADLINE = 60.0  # seconds: generous, for a loaded CI machine; passing runs take ~1 s
+REMIND = rules.inactivity(status="answered", after=timedelta(days=2), then="remind")
+ANN = Requester(name="Ann Example", email="ann@example.com")
+
+RECORDER = '''
+"""A test subscriber: append each delivery to the file TICKETFLOW_TEST_RECORD names."""
+
+import os
+import time
+
+
+def record(ticket, event):
+    position = next(i for i, e in enumerate(ticket.timeline) if e is event)
+    line = f"{ticket.id} {position} {event.version} {event.kind.value}\\n"
+    fd = os.open(os.environ["TICKETFLOW_TEST_RECORD"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def slow(ticket, event):
+    """A subscriber with real work to do (a mail server), so a signal lands mid-sweep."""
+    record(ticket, event)
+    time.sleep(0.02)
+'''
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+class Setup:
+    """A SQLite file, a workflow config, the recorder module and the worker's environment."""
+
+    def __init__(self, tmp_path: Path, rule_list: list[Rule]) -> None:
+        self.dir = tmp_path
+        self.url = f"sqlite:///{tmp_path / 'desk.db'}"
+        self.config = tmp_path / "workflow.toml"
+        data = workflows.liveagent().to_dict()
+        data["rules"] = rules.to_dicts(rule_list)
+        Workflow.from_dict(data).save(self.config)
+        self.rules = rule_list
+        hooks = tmp_path / "hooks"
+        hooks.mkdir()
+        (hooks / "recorder.py").write_text(RECORDER, encoding="utf-8")
+        self.record = tmp_path / "deliveries.txt"
+        self.log = tmp_path / "worker.log"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]),
+            "TICKETFLOW_TEST_RECORD": str(self.record),
+        }
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def tickets(self, count: int, *, days_ago: float = 3.0) -> list[str]:
+        """Open ``count`` answered tickets, ``days_ago`` days in the past by the real clock."""
+        clock = FakeClock(SystemClock().now() - timedelta(days=days_ago))
+        store = open_store(self.url)
+        try:
+            desk = Helpdesk(store=store, clock=clock, rules=self.rules)
+            ids = []
+            for i in range(count):
+                ticket = desk.open_ticket(subject=f"ticket {i}", requester=ANN)
+                desk.agent_reply(ticket.id, "Please try again", by="bob")
+                ids.append(ticket.id)
+        finally:
+            store.close()
+        return ids
+
+    def command(self, *extra: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "ticketflow",
+            "worker",
+            "--store",
+            self.url,
+            "--config",
+            str(self.config),
+            *extra,
+        ]
+
+    def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*extra),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE,
+            check=False,
+        )
+
+    def start(self, *extra: str) -> subprocess.Popen[bytes]:
+        with self.log.open("wb") as log:
+            process = subprocess.Popen(
+                self.command(*extra), env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.processes.append(process)
+        return process
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8") if self.log.exists() else ""
+
+    def deliveries(self) -> list[tuple[str, int, int, str]]:
+        if not self.record.exists():
+            return []
+        rows = []
+        for line in self.record.read_text(encoding="utf-8").splitlines():
+            ticket_id, position, version, kind = line.split()
+            rows.append((ticket_id, int(position), int(version), kind))
+        return rows
+
+    def notified(self, ticket_ids: list[str]) -> set[tuple[str, int]]:
+        """The (ticket, position) of every stored NOTIFIED event of these tickets."""
+        store = open_store(self.url)
+        try:
+            return {
+                (tid, i)
+                for tid in ticket_ids
+                for i, event in enumerate(store.get(tid).timeline)
+                if event.kind is EventKind.NOTIFIED
+            }
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Callable[[list[Rule]], Setup]]:
+    made: list[Setup] = []
+
+    def make(rule_list: list[Rule]) -> Setup:
+        made.append(Setup(tmp_path, rule_list))
+        return made[-1]
+
+    yield make
+    for each in made:
+        for process in each.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def exit_status(process: subprocess.Popen[bytes]) -> int:
+    return process.wait(timeout=DEADLINE)
+
+
+def test_once_fires_due_rules_and_delivers_pending_entries_to_the_subscriber(
+    setup: Callable[[list[Rule]], Setup],
+) -> None:
+    """--once: the due reminders fire, and those already waiting in the outbox are delivered."""
+    s = setup([REMIND])
+    waiting = s.tickets(3, days_ago=5)
+    store = open_store(s.url)
+    try:  # fired by a process with no subscriber: the entries wait in the outbox
+        assert 3 == Helpdesk(store=store, rules=[REMIND]).run_due()
+        assert 3 == store.outbox_pending()
+    finally:
+        store.close()
+    due = s.tickets(5)
+    done = s.run("--once", "--subscriber", "recorder:record")
+    assert 0 == done.returncode, done.stderr
+    assert "pass done: 5 rules fired, 3 outbox entries delivered" in done.stderr
+    delivered = s.deliveries()
+    assert {(t, p) for t, p, _, _ in delivered} == s.notified(waiting + due)
+    assert 8 == len(delivered)
+    assert {"notified"} == {kind for *_, kind in delivered}
+    store = open_store(s.url)
+    try:
+        assert 0 == store.outbox_pending()
+        assert store.next_due_at() is None
+    finally:
+        store.close()
+
+
+def test_the_worker_wakes_for_the_next_due_time_without_waiting_for_the_poll(
+    setup: Callable[[list[Rule]], Setup],
+) -> None:
+    """A reminder due 3 s after start fires then, though --poll is 10 minutes; SIGTERM: exit 0."""
+    s = setup([REMIND])
+    (ticket_id,) = s.tickets(1, days_ago=2 - 3 / 86400)  # due 3 seconds from now
+    process = s.start("--poll", "600", "--subscriber", "recorder:record", "--log-level", "debug")
+    wait_until(lambda: bool(s.deliveries()), "the reminder to be delivered")
+    assert [(ticket_id, 2, 3, "notified")] == s.deliveries()
+    process.send_signal(signal.SIGTERM)
+    assert 0 == exit_status(process)
+    log = s.log_text()
+    assert "stopped on SIGTERM" in log
+    # The first pass found nothing due and waited for the due time, not the poll interval.
+    first_wait = log.split("waiting up to ", 1)[1].split("s", 1)[0]
+    assert 0 < float(first_wait) < 3.5
+    assert log.index("pass done: 0 rules fired") < log.index("pass done: 1 rules fired")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_idle_stops_the_worker_with_status_0(
+    setup: Callable[[list[Rule]], Setup], sig: signal.Signals
+) -> None:
+    """SIGTERM or SIGINT wakes the waiting worker at once; it logs why and exits 0."""
+    s = setup([REMIND])
+    process = s.start("--poll", "600")
+    wait_until(lambda: "worker started" in s.log_text(), "the worker's start line")
+    process.send_signal(sig)
+    assert 0 == exit_status(process)
+    log = s.log_text()
+    assert f"stopped on {sig.name}" in log
+    assert "worker stopped" in log
+    assert "Traceback" not in log
+
+
+def test_sigterm_mid_sweep_finishes_the_batch_in_hand_and_claims_no_more(
+    setup: Callable[[list[Rule]], Setup],
+) -> None:
+    """SIGTERM during a sweep: exit 0 after whole batches; the rest stay due, unclaimed."""
+    s = setup([REMIND])
+    ids = s.tickets(200)
+    process = s.start("--batch", "5", "--subscriber", "recorder:slow")
+    wait_until(lambda: bool(s.deliveries()), "the first delivery")
+    process.send_signal(signal.SIGTERM)
+    assert 0 == exit_status(process)
+    fired = {t for t, *_ in s.deliveries()}
+    assert 0 < len(fired) < len(ids)
+    assert 0 == len(fired) % 5  # whole batches only
+    assert fired == {t for t, _ in s.notified(ids)}
+    store = open_store(s.url)
+    try:
+        assert 0 == store.outbox_pending()
+        # No claim is left behind: every unfired ticket can be claimed at once.
+        left = store.claim_due(SystemClock().now(), 1000, timedelta(seconds=1))
+        assert set(ids) - fired == {t.id for t in left}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("nowhere", "store URL 'nowhere' has no scheme"),
+        ("sqlite:///no/such/dir/desk.db", "cannot be opened"),
+        ("mysql://localhost/desk", "no backend for scheme 'mysql'"),
+    ],
+)
+def test_a_bad_store_url_exits_2_with_a_clear_message(
+    tmp_path: Path, url: str, message: str
+) -> None:
+    """The worker refuses a URL it cannot open: status 2 and one line naming the URL."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ticketflow", "worker", "--store", url, "--once"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert 2 == done.returncode
+    assert done.stderr.startswith(f"ticketflow worker: error: --store {url!r}: ")
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
