@@ -2,6 +2,8 @@
 what only a directory of files can get wrong (crashes mid-commit, several processes,
 foreign directories).
 
+The contract class is the one docs/howto/storage.md shows, taken from the page.
+
 Skipped unless the package is installed: ``pip install -e examples/jsonfile_store``.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -34,6 +37,7 @@ from ticketflow import (
     rules,
 )
 from ticketflow.stores import Change, TicketQuery
+from ticketflow.testing.contract import StoreContract
 
 pytest.importorskip(
     "ticketflow_jsonfile",
@@ -42,10 +46,33 @@ pytest.importorskip(
 
 from ticketflow_jsonfile import FORMAT_VERSION, JsonFileStore
 
+ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 ANN = Requester(name="Ann Example", email="ann@example.com")
+
+
+def _contract_class_from_the_docs() -> type[StoreContract]:
+    """Return the `StoreContract` subclass that docs/howto/storage.md shows.
+
+    The page's example is the class this module runs, so the page cannot show a
+    contract class that does not work.
+    """
+    page = ROOT / "docs" / "howto" / "storage.md"
+    blocks = re.findall(
+        r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL
+    )
+    [code] = [b for b in blocks if "class TestJsonFileStore(StoreContract):" in b]
+    namespace: dict[str, object] = {"__name__": __name__}
+    exec(compile(code, str(page), "exec"), namespace)  # noqa: S102 - our own docs page
+    contract = namespace["TestJsonFileStore"]
+    assert isinstance(contract, type)
+    assert issubclass(contract, StoreContract)
+    return contract
+
+
+TestJsonFileStore = _contract_class_from_the_docs()
 
 
 @pytest.fixture
@@ -207,7 +234,9 @@ def test_every_write_is_fsynced_unless_turned_off(
     real = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real(fd))
     durable = JsonFileStore(tmp_path / "a")
-    desk_on(durable).open_ticket(subject="x", requester=ANN)
+    desk = desk_on(durable)
+    calls.clear()
+    desk.open_ticket(subject="x", requester=ANN)
     assert 2 == len(calls)  # one file (no outbox entry): the file, then its directory
     calls.clear()
     fast = JsonFileStore(tmp_path / "b", fsync=False)

@@ -311,6 +311,7 @@ class JsonFileStore:
         except FileNotFoundError:
             return None
 
+    # --8<-- [start:apply]
     def _apply(self, files: dict[str, str]) -> None:
         """Write ``files`` (name -> new text) all or nothing, under the exclusive lock."""
         if len(files) == 1:  # one rename is atomic by itself
@@ -352,6 +353,8 @@ class JsonFileStore:
             self._sync_dir(self._root)
             (self._root / _INTENT).unlink()
             self._sync_dir(self._root)
+
+    # --8<-- [end:apply]
 
     @contextlib.contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[None]:
@@ -434,6 +437,7 @@ class JsonFileStore:
         """
         return self.get(ticket_id).timeline
 
+    # --8<-- [start:commit]
     def commit(self, changes: Sequence[Change]) -> None:
         """Write all ``changes`` atomically (one file rename, or an intent and its replay).
 
@@ -473,6 +477,8 @@ class JsonFileStore:
                 files[_OUTBOX] = _dumps_outbox(outbox)
             if files:
                 self._apply(files)
+
+    # --8<-- [end:commit]
 
     @staticmethod
     def _enqueue(outbox: list[_Pending], ticket: Ticket, positions: tuple[int, ...]) -> None:
