@@ -151,9 +151,9 @@ class PostgresStore:
     claim them in the same statement: concurrent workers never get the same
     ticket or entry while its claim holds.
 
-    Connections come from a pool (psycopg_pool), checked before each use, so a
-    dropped connection (a server restart, an idle timeout) is replaced at the next
-    call rather than failing it. The schema is created, or migrated, on open, in
+    Connections come from a pool (psycopg_pool), probed before each use, so
+    connections the server dropped (a restart, an idle timeout) are replaced at
+    the next call rather than failing it. The schema is created, or migrated, on open, in
     the first schema of the connection's ``search_path`` (``options=-csearch_path=...``
     in the conninfo picks another). The store is thread-safe.
 
@@ -224,7 +224,6 @@ class PostgresStore:
                 min_size=min_size,
                 max_size=max_size,
                 timeout=timeout,
-                check=ConnectionPool.check_connection,
                 name=self._where,
                 open=True,
             )
@@ -298,9 +297,32 @@ class PostgresStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
-        """Yield a pooled connection's cursor in one transaction, committed unless it raises."""
-        with self._errors(), self._pool.connection() as conn, conn.cursor() as cur:
-            yield cur
+        """Yield a pooled connection's cursor in one transaction, committed unless it raises.
+
+        The connection is probed first (an empty query, as psycopg_pool's own
+        check does). A connection the server dropped while it sat in the pool
+        (a restart, an idle timeout) fails the probe before anything was sent:
+        then every idle connection is checked at once (``pool.check()``) and a
+        fresh one is taken. The pool's built-in ``check=`` would instead back off
+        a second, two, four... per dead connection, and after a restart a pool of
+        ten dead connections would run out the timeout.
+        """
+        import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
+        from psycopg_pool import ConnectionPool  # noqa: PLC0415
+
+        with self._errors():
+            for attempt in range(2):
+                with self._pool.connection() as conn:
+                    try:
+                        ConnectionPool.check_connection(conn)
+                    except psycopg.OperationalError:
+                        if attempt:
+                            raise
+                    else:
+                        with conn.cursor() as cur:
+                            yield cur
+                        return
+                self._pool.check()  # the dead connection went back broken: discarded
 
     def _migrate(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
         """Create or upgrade the schema; refuse newer or foreign schemas untouched."""
@@ -503,7 +525,7 @@ class PostgresStore:
     @staticmethod
     def _write_timeline(cur: psycopg.Cursor[tuple[Any, ...]], change: Change) -> None:
         """Append the change's new events (all of them on rewrite), its tags and outbox."""
-        ticket, _, rewrite, _, outbox = change
+        ticket, expected, rewrite, _, outbox = change
         tid = ticket.id
         timeline = ticket.timeline
         if rewrite:
@@ -520,11 +542,13 @@ class PostgresStore:
             (tid, list(new), [_dump(timeline[i]) for i in new]),
         )
         if rewrite or any(timeline[i].kind in _TAG_KINDS for i in new):
-            cur.execute("DELETE FROM tags WHERE ticket_id = %s", (tid,))
-            cur.execute(
-                "INSERT INTO tags (tag, ticket_id) SELECT unnest(%s::text[]), %s",
-                (sorted(ticket.tags), tid),
-            )
+            if expected:  # not a new ticket: it may have tag rows already
+                cur.execute("DELETE FROM tags WHERE ticket_id = %s", (tid,))
+            if ticket.tags:
+                cur.execute(
+                    "INSERT INTO tags (tag, ticket_id) SELECT unnest(%s::text[]), %s",
+                    (sorted(ticket.tags), tid),
+                )
         if outbox:
             cur.execute(
                 "INSERT INTO outbox (ticket_id, position, kind) "
