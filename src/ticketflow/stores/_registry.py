@@ -18,7 +18,7 @@ ENTRY_POINT_GROUP: Final = "ticketflow.stores"
 def _memory(url: str) -> TicketStore:
     from ._memory import MemoryStore  # noqa: PLC0415 - opened on demand
 
-    if url not in {"memory:", "memory://"}:
+    if url.lower() not in {"memory:", "memory://"}:
         raise StoreError(f"store URL {url!r}: a memory store takes no path; write 'memory://'")
     return MemoryStore()
 

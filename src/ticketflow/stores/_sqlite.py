@@ -182,7 +182,13 @@ class SQLiteStore:
                 "sqlite:////absolute/path.db or sqlite://:memory: (SQLite URLs have no host)"
             )
         options: dict[str, Any] = {}
-        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+        except ValueError as exc:
+            raise StoreError(
+                f"store URL {url!r}: malformed parameters {query!r} (write ?name=value&...)"
+            ) from exc
+        for key, value in pairs:
             if key == "synchronous":
                 options["synchronous"] = value
             elif key == "timeout":
