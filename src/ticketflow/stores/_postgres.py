@@ -624,9 +624,13 @@ class PostgresStore:
         if not keys:
             return
         with self._transaction() as cur:
+            # Lock in seq order: two dispatchers acknowledging overlapping entries
+            # (a lease ran out) then wait for each other instead of deadlocking.
             cur.execute(
-                "DELETE FROM outbox AS o USING unnest(%s::text[], %s::integer[]) AS k(t, p) "
-                "WHERE o.ticket_id = k.t AND o.position = k.p",
+                "DELETE FROM outbox WHERE seq IN ("
+                "SELECT o.seq FROM outbox AS o "
+                "JOIN unnest(%s::text[], %s::integer[]) AS k(t, p) "
+                "ON o.ticket_id = k.t AND o.position = k.p ORDER BY o.seq FOR UPDATE OF o)",
                 ([k[0] for k in keys], [k[1] for k in keys]),
             )
 
