@@ -6,12 +6,15 @@
 * `check_ticket_invariants`, which raises `AssertionError` when a ticket breaks
   what ticketflow guarantees (declared statuses and transitions, the lock, time
   order, versions, rebuilding from events, what the store holds).
+* The store contract suite (`ticketflow.testing.contract`): `StoreContract`, the base
+  class a backend's pytest module subclasses with a ``make_store`` fixture, and
+  `StoreAgreementMachine`, its Hypothesis state machine.
 * The pytest plugin (`ticketflow.testing.pytest_plugin`, registered automatically):
   ``fake_clock`` and ``helpdesk`` fixtures.
 
-The strategies need Hypothesis (``pip install ticketflow[test]``). They are imported
-on first use, so that the pytest plugin, which every pytest run in an environment
-with ticketflow loads, never imports Hypothesis.
+The strategies and the contract suite need Hypothesis (``pip install ticketflow[test]``);
+the suite needs pytest too. They are imported on first use, so that the pytest plugin,
+which every pytest run in an environment with ticketflow loads, never imports Hypothesis.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .contract import StoreAgreementMachine as StoreAgreementMachine
+    from .contract import StoreContract as StoreContract
     from .strategies import Command as Command
     from .strategies import OpenTicketKwargs as OpenTicketKwargs
     from .strategies import apply_command as apply_command
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Command",
     "OpenTicketKwargs",
+    "StoreAgreementMachine",
+    "StoreContract",
     "apply_command",
     "check_ticket_invariants",
     "command_sequences",
@@ -45,10 +52,15 @@ __all__ = [
 ]
 
 
+_CONTRACT = frozenset({"StoreAgreementMachine", "StoreContract"})
+
+
 def __getattr__(name: str) -> object:
-    # PEP 562: import the strategies (and with them Hypothesis) on first use only.
+    # PEP 562: import the strategies or the contract suite (and with them Hypothesis,
+    # and pytest) on first use only.
     if name in __all__:
-        value: object = getattr(importlib.import_module(".strategies", __name__), name)
+        module = ".contract" if name in _CONTRACT else ".strategies"
+        value: object = getattr(importlib.import_module(module, __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
