@@ -42,7 +42,8 @@ live in are printed with them).
   10,000 due tickets among 50,000 (``--quick``: 1,000 among 5,000; the same
   templates, loaded with ``COPY``; a fresh schema per worker count): tickets/s
   for each count, and a check that every due ticket was woken exactly once and
-  that the workers' counts add up to the due tickets.
+  that the workers' counts add up to the due tickets. ``run_due`` claims 500
+  tickets at a time, so ``--quick``'s 1,000 keep at most two workers busy.
 
 Usage: ``python benchmarks/bench_store.py [--quick] [--dir DIR]`` (``--quick``:
 fewer commands, only the 10k store and a smaller sweep, for CI smoke runs;
@@ -58,12 +59,14 @@ import json
 import multiprocessing
 import os
 import platform
+import queue
 import random
 import resource
 import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -880,7 +883,14 @@ def bench_postgres_sweep(
             ]
             for process in processes:
                 process.start()
-            barrier.wait(timeout=120)
+            try:
+                barrier.wait(timeout=120)
+            except threading.BrokenBarrierError:
+                # A worker failed before the start (it reported why) or never came.
+                reports = []
+                with contextlib.suppress(queue.Empty):
+                    reports.extend(results.get(timeout=5) for _ in processes)
+                raise AssertionError(f"a sweep worker did not start: {reports}") from None
             start = time.perf_counter()
             reports = [results.get(timeout=600) for _ in processes]
             elapsed = time.perf_counter() - start
