@@ -174,8 +174,10 @@ def test_a_missing_ticket_is_ticket_not_found(connect: Callable[..., PostgresSto
 
 
 def test_open_store_serves_postgresql_and_postgres_urls(postgres_url: str) -> None:
-    """Both URL schemes open a PostgresStore; store parameters are taken from the query."""
-    for url in (postgres_url, postgres_url.replace("postgresql://", "postgres://", 1)):
+    """Both URL schemes, in any case, open a PostgresStore; store parameters come from the query."""
+    rest = postgres_url.removeprefix("postgresql://")
+    for scheme in ("postgresql://", "postgres://", "PostgreSQL://"):
+        url = scheme + rest
         store = open_store(f"{url}&max_size=2&timeout=3")
         try:
             assert isinstance(store, PostgresStore)

@@ -246,6 +246,7 @@ class PostgresStore:
                 "store URL is not a PostgreSQL URL: write postgresql://user@host:port/dbname"
             )
         base, _, query = url.partition("?")
+        base = "postgresql" + base[len(scheme) :]  # libpq knows the scheme in lower case only
         options: dict[str, Any] = {}
         passed: list[tuple[str, str]] = []
         for key, value in parse_qsl(query, keep_blank_values=True):
