@@ -1,6 +1,6 @@
 """SIGKILL a worker at random points of a sweep, restart it, and check nothing was lost.
 
-Each trial makes 100-200 tickets whose two time rules are due now (a reminder,
+Each trial makes 100-150 tickets whose two time rules are due now (a reminder,
 which writes an outbox entry, then a close), starts the real worker process
 (``python -m ticketflow worker``) with a subscriber that appends each delivery to a
 file, and kills the worker with SIGKILL at a random point of its sweep: after a
@@ -49,7 +49,7 @@ from ticketflow import (
     rules,
     workflows,
 )
-from ticketflow.stores import Change
+from ticketflow.stores import Change, TicketQuery
 
 KILL_TRIALS_ENV = "TICKETFLOW_KILL_TRIALS"
 DEADLINE = 60.0  # seconds, per wait: generous for a loaded CI machine
@@ -139,17 +139,17 @@ class Harness:
         return {**os.environ, "PYTHONPATH": self.pythonpath, "TICKETFLOW_TEST_RECORD": str(record)}
 
 
-def make_tickets(url: str, count: int) -> list[str]:
-    """Store ``count`` tickets answered ten days ago (both rules due now) in two bulk commits.
+def make_tickets(url: str, count: int, tag: str) -> list[str]:
+    """Store ``count`` tickets tagged ``tag``, answered ten days ago (both rules due now).
 
     They are made on a memory store, then written as the engine would have: version
-    1 (created), then version 2 (answered) with its due time, all tickets per commit.
+    1 (created), then version 2 (answered) with its due time: two bulk commits.
     """
     clock = FakeClock(SystemClock().now() - timedelta(days=10))
     desk = Helpdesk(clock=clock, rules=[REMIND, CLOSE])
     made = []
     for i in range(count):
-        ticket = desk.open_ticket(subject=f"ticket {i}", requester=ANN)
+        ticket = desk.open_ticket(subject=f"ticket {i}", requester=ANN, tags=[tag])
         made.append(desk.agent_reply(ticket.id, "Please try again", by="bob"))
     store = open_store(url)
     try:
@@ -193,14 +193,14 @@ class LineCounter:
         return self.lines
 
 
-def load(url: str, ids: list[str], *, sqlite: bool) -> tuple[dict[str, Ticket], int, bool]:
-    """Read the tickets back through a new store: (tickets, outbox pending, anything due)."""
+def load(url: str, tag: str, *, sqlite: bool) -> tuple[dict[str, Ticket], int, bool]:
+    """Read the tagged tickets through a new store: (tickets, outbox pending, anything due)."""
     store = open_store(url)
     try:
         if sqlite:
             assert isinstance(store, SQLiteStore)
             assert "ok" == store.integrity_check()
-        tickets = {tid: store.get(tid) for tid in ids}
+        tickets = {t.id: t for t in store.find(TicketQuery(tag=tag))}
         return tickets, store.outbox_pending(), store.next_due_at() is not None
     finally:
         store.close()
@@ -219,7 +219,8 @@ class Run:
         self.record = where / f"deliveries-{trial.number}.txt"
         self.log = where / f"worker-{trial.number}.log"
         self.env = harness.env(self.record)
-        self.ids = make_tickets(url, trial.tickets)
+        self.tag = f"trial-{trial.number}"  # the trial's tickets, in a store shared by trials
+        self.ids = make_tickets(url, trial.tickets, self.tag)
         self.killed_at = 0.0
 
     def context(self) -> str:
@@ -227,7 +228,9 @@ class Run:
         return f"{self.trial}; worker log:\n{log}"
 
     def load(self) -> tuple[dict[str, Ticket], int, bool]:
-        return load(self.url, self.ids, sqlite=self.harness.sqlite)
+        tickets, pending, due = load(self.url, self.tag, sqlite=self.harness.sqlite)
+        assert sorted(self.ids) == sorted(tickets)
+        return tickets, pending, due
 
     def start_and_kill(self) -> None:
         """Start the worker; SIGKILL it after ``kill_after`` deliveries and a random jitter."""
@@ -323,7 +326,7 @@ def run_trials(tmp_path: Path, url_for: Callable[[int], str], *, sqlite: bool, s
     trials = []
     for number in range(trial_count()):
         rng = random.Random(f"{seed}-{number}")  # noqa: S311 - reproducible test draws
-        count = rng.randint(100, 200)
+        count = rng.randint(100, 150)
         trial = Trial(
             number=number,
             tickets=count,
