@@ -60,6 +60,7 @@ _DEDICATED: Final = {
 _ACTOR_CACHE_LIMIT: Final = 4096
 _DEFAULT_OUTBOX: Final = frozenset({EventKind.NOTIFIED, EventKind.ESCALATED})
 _DEFAULT_LEASE: Final = timedelta(seconds=60)
+_COMMIT_GROUP: Final = 100  # rule firings per transaction in run_due
 _LOG: Final = logging.getLogger("ticketflow")
 
 
@@ -802,11 +803,13 @@ class Helpdesk:
         Tickets are claimed in batches (`TicketStore.claim_due`) for ``lease``, so
         any number of processes can run ``run_due`` on one store: each due ticket
         is handed to one of them, and the version check on commit makes sure no
-        rule fires twice even if a lease runs out. Each firing is one commit; its
-        events are stamped with the due time (or the ticket's last event time, if
-        later) and record ``processed_at``. A ticket whose event rules loop
-        (`RuleLoopError`) is logged and skipped, and stays due (it is retried once
-        its claim ends); it does not hold up the other tickets.
+        rule fires twice even if a lease runs out. Firings are committed in groups
+        of up to 100 tickets, one transaction each (a ticket changed since its
+        claim is dropped from its group, the rest are saved). Events are stamped
+        with the due time (or the ticket's last event time, if later) and record
+        ``processed_at``. A ticket whose event rules loop (`RuleLoopError`) is
+        logged and skipped, and stays due (it is retried once its claim ends); it
+        does not hold up the other tickets.
 
         Returns:
             How many rules fired.
@@ -818,6 +821,7 @@ class Helpdesk:
             due = store.claim_due(now, batch, lease)
             if not due:
                 return fired
+            group: list[Change] = []
             for ticket in due:
                 try:
                     result = self._rules.fire_due(ticket, now)
@@ -833,19 +837,45 @@ class Helpdesk:
                 new, events = result
                 following = self._rules.next_due(new)
                 due_at = None if following is None else following.at
-                change = Change(
-                    new, ticket.version, due_at=due_at, outbox=self._outbox_of(new, len(events))
+                group.append(
+                    Change(
+                        new, ticket.version, due_at=due_at, outbox=self._outbox_of(new, len(events))
+                    )
                 )
+                if len(group) >= _COMMIT_GROUP:
+                    fired += self._commit_group(group)
+                    group = []
+            fired += self._commit_group(group)
+
+    def _commit_group(self, group: list[Change]) -> int:
+        """Commit rule firings of distinct tickets together; return how many were saved.
+
+        One transaction for many firings: on a durable store the cost of a sweep is
+        one sync per group, not per ticket. If a ticket changed since it was claimed
+        (a command, or another worker whose lease ran out), the group is refused
+        whole and saved ticket by ticket, dropping the stale ones: the commit that
+        won set their due times afresh.
+        """
+        if not group:
+            return 0
+        store = self._store
+        try:
+            store.commit(group)
+            saved = group
+        except ConflictError:
+            saved = []
+            for change in group:
                 try:
                     store.commit((change,))
                 except ConflictError:
-                    # Changed since it was claimed (a command, or another worker whose
-                    # lease ran out): that commit set the due time afresh.
-                    _LOG.info("ticket %s changed while due; left to its new due time", ticket.id)
+                    _LOG.info(
+                        "ticket %s changed while due; left to its new due time", change.ticket.id
+                    )
                     continue
-                fired += 1
-                if self._subscribers:
-                    self._publish(change)
+                saved.append(change)
+        if self._subscribers and saved:
+            self._publish(*saved)
+        return len(saved)
 
     def dispatch(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -157,15 +157,18 @@ def test_two_run_due_callers_share_the_due_tickets_without_overlap(store: Ticket
 
 
 def test_run_due_skips_a_ticket_changed_after_its_claim(store: TicketStore) -> None:
-    """A commit between claim and firing wins; run_due's stale commit is dropped, not raised."""
+    """A commit between claim and firing wins; run_due drops that firing and saves the others."""
     clock = FakeClock(START)
     rule = after(status="resolved", delay=DAY, then="close")
     desk = Helpdesk(store=store, clock=clock, rules=[rule])
-    ticket = desk.open_ticket(subject="x", requester=ANN)
-    desk.resolve(ticket.id, by="bob")
+    tickets = []
+    for i in range(3):
+        t = desk.open_ticket(subject=f"t{i}", requester=ANN)
+        tickets.append(desk.resolve(t.id, by="bob"))
+    raced = tickets[1]
 
     class RacingStore:
-        """Let a customer reply land right after run_due claims the ticket."""
+        """Let a customer reply land right after run_due claims the tickets."""
 
         def __init__(self, inner: TicketStore) -> None:
             self.inner = inner
@@ -174,15 +177,19 @@ def test_run_due_skips_a_ticket_changed_after_its_claim(store: TicketStore) -> N
         def __getattr__(self, name: str) -> object:
             return getattr(self.inner, name)
 
-        def claim_due(self, now: object, limit: int, lease: timedelta) -> list[Ticket]:
-            claimed: list[Ticket] = self.inner.claim_due(now, limit, lease)  # type: ignore[arg-type]
+        def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Ticket]:
+            claimed = self.inner.claim_due(now, limit, lease)
             if claimed and not self.raced:
                 self.raced = True
-                desk.customer_reply(ticket.id, "still broken")
+                desk.customer_reply(raced.id, "still broken")
             return claimed
 
-    racing = Helpdesk(store=RacingStore(store), clock=FakeClock(START + 2 * DAY), rules=[rule])  # type: ignore[arg-type]
-    assert 0 == racing.run_due()
-    assert "open" == desk.get(ticket.id).status
-    closes = [e for e in desk.get(ticket.id).timeline if e.kind is EventKind.CLOSED]
+    racing = Helpdesk(
+        store=RacingStore(store),  # type: ignore[arg-type]
+        clock=FakeClock(START + 2 * DAY),
+        rules=[rule],
+    )
+    assert 2 == racing.run_due()
+    assert ["closed", "open", "closed"] == [desk.get(t.id).status for t in tickets]
+    closes = [e for e in desk.get(raced.id).timeline if e.kind is EventKind.CLOSED]
     assert [] == closes
