@@ -159,7 +159,7 @@ def test_python_block_runs(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyP
 def _run_with_pytest(block: Block, tmp_path: Path) -> None:
     module = tmp_path / f"test_block_{block.line}.py"
     module.write_text(block.code, encoding="utf-8")
-    result = subprocess.run(  # noqa: S603 - our own docs block, this interpreter
+    result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module)],
         cwd=tmp_path,
         capture_output=True,
@@ -185,7 +185,7 @@ def test_docs_have_python_blocks() -> None:
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)
 def test_example_runs(script: Path, tmp_path: Path) -> None:
     """Every example runs as a script, from any directory, and prints what it promises."""
-    result = subprocess.run(  # noqa: S603 - our own example, this interpreter
+    result = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
         capture_output=True,

@@ -95,7 +95,7 @@ def test_fixtures_work_in_a_project_without_any_conftest(tmp_path: Path) -> None
         for k, v in os.environ.items()
         if k not in {"PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_PLUGINS"}
     }
-    result = subprocess.run(  # noqa: S603 - our own interpreter, a file we wrote
+    result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path,
         env=env,
