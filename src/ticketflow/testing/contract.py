@@ -72,7 +72,14 @@ from ..rules import Rule, confirmation, from_dicts, inactivity, wake_postponed
 from ..stores import Change, MemoryStore, OutboxEntry, TicketQuery, TicketStore
 from .strategies import apply_command, commands, open_ticket_kwargs, presets
 
-__all__ = ["StoreAgreementMachine", "StoreContract", "StoreFactory", "StoreReopener"]
+__all__ = [
+    "LEASE",
+    "START",
+    "StoreAgreementMachine",
+    "StoreContract",
+    "StoreFactory",
+    "StoreReopener",
+]
 
 StoreFactory: TypeAlias = Callable[[], TicketStore]
 """Makes a fresh, empty store each time it is called (the ``make_store`` fixture)."""
@@ -84,6 +91,8 @@ START: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 """Where the suite's fake clocks start: Monday 2026-01-05 09:00 UTC."""
 
 LEASE: Final = timedelta(seconds=60)
+"""The lease the suite claims due tickets and outbox entries for, unless a test says otherwise."""
+
 _US: Final = timedelta(microseconds=1)
 _FAR: Final = datetime(2100, 1, 1, tzinfo=UTC)
 _MANY: Final = 10_000
@@ -217,7 +226,10 @@ class StoreContract:
       of `agreement_step_count` steps each).
 
     Every test is a method named ``test_...``, so pytest runs them all in the
-    subclass; a failing test names the guarantee it checks in its docstring.
+    subclass; a failing test names the guarantee it checks in its docstring. The
+    suite's own fixtures are ``store`` (a fresh store), ``clock`` (a `FakeClock`
+    at `START`) and ``contract_stores``: a subclass should not define fixtures of
+    these names.
     """
 
     agreement_step_count: ClassVar[int] = 30
