@@ -240,11 +240,18 @@ class SQLiteStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                # Also when COMMIT itself failed (busy, I/O error, disk full): SQLite
+                # may leave the transaction open, and the store must stay usable.
+                self._rollback()
                 raise
-            conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        conn = self._conn
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # the original error is the one to report
+                conn.execute("ROLLBACK")
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -315,9 +322,12 @@ class SQLiteStore:
         conn.execute("BEGIN")
         try:
             rows = conn.execute(sql, params).fetchall()
-            return self._tickets_by_rows(rows)
-        finally:
+            tickets = self._tickets_by_rows(rows)
             conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return tickets
 
     def _load_tickets(self, ids: Sequence[str]) -> dict[str, Ticket]:
         """Rebuild the tickets with these ids from their events (and cache them)."""
@@ -353,16 +363,22 @@ class SQLiteStore:
                 row = conn.execute(
                     "SELECT version FROM tickets WHERE id = ?", (ticket_id,)
                 ).fetchone()
-                if row is None:
-                    raise TicketNotFound(ticket_id)
                 cached = self._cache.get(ticket_id)
-                if cached is not None and cached.version == row[0]:
-                    return cached
-                rows = conn.execute(
-                    "SELECT body FROM events WHERE ticket_id = ? ORDER BY position", (ticket_id,)
-                ).fetchall()
-            finally:
+                rows = []
+                if row is not None and (cached is None or cached.version != row[0]):
+                    rows = conn.execute(
+                        "SELECT body FROM events WHERE ticket_id = ? ORDER BY position",
+                        (ticket_id,),
+                    ).fetchall()
                 conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        if row is None:
+            raise TicketNotFound(ticket_id)
+        if not rows:
+            assert cached is not None  # noqa: S101 - rows are read unless the cache is current
+            return cached
         ticket = Ticket.rebuild(_load(r[0]) for r in rows)
         self._remember(ticket)
         return ticket
