@@ -36,6 +36,7 @@ from .workflows import PRESETS, liveagent, preset
 __all__ = ["DEMO_STORE", "main", "run_demo"]
 
 DEMO_STORE: Final = "sqlite:///ticketflow-demo.db"
+WORKER_STORE: Final = "sqlite:///helpdesk.db"
 """Where ``demo`` keeps its tickets unless told otherwise (started afresh on each run)."""
 
 _DEMO_FILE: Final = "ticketflow-demo.db"
@@ -547,7 +548,11 @@ def _worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
             "stops it after the current batch (exit status 0); a second signal aborts."
         ),
     )
-    worker.add_argument("--store", required=True, help="store URL, e.g. sqlite:///helpdesk.db")
+    worker.add_argument(
+        "--store",
+        default=WORKER_STORE,
+        help=f"store URL (default: {WORKER_STORE}, the embedded SQLite file)",
+    )
     worker.add_argument(
         "--config",
         default="liveagent",

@@ -15,6 +15,7 @@ from ticketflow import (
     Helpdesk,
     MemoryStore,
     Requester,
+    SQLiteStore,
     StoreUnavailable,
     SystemClock,
     Ticket,
@@ -24,6 +25,7 @@ from ticketflow import (
     workflows,
 )
 from ticketflow.cli import DEMO_STORE, _StoppableStore, _Worker, main, run_demo
+from ticketflow.stores._sqlite import SCHEMA_VERSION
 
 DEMO_FILE = "ticketflow-demo.db"
 
@@ -334,3 +336,12 @@ def test_worker_once_in_process_fires_and_logs_deliveries(
         assert store.next_due_at() is None
     finally:
         store.close()
+
+
+def test_the_worker_uses_the_embedded_sqlite_file_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --store, `worker --once` opens (and creates) ./helpdesk.db, a ticketflow file."""
+    monkeypatch.chdir(tmp_path)
+    assert 0 == main(["worker", "--once"])
+    assert SCHEMA_VERSION == SQLiteStore(tmp_path / "helpdesk.db").schema_version()
