@@ -6,8 +6,10 @@ server); each test runs in a fresh schema of its own (see ``conftest.py``).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import socket
+import threading
 import time
 import uuid
 from collections import Counter
@@ -578,6 +580,282 @@ def test_a_commit_cut_off_midway_leaves_nothing_and_the_store_recovers(
     assert (a, b) == (store.get(a.id), store.get(b.id))
     store.commit(changes)  # the same commit goes through on a fresh connection
     assert (a.version + 1, b.version + 1) == (store.get(a.id).version, store.get(b.id).version)
+
+
+# --- round trips, the read cache, connections that break in flight ---------------------------
+
+COMMIT_DONE = b"C\x00\x00\x00\x0bCOMMIT\x00"  # the server's CommandComplete for COMMIT
+
+
+class Link:
+    """One client connection through a `Relay`, and its server connection."""
+
+    def __init__(self, relay: Relay, client: socket.socket, server: socket.socket) -> None:
+        self.relay = relay
+        self.client = client
+        self.server = server
+        self.client_spoke_last = False
+        self.cut: tuple[str, bytes] | None = None
+        self.closed = False
+
+    def pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
+        """Copy one direction until either end closes, counting turns; obey a cut."""
+        relay = self.relay
+        try:
+            while data := source.recv(65536):
+                with relay.lock:
+                    if from_client and not self.client_spoke_last:
+                        relay.turns += 1
+                    self.client_spoke_last = from_client
+                    cut = self.cut
+                if cut is not None and (cut[0] == "request") == from_client and cut[1] in data:
+                    break  # dropped, and the connection with it
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close both ends without a word, as a network failure would."""
+        with self.relay.lock:
+            if self.closed:
+                return
+            self.closed = True
+        for sock in (self.client, self.server):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+class Relay:
+    """A TCP relay to the test server: counts round trips and breaks connections on demand.
+
+    A round trip is counted each time a client speaks after the server did (or
+    first). `cut` arms every connection open at that moment: its next request is
+    dropped (``"request"``: the server never sees it), or forwarded and the
+    server's answer dropped once it contains ``marker`` (``"reply"``: the server
+    did the work, the client never hears of it); then both ends are closed.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.port = int(self.listener.getsockname()[1])
+        self.lock = threading.Lock()
+        self.turns = 0
+        self.links: list[Link] = []
+        self.stopping = threading.Event()
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.pumps: list[threading.Thread] = []
+        self.acceptor.start()
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            client.settimeout(None)
+            link = Link(self, client, socket.create_connection(self.target))
+            for args in ((link.client, link.server, True), (link.server, link.client, False)):
+                pump = threading.Thread(target=link.pump, args=args, daemon=True)
+                pump.start()
+                with self.lock:
+                    self.pumps.append(pump)
+            with self.lock:
+                self.links.append(link)
+
+    def cut(self, where: str, marker: bytes = b"") -> None:
+        """Break every open connection at its next request or reply (see the class)."""
+        with self.lock:
+            for link in self.links:
+                link.cut = (where, marker)
+
+    def count(self) -> int:
+        """Round trips so far; start counting again from zero."""
+        with self.lock:
+            turns, self.turns = self.turns, 0
+        return turns
+
+    def close(self) -> None:
+        """Stop accepting, close every connection, wait for the threads."""
+        self.stopping.set()
+        self.acceptor.join(timeout=5)
+        self.listener.close()
+        for link in list(self.links):
+            link.close()
+        for pump in self.pumps:
+            pump.join(timeout=5)
+
+
+@pytest.fixture
+def relay(postgres_url: str) -> Iterator[Relay]:
+    """A `Relay` to the test server (the host and port of ``postgres_url``)."""
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+    params = conninfo_to_dict(postgres_url)
+    running = Relay((str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432)))
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def relayed(
+    postgres_url: str, relay: Relay, connect: Callable[..., PostgresStore]
+) -> PostgresStore:
+    """A store (one pooled connection) on the test's schema, reached through ``relay``."""
+    from psycopg.conninfo import make_conninfo  # noqa: PLC0415
+
+    store = connect(make_conninfo(postgres_url, host="127.0.0.1", port=relay.port), max_size=1)
+    store.count()  # the pool's connection is open: counting starts from here
+    return store
+
+
+def test_a_command_costs_two_round_trips_a_read_and_a_write(
+    relayed: PostgresStore, relay: Relay
+) -> None:
+    """Helpdesk reads (one statement, cached ticket) then commits (one statement): 2 trips.
+
+    Raw psycopg needs at least three per write (BEGIN with the first statement,
+    one per further statement, COMMIT); the store used to need about nine.
+    """
+    desk = Helpdesk(store=relayed, clock=FakeClock(START), outbox=["note_added"])
+    ticket = desk.open_ticket(subject="x", requester=ANN)
+    for i in range(6):  # psycopg prepares a statement on its fifth run: done by now
+        desk.add_note(ticket.id, f"warm-up {i}", by="bob")
+    relay.count()
+    notes = 10
+    for i in range(notes):
+        desk.add_note(ticket.id, f"note {i}", by="bob")
+    assert 2 * notes == relay.count()
+    assert 1 + 6 + notes == relayed.get(ticket.id).version
+    assert 6 + notes == relayed.outbox_pending()
+
+
+def test_reads_see_what_another_store_committed(connect: Callable[..., PostgresStore]) -> None:
+    """A cached ticket is served only while current: get, find, due, claim_due see new commits."""
+    reader, writer = connect(), connect()
+    desk = Helpdesk(store=writer, clock=FakeClock(START), rules=[REMIND])
+    ticket = desk.open_ticket(subject="x", requester=ANN, tags=["old"])
+    assert ticket == reader.get(ticket.id)  # cached by the reader from here on
+    assert [ticket] == reader.find(TicketQuery())
+    noted = desk.add_note(ticket.id, "from the writer", by="bob")
+    assert noted == reader.get(ticket.id)
+    assert [noted] == reader.find(TicketQuery(tag="old"))
+    tagged = desk.remove_tags(ticket.id, "old", by="bob")
+    assert ([], [tagged]) == (reader.find(TicketQuery(tag="old")), reader.find(TicketQuery()))
+    later = START + 3 * DAY
+    assert [tagged] == reader.due(later, 10)
+    assert [tagged] == reader.claim_due(later, 10, LEASE)
+    tombstone = desk.purge(ticket.id, by="admin")  # a rewritten timeline
+    assert tombstone == reader.get(ticket.id)
+    assert tombstone.timeline == connect().events(ticket.id)
+
+
+@pytest.mark.parametrize("where", ["request", "reply"])
+def test_a_read_whose_connection_breaks_in_flight_is_sent_again(
+    relayed: PostgresStore, relay: Relay, where: str
+) -> None:
+    """The connection dies with the request or with the answer: the read still answers."""
+    desk = Helpdesk(store=relayed, clock=FakeClock(START))
+    ticket = desk.open_ticket(subject="x", requester=ANN)
+    relay.cut(where)
+    assert ticket == relayed.get(ticket.id)
+    relay.cut(where)
+    assert [ticket] == relayed.find(TicketQuery())
+    relay.cut(where)
+    assert 1 == relayed.count()
+
+
+def two_notes(store: PostgresStore, clock: FakeClock) -> tuple[list[Ticket], list[Change]]:
+    """Two tickets in ``store`` and, unsaved, a change adding a note to each (into the outbox)."""
+    desk = Helpdesk(store=store, clock=clock, rules=[], id_factory=sequential_ids())
+    tickets = [desk.open_ticket(subject=s, requester=ANN) for s in ("a", "b")]
+    changes = [successor(t, "exactly once")._replace(outbox=(len(t.timeline),)) for t in tickets]
+    return tickets, changes
+
+
+@pytest.mark.parametrize("tickets", [1, 2])
+@pytest.mark.parametrize("where", ["request", "reply"])
+def test_a_commit_whose_connection_breaks_in_flight_is_applied_once(
+    relayed: PostgresStore,
+    relay: Relay,
+    connect: Callable[..., PostgresStore],
+    postgres_url: str,
+    where: str,
+    tickets: int,
+) -> None:
+    """Lost on the way (never ran) or its answer lost (ran): it returns, written exactly once.
+
+    Two tickets commit in one pipelined transaction; the answer dropped is the
+    server's ``COMMIT``, so the first attempt was written whole.
+    """
+    before, changes = two_notes(relayed, FakeClock(START))
+    relay.cut(where, COMMIT_DONE if where == "reply" and tickets == 2 else b"")
+    relayed.commit(changes[:tickets])
+    fresh = connect(postgres_url)
+    for old, change in zip(before, changes, strict=True):
+        stored = fresh.get(old.id)
+        written = change in changes[:tickets]
+        assert (change.ticket if written else old) == stored
+        assert int(written) == sum(m.body == "exactly once" for m in stored.messages)
+    assert tickets == fresh.outbox_pending()
+
+
+@pytest.mark.parametrize("where", ["request", "reply"])
+def test_a_stale_commit_whose_connection_breaks_is_still_a_conflict(
+    relayed: PostgresStore, relay: Relay, where: str
+) -> None:
+    """Sent again after the break, a commit that lost the race is not taken for its own."""
+    (ticket, _), (late, _) = two_notes(relayed, FakeClock(START))
+    Helpdesk(store=relayed, clock=FakeClock(START + DAY)).add_note(ticket.id, "won", by="eve")
+    relay.cut(where)
+    with pytest.raises(ConflictError) as info:
+        relayed.commit([late])
+    assert (ticket.id, 1, 2) == (
+        info.value.ticket_id,
+        info.value.expected_version,
+        info.value.actual_version,
+    )
+    assert ["won"] == [m.body for m in relayed.get(ticket.id).messages]
+
+
+def test_a_multi_ticket_commit_queues_its_outbox_in_the_changes_order(
+    connect: Callable[..., PostgresStore],
+) -> None:
+    """Rows are written in id order (no deadlocks), outbox entries in the order given."""
+    store = connect()
+    memory = MemoryStore()
+    desk = Helpdesk(store=memory, clock=FakeClock(START), rules=[], id_factory=sequential_ids())
+    first, second = (desk.open_ticket(subject=s, requester=ANN) for s in ("a", "b"))
+    changes = [Change(second, 0, outbox=(0,)), Change(first, 0, outbox=(0,))]
+    store.commit(changes)
+    fresh = MemoryStore()
+    fresh.commit(changes)
+    expected = [(e.ticket_id, e.position) for e in fresh.claim_outbox(START, 10, LEASE)]
+    assert [(second.id, 0), (first.id, 0)] == expected
+    assert expected == [(e.ticket_id, e.position) for e in store.claim_outbox(START, 10, LEASE)]
+
+
+@pytest.mark.parametrize("tickets", [1, 2])
+def test_a_commit_the_database_refuses_writes_nothing(
+    connect: Callable[..., PostgresStore], tickets: int
+) -> None:
+    """A duplicate outbox entry fails the statement: StoreError, no trace, the store goes on."""
+    store = connect()
+    before, changes = two_notes(store, FakeClock(START))
+    store.commit([changes[0]])  # its outbox entry exists now
+    again = successor(changes[0].ticket, "again")._replace(outbox=changes[0].outbox)
+    refused = [again, changes[1]][:tickets]
+    with pytest.raises(StoreError, match="outbox") as info:
+        store.commit(refused)
+    assert not isinstance(info.value, ConflictError)
+    assert (changes[0].ticket, before[1]) == (store.get(before[0].id), store.get(before[1].id))
+    assert 1 == store.outbox_pending()
+    store.commit([changes[1]])
+    assert changes[1].ticket == connect().get(before[1].id)
 
 
 # --- real processes -----------------------------------------------------------------------------

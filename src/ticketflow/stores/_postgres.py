@@ -7,10 +7,14 @@ ticketflow`` works without the ``postgres`` extra.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-from collections.abc import Iterator, Sequence
+import select
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, final
+from itertools import groupby
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, final
 from urllib.parse import parse_qsl, quote, urlencode
 
 from .._model import Event, EventKind, Ticket
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
+    _Connection = psycopg.Connection[tuple[Any, ...]]
+
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
 SCHEMA_VERSION: Final = 1
@@ -28,11 +34,12 @@ SCHEMA_VERSION: Final = 1
 
 INSTALL_HINT: Final = "pip install 'ticketflow[postgres]'"
 
+_T = TypeVar("_T")
+
 _MIGRATIONS_TABLE: Final = "ticketflow_migrations"
 # pg_advisory_xact_lock key ("tflw"): one migrating process per database at a time.
 _MIGRATION_LOCK: Final = 0x74666C77
 _TAG_KINDS: Final = frozenset({EventKind.CREATED, EventKind.TAGS_ADDED, EventKind.TAGS_REMOVED})
-
 # Ids compare in code-point order (COLLATE "C"), as Python sorts strings: `find` and
 # `due` order by id the same way on every database, whatever its locale.
 # Each entry moves the schema from version i to i + 1; they run in order on open.
@@ -89,6 +96,15 @@ _SHAPE: Final[dict[str, frozenset[str]]] = {
     _MIGRATIONS_TABLE: frozenset({"version", "applied_at"}),
 }
 
+# A read of one ticket is one statement: the stored version, and the events only
+# when that version is not the one the caller already holds (the cache).
+_GET: Final = """
+    SELECT t.version, e.body FROM tickets AS t
+    LEFT JOIN events AS e ON e.ticket_id = t.id AND t.version <> %s
+    WHERE t.id = %s
+    ORDER BY e.position
+"""
+
 _CLAIM_DUE: Final = """
     WITH picked AS MATERIALIZED (
         SELECT id FROM tickets
@@ -100,7 +116,7 @@ _CLAIM_DUE: Final = """
     )
     UPDATE tickets AS t SET claimed_until = %(until)s
     FROM picked WHERE t.id = picked.id
-    RETURNING t.id, t.due_at
+    RETURNING t.id, t.due_at, t.version
 """
 
 _CLAIM_OUTBOX: Final = """
@@ -115,6 +131,124 @@ _CLAIM_OUTBOX: Final = """
     FROM picked WHERE o.seq = picked.seq
     RETURNING o.seq, o.ticket_id, o.position, o.kind, o.attempts
 """
+
+_INSERT_ROW: Final = """
+        INSERT INTO tickets (version, status, priority, assignee, department, due_at, id)
+        VALUES (%(version)s, %(status)s, %(priority)s, %(assignee)s, %(department)s,
+                %(due_at)s, %(id)s)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id"""
+
+# Under READ COMMITTED a concurrent writer's UPDATE waits for the row lock, then
+# re-checks `version` against the committed row: one wins.
+_UPDATE_ROW: Final = """
+        UPDATE tickets SET version = %(version)s, status = %(status)s,
+            priority = %(priority)s, assignee = %(assignee)s, department = %(department)s,
+            due_at = %(due_at)s, claimed_until = NULL
+        WHERE id = %(id)s AND version = %(expected)s
+        RETURNING id"""
+
+_ENQUEUE: Final = """
+    INSERT INTO outbox (ticket_id, position, kind)
+    SELECT u.t, u.p, u.k FROM unnest(%s::text[], %s::integer[], %s::text[])
+    WITH ORDINALITY AS u(t, p, k, n) ORDER BY u.n
+"""
+
+
+@functools.cache
+def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool) -> str:
+    """The one statement that writes a change, or nothing when its version check fails.
+
+    Every write hangs on the ticket row's ``INSERT ... ON CONFLICT DO NOTHING`` or
+    ``UPDATE ... WHERE version = expected`` (the CTE ``t``): each one reads ``t``,
+    which is empty when the check failed, so then nothing at all is written. The
+    statement returns how many ticket rows it wrote (1, or 0 for a conflict).
+
+    The sub-statements of a ``WITH`` run in no set order and do not see each
+    other's rows, so no two of them touch the same row: a rewrite upserts the
+    timeline's positions and deletes those past its end; tags are replaced by
+    deleting the ones the ticket no longer has and inserting the others.
+    """
+    parts = [
+        f"WITH t AS ({_INSERT_ROW if insert else _UPDATE_ROW})",
+        "e AS (INSERT INTO events (ticket_id, position, body) "
+        "SELECT t.id, u.p, u.b::json "
+        "FROM t, unnest(%(positions)s::integer[], %(bodies)s::text[]) AS u(p, b)"
+        + (
+            " ON CONFLICT (ticket_id, position) DO UPDATE SET body = excluded.body)"
+            if rewrite
+            else ")"
+        ),
+    ]
+    if rewrite:
+        parts.append(
+            "r AS (DELETE FROM events "
+            "WHERE ticket_id IN (SELECT id FROM t) AND position >= %(length)s)"
+        )
+    if tags:
+        if not insert:
+            parts.append(
+                "d AS (DELETE FROM tags "
+                "WHERE ticket_id IN (SELECT id FROM t) AND tag <> ALL(%(tags)s::text[]))"
+            )
+        parts.append(
+            "g AS (INSERT INTO tags (tag, ticket_id) "
+            "SELECT u.tag, t.id FROM t, unnest(%(tags)s::text[]) AS u(tag) "
+            "ON CONFLICT DO NOTHING)"
+        )
+    if outbox:
+        parts.append(
+            "o AS (INSERT INTO outbox (ticket_id, position, kind) "
+            "SELECT t.id, u.p, u.k "
+            "FROM t, unnest(%(outbox)s::integer[], %(kinds)s::text[]) "
+            "WITH ORDINALITY AS u(p, k, n) ORDER BY u.n)"
+        )
+    return ",\n".join(parts) + "\nSELECT count(*) FROM t"
+
+
+def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
+    """The statement and parameters writing ``change`` (its outbox entries if ``outbox``)."""
+    ticket, expected, rewrite, due_at, entries = change
+    timeline = ticket.timeline
+    new = range(len(timeline)) if rewrite else _tail(ticket)
+    tags = rewrite or any(timeline[i].kind in _TAG_KINDS for i in new)
+    outbox = outbox and bool(entries)
+    params: dict[str, Any] = {
+        "version": ticket.version,
+        "status": ticket.status,
+        "priority": int(ticket.priority),
+        "assignee": ticket.assignee,
+        "department": ticket.department,
+        "due_at": due_at,
+        "id": ticket.id,
+        "expected": expected,
+        "positions": list(new),
+        "bodies": [_dump(timeline[i]) for i in new],
+    }
+    if rewrite:
+        params["length"] = len(timeline)
+    if tags:
+        params["tags"] = sorted(ticket.tags)
+    if outbox:
+        params["outbox"] = list(entries)
+        params["kinds"] = [timeline[i].kind.value for i in entries]
+    sql = _write_sql(insert=expected == 0, rewrite=rewrite, tags=tags, outbox=outbox)
+    return sql, params
+
+
+def _tail(ticket: Ticket) -> range:
+    """The positions of the events the ticket's last commit added (those of its version)."""
+    timeline = ticket.timeline
+    start = len(timeline)
+    while start and timeline[start - 1].version == ticket.version:
+        start -= 1
+    return range(start, len(timeline))
+
+
+def _wrote(cursor: psycopg.Cursor[tuple[Any, ...]]) -> bool:
+    """Whether a `_write_sql` statement wrote its ticket row (passed its version check)."""
+    row = cursor.fetchone()
+    return row is not None and row[0] == 1
 
 
 def _driver_missing(exc: ImportError) -> StoreUnavailable:
@@ -137,6 +271,15 @@ def _describe(params: dict[str, str]) -> str:
     return f"postgresql://{user + '@' if user else ''}{host}:{port}/{dbname}"
 
 
+def _has_input(fd: int) -> bool:
+    """Whether the socket has something to read (or hung up), without waiting."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
+
+
 @final
 class PostgresStore:
     """Keep tickets in PostgreSQL, for help desks run by many processes at once.
@@ -151,11 +294,23 @@ class PostgresStore:
     claim them in the same statement: concurrent workers never get the same
     ticket or entry while its claim holds.
 
-    Connections come from a pool (psycopg_pool), probed before each use, so
-    connections the server dropped (a restart, an idle timeout) are replaced at
-    the next call rather than failing it. The schema is created, or migrated, on open, in
-    the first schema of the connection's ``search_path`` (``options=-csearch_path=...``
-    in the conninfo picks another). The store is thread-safe.
+    A commit of one ticket is a single statement (one network round trip), whose
+    every write depends on the version check; a commit of several tickets is one
+    transaction sent as a pipeline (two round trips). A `get` is one statement
+    too: it checks the stored version and rebuilds the ticket from its events
+    only when the copy this store last wrote or read (``cache_size`` of them) is
+    out of date, so other processes' writes are always seen.
+
+    Connections come from a pool (psycopg_pool). A connection the server dropped
+    while it sat in the pool (a restart, an idle timeout) is noticed before use
+    without a round trip (the server's farewell is waiting on its socket) and
+    replaced, with every other idle one that died too. A call whose connection
+    breaks in flight without a word from the server (a reset) runs once more on a
+    fresh connection; a commit re-sent so recognises its own events if its first
+    attempt was written after all, so it is applied once. The schema is created,
+    or migrated, on open, in the first schema of the connection's ``search_path``
+    (``options=-csearch_path=...`` in the conninfo picks another). The store is
+    thread-safe.
 
     Tickets are stored as their events (``json``) and rebuilt on read; status,
     priority, assignee, department, tags and the due time are indexed columns.
@@ -169,6 +324,8 @@ class PostgresStore:
         timeout: Seconds to wait for a connection, from the pool or from the
             server (libpq's ``connect_timeout``, unless the conninfo sets one),
             before `StoreUnavailable`.
+        cache_size: How many rebuilt tickets to keep. A cached ticket is used only
+            while the stored version still matches it.
 
     Raises:
         StoreUnavailable: psycopg is not installed, or the server cannot be reached
@@ -178,7 +335,7 @@ class PostgresStore:
             ticketflow; or tables with ticketflow's names belong to something else.
     """
 
-    __slots__ = ("_pool", "_timeout", "_where")
+    __slots__ = ("_cache", "_cache_size", "_pool", "_timeout", "_where")
 
     def __init__(
         self,
@@ -187,6 +344,7 @@ class PostgresStore:
         min_size: int = 1,
         max_size: int = 10,
         timeout: float = 10.0,
+        cache_size: int = 4096,
     ) -> None:
         try:
             import psycopg  # noqa: PLC0415 - the postgres extra is optional
@@ -210,6 +368,11 @@ class PostgresStore:
             ) from None
         self._where = f"PostgreSQL store {_describe(params)}"
         self._timeout = timeout
+        # Tickets this store wrote or read, by id; used only while the stored
+        # version matches. Plain dict operations: atomic under the GIL, and a
+        # stale entry costs a rebuild, never a wrong answer.
+        self._cache: dict[str, Ticket] = {}
+        self._cache_size = cache_size
         extra: dict[str, Any] = {}
         if "connect_timeout" not in params:
             extra["connect_timeout"] = max(1, round(timeout))
@@ -218,9 +381,11 @@ class PostgresStore:
         with self._errors():
             with psycopg.connect(conninfo, **extra) as conn:
                 self._migrate(conn)
+            # Autocommit: a single statement is its own transaction (no BEGIN and
+            # COMMIT round trips); several statements use conn.transaction().
             self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
                 conninfo,
-                kwargs=extra,
+                kwargs={**extra, "autocommit": True},
                 min_size=min_size,
                 max_size=max_size,
                 timeout=timeout,
@@ -232,9 +397,9 @@ class PostgresStore:
     def from_url(cls, url: str) -> PostgresStore:
         """Open ``postgresql://user:password@host:port/dbname`` (or ``postgres://...``).
 
-        Query parameters ``min_size``, ``max_size`` and ``timeout`` go to the store;
-        any other (``sslmode``, ``connect_timeout``, ``options``...) is passed to libpq,
-        as in ``postgresql://app@db/helpdesk?max_size=20&sslmode=require``.
+        Query parameters ``min_size``, ``max_size``, ``timeout`` and ``cache_size`` go
+        to the store; any other (``sslmode``, ``connect_timeout``, ``options``...) is
+        passed to libpq, as in ``postgresql://app@db/helpdesk?max_size=20&sslmode=require``.
 
         Raises:
             StoreError: the URL is not a PostgreSQL URL or a store parameter is invalid.
@@ -250,7 +415,7 @@ class PostgresStore:
         options: dict[str, Any] = {}
         passed: list[tuple[str, str]] = []
         for key, value in parse_qsl(query, keep_blank_values=True):
-            if key in {"min_size", "max_size"}:
+            if key in {"min_size", "max_size", "cache_size"}:
                 try:
                     options[key] = int(value)
                 except ValueError:
@@ -296,34 +461,64 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise StoreError(f"{self._where}: {exc}".strip()) from exc
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
-        """Yield a pooled connection's cursor in one transaction, committed unless it raises.
+    def _run(
+        self,
+        work: Callable[[_Connection], _T],
+        recover: Callable[[_Connection], _T] | None = None,
+    ) -> _T:
+        """Run ``work`` on a pooled connection; once more on a fresh one if it breaks.
 
-        The connection is probed first (an empty query, as psycopg_pool's own
-        check does). A connection the server dropped while it sat in the pool
-        (a restart, an idle timeout) fails the probe before anything was sent:
-        then every idle connection is checked at once (``pool.check()``) and a
-        fresh one is taken. The pool's built-in ``check=`` would instead back off
-        a second, two, four... per dead connection, and after a restart a pool of
-        ten dead connections would run out the timeout.
+        No probe round trip before use: a connection the server closed while it
+        sat in the pool (a restart, an idle timeout) has the server's farewell, or
+        the end of the stream, waiting on its socket, which a zero-timeout poll
+        sees. Only then is it probed; if it is dead, every idle connection is
+        checked at once (``pool.check()``) and ``work`` runs on a fresh one. (The
+        pool's own ``check=`` would probe before every use, and back off a second,
+        two, four... per dead connection.)
+
+        A dead connection can still slip past the poll: the network dropped it
+        silently, or it broke while the call was in flight. When it breaks without
+        the server saying why (a reset, the end of the stream), the call is run again
+        once on a fresh connection, as ``recover`` if given: the first attempt may
+        have been committed before the connection broke, and ``recover`` must cope
+        with that (`commit` recognises its own events). Reads run again as they
+        are; a claim whose reply was lost stays claimed until its lease ends, as if
+        its worker had crashed. When the server ended the session itself (an
+        administrator, a shutdown: an error with a SQLSTATE), it rolled back what
+        was in flight, and the call fails with `StoreUnavailable`.
         """
+        import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
+
+        pool = self._pool
+        with self._errors():
+            with pool.connection() as conn:
+                if self._alive(conn):
+                    try:
+                        return work(conn)
+                    except psycopg.OperationalError as exc:
+                        if not conn.broken or exc.sqlstate is not None:
+                            raise
+                    work = recover or work  # it may have been committed
+            pool.check()  # the dead connection went back closed: discarded
+            with pool.connection() as conn:
+                return work(conn)
+
+    @staticmethod
+    def _alive(conn: _Connection) -> bool:
+        """Whether an idle pooled connection still works; close it if it does not."""
         import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
         from psycopg_pool import ConnectionPool  # noqa: PLC0415
 
-        with self._errors():
-            for attempt in range(2):
-                with self._pool.connection() as conn:
-                    try:
-                        ConnectionPool.check_connection(conn)
-                    except psycopg.OperationalError:
-                        if attempt:
-                            raise
-                    else:
-                        with conn.cursor() as cur:
-                            yield cur
-                        return
-                self._pool.check()  # the dead connection went back broken: discarded
+        if conn.closed:
+            return False
+        if not _has_input(conn.pgconn.socket):
+            return True  # an idle connection is sent nothing unasked, as a rule
+        try:
+            ConnectionPool.check_connection(conn)  # a notice, or the end: find out
+        except psycopg.Error:
+            conn.close()  # so that the pool discards it
+            return False
+        return True
 
     def _migrate(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
         """Create or upgrade the schema; refuse newer or foreign schemas untouched."""
@@ -414,42 +609,85 @@ class PostgresStore:
 
     def schema_version(self) -> int:
         """Return the schema version of the database (of the schema in use)."""
-        with self._transaction() as cur:
-            cur.execute("SELECT coalesce(max(version), 0) FROM ticketflow_migrations")
-            row = cur.fetchone()
+        row = self._run(
+            lambda conn: conn.execute(
+                "SELECT coalesce(max(version), 0) FROM ticketflow_migrations"
+            ).fetchone(),
+        )
         return 0 if row is None else int(row[0])
 
-    @staticmethod
-    def _load_tickets(cur: psycopg.Cursor[tuple[Any, ...]], ids: Sequence[str]) -> list[Ticket]:
-        """Rebuild the tickets with these ids from their events, in the order of ``ids``."""
-        if not ids:
-            return []
-        cur.execute(
-            "SELECT ticket_id, body FROM events WHERE ticket_id = ANY(%s) "
-            "ORDER BY ticket_id, position",
-            (list(ids),),
-        )
-        timelines: dict[str, list[Event]] = {}
-        for ticket_id, body in cur:
-            timelines.setdefault(ticket_id, []).append(Event.from_dict(body))
-        return [Ticket.rebuild(timelines[i]) for i in ids if i in timelines]
+    # --- the cache ------------------------------------------------------------------
+
+    def _remember(self, ticket: Ticket) -> None:
+        cache = self._cache
+        if len(cache) >= self._cache_size and ticket.id not in cache:
+            cache.clear()  # cheaper than LRU bookkeeping on every read
+        cache[ticket.id] = ticket
+
+    def _assemble(self, rows: Sequence[tuple[Any, ...]]) -> list[Ticket]:
+        """Tickets from ``(id, version, body text)`` rows grouped by ticket, in row order.
+
+        A ticket whose version matches the cached one is taken from the cache, its
+        event bodies left undecoded.
+        """
+        cache = self._cache
+        out: list[Ticket] = []
+        for ticket_id, group in groupby(rows, key=itemgetter(0)):
+            ticket_rows = list(group)
+            cached = cache.get(ticket_id)
+            if cached is None or cached.version != ticket_rows[0][1]:
+                cached = Ticket.rebuild(Event.from_dict(json.loads(r[2])) for r in ticket_rows)
+                self._remember(cached)
+            out.append(cached)
+        return out
+
+    def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
+        """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded."""
+        cache = self._cache
+        missing = [
+            tid for tid, version in rows if (c := cache.get(tid)) is None or c.version != version
+        ]
+        loaded: dict[str, Ticket] = {}
+        if missing:
+            timelines: dict[str, list[Event]] = {}
+            events = conn.execute(
+                "SELECT ticket_id, body FROM events WHERE ticket_id = ANY(%s) "
+                "ORDER BY ticket_id, position",
+                (missing,),
+            )
+            for ticket_id, body in events:
+                timelines.setdefault(ticket_id, []).append(Event.from_dict(body))
+            for ticket_id, timeline in timelines.items():
+                loaded[ticket_id] = ticket = Ticket.rebuild(timeline)
+                self._remember(ticket)
+        out = []
+        for tid, _ in rows:
+            found = loaded.get(tid) or cache.get(tid)
+            if found is not None:
+                out.append(found)
+        return out
 
     # --- the contract ---------------------------------------------------------------
 
     def get(self, ticket_id: str) -> Ticket:
-        """Return the stored ticket, rebuilt from its events.
+        """Return the stored ticket, rebuilt from its events unless the cached one is current.
 
         Raises:
             TicketNotFound: no ticket has this id.
         """
-        with self._transaction() as cur:
-            cur.execute(
-                "SELECT body FROM events WHERE ticket_id = %s ORDER BY position", (ticket_id,)
-            )
-            rows = cur.fetchall()
+        cached = self._cache.get(ticket_id)
+        known = 0 if cached is None else cached.version  # stored versions start at 1
+        rows = self._run(lambda conn: conn.execute(_GET, (known, ticket_id)).fetchall())
         if not rows:
             raise TicketNotFound(ticket_id)
-        return Ticket.rebuild(Event.from_dict(r[0]) for r in rows)
+        if cached is not None and rows[0][0] == known:
+            return cached
+        bodies = [r[1] for r in rows if r[1] is not None]
+        if not bodies:  # a ticket row without events: not a ticket ticketflow wrote
+            raise TicketNotFound(ticket_id)
+        ticket = Ticket.rebuild(Event.from_dict(body) for body in bodies)
+        self._remember(ticket)
+        return ticket
 
     def events(self, ticket_id: str) -> tuple[Event, ...]:
         """Return the ticket's timeline, oldest first.
@@ -460,15 +698,26 @@ class PostgresStore:
         return self.get(ticket_id).timeline
 
     def commit(self, changes: Sequence[Change]) -> None:
-        """Write all ``changes`` in one transaction.
+        """Write all ``changes`` atomically.
 
-        Ticket rows are written first, in id order, so two commits touching the
-        same tickets lock them in the same order and cannot deadlock.
+        One change is one statement (see `_write_sql`), a transaction of its own.
+        Several are one transaction, sent as a pipeline: the changes' statements in
+        ticket id order (so two commits touching the same tickets lock their rows
+        in the same order and cannot deadlock), then, once every version check
+        passed, the outbox entries in the order of ``changes`` and the ``COMMIT``.
+
+        If the connection breaks while the commit is in flight, the server may
+        have written it or not. The commit is then sent again on a fresh
+        connection; if that meets a conflict and the stored events at the
+        commit's positions are its own, byte for byte, the first attempt was
+        written and the commit returns normally: it is applied once either way.
 
         Raises:
             ConflictError: a change's expected version is stale; nothing was written.
             StoreError: a change is malformed, or the database failed; nothing was written.
-            StoreUnavailable: the server could not be reached; nothing was written.
+            StoreUnavailable: the server could not be reached. Nothing was written,
+                unless the connection broke in flight and no fresh one could be had:
+                then the outcome is unknown (read the ticket to find out).
         """
         if not changes:
             return
@@ -478,85 +727,78 @@ class PostgresStore:
                     f"ticket {change.ticket.id}: a commit must raise the version by one "
                     f"(expected {change.expected_version + 1}, got {change.ticket.version})"
                 )
-        with self._transaction() as cur:
-            for change in sorted(changes, key=lambda c: c.ticket.id):
-                self._write_row(cur, change)
-            for change in changes:
-                self._write_timeline(cur, change)
-
-    @staticmethod
-    def _write_row(cur: psycopg.Cursor[tuple[Any, ...]], change: Change) -> None:
-        """Insert or update the ticket row; the version check is the statement's own."""
-        ticket, expected, _, due_at, _ = change
-        values = (
-            ticket.version,
-            ticket.status,
-            int(ticket.priority),
-            ticket.assignee,
-            ticket.department,
-            due_at,
-            ticket.id,
+        write = self._commit_one if len(changes) == 1 else self._commit_many
+        self._run(
+            lambda conn: write(conn, changes, recovering=False),
+            lambda conn: write(conn, changes, recovering=True),
         )
-        if expected == 0:
-            # A concurrent insert of the same id waits for the other transaction,
-            # then does nothing: no exception, so the transaction stays usable.
-            cur.execute(
-                "INSERT INTO tickets (version, status, priority, assignee, department, "
-                "due_at, id) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                values,
-            )
-        else:
-            # Under READ COMMITTED a concurrent writer's UPDATE waits for the row
-            # lock, then re-checks `version` against the committed row: one wins.
-            cur.execute(
-                "UPDATE tickets SET version = %s, status = %s, priority = %s, assignee = %s, "
-                "department = %s, due_at = %s, claimed_until = NULL "
-                "WHERE id = %s AND version = %s",
-                (*values, expected),
-            )
-        if cur.rowcount != 1:
-            cur.execute("SELECT version FROM tickets WHERE id = %s", (ticket.id,))
-            row = cur.fetchone()
-            raise ConflictError(
-                ticket_id=ticket.id,
-                expected_version=expected,
-                actual_version=0 if row is None else int(row[0]),
-            )
+        for change in changes:  # only once the transaction is committed
+            self._remember(change.ticket)
 
-    @staticmethod
-    def _write_timeline(cur: psycopg.Cursor[tuple[Any, ...]], change: Change) -> None:
-        """Append the change's new events (all of them on rewrite), its tags and outbox."""
-        ticket, expected, rewrite, _, outbox = change
-        tid = ticket.id
-        timeline = ticket.timeline
-        if rewrite:
-            cur.execute("DELETE FROM events WHERE ticket_id = %s", (tid,))
-            start = 0
-        else:
-            start = len(timeline)
-            while start and timeline[start - 1].version == ticket.version:
-                start -= 1
-        new = range(start, len(timeline))
-        cur.execute(
-            "INSERT INTO events (ticket_id, position, body) "
-            "SELECT %s, p, b::json FROM unnest(%s::integer[], %s::text[]) AS u(p, b)",
-            (tid, list(new), [_dump(timeline[i]) for i in new]),
-        )
-        if rewrite or any(timeline[i].kind in _TAG_KINDS for i in new):
-            if expected:  # not a new ticket: it may have tag rows already
-                cur.execute("DELETE FROM tags WHERE ticket_id = %s", (tid,))
-            if ticket.tags:
-                cur.execute(
-                    "INSERT INTO tags (tag, ticket_id) SELECT unnest(%s::text[]), %s",
-                    (sorted(ticket.tags), tid),
+    def _commit_one(
+        self, conn: _Connection, changes: Sequence[Change], *, recovering: bool
+    ) -> None:
+        (change,) = changes
+        if _wrote(conn.execute(*_write(change, outbox=True))):
+            return
+        if recovering and self._landed(conn, changes):
+            return
+        self._conflict(conn, change)
+
+    def _commit_many(
+        self, conn: _Connection, changes: Sequence[Change], *, recovering: bool
+    ) -> None:
+        import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
+
+        ordered = sorted(changes, key=lambda c: c.ticket.id)
+        with conn.pipeline(), conn.transaction():
+            cursors = [conn.execute(*_write(c, outbox=False)) for c in ordered]
+            stale = [c for c, cur in zip(ordered, cursors, strict=True) if not _wrote(cur)]
+            if stale:
+                # A first attempt that was written makes every change stale.
+                if recovering and len(stale) == len(ordered) and self._landed(conn, stale):
+                    raise psycopg.Rollback
+                self._conflict(conn, stale[0])  # raising rolls back
+            entries = [
+                (c.ticket.id, p, c.ticket.timeline[p].kind.value) for c in changes for p in c.outbox
+            ]
+            if entries:
+                conn.execute(
+                    _ENQUEUE,
+                    ([e[0] for e in entries], [e[1] for e in entries], [e[2] for e in entries]),
                 )
-        if outbox:
-            cur.execute(
-                "INSERT INTO outbox (ticket_id, position, kind) "
-                "SELECT %s, p, k FROM unnest(%s::integer[], %s::text[]) "
-                "WITH ORDINALITY AS u(p, k, n) ORDER BY n",
-                (tid, list(outbox), [timeline[i].kind.value for i in outbox]),
-            )
+
+    @staticmethod
+    def _conflict(conn: _Connection, change: Change) -> NoReturn:
+        """Raise the `ConflictError` of a change whose version check failed."""
+        ticket_id = change.ticket.id
+        # A statement of its own: under READ COMMITTED it sees the winner's commit.
+        stored = conn.execute("SELECT version FROM tickets WHERE id = %s", (ticket_id,)).fetchone()
+        raise ConflictError(
+            ticket_id=ticket_id,
+            expected_version=change.expected_version,
+            actual_version=0 if stored is None else int(stored[0]),
+        )
+
+    @staticmethod
+    def _landed(conn: _Connection, changes: Sequence[Change]) -> bool:
+        """Whether a commit of ``changes`` whose reply was lost was written after all.
+
+        A commit's events are its own (times, actors, contents): if any change's
+        new events are stored at their positions, byte for byte (``json`` keeps
+        the text it was given), that commit was written, and whole.
+        """
+        for change in changes:
+            ticket = change.ticket
+            tail = _tail(ticket)
+            rows = conn.execute(
+                "SELECT body::text FROM events WHERE ticket_id = %s AND position = ANY(%s) "
+                "ORDER BY position",
+                (ticket.id, list(tail)),
+            ).fetchall()
+            if [r[0] for r in rows] == [_dump(ticket.timeline[i]) for i in tail]:
+                return True
+        return False
 
     def find(self, query: TicketQuery) -> list[Ticket]:
         """Return the tickets matching ``query``, ordered by id (through the indexes)."""
@@ -579,88 +821,105 @@ class PostgresStore:
         if query.tag is not None:
             where.append("id IN (SELECT ticket_id FROM tags WHERE tag = %s)")
             params.append(query.tag)
-        sql = "SELECT id FROM tickets"
+        picked = "SELECT id, version FROM tickets"
         if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id"
+            picked += " WHERE " + " AND ".join(where)
+        picked += " ORDER BY id"
         if query.limit is not None:
-            sql += " LIMIT %s"
+            picked += " LIMIT %s"
             params.append(max(query.limit, 0))
-        with self._transaction() as cur:
-            cur.execute(sql, params)
-            ids = [r[0] for r in cur.fetchall()]
-            return self._load_tickets(cur, ids)
+        # One statement, so the tickets and their events come from one snapshot.
+        sql = (
+            f"SELECT p.id, p.version, e.body::text FROM ({picked}) AS p "  # noqa: S608 - fixed SQL, values as parameters
+            "JOIN events AS e ON e.ticket_id = p.id ORDER BY p.id, e.position"
+        )
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return self._assemble(rows)
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
         """Return up to ``limit`` tickets due at or before ``now``, earliest first."""
-        with self._transaction() as cur:
-            cur.execute(
-                "SELECT id FROM tickets WHERE due_at IS NOT NULL AND due_at <= %s "
-                "ORDER BY due_at, id LIMIT %s",
+        rows = self._run(
+            lambda conn: conn.execute(
+                "SELECT p.id, p.version, e.body::text FROM ("
+                "SELECT id, version, due_at FROM tickets "
+                "WHERE due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s) AS p "
+                "JOIN events AS e ON e.ticket_id = p.id ORDER BY p.due_at, p.id, e.position",
                 (now, max(limit, 0)),
-            )
-            ids = [r[0] for r in cur.fetchall()]
-            return self._load_tickets(cur, ids)
+            ).fetchall(),
+        )
+        return self._assemble(rows)
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Ticket]:
         """Claim and return up to ``limit`` unclaimed tickets due by ``now``, earliest first.
 
         One statement picks the rows with ``FOR UPDATE SKIP LOCKED`` and sets their
-        claim, so concurrent callers in any process get disjoint tickets.
+        claim, so concurrent callers in any process get disjoint tickets. The
+        tickets are read in the same transaction, after the claim: if that read
+        fails, the claim is rolled back with it.
         """
-        with self._transaction() as cur:
-            cur.execute(_CLAIM_DUE, {"now": now, "limit": max(limit, 0), "until": now + lease})
-            claimed = sorted(cur.fetchall(), key=lambda r: (r[1], r[0]))
-            return self._load_tickets(cur, [r[0] for r in claimed])
+
+        def work(conn: _Connection) -> list[Ticket]:
+            with conn.transaction():
+                claimed = conn.execute(
+                    _CLAIM_DUE, {"now": now, "limit": max(limit, 0), "until": now + lease}
+                ).fetchall()
+                claimed.sort(key=lambda r: (r[1], r[0]))
+                return self._current(conn, [(r[0], r[2]) for r in claimed])
+
+        return self._run(work)
 
     def claim_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxEntry]:
         """Claim and return up to ``limit`` unclaimed pending outbox entries, oldest first."""
-        with self._transaction() as cur:
-            cur.execute(_CLAIM_OUTBOX, {"now": now, "limit": max(limit, 0), "until": now + lease})
-            rows = sorted(cur.fetchall())
+        rows = self._run(
+            lambda conn: conn.execute(
+                _CLAIM_OUTBOX, {"now": now, "limit": max(limit, 0), "until": now + lease}
+            ).fetchall(),
+        )
+        rows.sort()
         return [OutboxEntry(r[1], int(r[2]), r[3], int(r[4])) for r in rows]
 
     def ack_outbox(self, keys: Sequence[tuple[str, int]]) -> None:
         """Remove delivered entries; unknown keys are ignored."""
         if not keys:
             return
-        with self._transaction() as cur:
-            # Lock in seq order: two dispatchers acknowledging overlapping entries
-            # (a lease ran out) then wait for each other instead of deadlocking.
-            cur.execute(
+        # Lock in seq order: two dispatchers acknowledging overlapping entries
+        # (a lease ran out) then wait for each other instead of deadlocking.
+        # Deleting twice is harmless, so a dropped connection is retried.
+        self._run(
+            lambda conn: conn.execute(
                 "DELETE FROM outbox WHERE seq IN ("
                 "SELECT o.seq FROM outbox AS o "
                 "JOIN unnest(%s::text[], %s::integer[]) AS k(t, p) "
                 "ON o.ticket_id = k.t AND o.position = k.p ORDER BY o.seq FOR UPDATE OF o)",
                 ([k[0] for k in keys], [k[1] for k in keys]),
-            )
+            ),
+        )
 
     def outbox_pending(self) -> int:
         """Return the number of entries not yet acknowledged."""
-        with self._transaction() as cur:
-            cur.execute("SELECT count(*) FROM outbox")
-            row = cur.fetchone()
-        return 0 if row is None else int(row[0])
+        return self._scalar("SELECT count(*) FROM outbox") or 0
 
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time (in UTC), or None."""
-        with self._transaction() as cur:
-            cur.execute(
+        row = self._run(
+            lambda conn: conn.execute(
                 "SELECT due_at FROM tickets WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1"
-            )
-            row = cur.fetchone()
+            ).fetchone(),
+        )
         return None if row is None else row[0].astimezone(UTC)
 
     def count(self) -> int:
         """Return the number of stored tickets (tombstones included)."""
-        with self._transaction() as cur:
-            cur.execute("SELECT count(*) FROM tickets")
-            row = cur.fetchone()
-        return 0 if row is None else int(row[0])
+        return self._scalar("SELECT count(*) FROM tickets") or 0
+
+    def _scalar(self, sql: str) -> int | None:
+        row = self._run(lambda conn: conn.execute(sql).fetchone())
+        return None if row is None else int(row[0])
 
     def close(self) -> None:
         """Close the pool's connections; the store is unusable afterwards."""
         self._pool.close()
+        self._cache.clear()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._where.removeprefix('PostgreSQL store ')!r})"
