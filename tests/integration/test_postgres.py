@@ -858,6 +858,29 @@ def test_a_commit_the_database_refuses_writes_nothing(
     assert changes[1].ticket == connect().get(before[1].id)
 
 
+def test_without_pipeline_mode_a_multi_ticket_commit_is_still_one_transaction(
+    connect: Callable[..., PostgresStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a libpq older than 14 (no pipelines): statement by statement, same outcomes."""
+    import psycopg  # noqa: PLC0415
+
+    monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda _cls: False))
+    store = connect()
+    before, changes = two_notes(store, FakeClock(START))
+    store.commit(changes)
+    assert [c.ticket for c in changes] == [store.get(t.id) for t in before]
+    stale = [successor(before[0], "stale"), successor(changes[1].ticket, "fresh")]
+    with pytest.raises(ConflictError) as info:
+        store.commit(stale)
+    assert (before[0].id, 1, 2) == (
+        info.value.ticket_id,
+        info.value.expected_version,
+        info.value.actual_version,
+    )
+    assert [c.ticket for c in changes] == [connect().get(t.id) for t in before]
+    assert 2 == store.outbox_pending()
+
+
 # --- real processes -----------------------------------------------------------------------------
 
 

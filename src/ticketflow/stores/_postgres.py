@@ -173,7 +173,7 @@ def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool) -> str:
         f"WITH t AS ({_INSERT_ROW if insert else _UPDATE_ROW})",
         "e AS (INSERT INTO events (ticket_id, position, body) "
         "SELECT t.id, u.p, u.b::json "
-        "FROM t, unnest(%(positions)s::integer[], %(bodies)s::text[]) AS u(p, b)"
+        "FROM t, unnest(%(positions)s::integer[], %(bodies)b::text[]) AS u(p, b)"
         + (
             " ON CONFLICT (ticket_id, position) DO UPDATE SET body = excluded.body)"
             if rewrite
@@ -751,7 +751,11 @@ class PostgresStore:
         import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
 
         ordered = sorted(changes, key=lambda c: c.ticket.id)
-        with conn.pipeline(), conn.transaction():
+        # Pipeline mode needs libpq 14 or later; without it, a round trip a statement.
+        batch: contextlib.AbstractContextManager[object] = (
+            conn.pipeline() if psycopg.Pipeline.is_supported() else contextlib.nullcontext()
+        )
+        with batch, conn.transaction():
             cursors = [conn.execute(*_write(c, outbox=False)) for c in ordered]
             stale = [c for c, cur in zip(ordered, cursors, strict=True) if not _wrote(cur)]
             if stale:
