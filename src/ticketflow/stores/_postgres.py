@@ -506,13 +506,13 @@ class PostgresStore:
     @staticmethod
     def _alive(conn: _Connection) -> bool:
         """Whether an idle pooled connection still works; close it if it does not."""
-        import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
-        from psycopg_pool import ConnectionPool  # noqa: PLC0415
-
         if conn.closed:
             return False
         if not _has_input(conn.pgconn.socket):
             return True  # an idle connection is sent nothing unasked, as a rule
+        import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
+        from psycopg_pool import ConnectionPool  # noqa: PLC0415
+
         try:
             ConnectionPool.check_connection(conn)  # a notice, or the end: find out
         except psycopg.Error:
