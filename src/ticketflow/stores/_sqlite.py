@@ -502,9 +502,21 @@ class SQLiteStore:
                 (_micros(now), limit),
             )
 
+    def _any(self, sql: str, params: Sequence[Any]) -> bool:
+        with self._lock, self._errors():
+            return self._conn.execute(sql, params).fetchone() is not None
+
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Ticket]:
         """Claim and return up to ``limit`` unclaimed tickets due by ``now``, earliest first."""
         at = _micros(now)
+        # Most sweeps find nothing due: check with a plain read, so an idle worker
+        # never takes the write lock that commands need.
+        if not self._any(
+            "SELECT 1 FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
+            "AND (claimed_until IS NULL OR claimed_until <= ?) LIMIT 1",
+            (at, at),
+        ):
+            return []
         with self._write() as conn:
             rows = conn.execute(
                 "SELECT id, version FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
@@ -521,6 +533,10 @@ class SQLiteStore:
     def claim_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxEntry]:
         """Claim and return up to ``limit`` unclaimed pending outbox entries, oldest first."""
         at = _micros(now)
+        if not self._any(
+            "SELECT 1 FROM outbox WHERE claimed_until IS NULL OR claimed_until <= ? LIMIT 1", (at,)
+        ):
+            return []
         with self._write() as conn:
             rows = conn.execute(
                 "SELECT seq, ticket_id, position, kind, attempts FROM outbox "
