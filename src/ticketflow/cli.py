@@ -1,8 +1,9 @@
-"""Command line: ``python -m ticketflow demo``, ``diagram`` and ``worker``.
+"""Command line: ``python -m ticketflow demo``, ``diagram``, ``worker`` and ``report``.
 
 ``demo`` simulates a morning at a help desk on a fake clock, kept in a SQLite file;
 ``diagram`` prints a workflow's Mermaid diagram; ``worker`` runs time rules and
-delivers the outbox of a store until it is told to stop (see docs/howto/worker.md).
+delivers the outbox of a store until it is told to stop (see docs/howto/worker.md);
+``report`` prints a summary table of the tickets' metrics (see docs/howto/reports.md).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ._engine import Helpdesk
 from ._model import Event, Requester, Ticket
 from ._workflow import Workflow
 from .exceptions import StoreError, StoreUnavailable, TicketflowError, WorkflowError
+from .metrics import RowValue, aggregate, ticket_metrics, write_csv
 from .rules import after, from_dicts, inactivity
 from .stores import OutboxEntry, SQLiteStore, TicketQuery, TicketStore, open_store
 from .stores._protocol import Change
@@ -615,6 +617,148 @@ def _any_ticket(_ticket: Ticket) -> bool:
     return True
 
 
+# --- the report ----------------------------------------------------------------------
+
+
+def _duration(seconds: RowValue) -> str:
+    """Format seconds compactly: ``45s``, ``12m``, ``3h 05m``, ``2d 04h``; ``-`` for none."""
+    if not isinstance(seconds, int | float):
+        return "-"
+    total = round(seconds)
+    if total < 60:
+        return f"{total}s"
+    minutes, _ = divmod(total, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m"
+
+
+def _report_table(rows: Sequence[dict[str, RowValue]], keys: Sequence[str]) -> list[str]:
+    """Return the summary table of aggregated ``rows`` (grouped by ``keys``) as lines."""
+    header = [
+        *(keys or ["group"]),
+        "tickets",
+        "1st resp med",
+        "1st resp p90",
+        "resolved med",
+        "resolved p90",
+        "replies a/c",
+        "reopens",
+        "csat",
+    ]
+    table = [header]
+    for row in rows:
+        group = [str(row[k]) if row[k] is not None else "(none)" for k in keys] or ["all"]
+        csat = row["satisfaction_mean"]
+        table.append(
+            [
+                *group,
+                str(row["tickets"]),
+                _duration(row["first_response_median_seconds"]),
+                _duration(row["first_response_p90_seconds"]),
+                _duration(row["resolution_final_median_seconds"]),
+                _duration(row["resolution_final_p90_seconds"]),
+                f"{row['agent_replies']}/{row['customer_replies']}",
+                str(row["reopens"]),
+                f"{csat:.1f} ({row['satisfaction_count']})" if isinstance(csat, float) else "-",
+            ]
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    texts = len(header) - 8  # the group columns align left, the figures right
+    return [
+        "  ".join(
+            cell.ljust(w) if i < texts else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in table
+    ]
+
+
+def _parse_now(text: str) -> datetime:
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError:
+        raise _SetupError(f"--now {text!r}: not an ISO time (2026-03-09T12:00+00:00)") from None
+    if now.tzinfo is None:
+        raise _SetupError(f"--now {text!r}: give a time zone, e.g. {text}+00:00")
+    return now.astimezone(UTC)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    """The ``report`` command: metrics of every ticket in the store, as a table (and CSV)."""
+    try:
+        workflow = _load_config(args.config)
+        now = SystemClock().now() if args.now is None else _parse_now(args.now)
+        try:
+            store = open_store(args.store)
+        except StoreError as exc:
+            raise _SetupError(f"--store {args.store!r}: {exc}") from exc
+    except _SetupError as exc:
+        print(f"ticketflow report: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETUP
+    try:
+        tickets = store.find(TicketQuery())
+        figures = [ticket_metrics(t, workflow, now=max(now, t.updated_at)) for t in tickets]
+    except TicketflowError as exc:
+        print(f"ticketflow report: error: {exc}", file=sys.stderr)
+        return EXIT_STORE_FAILED
+    finally:
+        store.close()
+    keys = [args.by] if args.by else []
+    rows = aggregate(figures, by=keys, period=args.period)
+    if args.period:
+        keys.append("period")
+    at = f"{now:%Y-%m-%d %H:%M} UTC"
+    print(f"{len(figures)} tickets in {args.store} (workflow {workflow.name}), at {at}")
+    print("\n".join(_report_table(rows, keys)))
+    if args.csv:
+        try:
+            write_csv(rows, args.csv)
+        except OSError as exc:
+            print(f"ticketflow report: error: --csv {args.csv!r}: {exc}", file=sys.stderr)
+            return EXIT_STORE_FAILED
+        print(f"wrote {len(rows)} rows to {args.csv}")
+    return EXIT_OK
+
+
+def _report_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        help="print a summary table of ticket metrics",
+        description=(
+            "Compute every ticket's metrics from its timeline (first response, resolution, "
+            "replies, reopens, satisfaction) and print them aggregated; see docs/howto/reports.md."
+        ),
+    )
+    report.add_argument(
+        "--store", default=WORKER_STORE, help=f"store URL (default: {WORKER_STORE})"
+    )
+    report.add_argument(
+        "--config",
+        default="liveagent",
+        help="the workflow (a preset name or a .toml/.json file) that gives the statuses' "
+        "categories (default: liveagent)",
+    )
+    report.add_argument(
+        "--by",
+        choices=("assignee", "department", "priority", "channel"),
+        help="group by this ticket value",
+    )
+    report.add_argument(
+        "--period", choices=("month", "week", "day"), help="group by period of creation"
+    )
+    report.add_argument("--csv", metavar="FILE", help="also write the full rows to FILE as CSV")
+    report.add_argument(
+        "--now",
+        metavar="TIME",
+        help="ISO time the open tickets' current status is counted up to (default: now)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(
@@ -636,9 +780,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"{', '.join(PRESETS)} or a .toml/.json file",
     )
     _worker_parser(commands)
+    _report_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "worker":
         return _run_worker(args)
+    if args.command == "report":
+        return _run_report(args)
     try:
         if args.command == "demo":
             print("\n".join(run_demo(store=args.store)))

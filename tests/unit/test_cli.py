@@ -345,3 +345,72 @@ def test_the_worker_uses_the_embedded_sqlite_file_by_default(
     monkeypatch.chdir(tmp_path)
     assert 0 == main(["worker", "--once"])
     assert SCHEMA_VERSION == SQLiteStore(tmp_path / "helpdesk.db").schema_version()
+
+
+# --- report ----------------------------------------------------------------------------
+
+
+def test_report_prints_a_summary_of_the_demo_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report` on the demo's file: one row of all 5 tickets, by the figures of its timelines."""
+    monkeypatch.chdir(tmp_path)
+    run_demo()
+    capsys.readouterr()
+    url = f"sqlite:///{tmp_path / DEMO_FILE}"
+    assert 0 == main(["report", "--store", url, "--now", "2026-03-20T00:00+00:00"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"5 tickets in {url} (workflow liveagent), at 2026-03-20 00:00 UTC"
+    assert out[1].split() == [
+        "group", "tickets", "1st", "resp", "med", "1st", "resp", "p90",
+        "resolved", "med", "resolved", "p90", "replies", "a/c", "reopens", "csat",
+    ]  # fmt: skip
+    # First responses of 12, 14 and 20 minutes; resolutions of 58 and 57 minutes (the
+    # median, 57.5 min, shows as 57m); 4 agent and 1 customer replies; one rating of 5.
+    assert out[2].split() == ["all", "5", "14m", "20m", "57m", "58m", "4/1", "0", "5.0", "(1)"]
+
+
+def test_report_groups_by_assignee_and_period_and_writes_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--by and --period add group columns; --csv writes the full aggregated rows."""
+    monkeypatch.chdir(tmp_path)
+    run_demo()
+    capsys.readouterr()
+    url = f"sqlite:///{tmp_path / DEMO_FILE}"
+    csv_file = tmp_path / "report.csv"
+    argv = ["report", "--store", url, "--by", "assignee", "--period", "week"]
+    assert 0 == main([*argv, "--csv", str(csv_file), "--now", "2026-03-20T00:00+00:00"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[:3] == ["assignee", "period", "tickets"]
+    assert [line.split()[:3] for line in out[2:5]] == [
+        ["bob", "2026-W10", "1"],
+        ["eve", "2026-W10", "2"],
+        ["(none)", "2026-W10", "2"],
+    ]
+    assert out[5] == f"wrote 3 rows to {csv_file}"
+    lines = csv_file.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("assignee,period,tickets,first_response_count,")
+    assert lines[1].startswith("bob,2026-W10,1,1,720.0,")
+
+
+def test_report_names_a_bad_now_or_config_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Setup errors are one line on stderr and exit status 2."""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert 2 == main(["report", "--store", url, "--now", "2026-03-20T00:00"])
+    assert "--now '2026-03-20T00:00': give a time zone" in capsys.readouterr().err
+    assert 2 == main(["report", "--store", url, "--config", str(tmp_path / "none.toml")])
+    assert "--config" in capsys.readouterr().err
+
+
+def test_report_on_an_empty_store_prints_a_header_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No tickets: a zero count and no rows, exit status 0."""
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert 0 == main(["report", "--store", url, "--now", "2026-03-20T00:00+00:00"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("0 tickets in")
+    assert len(out) == 2

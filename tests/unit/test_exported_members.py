@@ -22,6 +22,7 @@ import ticketflow
 PUBLIC_MODULES = (
     "ticketflow",
     "ticketflow.exceptions",
+    "ticketflow.metrics",
     "ticketflow.rules",
     "ticketflow.stores",
     "ticketflow.workflows",

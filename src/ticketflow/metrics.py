@@ -1,0 +1,458 @@
+"""Metrics computed from ticket timelines: per ticket, aggregated, as rows and CSV.
+
+Every figure comes from the timeline alone: event kinds, times, actor roles and the
+statuses before and after each event, mapped to categories by the `Workflow`. None
+reads personal data, so a purged (anonymised) ticket gives the same figures as it
+did before the purge.
+
+Definitions (all durations are measured from the ticket's creation, its first event):
+
+- **first response**: the first ``agent_replied`` event (a public agent reply;
+  private notes are ``note_added`` and do not count). Equal to
+  ``ticket.first_response_at - ticket.created_at``.
+- **resolution, first**: the first time the ticket *entered* a status of category
+  ``resolved`` or ``closed`` (from a status of any other category).
+- **resolution, final**: the last such entry, if the ticket is still in a
+  ``resolved`` or ``closed`` status (it was not reopened or trashed since);
+  otherwise ``None``. Moving on from ``resolved`` to ``closed`` is not an entry,
+  so closing a resolved ticket does not change its resolution time.
+- **replies**: ``agent_replied`` and ``customer_replied`` events, counted apart.
+- **reopens**: status changes from a ``resolved`` or ``closed`` category status to a
+  ``new``, ``open`` or ``pending`` one.
+- **time in status**: for each status, the sum of the intervals the ticket spent
+  in it, between the events that changed the status; the last interval ends at
+  ``now``. The values sum to the ticket's age, ``now - created``.
+- **satisfaction**: the rating of the latest ``confirmed`` event, if it has one.
+
+The ``purged`` event itself is left out: it records the erasure, not work on the
+ticket, so a tombstone's figures equal those of the ticket before its purge.
+
+Business time: pass a ``calendar`` (any `Calendar`, such as a
+`ticketflow.BusinessCalendar`) and the durations are measured in business time as
+well (the ``*_business`` fields).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import IO, Final, Literal, Protocol, TypeAlias, final, runtime_checkable
+
+import attrs
+
+from ._clock import require_aware
+from ._model import Event, EventKind, Ticket
+from ._workflow import Category, Workflow
+
+__all__ = [
+    "Calendar",
+    "Period",
+    "RowValue",
+    "TicketMetrics",
+    "aggregate",
+    "period_of",
+    "ticket_metrics",
+    "to_rows",
+    "write_csv",
+]
+
+RowValue: TypeAlias = "str | int | float | None"
+"""A value in a row: text, a count, seconds, a mean, or ``None`` (nothing to measure)."""
+
+Period: TypeAlias = 'Literal["month", "week", "day"]'
+"""A period of creation: ``"2026-03"``, ``"2026-W10"`` (ISO week) or ``"2026-03-02"``."""
+
+_GROUP_KEYS: Final[tuple[str, ...]] = ("assignee", "department", "priority", "channel")
+# The ticket values `aggregate` can group by (each the ticket's current value).
+
+_DURATIONS: Final[tuple[str, ...]] = ("first_response", "resolution_first", "resolution_final")
+
+_DONE: Final = frozenset({Category.RESOLVED, Category.CLOSED})
+_ACTIVE: Final = frozenset({Category.NEW, Category.OPEN, Category.PENDING})
+
+
+@runtime_checkable
+class Calendar(Protocol):
+    """What metrics need of a business calendar: the business time between two instants.
+
+    Any object with this method will do; ``ticketflow.BusinessCalendar`` is one.
+    """
+
+    def business_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """Return the business time from ``start`` to ``end`` (``start <= end``, both UTC)."""
+        ...
+
+
+@final
+@attrs.frozen(kw_only=True, slots=True)
+class TicketMetrics:
+    """The metrics of one ticket, computed from its timeline by `ticket_metrics`.
+
+    Attributes:
+        ticket_id: The ticket's id.
+        created_at: When it was created.
+        status: Its status (before a purge, for a purged ticket).
+        category: The category of ``status``, by the workflow.
+        assignee: Its current agent, if any.
+        department: Its current department, if any.
+        priority: Its current priority's name (``"high"``).
+        channel: Its channel.
+        age: ``now - created_at``.
+        first_response: Elapsed time to the first agent reply, or ``None``.
+        resolution_first: Elapsed time to the first entry into a resolved or
+            closed status, or ``None``.
+        resolution_final: Elapsed time to the last such entry, while the ticket
+            is still resolved or closed; else ``None``.
+        agent_replies: Number of agent replies (notes not counted).
+        customer_replies: Number of customer replies.
+        reopens: Number of moves from a resolved/closed status back to new, open
+            or pending.
+        time_in_status: Elapsed time spent in each status visited; the values
+            sum to ``age``.
+        satisfaction: The rating of the latest confirmation, if it has one.
+        first_response_business: ``first_response`` in business time (needs a calendar).
+        resolution_first_business: ``resolution_first`` in business time.
+        resolution_final_business: ``resolution_final`` in business time.
+        time_in_status_business: ``time_in_status`` in business time, or ``None``
+            without a calendar.
+    """
+
+    ticket_id: str
+    created_at: datetime
+    status: str
+    category: Category
+    assignee: str | None
+    department: str | None
+    priority: str
+    channel: str
+    age: timedelta
+    first_response: timedelta | None
+    resolution_first: timedelta | None
+    resolution_final: timedelta | None
+    agent_replies: int
+    customer_replies: int
+    reopens: int
+    time_in_status: Mapping[str, timedelta]
+    satisfaction: int | None
+    first_response_business: timedelta | None = None
+    resolution_first_business: timedelta | None = None
+    resolution_final_business: timedelta | None = None
+    time_in_status_business: Mapping[str, timedelta] | None = None
+
+
+def ticket_metrics(
+    ticket: Ticket,
+    workflow: Workflow,
+    *,
+    now: datetime | None = None,
+    calendar: Calendar | None = None,
+) -> TicketMetrics:
+    """Return the metrics of ``ticket`` (see the module docstring for the definitions).
+
+    Args:
+        ticket: The ticket; only its timeline and current group values are read.
+        workflow: Maps the timeline's statuses to categories.
+        now: Where the last interval in a status ends (default: the ticket's last
+            event, so an unfinished ticket's current status counts nothing after it).
+        calendar: Also measure durations in business time with this calendar.
+
+    Raises:
+        WorkflowError: a status of the timeline is not declared by ``workflow``.
+        InvalidInputError: ``now`` is naive.
+        ValueError: ``now`` is before the ticket's last (non-purge) event.
+    """
+    events = [e for e in ticket.timeline if e.kind is not EventKind.PURGED]
+    created = events[0].at
+    end = events[-1].at if now is None else require_aware(now, "now")
+    if end < events[-1].at:
+        msg = f"now ({end.isoformat()}) is before ticket {ticket.id}'s last event"
+        raise ValueError(msg)
+    walk = _Walk(workflow, events[0])
+    for event in events[1:]:
+        walk.feed(event)
+    first_response, first_done = walk.first_response, walk.first_done
+    status, category = walk.status, walk.category
+    spans = [*walk.spans, (status, walk.since, end)]
+
+    def span(at: datetime | None) -> timedelta | None:
+        return None if at is None else at - created
+
+    final_done = walk.last_done if category in _DONE else None
+    business: tuple[timedelta | None, ...] = (None, None, None)
+    in_status_business: Mapping[str, timedelta] | None = None
+    if calendar is not None:
+        business = tuple(
+            None if at is None else calendar.business_time_between(created, at)
+            for at in (first_response, first_done, final_done)
+        )
+        in_status_business = _sum_spans(spans, calendar)
+    return TicketMetrics(
+        ticket_id=ticket.id,
+        created_at=created,
+        status=status,
+        category=category,
+        assignee=ticket.assignee,
+        department=ticket.department,
+        priority=ticket.priority.label,
+        channel=ticket.channel,
+        age=end - created,
+        first_response=span(first_response),
+        resolution_first=span(first_done),
+        resolution_final=span(final_done),
+        agent_replies=walk.agent_replies,
+        customer_replies=walk.customer_replies,
+        reopens=walk.reopens,
+        time_in_status=_sum_spans(spans, None),
+        satisfaction=walk.satisfaction,
+        first_response_business=business[0],
+        resolution_first_business=business[1],
+        resolution_final_business=business[2],
+        time_in_status_business=in_status_business,
+    )
+
+
+@final
+class _Walk:
+    """The state of one pass over a timeline, event by event."""
+
+    def __init__(self, workflow: Workflow, created: Event) -> None:
+        self.workflow = workflow
+        self.status = created.status_after
+        self.category = workflow.category(self.status)
+        self.since = created.at
+        self.spans: list[tuple[str, datetime, datetime]] = []
+        self.first_response: datetime | None = None
+        self.first_done: datetime | None = None
+        self.last_done: datetime | None = None
+        self.agent_replies = 0
+        self.customer_replies = 0
+        self.reopens = 0
+        self.satisfaction: int | None = None
+
+    def feed(self, event: Event) -> None:
+        kind = event.kind
+        if kind is EventKind.AGENT_REPLIED:
+            self.agent_replies += 1
+            if self.first_response is None:
+                self.first_response = event.at
+        elif kind is EventKind.CUSTOMER_REPLIED:
+            self.customer_replies += 1
+        elif kind is EventKind.CONFIRMED:
+            rating = event.data.get("rating")
+            self.satisfaction = rating if isinstance(rating, int) else None
+        if event.changes_status:
+            self.spans.append((self.status, self.since, event.at))
+            after = self.workflow.category(event.status_after)
+            if after in _DONE and self.category not in _DONE:
+                self.first_done = self.first_done or event.at
+                self.last_done = event.at
+            elif self.category in _DONE and after in _ACTIVE:
+                self.reopens += 1
+            self.status, self.since, self.category = event.status_after, event.at, after
+
+
+def _sum_spans(
+    spans: Sequence[tuple[str, datetime, datetime]], calendar: Calendar | None
+) -> Mapping[str, timedelta]:
+    totals: dict[str, timedelta] = {}
+    for status, start, stop in spans:
+        took = stop - start if calendar is None else calendar.business_time_between(start, stop)
+        totals[status] = totals.get(status, timedelta()) + took
+    return MappingProxyType(totals)
+
+
+def period_of(at: datetime, period: Period) -> str:
+    """Return the name of the ``period`` holding ``at`` (in UTC).
+
+    ``"2026-03"`` for a month, ``"2026-W10"`` for an ISO week, ``"2026-03-02"`` for a day.
+
+    Raises:
+        ValueError: ``period`` is not ``"month"``, ``"week"`` or ``"day"``.
+    """
+    if period == "month":
+        return f"{at.year:04d}-{at.month:02d}"
+    if period == "week":
+        year, week, _ = at.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    if period == "day":
+        return at.date().isoformat()
+    msg = f"period must be 'month', 'week' or 'day', got {period!r}"
+    raise ValueError(msg)
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _statuses(metrics: Sequence[TicketMetrics]) -> list[str]:
+    return sorted({name for m in metrics for name in m.time_in_status})
+
+
+def _has_business(metrics: Sequence[TicketMetrics]) -> bool:
+    return any(m.time_in_status_business is not None for m in metrics)
+
+
+def _durations(business: bool) -> tuple[str, ...]:
+    return _DURATIONS + tuple(f"{d}_business" for d in _DURATIONS) if business else _DURATIONS
+
+
+def to_rows(metrics: Iterable[TicketMetrics]) -> list[dict[str, RowValue]]:
+    """Return one row (a flat dict) per ticket, ready for `write_csv`.
+
+    Durations are in seconds (``first_response_seconds``); time in each status is
+    ``time_in_<status>_seconds`` for every status any of the tickets visited (0.0
+    where a ticket never was in it). With a calendar, the business durations follow
+    as ``*_business_seconds``. Every row has the same keys, in the same order.
+    """
+    items = list(metrics)
+    statuses = _statuses(items)
+    business = _has_business(items)
+    rows: list[dict[str, RowValue]] = []
+    for m in items:
+        row: dict[str, RowValue] = {
+            "ticket_id": m.ticket_id,
+            "created_at": m.created_at.isoformat(),
+            "status": m.status,
+            "category": m.category.value,
+            "assignee": m.assignee,
+            "department": m.department,
+            "priority": m.priority,
+            "channel": m.channel,
+            "age_seconds": m.age.total_seconds(),
+        }
+        for name in _durations(business):
+            row[f"{name}_seconds"] = _seconds(getattr(m, name))
+        row["agent_replies"] = m.agent_replies
+        row["customer_replies"] = m.customer_replies
+        row["reopens"] = m.reopens
+        row["satisfaction"] = m.satisfaction
+        for status in statuses:
+            row[f"time_in_{status}_seconds"] = m.time_in_status.get(
+                status, timedelta()
+            ).total_seconds()
+        if business:
+            for status in statuses:
+                spent = (m.time_in_status_business or {}).get(status, timedelta())
+                row[f"time_in_{status}_business_seconds"] = spent.total_seconds()
+        rows.append(row)
+    return rows
+
+
+def _percentile(values: Sequence[float], fraction: float) -> float:
+    # Nearest rank: the smallest value with at least ``fraction`` of the values at or below it.
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def _group_key(
+    m: TicketMetrics, by: Sequence[str], period: Period | None
+) -> tuple[str | None, ...]:
+    key: list[str | None] = [getattr(m, name) for name in by]
+    if period is not None:
+        key.append(period_of(m.created_at, period))
+    return tuple(key)
+
+
+def _sort_key(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    return tuple((part is None, part or "") for part in key)
+
+
+def aggregate(
+    metrics: Iterable[TicketMetrics],
+    by: Sequence[str] = (),
+    period: Period | None = None,
+) -> list[dict[str, RowValue]]:
+    """Group per-ticket metrics and summarise each group as one row.
+
+    Args:
+        metrics: Per-ticket metrics (from `ticket_metrics`).
+        by: Ticket values to group by, from ``assignee``, ``department``, ``priority``
+            and ``channel`` (``()``: one group of all).
+        period: Also group by the period of creation (the ``period`` column).
+
+    Returns:
+        One row per group, sorted by the group values (``None`` last). Each row has
+        the group values, ``tickets`` (count); for each duration ``D``,
+        ``D_count`` (tickets that have one), ``D_mean_seconds``,
+        ``D_median_seconds`` and ``D_p90_seconds`` (nearest rank), ``None`` when
+        the count is 0; the sums ``agent_replies``, ``customer_replies`` and
+        ``reopens``; ``satisfaction_count`` and ``satisfaction_mean``; and
+        ``time_in_<status>_seconds``, the total time the group's tickets spent in
+        each status. With a calendar, the business durations and times follow.
+
+    Raises:
+        ValueError: ``by`` names a value not one of those, or ``period`` is unknown.
+    """
+    unknown = [name for name in by if name not in _GROUP_KEYS]
+    if unknown:
+        msg = f"cannot group by {unknown[0]!r}; choose from {', '.join(_GROUP_KEYS)}"
+        raise ValueError(msg)
+    if period is not None and period not in ("month", "week", "day"):
+        msg = f"period must be 'month', 'week' or 'day', got {period!r}"
+        raise ValueError(msg)
+    items = list(metrics)
+    statuses = _statuses(items)
+    business = _has_business(items)
+    groups: dict[tuple[str | None, ...], list[TicketMetrics]] = {}
+    for m in items:
+        groups.setdefault(_group_key(m, by, period), []).append(m)
+    names = [*by, "period"] if period is not None else list(by)
+    rows: list[dict[str, RowValue]] = []
+    for key in sorted(groups, key=_sort_key):
+        members = groups[key]
+        row: dict[str, RowValue] = dict(zip(names, key, strict=True))
+        row["tickets"] = len(members)
+        for name in _durations(business):
+            values = [v.total_seconds() for m in members if (v := getattr(m, name)) is not None]
+            row[f"{name}_count"] = len(values)
+            row[f"{name}_mean_seconds"] = statistics.fmean(values) if values else None
+            row[f"{name}_median_seconds"] = statistics.median(values) if values else None
+            row[f"{name}_p90_seconds"] = _percentile(values, 0.9) if values else None
+        row["agent_replies"] = sum(m.agent_replies for m in members)
+        row["customer_replies"] = sum(m.customer_replies for m in members)
+        row["reopens"] = sum(m.reopens for m in members)
+        ratings = [m.satisfaction for m in members if m.satisfaction is not None]
+        row["satisfaction_count"] = len(ratings)
+        row["satisfaction_mean"] = statistics.fmean(ratings) if ratings else None
+        for status in statuses:
+            total = sum((m.time_in_status.get(status, timedelta()) for m in members), timedelta())
+            row[f"time_in_{status}_seconds"] = total.total_seconds()
+        if business:
+            for status in statuses:
+                total = sum(
+                    ((m.time_in_status_business or {}).get(status, timedelta()) for m in members),
+                    timedelta(),
+                )
+                row[f"time_in_{status}_business_seconds"] = total.total_seconds()
+        rows.append(row)
+    return rows
+
+
+def write_csv(
+    rows: Sequence[Mapping[str, RowValue]], file: IO[str] | str | os.PathLike[str]
+) -> None:
+    """Write ``rows`` as CSV with a header line: to an open text file, or to a path.
+
+    The columns are the keys of the rows in order of first appearance; ``None`` is
+    written as an empty field. A path is written in UTF-8 (replaced if it exists).
+    """
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    if isinstance(file, str | os.PathLike):
+        with open(file, "w", encoding="utf-8", newline="") as handle:  # noqa: PTH123 - str or PathLike
+            _write(rows, list(columns), handle)
+    else:
+        _write(rows, list(columns), file)
+
+
+def _write(rows: Sequence[Mapping[str, RowValue]], columns: list[str], handle: IO[str]) -> None:
+    writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})

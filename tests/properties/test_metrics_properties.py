@@ -1,0 +1,121 @@
+"""Metrics hold their documented relations on random lifecycles of the presets.
+
+Each example draws a preset, a ticket and a random command sequence with random
+clock steps between commands (refused commands are skipped), then checks:
+time in statuses sums to the age; first response matches ``first_response_at``;
+the satisfaction matches ``Ticket.satisfaction``; the final resolution is set exactly
+when the ticket rests in a resolved or closed status; purging changes no figure;
+and aggregates are the sums (and counts) of the per-ticket values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ticketflow import (
+    Category,
+    FakeClock,
+    Helpdesk,
+    MemoryStore,
+    Ticket,
+    TicketflowError,
+    Workflow,
+)
+from ticketflow.metrics import TicketMetrics, aggregate, ticket_metrics
+from ticketflow.testing import apply_command, command_sequences, open_ticket_kwargs, presets
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+STEPS = st.timedeltas(timedelta(0), timedelta(days=3))
+
+
+@st.composite
+def lifecycles(draw: st.DrawFn) -> tuple[Helpdesk, Workflow, Ticket]:
+    """A help desk, its workflow and a ticket after random commands at random times."""
+    workflow = draw(presets())
+    clock = FakeClock(START)
+    desk = Helpdesk(workflow, store=MemoryStore(), clock=clock)
+    ticket = desk.open_ticket(**draw(open_ticket_kwargs()))
+    for command in draw(command_sequences(workflow, max_size=12)):
+        clock.advance(draw(STEPS))
+        if command.name == "purge":
+            continue  # purged separately below, so the figures can be compared
+        try:
+            apply_command(desk, ticket.id, command)
+        except TicketflowError:
+            continue
+    return desk, workflow, desk.get(ticket.id)
+
+
+@given(lifecycles(), STEPS)
+def test_metrics_follow_the_timeline(
+    case: tuple[Helpdesk, Workflow, Ticket], wait: timedelta
+) -> None:
+    """Statuses sum to the age; first response and rating agree with the ticket's own."""
+    _desk, workflow, ticket = case
+    now = ticket.updated_at + wait
+    m = ticket_metrics(ticket, workflow, now=now)
+    assert sum(m.time_in_status.values(), timedelta()) == m.age == now - ticket.created_at
+    first = ticket.first_response_at
+    assert m.first_response == (None if first is None else first - ticket.created_at)
+    assert m.satisfaction == ticket.satisfaction
+    done = workflow.category(ticket.status) in (Category.RESOLVED, Category.CLOSED)
+    assert (m.resolution_final is not None) == done
+    if m.resolution_final is not None:
+        assert m.resolution_first is not None
+        assert m.resolution_first <= m.resolution_final
+    assert m.reopens == 0 or m.resolution_first is not None
+
+
+@given(lifecycles(), STEPS)
+def test_purging_changes_no_figure(
+    case: tuple[Helpdesk, Workflow, Ticket], wait: timedelta
+) -> None:
+    """A tombstone's metrics equal the ticket's before the purge."""
+    desk, workflow, ticket = case
+    if workflow.status(ticket.status).final:
+        return  # already purged: nothing to compare
+    now = ticket.updated_at + wait + timedelta(days=1)
+    before = ticket_metrics(ticket, workflow, now=now)
+    desk.clock.advance(wait)  # type: ignore[attr-defined]
+    tombstone = desk.purge(ticket.id, by="dpo")
+    assert ticket_metrics(tombstone, workflow, now=now) == before
+
+
+@given(st.lists(lifecycles(), min_size=1, max_size=4))
+def test_aggregates_are_sums_of_the_tickets(cases: list[tuple[Helpdesk, Workflow, Ticket]]) -> None:
+    """Per group, counts and sums equal those of the group's tickets."""
+    figures: list[TicketMetrics] = [
+        ticket_metrics(ticket, workflow, now=ticket.updated_at) for _d, workflow, ticket in cases
+    ]
+    rows = aggregate(figures, by=("priority",), period="day")
+    assert sum(r["tickets"] for r in rows) == len(figures)  # type: ignore[misc]
+    for row in rows:
+        group = [
+            m
+            for m in figures
+            if m.priority == row["priority"] and m.created_at.date().isoformat() == row["period"]
+        ]
+        assert row["tickets"] == len(group)
+        assert row["agent_replies"] == sum(m.agent_replies for m in group)
+        assert row["customer_replies"] == sum(m.customer_replies for m in group)
+        assert row["reopens"] == sum(m.reopens for m in group)
+        responses = [m.first_response for m in group if m.first_response is not None]
+        assert row["first_response_count"] == len(responses)
+        if responses:
+            mean = row["first_response_mean_seconds"]
+            assert isinstance(mean, float)
+            total = sum(r.total_seconds() for r in responses)
+            assert abs(mean * len(responses) - total) <= 1e-6 * max(1.0, total)
+            low, high = min(responses).total_seconds(), max(responses).total_seconds()
+            for stat in ("median", "p90"):
+                value = row[f"first_response_{stat}_seconds"]
+                assert isinstance(value, float)
+                assert low <= value <= high
+        for status in {s for m in group for s in m.time_in_status}:
+            spent = sum((m.time_in_status.get(status, timedelta()) for m in group), timedelta())
+            assert row[f"time_in_{status}_seconds"] == spent.total_seconds()
+        ratings = [m.satisfaction for m in group if m.satisfaction is not None]
+        assert row["satisfaction_count"] == len(ratings)
