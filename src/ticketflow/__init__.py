@@ -11,6 +11,7 @@ Quick start::
 
 from . import rules as rules
 from . import workflows as workflows
+from ._calendar import BusinessCalendar as BusinessCalendar
 from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
@@ -54,6 +55,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "BusinessCalendar",
     "Category",
     "Clock",
     "ClosedPolicy",
