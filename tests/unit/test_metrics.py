@@ -334,3 +334,26 @@ def test_rows_carry_business_columns_only_with_a_calendar(
     assert "first_response_business_seconds" not in to_rows([plain])[0]
     assert "time_in_new_business_seconds" in to_rows([business])[0]
     assert "first_response_business_count" in aggregate([business])[0]
+
+
+def test_business_time_with_the_real_business_calendar() -> None:
+    """BusinessCalendar satisfies the metrics' Calendar protocol and counts opening hours only.
+
+    Opened Monday 10:00 Brussels (09:00 UTC), answered Tuesday 16:00 Brussels: 30 hours
+    on the clock, 7 + 7 business hours in a 9-to-5 week.
+    """
+    from ticketflow import BusinessCalendar, Requester  # noqa: PLC0415 - this test's own needs
+    from ticketflow.metrics import Calendar  # noqa: PLC0415
+
+    calendar = BusinessCalendar.weekdays_9_to_5("Europe/Brussels")
+    assert isinstance(calendar, Calendar)
+    clock = FakeClock(START)
+    desk = Helpdesk(clock=clock)
+    ticket = desk.open_ticket(subject="x", requester=Requester(name="Ann"))
+    clock.advance(hours=30)
+    desk.agent_reply(ticket.id, "on it", by="bob")
+    metrics = ticket_metrics(desk.get(ticket.id), desk.workflow, calendar=calendar)
+    assert (timedelta(hours=30), timedelta(hours=14)) == (
+        metrics.first_response,
+        metrics.first_response_business,
+    )
