@@ -324,6 +324,7 @@ def replay(
         clock=clock,
         outbox=(),
     )
+    triggers: dict[str, str] = {}
     tickets: dict[str, Ticket] = {}
     unchanged = 0
     rejected: Counter[tuple[str, str]] = Counter()
@@ -358,7 +359,10 @@ def replay(
             if target == ticket.status:
                 unchanged += 1
             else:
-                ticket = desk.fire(ticket.id, trigger_for(target), by=by)
+                trigger = triggers.get(target)
+                if trigger is None:
+                    trigger = triggers[target] = trigger_for(target)
+                ticket = desk.fire(ticket.id, trigger, by=by)
         except (TransitionError, TicketLockedError):
             assert ticket is not None  # noqa: S101 - opening a ticket raises neither
             # The ticket stays where it was; an assignment before a refused trigger stands.
