@@ -24,6 +24,7 @@ PUBLIC_MODULES = (
     "ticketflow.exceptions",
     "ticketflow.metrics",
     "ticketflow.rules",
+    "ticketflow.sla",
     "ticketflow.stores",
     "ticketflow.workflows",
 )
