@@ -48,6 +48,7 @@ at ``now`` (its current priority, department, tags...).
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -191,7 +192,8 @@ class SlaPolicy:
     Args:
         name: The policy's name (non-empty).
         conditions: A condition in the rule condition format (see
-            `ticketflow.rules`), or ``None`` for the fallback policy.
+            `ticketflow.rules`; a list means "all"), or ``None`` for the fallback
+            policy. The policy keeps a copy.
         targets: Per priority (a `Priority` or its name), per metric (a `Metric` or
             its name), a duration (`timedelta`, seconds, or text like ``"4h"``).
         calendar: The business calendar the clocks count in (default: always open).
@@ -207,7 +209,7 @@ class SlaPolicy:
     """
 
     name: str
-    conditions: Mapping[str, Any] | None
+    conditions: Mapping[str, Any] | list[Any] | None
     targets: Mapping[Priority, Mapping[Metric, timedelta]]
     calendar: BusinessCalendar
     pause_in: frozenset[Category]
@@ -218,7 +220,7 @@ class SlaPolicy:
         self,
         name: str,
         *,
-        conditions: Mapping[str, Any] | None = None,
+        conditions: Mapping[str, Any] | list[Any] | None = None,
         targets: Mapping[Priority | str, Mapping[Metric | str, object]],
         calendar: BusinessCalendar | None = None,
         pause_in: Iterable[Category | str] = (Category.PENDING,),
@@ -246,7 +248,8 @@ class SlaPolicy:
         warnings = _warnings(warn_before, name)
         set_ = object.__setattr__
         set_(self, "name", name)
-        set_(self, "conditions", conditions)
+        # A copy: changing the caller's dict later must not bypass the validation.
+        set_(self, "conditions", copy.deepcopy(conditions))
         set_(self, "targets", MappingProxyType(by_priority))
         set_(self, "calendar", calendar)
         set_(self, "pause_in", pause)

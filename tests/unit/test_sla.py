@@ -363,3 +363,15 @@ def test_a_fallback_must_be_last_and_names_unique() -> None:
         SlaPolicy(" ", targets={})
     with pytest.raises(RuleError, match="field 'bogus'"):
         SlaPolicy.from_dict({"name": "x", "targets": {}, "bogus": 1})
+
+
+def test_a_policy_keeps_a_copy_of_its_conditions() -> None:
+    """Changing the dict a policy was built from later does not change the policy."""
+    conditions = {"field": "channel", "op": "is", "value": "chat"}
+    policy = SlaPolicy("chat", conditions=conditions, targets={})
+    conditions["field"] = "colour"
+    assert policy.conditions == {"field": "channel", "op": "is", "value": "chat"}
+    listed = SlaPolicy("listed", conditions=[{"field": "channel", "value": "chat"}], targets={})
+    desk, _clock = make_desk()
+    ticket = open_ticket(desk, channel="chat")
+    assert sla_state(ticket, desk.workflow, SlaPolicies([listed]), MONDAY_9).policy == "listed"
