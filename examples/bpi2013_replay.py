@@ -45,7 +45,8 @@ recorded, not from the CSV:
   after`` pairs (an escalation when the level rises, a de-escalation otherwise).
 
 Usage: ``python examples/bpi2013_replay.py [--data PATH] [--incidents N]``. Without
-``--data`` it reads ``../shared/data/bpi2013-incidents.csv.gz`` beside the
+``--data`` (or ``TICKETFLOW_BPI2013_CSV``) it reads
+``../shared/data/bpi2013-incidents.csv.gz`` beside the
 repository; if that file is missing it says so and exits with status 0.
 """
 
@@ -55,6 +56,7 @@ import argparse
 import csv
 import gzip
 import math
+import os
 import re
 import sys
 import time
@@ -102,8 +104,12 @@ __all__ = [
 ]
 
 WORKFLOW_FILE = Path(__file__).resolve().with_name("bpi2013.toml")
-DEFAULT_DATA = (
-    Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "bpi2013-incidents.csv.gz"
+DEFAULT_DATA = Path(
+    os.environ.get("TICKETFLOW_BPI2013_CSV")  # where a checkout keeps the data elsewhere
+    or Path(__file__).resolve().parent.parent.parent
+    / "shared"
+    / "data"
+    / "bpi2013-incidents.csv.gz"
 )
 CITATION = (
     "Ward Steeman, BPI Challenge 2013, incidents, 4TU.ResearchData, "

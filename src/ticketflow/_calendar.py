@@ -213,7 +213,7 @@ class BusinessCalendar:
     A day's intervals must be in order and must not overlap. Holidays are dates in
     the calendar's zone on which it is closed all day.
 
-    Example:
+    Examples:
         >>> from datetime import UTC, datetime, time, timedelta
         >>> desk = BusinessCalendar(
         ...     timezone="Europe/Brussels",
@@ -254,7 +254,7 @@ class BusinessCalendar:
 
         With it business time is plain elapsed time.
 
-        Example:
+        Examples:
             >>> from datetime import UTC, datetime, timedelta
             >>> start = datetime(2026, 1, 3, 22, 0, tzinfo=UTC)
             >>> BusinessCalendar.always_open().add_business_time(start, timedelta(hours=5))
@@ -266,7 +266,7 @@ class BusinessCalendar:
     def weekdays_9_to_5(cls, timezone: str, holidays: Iterable[date] = ()) -> BusinessCalendar:
         """Return a Monday-to-Friday, 09:00-17:00 calendar in ``timezone``.
 
-        Example:
+        Examples:
             >>> BusinessCalendar.weekdays_9_to_5("America/New_York").to_dict()["hours"]["fri"]
             [['09:00', '17:00']]
         """
@@ -316,7 +316,7 @@ class BusinessCalendar:
     def to_dict(self) -> dict[str, Any]:
         """Return the calendar as JSON/TOML-friendly data; `from_dict` reads it back.
 
-        Example:
+        Examples:
             >>> BusinessCalendar.always_open().to_dict()["hours"]["sun"]
             [['00:00', '24:00']]
         """

@@ -176,7 +176,7 @@ def _warnings(warn_before: object, policy: str) -> dict[Metric, timedelta]:
 class SlaPolicy:
     """Targets per priority and metric, for the tickets that match the conditions.
 
-    Example:
+    Examples:
         >>> from datetime import timedelta
         >>> policy = SlaPolicy(
         ...     "vip",
@@ -612,7 +612,7 @@ def sla_state(ticket: Ticket, workflow: Workflow, policies: SlaPolicies, now: da
     Only the events at or before ``now`` count, so the state at ``now`` does not
     depend on what happened later.
 
-    Example:
+    Examples:
         >>> from datetime import UTC, datetime, timedelta
         >>> from ticketflow import FakeClock, Helpdesk, Requester
         >>> clock = FakeClock(datetime(2026, 3, 2, 9, tzinfo=UTC))

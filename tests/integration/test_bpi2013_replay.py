@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import gzip
 import importlib.util
+import os
 import sys
 import tomllib
 from collections import Counter, defaultdict
@@ -34,7 +35,10 @@ from ticketflow import SQLiteStore
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "bpi2013_replay.py"
 WORKFLOW = ROOT / "examples" / "bpi2013.toml"
-DATA = ROOT.parent / "shared" / "data" / "bpi2013-incidents.csv.gz"
+DATA = Path(
+    os.environ.get("TICKETFLOW_BPI2013_CSV")
+    or ROOT.parent / "shared" / "data" / "bpi2013-incidents.csv.gz"
+)
 
 needs_data = pytest.mark.skipif(
     not DATA.is_file(),
