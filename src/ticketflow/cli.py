@@ -31,6 +31,7 @@ from ._workflow import Workflow
 from .exceptions import StoreError, StoreUnavailable, TicketflowError, WorkflowError
 from .metrics import RowValue, aggregate, ticket_metrics, write_csv
 from .rules import after, from_dicts, inactivity
+from .sla import Metric, SlaPolicies
 from .stores import OutboxEntry, SQLiteStore, TicketQuery, TicketStore, open_store
 from .stores._protocol import Change
 from .workflows import PRESETS, liveagent, preset
@@ -637,8 +638,20 @@ def _duration(seconds: RowValue) -> str:
     return f"{minutes}m"
 
 
+def _achievement(row: dict[str, RowValue], metric: Metric) -> str:
+    """Format a metric's SLA achievement: ``75% (3/4)`` (met / met + breached); ``-`` for none."""
+    met, breached = row[f"sla_{metric}_met"], row[f"sla_{metric}_breached"]
+    if not isinstance(met, int) or not isinstance(breached, int) or met + breached == 0:
+        return "-"
+    return f"{met / (met + breached):.0%} ({met}/{met + breached})"
+
+
 def _report_table(rows: Sequence[dict[str, RowValue]], keys: Sequence[str]) -> list[str]:
-    """Return the summary table of aggregated ``rows`` (grouped by ``keys``) as lines."""
+    """Return the summary table of aggregated ``rows`` (grouped by ``keys``) as lines.
+
+    With SLA columns in the rows, one achievement column per metric follows.
+    """
+    sla_metrics = [m for m in Metric if rows and f"sla_{m}_achievement" in rows[0]]
     header = [
         *(keys or ["group"]),
         "tickets",
@@ -649,6 +662,7 @@ def _report_table(rows: Sequence[dict[str, RowValue]], keys: Sequence[str]) -> l
         "replies a/c",
         "reopens",
         "csat",
+        *(f"{m.value.replace('_', ' ')} SLA" for m in sla_metrics),
     ]
     table = [header]
     for row in rows:
@@ -665,10 +679,11 @@ def _report_table(rows: Sequence[dict[str, RowValue]], keys: Sequence[str]) -> l
                 f"{row['agent_replies']}/{row['customer_replies']}",
                 str(row["reopens"]),
                 f"{csat:.1f} ({row['satisfaction_count']})" if isinstance(csat, float) else "-",
+                *(_achievement(row, m) for m in sla_metrics),
             ]
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    texts = len(header) - 8  # the group columns align left, the figures right
+    texts = len(keys or ["group"])  # the group columns align left, the figures right
     return [
         "  ".join(
             cell.ljust(w) if i < texts else cell.rjust(w)
@@ -688,11 +703,36 @@ def _parse_now(text: str) -> datetime:
     return now.astimezone(UTC)
 
 
+def _load_sla(name: str) -> SlaPolicies:
+    """Read ``--sla``: a TOML file with a ``[[policies]]`` array, or JSON (a list, or the same)."""
+    path = Path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _SetupError(f"--sla {name!r}: cannot read it ({exc.strerror or exc})") from exc
+    try:
+        data: object = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        kind = "TOML" if path.suffix == ".toml" else "JSON"
+        raise _SetupError(f"--sla {name!r}: not valid {kind}: {exc}") from exc
+    policies = data.get("policies") if isinstance(data, dict) else data
+    if not isinstance(policies, list) or not policies:
+        raise _SetupError(
+            f"--sla {name!r}: expected a non-empty list of policies "
+            '(TOML: [[policies]] tables; JSON: a list, or {"policies": [...]})'
+        )
+    try:
+        return SlaPolicies.from_dicts(policies)
+    except (TicketflowError, ValueError) as exc:
+        raise _SetupError(f"--sla {name!r}: {exc}") from exc
+
+
 def _run_report(args: argparse.Namespace) -> int:
     """The ``report`` command: metrics of every ticket in the store, as a table (and CSV)."""
     try:
         workflow = _load_config(args.config)
         now = SystemClock().now() if args.now is None else _parse_now(args.now)
+        sla = None if args.sla is None else _load_sla(args.sla)
         try:
             store = open_store(args.store)
         except StoreError as exc:
@@ -702,7 +742,9 @@ def _run_report(args: argparse.Namespace) -> int:
         return EXIT_BAD_SETUP
     try:
         tickets = store.find(TicketQuery())
-        figures = [ticket_metrics(t, workflow, now=max(now, t.updated_at)) for t in tickets]
+        figures = [
+            ticket_metrics(t, workflow, now=max(now, t.updated_at), sla=sla) for t in tickets
+        ]
     except TicketflowError as exc:
         print(f"ticketflow report: error: {exc}", file=sys.stderr)
         return EXIT_STORE_FAILED
@@ -756,6 +798,12 @@ def _report_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "--now",
         metavar="TIME",
         help="ISO time the open tickets' current status is counted up to (default: now)",
+    )
+    report.add_argument(
+        "--sla",
+        metavar="FILE",
+        help="SLA policies (.toml with [[policies]] tables, or .json): add an achievement "
+        "column per metric with a target",
     )
 
 

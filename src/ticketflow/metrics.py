@@ -27,6 +27,21 @@ Definitions (all durations are measured from the ticket's creation, its first ev
 The ``purged`` event itself is left out: it records the erasure, not work on the
 ticket, so a tombstone's figures equal those of the ticket before its purge.
 
+SLA achievement: pass ``sla`` (`ticketflow.sla.SlaPolicies`) and each ticket also
+carries, per metric that has a target under the applied policy, an `SlaResult`
+computed with `ticketflow.sla.sla_state` at ``now``: the number of cycles met
+(completed by their due time) and breached (completed late, or still open past
+their due time), and an outcome:
+
+- ``breached``: at least one cycle is breached;
+- ``met`` (achieved): no cycle is breached and at least one was met (a later
+  cycle may still be running, as with ``next_reply``);
+- ``open``: no cycle is met or breached yet, but one is running or paused;
+- ``not_applicable``: the metric has a target but no cycle has started.
+
+`aggregate` counts the tickets whose outcome is ``met`` and ``breached`` per
+metric; the achievement is ``met / (met + breached)``.
+
 Business time: pass a ``calendar`` (any `Calendar`, such as a
 `ticketflow.BusinessCalendar`) and the durations are measured in business time as
 well (the ``*_business`` fields).
@@ -35,6 +50,7 @@ well (the ``*_business`` fields).
 from __future__ import annotations
 
 import csv
+import enum
 import math
 import os
 import statistics
@@ -48,11 +64,14 @@ import attrs
 from ._clock import require_aware
 from ._model import Event, EventKind, Ticket
 from ._workflow import Category, Workflow
+from .sla import Metric, SlaPolicies, SlaStatus, sla_state
 
 __all__ = [
     "Calendar",
     "Period",
     "RowValue",
+    "SlaOutcome",
+    "SlaResult",
     "TicketMetrics",
     "aggregate",
     "period_of",
@@ -74,6 +93,40 @@ _DURATIONS: Final[tuple[str, ...]] = ("first_response", "resolution_first", "res
 
 _DONE: Final = frozenset({Category.RESOLVED, Category.CLOSED})
 _ACTIVE: Final = frozenset({Category.NEW, Category.OPEN, Category.PENDING})
+
+
+class SlaOutcome(enum.StrEnum):
+    """The outcome of one SLA metric for one ticket (see the module docstring)."""
+
+    MET = "met"
+    """No cycle breached and at least one met: the target was achieved."""
+    BREACHED = "breached"
+    """At least one cycle breached (completed late, or open past its due time)."""
+    OPEN = "open"
+    """No cycle met or breached yet; one is running or paused."""
+    NOT_APPLICABLE = "not_applicable"
+    """The metric has a target but no cycle has started."""
+
+
+@final
+@attrs.frozen(kw_only=True, slots=True)
+class SlaResult:
+    """The SLA result of one metric for one ticket, at the ``now`` of `ticket_metrics`.
+
+    Attributes:
+        metric: The SLA metric.
+        target: The target that applied (for the ticket's priority).
+        met: Cycles completed by their due time.
+        breached: Cycles completed after their due time, or open past it.
+        outcome: ``breached`` if any cycle is, else ``met`` if any cycle is,
+            else ``open`` if a cycle runs or is paused, else ``not_applicable``.
+    """
+
+    metric: Metric
+    target: timedelta
+    met: int
+    breached: int
+    outcome: SlaOutcome
 
 
 @runtime_checkable
@@ -120,6 +173,10 @@ class TicketMetrics:
         resolution_final_business: ``resolution_final`` in business time.
         time_in_status_business: ``time_in_status`` in business time, or ``None``
             without a calendar.
+        sla_policy: The name of the SLA policy that applied, if ``sla`` was given
+            and one matched.
+        sla: Per metric with a target under that policy, its `SlaResult`;
+            ``None`` when ``sla`` was not given (empty when no policy matched).
     """
 
     ticket_id: str
@@ -143,6 +200,8 @@ class TicketMetrics:
     resolution_first_business: timedelta | None = None
     resolution_final_business: timedelta | None = None
     time_in_status_business: Mapping[str, timedelta] | None = None
+    sla_policy: str | None = None
+    sla: Mapping[Metric, SlaResult] | None = None
 
 
 def ticket_metrics(
@@ -151,6 +210,7 @@ def ticket_metrics(
     *,
     now: datetime | None = None,
     calendar: Calendar | None = None,
+    sla: SlaPolicies | None = None,
 ) -> TicketMetrics:
     """Return the metrics of ``ticket`` (see the module docstring for the definitions).
 
@@ -160,6 +220,8 @@ def ticket_metrics(
         now: Where the last interval in a status ends (default: the ticket's last
             event, so an unfinished ticket's current status counts nothing after it).
         calendar: Also measure durations in business time with this calendar.
+        sla: Also compute the SLA results per metric with these policies, by
+            `ticketflow.sla.sla_state` at ``now`` (the same default).
 
     Raises:
         WorkflowError: a status of the timeline is not declared by ``workflow``.
@@ -191,6 +253,7 @@ def ticket_metrics(
             for at in (first_response, first_done, final_done)
         )
         in_status_business = _sum_spans(spans, calendar)
+    policy, results = (None, None) if sla is None else _sla_results(ticket, workflow, sla, end)
     return TicketMetrics(
         ticket_id=ticket.id,
         created_at=created,
@@ -213,7 +276,38 @@ def ticket_metrics(
         resolution_first_business=business[1],
         resolution_final_business=business[2],
         time_in_status_business=in_status_business,
+        sla_policy=policy,
+        sla=results,
     )
+
+
+def _sla_results(
+    ticket: Ticket, workflow: Workflow, policies: SlaPolicies, now: datetime
+) -> tuple[str | None, Mapping[Metric, SlaResult]]:
+    state = sla_state(ticket, workflow, policies, now)
+    results: dict[Metric, SlaResult] = {}
+    for metric, metric_state in state.metrics.items():
+        if metric_state.target is None:
+            continue
+        statuses = [cycle.status for cycle in metric_state.cycles]
+        met = statuses.count(SlaStatus.MET)
+        breached = statuses.count(SlaStatus.BREACHED)
+        if breached:
+            outcome = SlaOutcome.BREACHED
+        elif met:
+            outcome = SlaOutcome.MET
+        elif statuses:
+            outcome = SlaOutcome.OPEN
+        else:
+            outcome = SlaOutcome.NOT_APPLICABLE
+        results[metric] = SlaResult(
+            metric=metric,
+            target=metric_state.target,
+            met=met,
+            breached=breached,
+            outcome=outcome,
+        )
+    return state.policy, MappingProxyType(results)
 
 
 @final
@@ -297,6 +391,15 @@ def _has_business(metrics: Sequence[TicketMetrics]) -> bool:
     return any(m.time_in_status_business is not None for m in metrics)
 
 
+def _has_sla(metrics: Sequence[TicketMetrics]) -> bool:
+    return any(m.sla is not None for m in metrics)
+
+
+def _sla_metrics(metrics: Sequence[TicketMetrics]) -> list[Metric]:
+    present = {metric for m in metrics for metric in (m.sla or {})}
+    return [metric for metric in Metric if metric in present]
+
+
 def _durations(business: bool) -> tuple[str, ...]:
     return _DURATIONS + tuple(f"{d}_business" for d in _DURATIONS) if business else _DURATIONS
 
@@ -307,11 +410,16 @@ def to_rows(metrics: Iterable[TicketMetrics]) -> list[dict[str, RowValue]]:
     Durations are in seconds (``first_response_seconds``); time in each status is
     ``time_in_<status>_seconds`` for every status any of the tickets visited (0.0
     where a ticket never was in it). With a calendar, the business durations follow
-    as ``*_business_seconds``. Every row has the same keys, in the same order.
+    as ``*_business_seconds``. With SLA results, ``sla_policy`` follows, then for
+    every metric any ticket has a target for: ``sla_<metric>`` (the outcome, with
+    ``not_applicable`` where the ticket has no target), ``sla_<metric>_met`` and
+    ``sla_<metric>_breached`` (cycles). Every row has the same keys, in the same order.
     """
     items = list(metrics)
     statuses = _statuses(items)
     business = _has_business(items)
+    with_sla = _has_sla(items)
+    sla_metrics = _sla_metrics(items)
     rows: list[dict[str, RowValue]] = []
     for m in items:
         row: dict[str, RowValue] = {
@@ -339,6 +447,14 @@ def to_rows(metrics: Iterable[TicketMetrics]) -> list[dict[str, RowValue]]:
             for status in statuses:
                 spent = (m.time_in_status_business or {}).get(status, timedelta())
                 row[f"time_in_{status}_business_seconds"] = spent.total_seconds()
+        if with_sla:
+            row["sla_policy"] = m.sla_policy
+            for metric in sla_metrics:
+                result = (m.sla or {}).get(metric)
+                outcome = SlaOutcome.NOT_APPLICABLE if result is None else result.outcome
+                row[f"sla_{metric}"] = outcome.value
+                row[f"sla_{metric}_met"] = 0 if result is None else result.met
+                row[f"sla_{metric}_breached"] = 0 if result is None else result.breached
         rows.append(row)
     return rows
 
@@ -384,6 +500,10 @@ def aggregate(
         ``reopens``; ``satisfaction_count`` and ``satisfaction_mean``; and
         ``time_in_<status>_seconds``, the total time the group's tickets spent in
         each status. With a calendar, the business durations and times follow.
+        With SLA results, for every metric any ticket has a target for:
+        ``sla_<metric>_met`` and ``sla_<metric>_breached``, the numbers of tickets
+        whose outcome is met and breached, and ``sla_<metric>_achievement``,
+        ``met / (met + breached)`` (``None`` when both are 0).
 
     Raises:
         ValueError: ``by`` names a value not one of those, or ``period`` is unknown.
@@ -398,6 +518,7 @@ def aggregate(
     items = list(metrics)
     statuses = _statuses(items)
     business = _has_business(items)
+    sla_metrics = _sla_metrics(items)
     groups: dict[tuple[str | None, ...], list[TicketMetrics]] = {}
     for m in items:
         groups.setdefault(_group_key(m, by, period), []).append(m)
@@ -429,6 +550,13 @@ def aggregate(
                     timedelta(),
                 )
                 row[f"time_in_{status}_business_seconds"] = total.total_seconds()
+        for metric in sla_metrics:
+            outcomes = [r.outcome for m in members if (r := (m.sla or {}).get(metric))]
+            met = outcomes.count(SlaOutcome.MET)
+            breached = outcomes.count(SlaOutcome.BREACHED)
+            row[f"sla_{metric}_met"] = met
+            row[f"sla_{metric}_breached"] = breached
+            row[f"sla_{metric}_achievement"] = met / (met + breached) if met + breached else None
         rows.append(row)
     return rows
 

@@ -5,7 +5,8 @@ clock steps between commands (refused commands are skipped), then checks:
 time in statuses sums to the age; first response matches ``first_response_at``;
 the satisfaction matches ``Ticket.satisfaction``; the final resolution is set exactly
 when the ticket rests in a resolved or closed status; purging changes no figure;
-and aggregates are the sums (and counts) of the per-ticket values.
+and aggregates are the sums (and counts) of the per-ticket values, SLA outcomes
+included.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from ticketflow import (
     TicketflowError,
     Workflow,
 )
-from ticketflow.metrics import TicketMetrics, aggregate, ticket_metrics
+from ticketflow.metrics import SlaOutcome, TicketMetrics, aggregate, ticket_metrics
+from ticketflow.sla import Metric, SlaPolicies, SlaPolicy
 from ticketflow.testing import apply_command, command_sequences, open_ticket_kwargs, presets
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -119,3 +121,37 @@ def test_aggregates_are_sums_of_the_tickets(cases: list[tuple[Helpdesk, Workflow
             assert row[f"time_in_{status}_seconds"] == spent.total_seconds()
         ratings = [m.satisfaction for m in group if m.satisfaction is not None]
         assert row["satisfaction_count"] == len(ratings)
+
+
+_TARGETS = {"first_reply": "2h", "next_reply": "1d", "periodic_update": "2d", "resolution": "3d"}
+SLA = SlaPolicies(
+    [SlaPolicy("all", targets={p: dict(_TARGETS) for p in ("low", "normal", "high", "urgent")})]
+)
+
+
+@given(st.lists(lifecycles(), min_size=1, max_size=4), STEPS)
+def test_sla_aggregates_are_sums_of_the_tickets(
+    cases: list[tuple[Helpdesk, Workflow, Ticket]], wait: timedelta
+) -> None:
+    """Per group and metric, met/breached are the tickets with that outcome; achievement agrees."""
+    figures = [
+        ticket_metrics(ticket, workflow, now=ticket.updated_at + wait, sla=SLA)
+        for _d, workflow, ticket in cases
+    ]
+    for m in figures:
+        assert m.sla is not None
+        for result in m.sla.values():
+            assert (result.outcome is SlaOutcome.BREACHED) == (result.breached > 0)
+            if result.outcome is SlaOutcome.MET:
+                assert result.met > 0
+    rows = aggregate(figures, by=("channel",))
+    for metric in _TARGETS:
+        met = sum(r[f"sla_{metric}_met"] for r in rows)  # type: ignore[misc]
+        breached = sum(r[f"sla_{metric}_breached"] for r in rows)  # type: ignore[misc]
+        outcomes = [m.sla[Metric(metric)].outcome for m in figures if m.sla]
+        assert met == outcomes.count(SlaOutcome.MET)
+        assert breached == outcomes.count(SlaOutcome.BREACHED)
+        for row in rows:
+            done = row[f"sla_{metric}_met"], row[f"sla_{metric}_breached"]
+            share = row[f"sla_{metric}_achievement"]
+            assert share == (done[0] / (done[0] + done[1]) if any(done) else None)  # type: ignore[operator]

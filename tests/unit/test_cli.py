@@ -414,3 +414,74 @@ def test_report_on_an_empty_store_prints_a_header_only(
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("0 tickets in")
     assert len(out) == 2
+
+
+SLA_TOML = """
+[[policies]]
+name = "standard"
+
+[policies.targets.low]
+first_reply = "1h"
+resolution = "1d"
+
+[policies.targets.normal]
+first_reply = "15m"
+resolution = "1h"
+
+[policies.targets.high]
+first_reply = "15m"
+resolution = "1h"
+"""
+
+
+def test_report_with_sla_adds_an_achievement_column_per_metric(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--sla FILE (TOML [[policies]]): first reply 2 of 4 within 15 min, resolution 2 of 3."""
+    monkeypatch.chdir(tmp_path)
+    run_demo()
+    capsys.readouterr()
+    policy_file = tmp_path / "sla.toml"
+    policy_file.write_text(SLA_TOML, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / DEMO_FILE}"
+    argv = ["report", "--store", url, "--now", "2026-03-10T12:00+00:00", "--sla", str(policy_file)]
+    assert 0 == main([*argv, "--by", "assignee"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith("first reply SLA  resolution SLA")
+    assert [line.split()[-4:] for line in out[2:5]] == [
+        ["100%", "(1/1)", "100%", "(1/1)"],  # bob: replied in 12 min, solved in 58 min
+        ["50%", "(1/2)", "100%", "(1/1)"],  # eve: one reply in 14 min, one in 20 min
+        ["0%", "(0/1)", "0%", "(0/1)"],  # unassigned: never answered, never solved
+    ]
+    import json  # noqa: PLC0415 - this test's own needs (the file's imports are shared)
+    import tomllib  # noqa: PLC0415
+
+    as_json = tmp_path / "sla.json"
+    as_json.write_text(json.dumps(tomllib.loads(SLA_TOML)["policies"]), encoding="utf-8")
+    assert 0 == main(
+        ["report", "--store", url, "--now", "2026-03-10T12:00+00:00", "--sla", str(as_json)]
+    )
+    assert capsys.readouterr().out.splitlines()[2].split()[-4:] == ["50%", "(2/4)", "67%", "(2/3)"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("missing.toml", None, "cannot read it"),
+        ("broken.toml", "x =", "not valid TOML"),
+        ("empty.json", "{}", "expected a non-empty list of policies"),
+        ("bad.json", '[{"name": "x", "targets": {"normal": {"first_reply": "soon"}}}]', "soon"),
+    ],
+)
+def test_report_names_a_bad_sla_file_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str | None, message: str
+) -> None:
+    """An unreadable, malformed or invalid policy file: exit 2, one line naming the file."""
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert 2 == main(["report", "--store", url, "--sla", str(path)])
+    err = capsys.readouterr().err
+    assert f"--sla {str(path)!r}" in err
+    assert message in err

@@ -13,6 +13,7 @@ import pytest
 from ticketflow import Category, FakeClock, Helpdesk, InvalidInputError, Ticket, workflows
 from ticketflow.metrics import (
     Calendar,
+    SlaOutcome,
     TicketMetrics,
     aggregate,
     period_of,
@@ -20,6 +21,7 @@ from ticketflow.metrics import (
     to_rows,
     write_csv,
 )
+from ticketflow.sla import Metric, SlaPolicies, SlaPolicy
 
 from .conftest import START
 
@@ -357,3 +359,168 @@ def test_business_time_with_the_real_business_calendar() -> None:
         metrics.first_response,
         metrics.first_response_business,
     )
+
+
+# --- SLA achievement ---------------------------------------------------------------------
+
+
+def sla_policies(**policy: object) -> SlaPolicies:
+    """One fallback policy: normal priority, first reply in 1h and resolution in 4h."""
+    targets = {"normal": {"first_reply": "1h", "resolution": "4h"}}
+    return SlaPolicies([SlaPolicy("std", targets=targets, **policy)])  # type: ignore[arg-type]
+
+
+def answered_then_solved(desk: Helpdesk, clock: FakeClock, ticket: Ticket) -> Ticket:
+    """Reply at +30 min, wait 5 h for the customer (answered: pending), solve 1 h later."""
+    clock.advance(minutes=30)
+    desk.agent_reply(ticket.id, "Which model?", by="bob")  # new -> answered (pending)
+    clock.advance(hours=5)
+    desk.customer_reply(ticket.id, "HP 4000")  # answered -> open
+    clock.advance(hours=1)
+    return desk.resolve(ticket.id, by="bob")  # at +6h30: 1h30 on the resolution clock
+
+
+def test_sla_results_count_met_cycles_and_pending_time_pauses_resolution(
+    desk: Helpdesk, clock: FakeClock, open_ticket: Callable[..., Ticket]
+) -> None:
+    """Both targets are met: 6h30 elapsed, but 5 h answered (pending) do not count."""
+    ticket = answered_then_solved(desk, clock, open_ticket())
+    m = ticket_metrics(ticket, WORKFLOW, now=clock.now(), sla=sla_policies())
+    assert m.sla_policy == "std"
+    assert m.sla is not None
+    assert set(m.sla) == {Metric.FIRST_REPLY, Metric.RESOLUTION}
+    reply, resolution = m.sla[Metric.FIRST_REPLY], m.sla[Metric.RESOLUTION]
+    assert (reply.outcome, reply.met, reply.breached) == (SlaOutcome.MET, 1, 0)
+    assert (resolution.outcome, resolution.met, resolution.breached) == (SlaOutcome.MET, 1, 0)
+    assert resolution.target == timedelta(hours=4)
+
+
+def test_without_the_pending_pause_the_same_resolution_is_breached(
+    desk: Helpdesk, clock: FakeClock, open_ticket: Callable[..., Ticket]
+) -> None:
+    """With ``pause_in=[]`` the 6h30 all count against the 4 h target."""
+    ticket = answered_then_solved(desk, clock, open_ticket())
+    m = ticket_metrics(ticket, WORKFLOW, now=clock.now(), sla=sla_policies(pause_in=[]))
+    assert m.sla is not None
+    resolution = m.sla[Metric.RESOLUTION]
+    assert (resolution.outcome, resolution.met, resolution.breached) == (
+        SlaOutcome.BREACHED,
+        0,
+        1,
+    )
+
+
+def test_an_open_cycle_is_breached_past_its_due_time_and_open_before(
+    desk: Helpdesk, clock: FakeClock, open_ticket: Callable[..., Ticket]
+) -> None:
+    """Unanswered: first reply is open at 59 min and breached at 1 h; resolution stays open."""
+    ticket = open_ticket()
+    policies = sla_policies()
+    early = ticket_metrics(ticket, WORKFLOW, now=START + timedelta(minutes=59), sla=policies)
+    late = ticket_metrics(ticket, WORKFLOW, now=START + timedelta(hours=1), sla=policies)
+    assert early.sla is not None
+    assert late.sla is not None
+    assert early.sla[Metric.FIRST_REPLY].outcome is SlaOutcome.OPEN
+    assert (late.sla[Metric.FIRST_REPLY].outcome, late.sla[Metric.FIRST_REPLY].breached) == (
+        SlaOutcome.BREACHED,
+        1,
+    )
+    assert late.sla[Metric.RESOLUTION].outcome is SlaOutcome.OPEN
+
+
+def test_a_target_whose_cycle_never_started_is_not_applicable(
+    desk: Helpdesk, open_ticket: Callable[..., Ticket]
+) -> None:
+    """next_reply starts only with a customer reply after an agent reply."""
+    ticket = open_ticket()
+    policies = SlaPolicies([SlaPolicy("nr", targets={"normal": {"next_reply": "1h"}})])
+    m = ticket_metrics(ticket, WORKFLOW, sla=policies)
+    assert m.sla is not None
+    result = m.sla[Metric.NEXT_REPLY]
+    assert (result.outcome, result.met, result.breached) == (SlaOutcome.NOT_APPLICABLE, 0, 0)
+
+
+def test_no_matching_policy_or_no_target_leaves_no_result(
+    desk: Helpdesk, open_ticket: Callable[..., Ticket]
+) -> None:
+    """A high-priority ticket has no target under the normal-only policy; no sla: None."""
+    ticket = open_ticket(priority="high")
+    m = ticket_metrics(ticket, WORKFLOW, sla=sla_policies())
+    assert (m.sla_policy, m.sla) == ("std", {})
+    vip = SlaPolicies(
+        [
+            SlaPolicy(
+                "vip",
+                conditions={"field": "tags", "op": "contains", "value": "vip"},
+                targets={"normal": {"first_reply": "1h"}},
+            )
+        ]
+    )
+    unmatched = ticket_metrics(ticket, WORKFLOW, sla=vip)
+    assert (unmatched.sla_policy, unmatched.sla) == (None, {})
+    plain = ticket_metrics(ticket, WORKFLOW)
+    assert (plain.sla_policy, plain.sla) == (None, None)
+    assert not any(key.startswith("sla_") for key in to_rows([plain])[0])
+    assert not any(key.startswith("sla_") for key in aggregate([plain])[0])
+
+
+def test_sla_clocks_count_business_hours_only() -> None:
+    """Opened Monday 16:00, answered Tuesday 09:30: 1h30 of business time, within 2 h."""
+    from ticketflow import BusinessCalendar, Requester  # noqa: PLC0415 - this test's own needs
+
+    clock = FakeClock(START.replace(hour=16))
+    desk = Helpdesk(WORKFLOW, clock=clock)
+    ticket = desk.open_ticket(subject="x", requester=Requester(name="Ann"))
+    clock.advance(hours=17, minutes=30)
+    ticket = desk.agent_reply(ticket.id, "on it", by="bob")
+    targets = {"normal": {"first_reply": "2h"}}
+    business = SlaPolicy("b", targets=targets, calendar=BusinessCalendar.weekdays_9_to_5("UTC"))
+    always = SlaPolicy("a", targets=targets)
+    met = ticket_metrics(ticket, WORKFLOW, sla=SlaPolicies([business]))
+    breached = ticket_metrics(ticket, WORKFLOW, sla=SlaPolicies([always]))
+    assert met.sla is not None
+    assert breached.sla is not None
+    assert met.sla[Metric.FIRST_REPLY].outcome is SlaOutcome.MET
+    assert breached.sla[Metric.FIRST_REPLY].outcome is SlaOutcome.BREACHED
+
+
+def test_aggregate_counts_outcomes_and_rows_carry_them(
+    desk: Helpdesk, clock: FakeClock, open_ticket: Callable[..., Ticket]
+) -> None:
+    """bob: one met, one breached first reply (50%); nobody's: no outcome yet (None)."""
+    fast = open_ticket()
+    slow = open_ticket()
+    waiting = open_ticket()
+    desk.assign(fast.id, "bob")
+    desk.assign(slow.id, "bob")
+    clock.advance(minutes=30)
+    desk.agent_reply(fast.id, "hi", by="bob")
+    clock.advance(hours=2)
+    desk.agent_reply(slow.id, "sorry", by="bob")
+    now = START + timedelta(minutes=50)  # waiting: still within its hour
+    policies = sla_policies()
+    figures = [
+        ticket_metrics(
+            desk.get(t.id), WORKFLOW, now=max(now, desk.get(t.id).updated_at), sla=policies
+        )
+        for t in (fast, slow, waiting)
+    ]
+    rows = aggregate(figures, by=("assignee",))
+    bob, nobody = rows
+    assert (bob["sla_first_reply_met"], bob["sla_first_reply_breached"]) == (1, 1)
+    assert bob["sla_first_reply_achievement"] == 0.5
+    assert (nobody["sla_first_reply_met"], nobody["sla_first_reply_breached"]) == (0, 0)
+    assert nobody["sla_first_reply_achievement"] is None
+    assert [r["sla_first_reply"] for r in to_rows(figures)] == ["met", "breached", "open"]
+    assert [r["sla_policy"] for r in to_rows(figures)] == ["std"] * 3
+    out = io.StringIO()
+    write_csv(to_rows(figures), out)
+    header = next(csv.reader(io.StringIO(out.getvalue())))
+    assert header[-6:] == [
+        "sla_first_reply",
+        "sla_first_reply_met",
+        "sla_first_reply_breached",
+        "sla_resolution",
+        "sla_resolution_met",
+        "sla_resolution_breached",
+    ]
