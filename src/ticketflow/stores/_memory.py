@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from typing import final
 
 from .._model import Event, Ticket
-from ..exceptions import ConflictError, StoreError, TicketNotFound
-from ._protocol import Change, OutboxEntry, TicketQuery
+from ..exceptions import ConflictError, TicketNotFound
+from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step
 
 __all__ = ["MemoryStore"]
 
@@ -106,10 +106,7 @@ class MemoryStore:
                 expected_version=change.expected_version,
                 actual_version=actual,
             )
-        raise StoreError(
-            f"ticket {change.ticket.id}: a commit must raise the version by one "
-            f"(expected {change.expected_version + 1}, got {change.ticket.version})"
-        )
+        check_version_step(change)
 
     def events(self, ticket_id: str) -> tuple[Event, ...]:
         """Return the ticket's timeline, oldest first.

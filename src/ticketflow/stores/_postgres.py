@@ -19,7 +19,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
-from ._protocol import Change, OutboxEntry, TicketQuery
+from ._cache import TicketCache
+from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step
 
 if TYPE_CHECKING:
     import psycopg
@@ -335,7 +336,7 @@ class PostgresStore:
             ticketflow; or tables with ticketflow's names belong to something else.
     """
 
-    __slots__ = ("_cache", "_cache_size", "_pool", "_timeout", "_where")
+    __slots__ = ("_cache", "_pool", "_timeout", "_where")
 
     def __init__(
         self,
@@ -371,8 +372,7 @@ class PostgresStore:
         # Tickets this store wrote or read, by id; used only while the stored
         # version matches. Plain dict operations: atomic under the GIL, and a
         # stale entry costs a rebuild, never a wrong answer.
-        self._cache: dict[str, Ticket] = {}
-        self._cache_size = cache_size
+        self._cache = TicketCache(cache_size)
         extra: dict[str, Any] = {}
         if "connect_timeout" not in params:
             extra["connect_timeout"] = max(1, round(timeout))
@@ -618,12 +618,6 @@ class PostgresStore:
 
     # --- the cache ------------------------------------------------------------------
 
-    def _remember(self, ticket: Ticket) -> None:
-        cache = self._cache
-        if len(cache) >= self._cache_size and ticket.id not in cache:
-            cache.clear()  # cheaper than LRU bookkeeping on every read
-        cache[ticket.id] = ticket
-
     def _assemble(self, rows: Sequence[tuple[Any, ...]]) -> list[Ticket]:
         """Tickets from ``(id, version, body text)`` rows grouped by ticket, in row order.
 
@@ -637,7 +631,7 @@ class PostgresStore:
             cached = cache.get(ticket_id)
             if cached is None or cached.version != ticket_rows[0][1]:
                 cached = Ticket.rebuild(Event.from_dict(json.loads(r[2])) for r in ticket_rows)
-                self._remember(cached)
+                self._cache.remember(cached)
             out.append(cached)
         return out
 
@@ -659,7 +653,7 @@ class PostgresStore:
                 timelines.setdefault(ticket_id, []).append(Event.from_dict(body))
             for ticket_id, timeline in timelines.items():
                 loaded[ticket_id] = ticket = Ticket.rebuild(timeline)
-                self._remember(ticket)
+                self._cache.remember(ticket)
         out = []
         for tid, _ in rows:
             found = loaded.get(tid) or cache.get(tid)
@@ -686,7 +680,7 @@ class PostgresStore:
         if not bodies:  # a ticket row without events: not a ticket ticketflow wrote
             raise TicketNotFound(ticket_id)
         ticket = Ticket.rebuild(Event.from_dict(body) for body in bodies)
-        self._remember(ticket)
+        self._cache.remember(ticket)
         return ticket
 
     def events(self, ticket_id: str) -> tuple[Event, ...]:
@@ -722,18 +716,14 @@ class PostgresStore:
         if not changes:
             return
         for change in changes:
-            if change.ticket.version != change.expected_version + 1:
-                raise StoreError(
-                    f"ticket {change.ticket.id}: a commit must raise the version by one "
-                    f"(expected {change.expected_version + 1}, got {change.ticket.version})"
-                )
+            check_version_step(change)
         write = self._commit_one if len(changes) == 1 else self._commit_many
         self._run(
             lambda conn: write(conn, changes, recovering=False),
             lambda conn: write(conn, changes, recovering=True),
         )
         for change in changes:  # only once the transaction is committed
-            self._remember(change.ticket)
+            self._cache.remember(change.ticket)
 
     def _commit_one(
         self, conn: _Connection, changes: Sequence[Change], *, recovering: bool

@@ -9,8 +9,9 @@ from typing import NamedTuple, Protocol, final, runtime_checkable
 import attrs
 
 from .._model import Event, Priority, Ticket
+from ..exceptions import StoreError
 
-__all__ = ["Change", "OutboxEntry", "TicketQuery", "TicketStore"]
+__all__ = ["Change", "OutboxEntry", "TicketQuery", "TicketStore", "check_version_step"]
 
 
 class Change(NamedTuple):
@@ -36,6 +37,19 @@ class Change(NamedTuple):
     rewrite: bool = False
     due_at: datetime | None = None
     outbox: tuple[int, ...] = ()
+
+
+def check_version_step(change: Change) -> None:
+    """Refuse a change whose ticket does not raise the version by exactly one.
+
+    Raises:
+        StoreError: ``change.ticket.version != change.expected_version + 1``.
+    """
+    if change.ticket.version != change.expected_version + 1:
+        raise StoreError(
+            f"ticket {change.ticket.id}: a commit must raise the version by one "
+            f"(expected {change.expected_version + 1}, got {change.ticket.version})"
+        )
 
 
 class OutboxEntry(NamedTuple):

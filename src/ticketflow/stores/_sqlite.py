@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
-from ._protocol import Change, OutboxEntry, TicketQuery
+from ._cache import TicketCache
+from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -120,7 +121,7 @@ class SQLiteStore:
             database, or was written by a newer ticketflow.
     """
 
-    __slots__ = ("_cache", "_cache_size", "_conn", "_lock", "_path")
+    __slots__ = ("_cache", "_conn", "_lock", "_path")
 
     def __init__(
         self,
@@ -133,8 +134,7 @@ class SQLiteStore:
         self._path = os.fspath(path)
         # Tickets this store wrote or read, by id. A cached ticket is used only when
         # the stored version still matches, so other processes' writes are seen.
-        self._cache: dict[str, Ticket] = {}
-        self._cache_size = cache_size
+        self._cache = TicketCache(cache_size)
         level = str(synchronous).upper()
         if level not in _SYNCHRONOUS:
             raise StoreError(
@@ -296,12 +296,6 @@ class SQLiteStore:
             rows = self._conn.execute("PRAGMA integrity_check").fetchall()
         return "\n".join(str(r[0]) for r in rows)
 
-    def _remember(self, ticket: Ticket) -> None:
-        cache = self._cache
-        if len(cache) >= self._cache_size and ticket.id not in cache:
-            cache.clear()  # cheaper than LRU bookkeeping on every read
-        cache[ticket.id] = ticket
-
     def _tickets_by_rows(self, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
         """Return the tickets of ``(id, version)`` rows, from the cache when current."""
         cache = self._cache
@@ -345,7 +339,7 @@ class SQLiteStore:
                 timelines.setdefault(ticket_id, []).append(_load(body))
         loaded = {tid: Ticket.rebuild(events) for tid, events in timelines.items()}
         for ticket in loaded.values():
-            self._remember(ticket)
+            self._cache.remember(ticket)
         return loaded
 
     # --- the contract ---------------------------------------------------------------
@@ -380,7 +374,7 @@ class SQLiteStore:
             assert cached is not None  # noqa: S101 - rows are read unless the cache is current
             return cached
         ticket = Ticket.rebuild(_load(r[0]) for r in rows)
-        self._remember(ticket)
+        self._cache.remember(ticket)
         return ticket
 
     def events(self, ticket_id: str) -> tuple[Event, ...]:
@@ -402,16 +396,12 @@ class SQLiteStore:
             for change in changes:
                 self._write_change(conn, change)
         for change in changes:  # only once the transaction is committed
-            self._remember(change.ticket)
+            self._cache.remember(change.ticket)
 
     def _write_change(self, conn: sqlite3.Connection, change: Change) -> None:
         ticket, expected, rewrite, due_at, outbox = change
         tid = ticket.id
-        if ticket.version != expected + 1:
-            raise StoreError(
-                f"ticket {tid}: a commit must raise the version by one "
-                f"(expected {expected + 1}, got {ticket.version})"
-            )
+        check_version_step(change)
         due = None if due_at is None else _micros(due_at)
         row = (ticket.version, ticket.status, int(ticket.priority), ticket.assignee)
         if expected == 0:
