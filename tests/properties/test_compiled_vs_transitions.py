@@ -33,26 +33,11 @@ from ticketflow import (
     TransitionError,
     Workflow,
 )
+from ticketflow._workflow import COMMANDS
 from ticketflow.testing import presets, workflows
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 AGENT = Actor("bob", Role.AGENT)
-COMMANDS = (
-    "agent_reply",
-    "customer_reply",
-    "note",
-    "resolve",
-    "reopen",
-    "close",
-    "confirm",
-    "postpone",
-    "wake",
-    "spam",
-    "delete",
-    "restore",
-    "merge",
-    "purge",
-)
 MESSAGE_COMMANDS = frozenset({"agent_reply", "customer_reply", "note"})
 ODD_NAMES = st.text(
     st.characters(exclude_categories=["Cs"]), min_size=1, max_size=6

@@ -42,6 +42,7 @@ from ticketflow import (
     TransitionError,
     Workflow,
 )
+from ticketflow._workflow import COMMANDS
 from ticketflow.testing import (
     Command,
     apply_command,
@@ -56,23 +57,6 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MAX_TICKETS = 4
 REFUSALS = (TransitionError, TicketLockedError, InvalidInputError)
 MESSAGE_COMMANDS = frozenset({"agent_reply", "customer_reply", "note"})
-COMMAND_ORDER = (
-    "agent_reply",
-    "customer_reply",
-    "note",
-    "resolve",
-    "reopen",
-    "close",
-    "confirm",
-    "postpone",
-    "wake",
-    "spam",
-    "delete",
-    "restore",
-    "merge",
-    "purge",
-)
-"""The commands in the order the workflow documents (`command_for` takes the first)."""
 
 FIRE_REFUSED = frozenset({"agent_reply", "customer_reply", "note", "postpone", "merge", "purge"})
 """Commands whose triggers `Helpdesk.fire` refuses: they need their own arguments."""
@@ -321,7 +305,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if name == "fire":
             trigger = kwargs["trigger"]
             assert isinstance(trigger, str)
-            command = next((c for c in COMMAND_ORDER if wf.events.get(c) == trigger), None)
+            command = next((c for c in COMMANDS if wf.events.get(c) == trigger), None)
             if command in FIRE_REFUSED:
                 raise Refused(InvalidInputError)
             self.refuse_if_locked(ref)
