@@ -40,6 +40,7 @@ from .exceptions import (
 )
 from .rules import Due, Rule, RuleSet, from_dicts
 from .stores import Change, MemoryStore, TicketQuery, TicketStore
+from .stores._protocol import new_positions
 
 __all__ = ["Helpdesk", "SimulatedAction", "Simulation"]
 
@@ -244,12 +245,8 @@ class Helpdesk:
         delivered: list[tuple[str, int]] = []
         for change in changes:
             ticket = change.ticket
-            timeline = ticket.timeline
-            start = len(timeline)
-            while start and timeline[start - 1].version == ticket.version:
-                start -= 1
-            for position in range(start, len(timeline)):
-                ok = self._deliver(ticket, timeline[position])
+            for position in new_positions(ticket):
+                ok = self._deliver(ticket, ticket.timeline[position])
                 if ok and position in change.outbox:
                     delivered.append((ticket.id, position))
         if delivered:

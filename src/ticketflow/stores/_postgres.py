@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
-from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step
+from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step, new_positions
 
 if TYPE_CHECKING:
     import psycopg
@@ -211,7 +211,7 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
     """The statement and parameters writing ``change`` (its outbox entries if ``outbox``)."""
     ticket, expected, rewrite, due_at, entries = change
     timeline = ticket.timeline
-    new = range(len(timeline)) if rewrite else _tail(ticket)
+    new = range(len(timeline)) if rewrite else new_positions(ticket)
     tags = rewrite or any(timeline[i].kind in _TAG_KINDS for i in new)
     outbox = outbox and bool(entries)
     params: dict[str, Any] = {
@@ -235,15 +235,6 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
         params["kinds"] = [timeline[i].kind.value for i in entries]
     sql = _write_sql(insert=expected == 0, rewrite=rewrite, tags=tags, outbox=outbox)
     return sql, params
-
-
-def _tail(ticket: Ticket) -> range:
-    """The positions of the events the ticket's last commit added (those of its version)."""
-    timeline = ticket.timeline
-    start = len(timeline)
-    while start and timeline[start - 1].version == ticket.version:
-        start -= 1
-    return range(start, len(timeline))
 
 
 def _wrote(cursor: psycopg.Cursor[tuple[Any, ...]]) -> bool:
@@ -784,7 +775,7 @@ class PostgresStore:
         """
         for change in changes:
             ticket = change.ticket
-            tail = _tail(ticket)
+            tail = new_positions(ticket)
             rows = conn.execute(
                 "SELECT body::text FROM events WHERE ticket_id = %s AND position = ANY(%s) "
                 "ORDER BY position",

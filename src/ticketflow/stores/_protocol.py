@@ -11,7 +11,14 @@ import attrs
 from .._model import Event, Priority, Ticket
 from ..exceptions import StoreError
 
-__all__ = ["Change", "OutboxEntry", "TicketQuery", "TicketStore", "check_version_step"]
+__all__ = [
+    "Change",
+    "OutboxEntry",
+    "TicketQuery",
+    "TicketStore",
+    "check_version_step",
+    "new_positions",
+]
 
 
 class Change(NamedTuple):
@@ -50,6 +57,19 @@ def check_version_step(change: Change) -> None:
             f"ticket {change.ticket.id}: a commit must raise the version by one "
             f"(expected {change.expected_version + 1}, got {change.ticket.version})"
         )
+
+
+def new_positions(ticket: Ticket) -> range:
+    """The timeline positions of the events the ticket's last commit added.
+
+    All events of one commit share the commit's version, so they are the tail of
+    the timeline whose version is the ticket's.
+    """
+    timeline = ticket.timeline
+    start = len(timeline)
+    while start and timeline[start - 1].version == ticket.version:
+        start -= 1
+    return range(start, len(timeline))
 
 
 class OutboxEntry(NamedTuple):

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
-from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step
+from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step, new_positions
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -426,9 +426,7 @@ class SQLiteStore:
             conn.execute("DELETE FROM events WHERE ticket_id = ?", (tid,))
             start = 0
         else:
-            start = len(timeline)
-            while start and timeline[start - 1].version == ticket.version:
-                start -= 1
+            start = new_positions(ticket).start
         conn.executemany(
             "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)",
             [(tid, i, _dump(timeline[i])) for i in range(start, len(timeline))],
