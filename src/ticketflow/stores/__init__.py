@@ -9,7 +9,9 @@ under the ``ticketflow.stores`` entry-point group.
 from ._memory import MemoryStore as MemoryStore
 from ._postgres import PostgresStore as PostgresStore
 from ._protocol import Change as Change
+from ._protocol import IndexUpdate as IndexUpdate
 from ._protocol import OutboxEntry as OutboxEntry
+from ._protocol import QueueKey as QueueKey
 from ._protocol import TicketQuery as TicketQuery
 from ._protocol import TicketStore as TicketStore
 from ._registry import open_store as open_store
@@ -17,9 +19,11 @@ from ._sqlite import SQLiteStore as SQLiteStore
 
 __all__ = [
     "Change",
+    "IndexUpdate",
     "MemoryStore",
     "OutboxEntry",
     "PostgresStore",
+    "QueueKey",
     "SQLiteStore",
     "TicketQuery",
     "TicketStore",

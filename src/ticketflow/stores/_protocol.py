@@ -13,12 +13,33 @@ from ..exceptions import StoreError
 
 __all__ = [
     "Change",
+    "IndexUpdate",
     "OutboxEntry",
+    "QueueKey",
     "TicketQuery",
     "TicketStore",
     "check_version_step",
     "new_positions",
 ]
+
+
+class QueueKey(NamedTuple):
+    """Where a ticket waiting on an agent stands in the work queue.
+
+    The queue is ordered by ``sla_due`` (earliest first, ``None`` last), then
+    ``waiting_since`` (longest wait first), then ``priority`` (highest first),
+    then ticket id. The engine computes the key; the store only indexes it.
+
+    Attributes:
+        sla_due: The nearest due time of the ticket's running SLA clocks
+            (past when breached), or ``None`` when no SLA clock runs.
+        waiting_since: Since when the customer has been waiting for an agent.
+        priority: The ticket's `Priority` value (higher is more urgent).
+    """
+
+    sla_due: datetime | None
+    waiting_since: datetime
+    priority: int
 
 
 class Change(NamedTuple):
@@ -37,6 +58,8 @@ class Change(NamedTuple):
             Writing a change also ends any claim on the ticket (`claim_due`).
         outbox: Positions in ``ticket.timeline`` of the events to put in the
             outbox, in the same transaction (see `TicketStore.claim_outbox`).
+        queue: The ticket's place in the work queue (`TicketStore.queue`), or
+            ``None`` when it is not waiting on an agent.
     """
 
     ticket: Ticket
@@ -44,6 +67,27 @@ class Change(NamedTuple):
     rewrite: bool = False
     due_at: datetime | None = None
     outbox: tuple[int, ...] = ()
+    queue: QueueKey | None = None
+
+
+class IndexUpdate(NamedTuple):
+    """New scheduling data for a stored ticket, without a new version (`TicketStore.reindex`).
+
+    Used when what the engine derives from a ticket changes without the ticket
+    changing: new rules, SLA policies or calendars.
+
+    Attributes:
+        ticket_id: The ticket.
+        version: The version the values were computed from; the update applies
+            only if the ticket is still at this version.
+        due_at: As `Change.due_at`.
+        queue: As `Change.queue`.
+    """
+
+    ticket_id: str
+    version: int
+    due_at: datetime | None
+    queue: QueueKey | None
 
 
 def check_version_step(change: Change) -> None:
@@ -148,6 +192,11 @@ class TicketStore(Protocol):
       transaction as the change; ``claim_outbox`` hands out pending entries oldest
       first under the same lease rule, and ``ack_outbox`` removes delivered ones.
       An entry stays pending until acknowledged: delivery is at least once.
+    * ``queue`` returns tickets committed (or reindexed) with a `QueueKey`, in
+      the key's order, at a cost that grows with the number returned (indexes on
+      the key, by assignee and by department), not with the number stored.
+    * ``reindex`` sets ``due_at`` and the queue key of tickets still at the given
+      version, without touching versions, events, claims or the outbox.
     * Errors of the underlying driver are raised as `StoreError` subclasses.
 
     The store knows nothing of workflows or rules: the engine passes statuses,
@@ -208,6 +257,22 @@ class TicketStore(Protocol):
 
     def outbox_pending(self) -> int:
         """Return the number of entries not yet acknowledged."""
+        ...
+
+    def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
+        """Return up to ``limit`` queued tickets in queue order (see `QueueKey`).
+
+        ``assignee`` and ``department``, when given, keep only the tickets
+        currently assigned to that agent / in that department.
+        """
+        ...
+
+    def reindex(self, updates: Sequence[IndexUpdate]) -> int:
+        """Apply each update whose ticket is still at its ``version``; return how many applied.
+
+        Updates for missing tickets or other versions are skipped (the commit
+        that moved the ticket on computed fresh values). Atomic as a whole.
+        """
         ...
 
     def next_due_at(self) -> datetime | None:
