@@ -5,14 +5,37 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import final
+from datetime import UTC, datetime, timedelta
+from typing import Final, final
 
 from .._model import Event, Ticket
 from ..exceptions import ConflictError, TicketNotFound
-from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step
+from ._protocol import (
+    Change,
+    IndexUpdate,
+    OutboxEntry,
+    QueueKey,
+    TicketQuery,
+    check_version_step,
+)
 
 __all__ = ["MemoryStore"]
+
+_LAST: Final = datetime.max.replace(tzinfo=UTC)  # where a key without an SLA due time sorts
+
+_Rank = tuple[bool, datetime, datetime, int, str]
+
+
+def _rank(ticket_id: str, key: QueueKey) -> _Rank:
+    """The sort key of a queued ticket: SLA due (None last), waiting since, priority, id."""
+    sla_due = key.sla_due
+    return (
+        sla_due is None,
+        _LAST if sla_due is None else sla_due,
+        key.waiting_since,
+        -key.priority,
+        ticket_id,
+    )
 
 
 @final
@@ -25,10 +48,12 @@ class MemoryStore:
     ``next_due_at`` cost O(log n) per ticket returned, however many are stored.
     Tickets are immutable, so the store keeps and returns the very objects it was
     given: reading costs no copy. Claims and the outbox follow the same rules as
-    in the durable stores, within one process.
+    in the durable stores, within one process. The work queue is a dict of the
+    queued tickets' keys: ``queue`` picks the first ``limit`` of them with a
+    heap, in time linear in the number queued (not stored).
     """
 
-    __slots__ = ("_claims", "_due", "_heap", "_lock", "_outbox", "_tickets")
+    __slots__ = ("_claims", "_due", "_heap", "_lock", "_outbox", "_queue", "_tickets")
 
     def __init__(self) -> None:
         self._tickets: dict[str, Ticket] = {}
@@ -37,6 +62,7 @@ class MemoryStore:
         self._claims: dict[str, datetime] = {}
         # (ticket id, position) -> (claimed until, attempts); a dict keeps insertion order.
         self._outbox: dict[tuple[str, int], tuple[datetime | None, int]] = {}
+        self._queue: dict[str, QueueKey] = {}
         self._lock = threading.Lock()
 
     def _index_due(self, ticket_id: str, due_at: datetime | None) -> None:
@@ -45,6 +71,12 @@ class MemoryStore:
         elif self._due.get(ticket_id) != due_at:
             self._due[ticket_id] = due_at
             heapq.heappush(self._heap, (due_at, ticket_id))
+
+    def _index_queue(self, ticket_id: str, key: QueueKey | None) -> None:
+        if key is None:
+            self._queue.pop(ticket_id, None)
+        else:
+            self._queue[ticket_id] = key
 
     def get(self, ticket_id: str) -> Ticket:
         """Return the stored ticket.
@@ -67,7 +99,7 @@ class MemoryStore:
         tickets = self._tickets
         with self._lock:
             if len(changes) == 1:  # the common case, without the second loop
-                ticket, expected, _, due_at, outbox = changes[0]
+                ticket, expected, _, due_at, outbox, queued = changes[0]
                 current = tickets.get(ticket.id)
                 actual = 0 if current is None else current.version
                 if actual != expected or ticket.version != expected + 1:
@@ -75,6 +107,7 @@ class MemoryStore:
                 tickets[ticket.id] = ticket
                 if due_at is not None or ticket.id in self._due:
                     self._index_due(ticket.id, due_at)
+                self._index_queue(ticket.id, queued)
                 if self._claims:
                     self._claims.pop(ticket.id, None)
                 if outbox:
@@ -89,6 +122,7 @@ class MemoryStore:
             for change in changes:
                 tickets[change.ticket.id] = change.ticket
                 self._index_due(change.ticket.id, change.due_at)
+                self._index_queue(change.ticket.id, change.queue)
                 self._claims.pop(change.ticket.id, None)
                 if change.outbox:
                     self._enqueue(change.ticket.id, change.outbox)
@@ -190,6 +224,42 @@ class MemoryStore:
         """Return the number of entries not yet acknowledged."""
         return len(self._outbox)
 
+    def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
+        """Return up to ``limit`` queued tickets in queue order (see `QueueKey`).
+
+        ``assignee`` and ``department``, when given, keep only the tickets
+        currently assigned to that agent / in that department.
+        """
+        if limit <= 0:
+            return []
+        with self._lock:
+            tickets = self._tickets
+            ranked = (
+                _rank(ticket_id, key)
+                for ticket_id, key in self._queue.items()
+                if (assignee is None or tickets[ticket_id].assignee == assignee)
+                and (department is None or tickets[ticket_id].department == department)
+            )
+            return [tickets[rank[-1]] for rank in heapq.nsmallest(limit, ranked)]
+
+    def reindex(self, updates: Sequence[IndexUpdate]) -> int:
+        """Apply each update whose ticket is still at its ``version``; return how many applied.
+
+        Updates for missing tickets or other versions are skipped. Claims, the
+        outbox, versions and events are left as they are.
+        """
+        applied = 0
+        with self._lock:
+            tickets = self._tickets
+            for update in updates:
+                current = tickets.get(update.ticket_id)
+                if current is None or current.version != update.version:
+                    continue
+                self._index_due(update.ticket_id, update.due_at)
+                self._index_queue(update.ticket_id, update.queue)
+                applied += 1
+        return applied
+
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time, or None."""
         with self._lock:
@@ -209,6 +279,7 @@ class MemoryStore:
         self._heap.clear()
         self._claims.clear()
         self._outbox.clear()
+        self._queue.clear()
 
     def __repr__(self) -> str:
         return f"MemoryStore(<{len(self._tickets)} tickets>)"

@@ -20,7 +20,15 @@ from urllib.parse import parse_qsl, quote, urlencode
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
-from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step, new_positions
+from ._protocol import (
+    Change,
+    IndexUpdate,
+    OutboxEntry,
+    QueueKey,
+    TicketQuery,
+    check_version_step,
+    new_positions,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The schema version this ticketflow writes; older schemas are migrated on open."""
 
 INSTALL_HINT: Final = "pip install 'ticketflow[postgres]'"
@@ -82,6 +90,25 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
         UNIQUE (ticket_id, position)
     );
     """,
+    # 2: the work queue (QueueKey). queue_since IS NOT NULL means "queued";
+    # queue_due NULL (no SLA clock) sorts last, as ascending order puts NULLs in
+    # PostgreSQL, indexes included; queue_rank is -priority so that every column
+    # sorts ascending. Rows of version 1 are not queued until their next commit
+    # or reindex.
+    """
+    ALTER TABLE tickets
+        ADD COLUMN queue_due timestamptz,
+        ADD COLUMN queue_since timestamptz,
+        ADD COLUMN queue_rank smallint;
+    CREATE INDEX tickets_queue ON tickets (queue_due, queue_since, queue_rank, id)
+        WHERE queue_since IS NOT NULL;
+    CREATE INDEX tickets_queue_assignee
+        ON tickets (assignee, queue_due, queue_since, queue_rank, id)
+        WHERE queue_since IS NOT NULL;
+    CREATE INDEX tickets_queue_department
+        ON tickets (department, queue_due, queue_since, queue_rank, id)
+        WHERE queue_since IS NOT NULL;
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
 
@@ -89,7 +116,19 @@ assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
 # happens to carry one of our names is refused rather than written into.
 _SHAPE: Final[dict[str, frozenset[str]]] = {
     "tickets": frozenset(
-        {"id", "version", "status", "priority", "assignee", "department", "due_at", "claimed_until"}
+        {
+            "id",
+            "version",
+            "status",
+            "priority",
+            "assignee",
+            "department",
+            "due_at",
+            "claimed_until",
+            "queue_due",
+            "queue_since",
+            "queue_rank",
+        }
     ),
     "events": frozenset({"ticket_id", "position", "body"}),
     "tags": frozenset({"tag", "ticket_id"}),
@@ -134,9 +173,10 @@ _CLAIM_OUTBOX: Final = """
 """
 
 _INSERT_ROW: Final = """
-        INSERT INTO tickets (version, status, priority, assignee, department, due_at, id)
+        INSERT INTO tickets (version, status, priority, assignee, department, due_at,
+                             queue_due, queue_since, queue_rank, id)
         VALUES (%(version)s, %(status)s, %(priority)s, %(assignee)s, %(department)s,
-                %(due_at)s, %(id)s)
+                %(due_at)s, %(queue_due)s, %(queue_since)s, %(queue_rank)s, %(id)s)
         ON CONFLICT (id) DO NOTHING
         RETURNING id"""
 
@@ -145,9 +185,23 @@ _INSERT_ROW: Final = """
 _UPDATE_ROW: Final = """
         UPDATE tickets SET version = %(version)s, status = %(status)s,
             priority = %(priority)s, assignee = %(assignee)s, department = %(department)s,
-            due_at = %(due_at)s, claimed_until = NULL
+            due_at = %(due_at)s, queue_due = %(queue_due)s, queue_since = %(queue_since)s,
+            queue_rank = %(queue_rank)s, claimed_until = NULL
         WHERE id = %(id)s AND version = %(expected)s
         RETURNING id"""
+
+# Rows locked in id order first, so that concurrent reindexes (and commits, which
+# lock one row, or several in id order) wait for each other instead of deadlocking.
+_REINDEX_LOCK: Final = "SELECT 1 FROM tickets WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_REINDEX: Final = """
+    UPDATE tickets AS t SET due_at = u.due_at, queue_due = u.queue_due,
+        queue_since = u.queue_since, queue_rank = u.queue_rank
+    FROM unnest(%s::text[], %s::integer[], %s::timestamptz[], %s::timestamptz[],
+                %s::timestamptz[], %s::smallint[])
+        AS u(id, version, due_at, queue_due, queue_since, queue_rank)
+    WHERE t.id = u.id AND t.version = u.version
+    RETURNING t.id, t.version
+"""
 
 _ENQUEUE: Final = """
     INSERT INTO outbox (ticket_id, position, kind)
@@ -207,9 +261,17 @@ def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool) -> str:
     return ",\n".join(parts) + "\nSELECT count(*) FROM t"
 
 
+def _queue_columns(key: QueueKey | None) -> tuple[datetime | None, datetime | None, int | None]:
+    """``(queue_due, queue_since, queue_rank)`` of a queue key (all NULL: not queued)."""
+    if key is None:
+        return (None, None, None)
+    return (key.sla_due, key.waiting_since, -int(key.priority))
+
+
 def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
     """The statement and parameters writing ``change`` (its outbox entries if ``outbox``)."""
-    ticket, expected, rewrite, due_at, entries = change
+    ticket, expected, rewrite, due_at, entries, queued = change
+    queue_due, queue_since, queue_rank = _queue_columns(queued)
     timeline = ticket.timeline
     new = range(len(timeline)) if rewrite else new_positions(ticket)
     tags = rewrite or any(timeline[i].kind in _TAG_KINDS for i in new)
@@ -221,6 +283,9 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
         "assignee": ticket.assignee,
         "department": ticket.department,
         "due_at": due_at,
+        "queue_due": queue_due,
+        "queue_since": queue_since,
+        "queue_rank": queue_rank,
         "id": ticket.id,
         "expected": expected,
         "positions": list(new),
@@ -305,7 +370,11 @@ class PostgresStore:
     thread-safe.
 
     Tickets are stored as their events (``json``) and rebuilt on read; status,
-    priority, assignee, department, tags and the due time are indexed columns.
+    priority, assignee, department, tags and the due time are indexed columns,
+    and so is the work-queue key, with three partial indexes (all queued
+    tickets, by assignee, by department) so that `queue` reads only the rows it
+    returns. Schema version 2 added the work queue: tickets stored before it are
+    not queued until their next commit or `reindex`.
 
     Args:
         conninfo: A libpq connection string or URL, e.g.
@@ -833,6 +902,75 @@ class PostgresStore:
             ).fetchall(),
         )
         return self._assemble(rows)
+
+    def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
+        """Return up to ``limit`` queued tickets in queue order (see `QueueKey`).
+
+        ``assignee`` and ``department``, when given, keep only the tickets
+        currently assigned to that agent / in that department. One statement:
+        a range scan of a queue index for the rows, joined to their events.
+        """
+        picked, params = self._queue_sql(assignee=assignee, department=department, limit=limit)
+        sql = (
+            f"SELECT p.id, p.version, e.body::text FROM ({picked}) AS p "  # noqa: S608 - fixed SQL, values as parameters
+            "JOIN events AS e ON e.ticket_id = p.id "
+            "ORDER BY p.queue_due, p.queue_since, p.queue_rank, p.id, e.position"
+        )
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return self._assemble(rows)
+
+    @staticmethod
+    def _queue_sql(
+        *, assignee: str | None, department: str | None, limit: int
+    ) -> tuple[str, list[Any]]:
+        """The query picking the queued rows `queue` returns, and its parameters."""
+        where = ["queue_since IS NOT NULL"]
+        params: list[Any] = []
+        for column, value in (("assignee", assignee), ("department", department)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        params.append(max(limit, 0))
+        sql = (
+            "SELECT id, version, queue_due, queue_since, queue_rank FROM tickets "  # noqa: S608 - fixed SQL, values as parameters
+            f"WHERE {' AND '.join(where)} "
+            "ORDER BY queue_due, queue_since, queue_rank, id LIMIT %s"
+        )
+        return sql, params
+
+    def reindex(self, updates: Sequence[IndexUpdate]) -> int:
+        """Apply each update whose ticket is still at its ``version``; return how many applied.
+
+        One transaction: the rows are locked in id order, then updated by one
+        statement where their version still matches. Updates for missing tickets
+        or other versions are skipped; versions, events, claims and the outbox are
+        left as they are. Safe to run again if the connection breaks (it sets
+        values, and counts what the last run matched).
+        """
+        if not updates:
+            return 0
+        # As if applied in order: of updates listing the same ticket and version,
+        # the last one's values are written (at most one version is the stored
+        # one, so each row joins one update), and each of them counts.
+        last = {(u.ticket_id, u.version): u for u in updates}
+        chosen = list(last.values())
+        columns = [_queue_columns(u.queue) for u in chosen]
+        params = (
+            [u.ticket_id for u in chosen],
+            [u.version for u in chosen],
+            [u.due_at for u in chosen],
+            [c[0] for c in columns],
+            [c[1] for c in columns],
+            [c[2] for c in columns],
+        )
+
+        def work(conn: _Connection) -> set[tuple[str, int]]:
+            with conn.transaction():
+                conn.execute(_REINDEX_LOCK, (sorted({u.ticket_id for u in chosen}),))
+                return {(r[0], int(r[1])) for r in conn.execute(_REINDEX, params).fetchall()}
+
+        applied = self._run(work)
+        return sum(1 for u in updates if (u.ticket_id, u.version) in applied)
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Ticket]:
         """Claim and return up to ``limit`` unclaimed tickets due by ``now``, earliest first.

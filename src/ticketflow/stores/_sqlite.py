@@ -15,12 +15,20 @@ from urllib.parse import parse_qsl
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
-from ._protocol import Change, OutboxEntry, TicketQuery, check_version_step, new_positions
+from ._protocol import (
+    Change,
+    IndexUpdate,
+    OutboxEntry,
+    QueueKey,
+    TicketQuery,
+    check_version_step,
+    new_positions,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 APPLICATION_ID: Final = 0x74666C77  # "tflw": marks a file as a ticketflow database
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The schema version this ticketflow writes; older files are migrated on open."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -28,6 +36,9 @@ _US: Final = timedelta(microseconds=1)
 _CHUNK: Final = 500  # bound on host parameters per statement
 _TAG_KINDS: Final = frozenset({EventKind.CREATED, EventKind.TAGS_ADDED, EventKind.TAGS_REMOVED})
 _SYNCHRONOUS: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
+# queue_due of a queued ticket without an SLA due time: after every real time, so
+# that "None last" is plain ascending order (an index has no NULLS LAST).
+_NO_SLA: Final = 2**63 - 1
 
 # Each entry moves the schema from version i to i + 1; they run in order on open.
 _MIGRATIONS: Final[tuple[str, ...]] = (
@@ -68,6 +79,23 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
         UNIQUE (ticket_id, position)
     );
     """,
+    # 2: the work queue (QueueKey). A queued ticket has queue_due (microseconds, or
+    # _NO_SLA), queue_since (microseconds) and queue_rank (-priority, so that all
+    # columns sort ascending); queue_due IS NULL means "not queued". Rows written
+    # by version 1 are not queued until their next commit or reindex.
+    """
+    ALTER TABLE tickets ADD COLUMN queue_due INTEGER;
+    ALTER TABLE tickets ADD COLUMN queue_since INTEGER;
+    ALTER TABLE tickets ADD COLUMN queue_rank INTEGER;
+    CREATE INDEX tickets_queue ON tickets (queue_due, queue_since, queue_rank, id)
+        WHERE queue_due IS NOT NULL;
+    CREATE INDEX tickets_queue_assignee
+        ON tickets (assignee, queue_due, queue_since, queue_rank, id)
+        WHERE queue_due IS NOT NULL;
+    CREATE INDEX tickets_queue_department
+        ON tickets (department, queue_due, queue_since, queue_rank, id)
+        WHERE queue_due IS NOT NULL;
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
 
@@ -78,6 +106,14 @@ def _micros(at: datetime) -> int:
 
 def _from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
+
+
+def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | None]:
+    """``(queue_due, queue_since, queue_rank)`` of a queue key (all NULL: not queued)."""
+    if key is None:
+        return (None, None, None)
+    due = _NO_SLA if key.sla_due is None else _micros(key.sla_due)
+    return (due, _micros(key.waiting_since), -int(key.priority))
 
 
 def _dump(event: Event) -> str:
@@ -102,7 +138,13 @@ class SQLiteStore:
 
     Tickets are stored as their events (the timeline) and rebuilt on read;
     status, priority, assignee, department, tags and the due time are kept in
-    indexed columns for `find` and `due`.
+    indexed columns for `find` and `due`, and the work-queue key in columns with
+    three partial indexes (all queued tickets, by assignee, by department), so
+    `queue` reads only the rows it returns.
+
+    Files written by an older ticketflow are migrated on open (in one
+    transaction). Schema version 2 added the work queue: tickets stored before
+    it are not queued until their next commit or `reindex`.
 
     Args:
         path: The database file, or ``":memory:"`` for a private in-memory database.
@@ -399,25 +441,35 @@ class SQLiteStore:
             self._cache.remember(change.ticket)
 
     def _write_change(self, conn: sqlite3.Connection, change: Change) -> None:
-        ticket, expected, rewrite, due_at, outbox = change
+        ticket, expected, rewrite, due_at, outbox, queued = change
         tid = ticket.id
         check_version_step(change)
         due = None if due_at is None else _micros(due_at)
-        row = (ticket.version, ticket.status, int(ticket.priority), ticket.assignee)
+        row = (
+            ticket.version,
+            ticket.status,
+            int(ticket.priority),
+            ticket.assignee,
+            ticket.department,
+            due,
+            *_queue_columns(queued),
+        )
         if expected == 0:
             try:
                 conn.execute(
                     "INSERT INTO tickets (version, status, priority, assignee, department, "
-                    "due_at, id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*row, ticket.department, due, tid),
+                    "due_at, queue_due, queue_since, queue_rank, id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*row, tid),
                 )
             except sqlite3.IntegrityError:
                 self._conflict(conn, tid, expected)
         else:
             cursor = conn.execute(
                 "UPDATE tickets SET version = ?, status = ?, priority = ?, assignee = ?, "
-                "department = ?, due_at = ?, claimed_until = NULL WHERE id = ? AND version = ?",
-                (*row, ticket.department, due, tid, expected),
+                "department = ?, due_at = ?, queue_due = ?, queue_since = ?, queue_rank = ?, "
+                "claimed_until = NULL WHERE id = ? AND version = ?",
+                (*row, tid, expected),
             )
             if cursor.rowcount != 1:
                 self._conflict(conn, tid, expected)
@@ -489,6 +541,59 @@ class SQLiteStore:
                 "ORDER BY due_at, id LIMIT ?",
                 (_micros(now), limit),
             )
+
+    def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
+        """Return up to ``limit`` queued tickets in queue order (see `QueueKey`).
+
+        ``assignee`` and ``department``, when given, keep only the tickets
+        currently assigned to that agent / in that department. One range scan
+        of a queue index, reading ``limit`` rows at most.
+        """
+        sql, params = self._queue_sql(assignee=assignee, department=department, limit=limit)
+        with self._lock, self._errors():
+            return self._read(sql, params)
+
+    @staticmethod
+    def _queue_sql(
+        *, assignee: str | None, department: str | None, limit: int
+    ) -> tuple[str, list[Any]]:
+        """Return the SQL and parameters `queue` runs (for ``EXPLAIN QUERY PLAN`` in tests)."""
+        where = ["queue_due IS NOT NULL"]
+        params: list[Any] = []
+        for column, value in (("assignee", assignee), ("department", department)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        params.append(max(limit, 0))
+        sql = (
+            f"SELECT id, version FROM tickets WHERE {' AND '.join(where)} "  # noqa: S608 - fixed SQL, values as parameters
+            "ORDER BY queue_due, queue_since, queue_rank, id LIMIT ?"
+        )
+        return sql, params
+
+    def reindex(self, updates: Sequence[IndexUpdate]) -> int:
+        """Apply each update whose ticket is still at its ``version``; return how many applied.
+
+        One transaction; updates for missing tickets or other versions are
+        skipped. Versions, events, claims and the outbox are left as they are.
+        """
+        if not updates:
+            return 0
+        with self._write() as conn:
+            cursor = conn.executemany(
+                "UPDATE tickets SET due_at = ?, queue_due = ?, queue_since = ?, queue_rank = ? "
+                "WHERE id = ? AND version = ?",
+                [
+                    (
+                        None if u.due_at is None else _micros(u.due_at),
+                        *_queue_columns(u.queue),
+                        u.ticket_id,
+                        u.version,
+                    )
+                    for u in updates
+                ],
+            )
+            return max(cursor.rowcount, 0)
 
     def _any(self, sql: str, params: Sequence[Any]) -> bool:
         with self._lock, self._errors():

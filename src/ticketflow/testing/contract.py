@@ -34,7 +34,8 @@ tickets made by a real `ticketflow.Helpdesk` on a `ticketflow.FakeClock`
 timeline, included): reading back what was committed, `TicketNotFound`,
 optimistic concurrency and its `ConflictError` fields, atomic multi-change
 commits, `find` by every `TicketQuery` field, the due index, claims and their
-lease, the outbox, ``count``, durability across a reopen, and, last, a
+lease, the outbox, the work queue (`TicketStore.queue`: its order, filters and
+limit) and `TicketStore.reindex`, ``count``, durability across a reopen, and, last, a
 Hypothesis state machine (`StoreAgreementMachine`) that drives random
 workloads through your store and a `MemoryStore` side by side and asserts
 they agree after every step.
@@ -69,7 +70,15 @@ from .._model import Actor, Event, EventKind, Priority, Requester, Role, Ticket,
 from .._workflow import Workflow
 from ..exceptions import ConflictError, StoreError, TicketflowError, TicketNotFound
 from ..rules import Rule, confirmation, from_dicts, inactivity, wake_postponed
-from ..stores import Change, MemoryStore, OutboxEntry, TicketQuery, TicketStore
+from ..stores import (
+    Change,
+    IndexUpdate,
+    MemoryStore,
+    OutboxEntry,
+    QueueKey,
+    TicketQuery,
+    TicketStore,
+)
 from .strategies import apply_command, commands, open_ticket_kwargs, presets
 
 __all__ = [
@@ -150,15 +159,35 @@ def _next_version(ticket: Ticket, body: str, at: datetime | None = None) -> Tick
     return apply_event(ticket, event)
 
 
+def _assigned(ticket: Ticket, **data: str | None) -> Ticket:
+    """Return ``ticket`` one version on, reassigned (``assignee=`` and/or ``department=``)."""
+    event = Event(
+        kind=EventKind.ASSIGNED,
+        at=ticket.updated_at,
+        actor=_AGENT,
+        status_before=ticket.status,
+        status_after=ticket.status,
+        data=dict(data),
+        version=ticket.version + 1,
+    )
+    return apply_event(ticket, event)
+
+
 def _put(
     store: TicketStore,
     ticket: Ticket,
     *,
     due_at: datetime | None = None,
     outbox: tuple[int, ...] = (),
+    queue: QueueKey | None = None,
 ) -> None:
     """Commit ``ticket`` as the next version of what ``store`` holds (or as new)."""
-    store.commit([Change(ticket, ticket.version - 1, due_at=due_at, outbox=outbox)])
+    store.commit([Change(ticket, ticket.version - 1, due_at=due_at, outbox=outbox, queue=queue)])
+
+
+def _queued(store: TicketStore, assignee: str | None = None, department: str | None = None) -> str:
+    """The ids of the whole work queue (filtered as given), joined: ``"bcd"``."""
+    return "".join(t.id for t in store.queue(assignee=assignee, department=department, limit=_MANY))
 
 
 def _snapshot(store: TicketStore, now: datetime) -> dict[str, object]:
@@ -172,6 +201,7 @@ def _snapshot(store: TicketStore, now: datetime) -> dict[str, object]:
         "next_due_at": store.next_due_at(),
         "count": store.count(),
         "outbox_pending": store.outbox_pending(),
+        "queue": store.queue(assignee=None, department=None, limit=_MANY),
     }
 
 
@@ -766,6 +796,219 @@ class StoreContract:
         assert EventKind.WOKEN == woken.timeline[-1].kind
         assert store.next_due_at() is None
 
+    # --- the work queue and reindex -------------------------------------------------
+
+    _QUEUE_ORDER: ClassVar[str] = "bcdeafg"
+    """The fixture's queue: b has the earliest SLA due time; c, d, e and a share one,
+    c has waited longest, d and e outrank a and tie with each other (id order); f
+    and g have no SLA due time (last), f outranks g; h is not queued."""
+
+    def _queue_fixture(self, store: TicketStore) -> dict[str, Ticket]:
+        """Eight tickets committed with queue keys, out of queue order; return them."""
+        desk = _desk(MemoryStore(), FakeClock(START), ids=_listed_ids(list("abcdefgh")))
+        assigned = {
+            "a": ("ann", "it"),
+            "b": ("ann", None),
+            "c": (None, "it"),
+            "d": ("ann", "it"),
+            "e": ("bob", "it"),
+            "f": ("ann", "sales"),
+            "g": (None, None),
+            "h": ("ann", "it"),
+        }
+        tickets = {
+            tid: desk.open_ticket(subject=tid, requester=_ANN, assignee=who, department=dept)
+            for tid, (who, dept) in assigned.items()
+        }
+        hour = timedelta(hours=1)
+        keys = {
+            "a": QueueKey(START + hour, START, 1),
+            "b": QueueKey(START, START + 2 * hour, 1),
+            "c": QueueKey(START + hour, START - hour, 1),
+            "d": QueueKey(START + hour, START, 3),
+            "e": QueueKey(START + hour, START, 3),
+            "f": QueueKey(None, START - 5 * hour, 4),
+            "g": QueueKey(None, START - 5 * hour, 1),
+            "h": None,
+        }
+        for tid in "hgfedcba":
+            _put(store, tickets[tid], queue=keys[tid])
+        return tickets
+
+    def test_queue_orders_by_sla_due_then_waiting_since_then_priority_then_id(
+        self, store: TicketStore
+    ) -> None:
+        """The queue is ordered by SLA due time (none last), wait, priority (highest first), id.
+
+        Tickets committed without a queue key are not in it; the tickets come back
+        as stored.
+        """
+        tickets = self._queue_fixture(store)
+        queue = store.queue(assignee=None, department=None, limit=_MANY)
+        assert self._QUEUE_ORDER == "".join(t.id for t in queue)
+        assert [tickets[tid] for tid in self._QUEUE_ORDER] == queue
+
+    def test_queue_returns_at_most_limit_tickets_from_the_front(self, store: TicketStore) -> None:
+        """``limit`` cuts the queue from the front, filtered or not."""
+        self._queue_fixture(store)
+        for limit in range(9):
+            queue = store.queue(assignee=None, department=None, limit=limit)
+            assert self._QUEUE_ORDER[:limit] == "".join(t.id for t in queue)
+        assert "bd" == "".join(t.id for t in store.queue(assignee="ann", department=None, limit=2))
+        assert "c" == "".join(t.id for t in store.queue(assignee=None, department="it", limit=1))
+
+    def test_queue_filters_on_the_current_assignee_and_department(self, store: TicketStore) -> None:
+        """The filters keep the tickets now assigned to the agent / in the department (both: both).
+
+        After reassignment commits (with unchanged keys), each ticket is found
+        under its new assignee and department only.
+        """
+        tickets = self._queue_fixture(store)
+        assert "bdaf" == _queued(store, assignee="ann")
+        assert "cdea" == _queued(store, department="it")
+        assert "da" == _queued(store, assignee="ann", department="it")
+        assert "" == _queued(store, assignee="nobody")
+        hour = timedelta(hours=1)
+        _put(store, _assigned(tickets["d"], assignee="bob"), queue=QueueKey(START + hour, START, 3))
+        _put(
+            store,
+            _assigned(tickets["c"], assignee="ann"),
+            queue=QueueKey(START + hour, START - hour, 1),
+        )
+        _put(
+            store,
+            _assigned(tickets["a"], department="sales"),
+            queue=QueueKey(START + hour, START, 1),
+        )
+        _put(
+            store,
+            _assigned(tickets["b"], assignee=None),
+            queue=QueueKey(START, START + 2 * hour, 1),
+        )
+        assert self._QUEUE_ORDER == _queued(store)
+        assert "caf" == _queued(store, assignee="ann")
+        assert "de" == _queued(store, assignee="bob")
+        assert "cde" == _queued(store, department="it")
+        assert "af" == _queued(store, department="sales")
+        assert "c" == _queued(store, assignee="ann", department="it")
+        assert "af" == _queued(store, assignee="ann", department="sales")
+        assert "" == _queued(store, assignee="bob", department="sales")
+
+    def test_each_commit_sets_the_queue_key_afresh(self, store: TicketStore) -> None:
+        """A commit moves a ticket in the queue, or takes it out when it carries no key.
+
+        In single-change and multi-change commits alike.
+        """
+        tickets = self._queue_fixture(store)
+        _put(store, _next_version(tickets["b"], "answered"))  # no key: out of the queue
+        assert "cdeafg" == _queued(store)
+        g2 = _next_version(tickets["g"], "breached")
+        f2 = _next_version(tickets["f"], "answered")
+        h2 = _next_version(tickets["h"], "waiting")
+        store.commit(
+            [
+                Change(g2, 1, queue=QueueKey(START - timedelta(hours=1), START, 1)),  # first now
+                Change(f2, 1),  # out
+                Change(h2, 1, queue=QueueKey(None, START, 2)),  # in, last
+            ]
+        )
+        assert "gcdeah" == _queued(store)
+        assert "dah" == _queued(store, assignee="ann")
+        queue = store.queue(assignee=None, department=None, limit=_MANY)
+        assert [g2, h2] == [t for t in queue if t.version == 2]
+
+    def test_a_refused_commit_leaves_the_queue_as_it_was(self, store: TicketStore) -> None:
+        """A commit that conflicts changes no queue key, not even of its valid changes."""
+        tickets = self._queue_fixture(store)
+        _put(store, _next_version(tickets["c"], "moved on"), queue=QueueKey(START, START, 1))
+        before = {
+            (who, dept): _queued(store, who, dept)
+            for who in (None, "ann", "bob")
+            for dept in (None, "it", "sales")
+        }
+        with pytest.raises(ConflictError):
+            store.commit(
+                [
+                    Change(
+                        _next_version(tickets["g"], "first"), 1, queue=QueueKey(START, START, 4)
+                    ),
+                    Change(_assigned(tickets["a"], assignee="bob"), 1),
+                    Change(_next_version(tickets["c"], "stale"), 1),
+                ]
+            )
+        after = {key: _queued(store, *key) for key in before}
+        assert before == after
+        assert "cbdeafg" == before[None, None]  # c moved up before the refused commit
+
+    def test_reindex_applies_only_to_tickets_still_at_the_version(self, store: TicketStore) -> None:
+        """``reindex`` sets due time and queue key where the version matches, skips the rest.
+
+        Stale versions and missing tickets are skipped; the count says how many applied;
+        a key of None takes a ticket out of the queue.
+        """
+        tickets = self._queue_fixture(store)
+        c2 = _next_version(tickets["c"], "moved on")
+        _put(store, c2, queue=QueueKey(START + timedelta(hours=1), START - timedelta(hours=1), 1))
+        hour = timedelta(hours=1)
+        applied = store.reindex(
+            [
+                IndexUpdate("g", 1, START, QueueKey(START - 3 * hour, START, 1)),  # to the front
+                IndexUpdate("c", 1, START, None),  # stale: c is at version 2
+                IndexUpdate("missing", 1, START, None),  # no such ticket
+                IndexUpdate("b", 1, None, None),  # out of the queue
+                IndexUpdate("h", 1, START + hour, QueueKey(None, START, 1)),  # in, last
+            ]
+        )
+        assert 3 == applied
+        assert "gcdeafh" == _queued(store)
+        assert "dafh" == _queued(store, assignee="ann")
+        assert [tickets["g"]] == store.due(START, _MANY)
+        assert [tickets["g"], tickets["h"]] == store.due(_FAR, _MANY)
+        assert START == store.next_due_at()
+        assert 0 == store.reindex([])
+        assert 1 == store.reindex([IndexUpdate("g", 1, None, None)])
+        assert [tickets["h"]] == store.due(_FAR, _MANY)
+        assert "cdeafh" == _queued(store)
+
+    def test_reindex_touches_no_version_event_claim_or_outbox(self, store: TicketStore) -> None:
+        """``reindex`` changes due times and keys only: versions, events, claims, outbox stay.
+
+        Claimed tickets stay claimed (under their new due time) until the lease ends;
+        claimed outbox entries keep their claim and attempts.
+        """
+        desk = _desk(MemoryStore(), FakeClock(START), ids=_listed_ids(["a", "b", "c"]))
+        a, b, c = (desk.open_ticket(subject=tid, requester=_ANN) for tid in "abc")
+        hour = timedelta(hours=1)
+        store.commit(
+            [
+                Change(a, 0, due_at=START - hour, outbox=(0,), queue=QueueKey(None, START, 1)),
+                Change(b, 0, due_at=START - 2 * hour, outbox=(0,)),
+                Change(c, 0, outbox=(0,)),
+            ]
+        )
+        assert [b, a] == store.claim_due(START, _MANY, LEASE)
+        entries = store.claim_outbox(START, 2, LEASE)
+        before = _snapshot(store, START)
+        applied = store.reindex(
+            [
+                IndexUpdate("a", 1, START - 3 * hour, None),
+                IndexUpdate("b", 1, START - hour, QueueKey(START, START, 2)),
+                IndexUpdate("c", 1, START, QueueKey(None, START, 1)),
+            ]
+        )
+        assert 3 == applied
+        after = _snapshot(store, START)
+        for field in ("tickets", "events", "count", "outbox_pending"):
+            assert before[field] == after[field], field
+        assert [a, b, c] == store.due(START, _MANY)
+        assert [b, c] == after["queue"]
+        assert [c] == store.claim_due(START, _MANY, LEASE)  # a and b stay claimed
+        unclaimed = store.claim_outbox(START, _MANY, LEASE)  # a's and b's stay claimed
+        assert [("c", 0)] == [(e.ticket_id, e.position) for e in unclaimed]
+        assert [a, b, c] == store.claim_due(START + LEASE, _MANY, LEASE)
+        retried = store.claim_outbox(START + LEASE, _MANY, LEASE)
+        assert [e._replace(attempts=2) for e in entries] == retried[: len(entries)]
+
     # --- the outbox -------------------------------------------------------------
 
     _OUTBOX_KINDS: ClassVar[tuple[str, ...]] = (
@@ -943,6 +1186,13 @@ _DELAYS: Final = st.sampled_from(
 _LIMITS: Final = st.integers(1, 5)
 _LEASES: Final = st.sampled_from((timedelta(0), timedelta(minutes=1), timedelta(hours=2)))
 _Outcome: TypeAlias = tuple[str, Any]
+# Few distinct values, so that keys tie on every field and the tie-breaks count.
+_QUEUE_KEYS: Final = st.none() | st.builds(
+    QueueKey,
+    sla_due=st.sampled_from((None, START, START + timedelta(hours=1))),
+    waiting_since=st.sampled_from((START - timedelta(hours=1), START)),
+    priority=st.integers(1, 4),
+)
 
 
 def _rules_of(workflow: Workflow) -> list[Rule]:
@@ -970,11 +1220,14 @@ class StoreAgreementMachine(RuleBasedStateMachine):
     deterministic ids. Steps: open a ticket, run a random command on one
     (`ticketflow.testing.commands`, merges and purges included, invalid
     arguments too), advance the clock, ``run_due``, ``claim_due``, claim and
-    acknowledge outbox entries, ``dispatch`` to a subscriber, and (when a
-    reopener is given) close and reopen the store under test. Each step must have
-    the same outcome on both desks (the same ticket, or the same error), and
-    after every step both stores must hold the same tickets and timelines and
-    agree on ``find``, ``due``, ``next_due_at``, ``count`` and ``outbox_pending``.
+    acknowledge outbox entries, ``dispatch`` to a subscriber, ``reindex`` with
+    random due times and queue keys (stale versions and missing tickets
+    included), and (when a reopener is given) close and reopen the store under
+    test. Each step must have the same outcome on both desks (the same ticket, or
+    the same error), and after every step both stores must hold the same tickets
+    and timelines and agree on ``find``, ``due``, ``next_due_at``, ``count``,
+    ``outbox_pending`` and ``queue`` (unfiltered, and by an assignee, a
+    department and both).
 
     `StoreContract` runs it; to run it on its own, with settings of your own, bind
     it to your store (`bind`) and use the bound class's ``TestCase``::
@@ -1123,6 +1376,25 @@ class StoreAgreementMachine(RuleBasedStateMachine):
 
         self._same(deliver)
 
+    @precondition(lambda self: bool(self.ids))
+    @rule(data=st.data())
+    def reindex(self, data: st.DataObject) -> None:
+        """Reindex a few tickets (or missing ones) at their version or a stale one."""
+        picked = data.draw(
+            st.lists(st.sampled_from([*self.ids, "missing"]), max_size=4), label="tickets"
+        )
+        now = self.clock.now()
+        updates = []
+        for ticket_id in picked:
+            version = self.model.get(ticket_id).version if ticket_id in self.ids else 1
+            stale = data.draw(st.sampled_from((0, 0, 1)), label="stale")
+            due_at = data.draw(
+                st.sampled_from((None, now, now + timedelta(hours=1))), label="due_at"
+            )
+            key = data.draw(_QUEUE_KEYS, label="queue")
+            updates.append(IndexUpdate(ticket_id, version - stale, due_at, key))
+        self._same(lambda desk: desk.store.reindex(updates))
+
     @precondition(lambda self: self._reopen_store is not None)
     @rule(now=st.integers(0, 2))
     def reopen(self, now: int) -> None:
@@ -1162,6 +1434,20 @@ class StoreAgreementMachine(RuleBasedStateMachine):
         assert model.outbox_pending() == store.outbox_pending()
         query = TicketQuery(statuses=frozenset({self.workflow.initial}) if self.workflow else None)
         assert model.find(query) == store.find(query)
+        self._queues_agree(tickets)
+
+    def _queues_agree(self, tickets: Sequence[Ticket]) -> None:
+        """The work queues agree: whole, by an assignee, a department and both, and cut short."""
+        store, model = self.store, self.model
+        queued = model.queue(assignee=None, department=None, limit=_MANY)
+        assert queued == store.queue(assignee=None, department=None, limit=_MANY)
+        assert queued[:2] == store.queue(assignee=None, department=None, limit=2)
+        assignee = next((t.assignee for t in queued if t.assignee is not None), None)
+        department = next((t.department for t in tickets if t.department is not None), None)
+        for who, dept in ((assignee, None), (None, department), (assignee, department)):
+            if who is not None or dept is not None:
+                expected = model.queue(assignee=who, department=dept, limit=_MANY)
+                assert expected == store.queue(assignee=who, department=dept, limit=_MANY)
 
     def teardown(self) -> None:
         """Close both stores."""

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from ticketflow import Event, Ticket
 from ticketflow.exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
-from ticketflow.stores import Change, OutboxEntry, TicketQuery
+from ticketflow.stores import Change, IndexUpdate, OutboxEntry, QueueKey, TicketQuery
 
 __all__ = ["FORMAT_VERSION", "JsonFileStore"]
 
@@ -56,6 +56,38 @@ def _dumps(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def _dump_queue(key: QueueKey | None, ticket_id: str) -> list[object] | None:
+    if key is None:
+        return None
+    what = f"ticket {ticket_id}: queue key"
+    return [_stamp(key.sla_due, what), _stamp(key.waiting_since, what), int(key.priority)]
+
+
+def _load_queue(data: list[Any] | None) -> QueueKey | None:
+    if data is None:
+        return None
+    sla_due, waiting_since, priority = data
+    since = _unstamp(waiting_since)
+    if since is None:
+        raise ValueError("a queue key needs waiting_since")
+    return QueueKey(_unstamp(sla_due), since, int(priority))
+
+
+_LAST: Final = datetime.max.replace(tzinfo=UTC)
+
+
+def _queue_order(ticket_id: str, key: QueueKey) -> tuple[bool, datetime, datetime, int, str]:
+    """Queue order: SLA due (None last), waiting since, priority (highest first), id."""
+    sla_due = key.sla_due
+    return (
+        sla_due is None,
+        _LAST if sla_due is None else sla_due,
+        key.waiting_since,
+        -key.priority,
+        ticket_id,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Record:
     """What one ticket file holds: the events are the record; the rest is bookkeeping."""
@@ -65,6 +97,11 @@ class _Record:
     due_at: datetime | None
     claimed_until: datetime | None
     events: tuple[dict[str, Any], ...]
+    queue: QueueKey | None = None
+    # Copied from the last event-sourced snapshot, for `queue`'s filters: a scan
+    # then reads them without rebuilding the ticket.
+    assignee: str | None = None
+    department: str | None = None
 
     def dumps(self) -> str:
         return _dumps(
@@ -73,6 +110,9 @@ class _Record:
                 "version": self.version,
                 "due_at": _stamp(self.due_at, f"ticket {self.id}: due_at"),
                 "claimed_until": _stamp(self.claimed_until, "claimed_until"),
+                "queue": _dump_queue(self.queue, self.id),
+                "assignee": self.assignee,
+                "department": self.department,
                 "events": list(self.events),
             }
         )
@@ -86,6 +126,11 @@ class _Record:
             due_at=_unstamp(data["due_at"]),
             claimed_until=_unstamp(data["claimed_until"]),
             events=tuple(data["events"]),
+            # Files written before the work queue existed have none of these keys:
+            # such a ticket is not queued until its next commit or reindex.
+            queue=_load_queue(data.get("queue")),
+            assignee=data.get("assignee"),
+            department=data.get("department"),
         )
 
     def ticket(self) -> Ticket:
@@ -449,7 +494,7 @@ class JsonFileStore:
         with self._locked(exclusive=True):
             records: dict[str, _Record] = {}
             outbox: list[_Pending] | None = None
-            for ticket, expected, rewrite, due_at, positions in changes:
+            for ticket, expected, rewrite, due_at, positions, queued in changes:
                 tid = ticket.id
                 if ticket.version != expected + 1:
                     raise StoreError(
@@ -468,7 +513,16 @@ class JsonFileStore:
                     start -= 1  # the new events: the tail carrying the new version
                 kept = () if rewrite or current is None else current.events
                 new = tuple(timeline[i].to_dict() for i in range(start, len(timeline)))
-                records[tid] = _Record(tid, ticket.version, due_at, None, kept + new)
+                records[tid] = _Record(
+                    tid,
+                    ticket.version,
+                    due_at,
+                    None,
+                    kept + new,
+                    queued,
+                    ticket.assignee,
+                    ticket.department,
+                )
                 if positions:
                     outbox = self._outbox() if outbox is None else outbox
                     self._enqueue(outbox, ticket, positions)
@@ -580,6 +634,45 @@ class JsonFileStore:
         """Return the number of entries not yet acknowledged."""
         with self._locked(exclusive=False):
             return len(self._outbox())
+
+    def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
+        """Return up to ``limit`` queued tickets in queue order (a scan of every ticket file).
+
+        ``assignee`` and ``department``, when given, keep only the tickets
+        currently assigned to that agent / in that department. Example-grade:
+        with no index, the cost grows with the tickets stored, not with the
+        number returned, which the protocol asks of a production backend.
+        """
+        with self._locked(exclusive=False):
+            records = self._records()
+        queued = sorted(
+            (_queue_order(r.id, r.queue), r)
+            for r in records
+            if r.queue is not None
+            and (assignee is None or r.assignee == assignee)
+            and (department is None or r.department == department)
+        )
+        return [r.ticket() for _, r in queued[: max(limit, 0)]]
+
+    def reindex(self, updates: Sequence[IndexUpdate]) -> int:
+        """Apply each update whose ticket is still at its ``version``; return how many applied.
+
+        The changed ticket files are replaced in one atomic step (as a commit's
+        are); versions, events, claims and the outbox are left as they are.
+        """
+        applied = 0
+        with self._locked(exclusive=True):
+            records: dict[str, _Record] = {}
+            for update in updates:
+                tid = update.ticket_id
+                current = records[tid] if tid in records else self._read_record(tid)
+                if current is None or current.version != update.version:
+                    continue
+                records[tid] = replace(current, due_at=update.due_at, queue=update.queue)
+                applied += 1
+            if records:
+                self._apply({self._ticket_file(t): r.dumps() for t, r in records.items()})
+        return applied
 
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time of any ticket, or None (a scan)."""
