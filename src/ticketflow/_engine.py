@@ -29,6 +29,7 @@ from ._model import (
     check_json,
     scrub_event,
 )
+from ._sla_runner import SlaRunner
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
 from .exceptions import (
     ConflictError,
@@ -39,7 +40,9 @@ from .exceptions import (
     TransitionError,
 )
 from .rules import Due, Rule, RuleSet, from_dicts
-from .stores import Change, MemoryStore, TicketQuery, TicketStore
+from .rules._conditions import status_entered_at
+from .sla import SlaPolicies, SlaPolicy, SlaState, sla_state
+from .stores import Change, IndexUpdate, MemoryStore, QueueKey, TicketQuery, TicketStore
 from .stores._protocol import new_positions
 
 __all__ = ["Helpdesk", "SimulatedAction", "Simulation"]
@@ -59,7 +62,11 @@ _DEDICATED: Final = {
     "purge": "purge",
 }
 _ACTOR_CACHE_LIMIT: Final = 4096
-_DEFAULT_OUTBOX: Final = frozenset({EventKind.NOTIFIED, EventKind.ESCALATED})
+_DEFAULT_OUTBOX: Final = frozenset(
+    {EventKind.NOTIFIED, EventKind.ESCALATED, EventKind.SLA_WARNING, EventKind.SLA_BREACHED}
+)
+_QUEUE_MAX: Final = 10_000
+_WAITING: Final = frozenset({Category.NEW, Category.OPEN})  # waiting on an agent: the queue
 _DEFAULT_LEASE: Final = timedelta(seconds=60)
 _COMMIT_GROUP: Final = 100  # rule firings per transaction in run_due
 _LOG: Final = logging.getLogger("ticketflow")
@@ -110,8 +117,14 @@ class Helpdesk:
         outbox: The event kinds written to the store's outbox in the same
             transaction as the change, and so delivered to subscribers at least
             once (see `dispatch`); other kinds reach subscribers in-process, after
-            the commit, at most once. Defaults to the notifications rules raise
-            (``notified`` and ``escalated``); ``()`` writes no outbox.
+            the commit, at most once. Defaults to the notifications rules and
+            SLAs raise (``notified``, ``escalated``, ``sla_warning`` and
+            ``sla_breached``); ``()`` writes no outbox.
+        sla: SLA policies (`ticketflow.sla`): their warning, breach and
+            escalation events fire at their exact instants through `run_due`,
+            their due times order the work queue (`queue`), and `sla_state`
+            reports them. Defaults to the workflow's own ``sla`` data; ``()``
+            turns SLAs off.
 
     Raises:
         RuleError: a rule names a command or trigger the workflow does not have.
@@ -123,6 +136,7 @@ class Helpdesk:
         "_ids",
         "_outbox",
         "_rules",
+        "_sla",
         "_store",
         "_subscribers",
         "_workflow",
@@ -137,6 +151,7 @@ class Helpdesk:
         id_factory: Callable[[datetime], str] | None = None,
         rules: Iterable[Rule] | None = None,
         outbox: Iterable[EventKind | str] | None = None,
+        sla: SlaPolicies | Iterable[SlaPolicy] | None = None,
     ) -> None:
         if workflow is None:
             from .workflows import liveagent  # noqa: PLC0415 - workflows imports the engine's deps
@@ -151,6 +166,13 @@ class Helpdesk:
         self._subscribers: list[tuple[Callable[[Ticket, Event], None], frozenset[EventKind]]] = []
         self._outbox: frozenset[EventKind] = (
             _DEFAULT_OUTBOX if outbox is None else frozenset(map(EventKind, outbox))
+        )
+        if sla is None:
+            policies = SlaPolicies.from_dicts(workflow.sla)
+        else:
+            policies = sla if isinstance(sla, SlaPolicies) else SlaPolicies(sla)
+        self._sla: SlaRunner | None = (
+            SlaRunner(workflow, policies, self._rules) if policies.policies else None
         )
 
     # --- properties -----------------------------------------------------------------
@@ -169,6 +191,11 @@ class Helpdesk:
     def clock(self) -> Clock:
         """The clock events are stamped with."""
         return self._clock
+
+    @property
+    def sla(self) -> SlaPolicies | None:
+        """The SLA policies this help desk runs, or ``None`` without SLAs."""
+        return None if self._sla is None else self._sla.policies
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -219,17 +246,30 @@ class Helpdesk:
 
     def _settle(self, expected: int, ticket: Ticket, events: list[Event]) -> Ticket:
         """Run the event rules, compute the next due time, commit, and publish."""
-        rules = self._rules
-        due_at = None
-        if rules.rules:
-            ticket = rules.after_command(ticket, events, events[-1].at)
-            due = rules.next_due(ticket)
-            due_at = None if due is None else due.at
-        change = Change(ticket, expected, False, due_at, self._outbox_of(ticket, len(events)))  # noqa: FBT003
+        if self._rules.rules:
+            ticket = self._rules.after_command(ticket, events, events[-1].at)
+        due_at, queue = self._schedule(ticket)
+        outbox = self._outbox_of(ticket, len(events))
+        change = Change(ticket, expected, False, due_at, outbox, queue)  # noqa: FBT003
         self._store.commit((change,))
         if self._subscribers:
             self._publish(change)
         return ticket
+
+    def _schedule(self, ticket: Ticket) -> tuple[datetime | None, QueueKey | None]:
+        """The ticket's next due time (time rules and SLA stages) and its queue key."""
+        due = self._rules.next_due(ticket) if self._rules.rules else None
+        due_at = None if due is None else due.at
+        sla_due = None
+        if self._sla is not None:
+            plan = self._sla.plan(ticket)
+            sla_due = plan.queue_due
+            if plan.next_at is not None and (due_at is None or plan.next_at < due_at):
+                due_at = plan.next_at
+        wf = self._workflow
+        if wf.category(ticket.status) not in _WAITING or wf.is_locked(ticket.status):
+            return due_at, None
+        return due_at, QueueKey(sla_due, _waiting_since(ticket), int(ticket.priority))
 
     def _outbox_of(self, ticket: Ticket, new: int) -> tuple[int, ...]:
         """Positions of the last ``new`` events of the timeline that go to the outbox."""
@@ -736,16 +776,23 @@ class Helpdesk:
         new_source = apply_event(source, source_event)
         new_target = apply_event(target, target_event)
         # The target stays open: keep its due time (a postponed target must still wake).
-        target_due = self._rules.next_due(new_target) if self._rules.rules else None
-        target_due_at = None if target_due is None else target_due.at
+        target_due_at, target_queue = self._schedule(new_target)
+        source_due_at, source_queue = self._schedule(new_source)
         changes = (
             Change(
                 new_target,
                 target.version,
                 due_at=target_due_at,
                 outbox=self._outbox_of(new_target, 1),
+                queue=target_queue,
             ),
-            Change(new_source, source.version, outbox=self._outbox_of(new_source, 1)),
+            Change(
+                new_source,
+                source.version,
+                due_at=source_due_at,
+                outbox=self._outbox_of(new_source, 1),
+                queue=source_queue,
+            ),
         )
         self._store.commit(changes)
         if self._subscribers:
@@ -821,7 +868,7 @@ class Helpdesk:
             group: list[Change] = []
             for ticket in due:
                 try:
-                    result = self._rules.fire_due(ticket, now)
+                    result = self._fire_due(ticket, now)
                 except RuleLoopError:
                     # Its rules undo each other: nothing is saved, the ticket stays
                     # due (and claimed until the lease ends), the others still run.
@@ -832,17 +879,30 @@ class Helpdesk:
                     # it out of this run rather than spin on it.
                     continue
                 new, events = result
-                following = self._rules.next_due(new)
-                due_at = None if following is None else following.at
+                due_at, queue = self._schedule(new)
                 group.append(
                     Change(
-                        new, ticket.version, due_at=due_at, outbox=self._outbox_of(new, len(events))
+                        new,
+                        ticket.version,
+                        due_at=due_at,
+                        outbox=self._outbox_of(new, len(events)),
+                        queue=queue,
                     )
                 )
                 if len(group) >= _COMMIT_GROUP:
                     fired += self._commit_group(group)
                     group = []
             fired += self._commit_group(group)
+
+    def _fire_due(self, ticket: Ticket, now: datetime) -> tuple[Ticket, list[Event]] | None:
+        """Fire what is due first by ``now``: the earliest time rule or the SLA stages."""
+        if self._sla is not None:
+            stage = self._sla.next_stage(ticket)
+            if stage is not None and stage[0] <= now:
+                due = self._rules.next_due(ticket) if self._rules.has_time_rules else None
+                if due is None or stage[0] < due.at:
+                    return self._sla.fire(ticket, now)
+        return self._rules.fire_due(ticket, now)
 
     def _commit_group(self, group: list[Change]) -> int:
         """Commit rule firings of distinct tickets together; return how many were saved.
@@ -947,8 +1007,98 @@ class Helpdesk:
         return fired
 
     def next_due(self, ticket_id: str) -> Due | None:
-        """Return the ticket's next due time rule (time and rule name), or None."""
-        return self._rules.next_due(self._store.get(ticket_id))
+        """Return what the ticket has due next: a time rule, or an SLA stage.
+
+        An SLA stage is named ``sla:<metric>:<stage>`` (``warning``, ``breach``
+        or ``escalation``).
+        """
+        ticket = self._store.get(ticket_id)
+        due = self._rules.next_due(ticket)
+        if self._sla is not None:
+            stage = self._sla.next_stage(ticket)
+            if stage is not None and (due is None or stage[0] < due.at):
+                return Due(*stage)
+        return due
+
+    def sla_state(self, ticket_id: str, now: datetime | None = None) -> SlaState:
+        """Return the ticket's SLA state at ``now`` (default: the clock).
+
+        Targets, due times, time left or overdue, paused or not, met or breached,
+        per metric (see `ticketflow.sla.sla_state`).
+
+        Raises:
+            TicketNotFound: no such ticket.
+            InvalidInputError: the help desk has no SLA policies, or ``now`` is naive.
+        """
+        if self._sla is None:
+            raise InvalidInputError(
+                "this help desk has no SLA policies: pass Helpdesk(sla=...) or put "
+                "[[sla]] policies in the workflow",
+                field="sla",
+            )
+        ticket = self._store.get(ticket_id)
+        at = self._now() if now is None else require_aware(now, "now")
+        return sla_state(ticket, self._workflow, self._sla.policies, max(at, ticket.created_at))
+
+    def queue(
+        self,
+        *,
+        agent: str | None = None,
+        department: str | None = None,
+        limit: int = 50,
+    ) -> list[Ticket]:
+        """Return the tickets waiting on an agent, most urgent first (the "to solve" view).
+
+        Waiting on an agent: a status of category ``new`` or ``open``. The order:
+        the nearest SLA due time of the ticket's running clocks (breached ones
+        first, tickets without an SLA clock last), then how long the customer
+        has waited (longest first), then priority (highest first), then age. The
+        store answers from its queue index: the cost grows with ``limit``, not
+        with the number of tickets.
+
+        Args:
+            agent: Only tickets assigned to this agent.
+            department: Only tickets of this department.
+            limit: At most this many (1 to 10,000).
+
+        Raises:
+            InvalidInputError: ``limit`` is out of range, or ``agent`` or
+                ``department`` is not a non-empty string.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _QUEUE_MAX:
+            raise InvalidInputError(
+                f"limit must be a whole number from 1 to 10000, got {limit!r}", field="limit"
+            )
+        return self._store.queue(
+            assignee=_optional_text(agent, "agent"),
+            department=_optional_text(department, "department"),
+            limit=limit,
+        )
+
+    def reschedule(self, *, batch: int = 500) -> int:
+        """Recompute the stored due times and queue keys; return how many tickets were updated.
+
+        Due times and queue keys are stored with each commit; a help desk started
+        with new rules, SLA policies or calendars computes new ones on each
+        ticket's next commit. Call this once after such a change (or after
+        upgrading a store) to bring the others up to date now. Tickets are read
+        in their stored order and updated with `TicketStore.reindex` in batches
+        of ``batch``, each applied only if the ticket did not change meanwhile
+        (a concurrent commit computed fresh values itself). Nothing is added to any timeline.
+        """
+        wf = self._workflow
+        unlocked = frozenset(s.name for s in wf.statuses if not wf.is_locked(s.name))
+        updates: list[IndexUpdate] = []
+        changed = 0
+        for ticket in self._store.find(TicketQuery(statuses=unlocked)):
+            due_at, queue = self._schedule(ticket)
+            updates.append(IndexUpdate(ticket.id, ticket.version, due_at, queue))
+            if len(updates) >= batch:
+                changed += self._store.reindex(updates)
+                updates = []
+        if updates:
+            changed += self._store.reindex(updates)
+        return changed
 
     def subscribe(
         self,
@@ -1239,6 +1389,23 @@ _SIMPLE_REPLAY: Final = {
     EventKind.DELETED: "delete",
     EventKind.RESTORED: "restore",
 }
+
+
+def _waiting_since(ticket: Ticket) -> datetime:
+    """Since when the customer has been waiting for an agent.
+
+    The first customer message (or the creation) after the last public agent
+    reply; when the agent spoke last (a reopen, a move by hand), the later of
+    that reply and the entry into the current status.
+    """
+    since: datetime | None = None
+    for event in reversed(ticket.timeline):
+        kind = event.kind
+        if kind is EventKind.AGENT_REPLIED:
+            return since or max(event.at, status_entered_at(ticket))
+        if kind is EventKind.CUSTOMER_REPLIED or kind is EventKind.CREATED:
+            since = event.at
+    return ticket.created_at if since is None else since
 
 
 def _by_rule(event: Event) -> bool:

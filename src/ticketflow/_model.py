@@ -137,6 +137,8 @@ class EventKind(enum.StrEnum):
     TRANSITIONED = "transitioned"
     NOTIFIED = "notified"
     ESCALATED = "escalated"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
 
 
 def _str_map(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -892,6 +894,8 @@ _APPLY: Final[dict[EventKind, Callable[[Ticket, Event], Ticket]]] = {
     EventKind.TRANSITIONED: _on_status_only,
     EventKind.NOTIFIED: _on_status_only,
     EventKind.ESCALATED: _on_status_only,
+    EventKind.SLA_WARNING: _on_status_only,
+    EventKind.SLA_BREACHED: _on_status_only,
 }
 
 

@@ -208,6 +208,15 @@ def _rule_tuple(items: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], 
     return rules
 
 
+def _sla_tuple(items: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    # Validated by ticketflow.sla (imported here: it builds on this module).
+    from .sla import SlaPolicies  # noqa: PLC0415
+
+    policies = tuple(items)
+    SlaPolicies.from_dicts(policies)
+    return policies
+
+
 def _sorted_events(mapping: Mapping[str, str]) -> dict[str, str]:
     return dict(sorted(dict(mapping).items()))
 
@@ -244,6 +253,9 @@ class Workflow:
         guards: Extra guards by name, beside `BUILTIN_GUARDS`.
         rules: The workflow's default rules as data (see `ticketflow.rules`), used by a
             `ticketflow.Helpdesk` created without ``rules``; validated on construction.
+        sla: The workflow's SLA policies as data (`ticketflow.sla.SlaPolicy.to_dict`
+            items, in order), used by a `ticketflow.Helpdesk` created without
+            ``sla``; validated on construction.
 
     Raises:
         WorkflowError: the definition is invalid; ``item`` names the offending part.
@@ -259,6 +271,7 @@ class Workflow:
     reopen_resolved: bool = True
     guards: Mapping[str, Guard] = attrs.field(factory=dict, eq=False, repr=False)
     rules: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_rule_tuple)
+    sla: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_sla_tuple)
     _by_name: dict[str, Status] = attrs.field(init=False, eq=False, repr=False)
     _table: dict[tuple[str, str], tuple[_Candidate, ...]] = attrs.field(
         init=False, eq=False, repr=False
@@ -701,6 +714,7 @@ class Workflow:
             "transitions": transitions,
             "events": dict(self.events),
             **({"rules": [dict(r) for r in self.rules]} if self.rules else {}),
+            **({"sla": [dict(p) for p in self.sla]} if self.sla else {}),
         }
 
     @classmethod
@@ -720,7 +734,7 @@ class Workflow:
             raise WorkflowError("a workflow definition must be a mapping", item=None)
         _no_extra(
             data,
-            {"name", "initial", "settings", "statuses", "transitions", "events", "rules"},
+            {"name", "initial", "settings", "statuses", "transitions", "events", "rules", "sla"},
             "workflow",
         )
         settings = data.get("settings", {})
@@ -743,6 +757,7 @@ class Workflow:
             reopen_resolved=bool(settings.get("reopen_resolved", True)),
             guards=dict(guards or {}),
             rules=_list(data, "rules"),
+            sla=_list(data, "sla"),
         )
 
     def to_json(self) -> str:

@@ -32,7 +32,14 @@ from .exceptions import StoreError, StoreUnavailable, TicketflowError, WorkflowE
 from .metrics import RowValue, aggregate, ticket_metrics, write_csv
 from .rules import after, from_dicts, inactivity
 from .sla import Metric, SlaPolicies
-from .stores import OutboxEntry, SQLiteStore, TicketQuery, TicketStore, open_store
+from .stores import (
+    IndexUpdate,
+    OutboxEntry,
+    SQLiteStore,
+    TicketQuery,
+    TicketStore,
+    open_store,
+)
 from .stores._protocol import Change
 from .workflows import PRESETS, liveagent, preset
 
@@ -297,6 +304,12 @@ class _StoppableStore:
 
     def outbox_pending(self) -> int:
         return self._store.outbox_pending()
+
+    def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
+        return self._store.queue(assignee=assignee, department=department, limit=limit)
+
+    def reindex(self, updates: Sequence[IndexUpdate]) -> int:
+        return self._store.reindex(updates)
 
     def next_due_at(self) -> datetime | None:
         return self._store.next_due_at()

@@ -63,8 +63,10 @@ from ._model import EventKind, Priority, Ticket
 from ._workflow import Category, Workflow
 from .exceptions import RuleError
 from .rules._conditions import compile_condition, format_duration, parse_duration
+from .rules._rules import check_action
 
 __all__ = [
+    "Escalation",
     "Metric",
     "MetricState",
     "SlaCycle",
@@ -171,6 +173,160 @@ def _warnings(warn_before: object, policy: str) -> dict[Metric, timedelta]:
     return warnings
 
 
+_ESCALATION_KEYS: Final = frozenset(
+    {"level", "after", "metrics", "assign", "department", "priority", "notify"}
+)
+
+
+@final
+@attrs.frozen(slots=True, init=False)
+class Escalation:
+    """An escalation level: what happens a set business time after an SLA breach.
+
+    When a metric's cycle is breached, the scheduler fires an ``sla_breached``
+    event at the exact due time; each escalation level of the policy that covers
+    the metric then fires once for that cycle, ``after`` (business time in the
+    policy's calendar) past the breach, as an ``escalated`` event carrying the
+    level, followed by the level's actions (the rule action ``escalate``).
+
+    Examples:
+        >>> Escalation(level=2, after="2h", assign="lead", priority="raise").to_dict()
+        {'level': 2, 'after': '2h', 'assign': 'lead', 'priority': 'raise'}
+
+    Args:
+        level: The level number (1 for the first), recorded in the event.
+        after: Business time after the breach (default 0: at the breach).
+        metrics: The metrics it covers (default: every metric).
+        assign: Reassign the ticket to this agent.
+        department: Move the ticket to this department.
+        priority: Set the priority: a priority name, or ``"raise"`` (one step up).
+        notify: A topic to notify (a ``notified`` event, delivered to subscribers).
+
+    Raises:
+        RuleError: a field is invalid; the message names the field.
+    """
+
+    level: int
+    after: timedelta
+    metrics: frozenset[Metric] | None
+    assign: str | None
+    department: str | None
+    priority: str | None
+    notify: str | None
+
+    def __init__(
+        self,
+        *,
+        level: int,
+        after: object = timedelta(0),
+        metrics: Iterable[Metric | str] | None = None,
+        assign: str | None = None,
+        department: str | None = None,
+        priority: str | None = None,
+        notify: str | None = None,
+    ) -> None:
+        where = f"SLA escalation level {level!r}"
+        if isinstance(level, bool) or not isinstance(level, int) or level < 1:
+            raise RuleError(f"{where}, field 'level': expected a whole number >= 1")
+        delay = parse_duration(after, f"{where}, field 'after'")
+        if delay < timedelta(0):
+            raise RuleError(f"{where}, field 'after': must not be negative, got {after!r}")
+        covered: frozenset[Metric] | None = None
+        if metrics is not None:
+            if isinstance(metrics, str) or not isinstance(metrics, Iterable):
+                raise RuleError(f"{where}, field 'metrics': expected a list of metrics")
+            names = ", ".join(m.value for m in Metric)
+            try:
+                covered = frozenset(Metric(str(m)) for m in metrics)
+            except ValueError:
+                msg = f"{where}, field 'metrics': unknown metric in {metrics!r}; metrics: {names}"
+                raise RuleError(msg) from None
+        action = {
+            k: v
+            for k, v in {
+                "level": level,
+                "assign": assign,
+                "department": department,
+                "priority": priority,
+                "notify": notify,
+            }.items()
+            if v is not None
+        }
+        check_action({"escalate": action}, "", where=where)
+        set_ = object.__setattr__
+        set_(self, "level", level)
+        set_(self, "after", delay)
+        set_(self, "metrics", covered)
+        set_(self, "assign", assign)
+        set_(self, "department", department)
+        set_(self, "priority", priority)
+        set_(self, "notify", notify)
+
+    def covers(self, metric: Metric) -> bool:
+        """Whether this level escalates breaches of ``metric``."""
+        return self.metrics is None or metric in self.metrics
+
+    def action(self) -> dict[str, Any]:
+        """Return the level as the rule action it runs (``{"escalate": {...}}``)."""
+        data = self.to_dict()
+        del data["after"]
+        data.pop("metrics", None)
+        return {"escalate": data}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the level as JSON/TOML-friendly data; `from_dict` reads it back equal."""
+        out: dict[str, Any] = {"level": self.level, "after": format_duration(self.after)}
+        if self.metrics is not None:
+            out["metrics"] = sorted(m.value for m in self.metrics)
+        for key in ("assign", "department", "priority", "notify"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Escalation:
+        """Build a level from `to_dict` data.
+
+        Raises:
+            RuleError: the data is malformed; the message names the field.
+        """
+        if not isinstance(data, Mapping):
+            raise RuleError(f"an SLA escalation level must be a mapping, got {data!r}")
+        unknown = set(data) - _ESCALATION_KEYS
+        if unknown:
+            raise RuleError(
+                f"SLA escalation level {data.get('level')!r}: unknown key(s) {sorted(unknown)}; "
+                f"keys: {', '.join(sorted(_ESCALATION_KEYS))}"
+            )
+        if "level" not in data:
+            raise RuleError(f"SLA escalation {dict(data)!r}: field 'level' is missing")
+        return cls(**data)
+
+
+def _escalations(
+    items: Iterable[Escalation | Mapping[str, Any]], policy: str
+) -> tuple[Escalation, ...]:
+    if isinstance(items, str | Mapping) or not isinstance(items, Iterable):
+        raise _fail(policy, "escalations", f"expected a list of levels, got {items!r}")
+    levels: list[Escalation] = []
+    for index, item in enumerate(items):
+        try:
+            level = item if isinstance(item, Escalation) else Escalation.from_dict(item)
+        except RuleError as exc:
+            raise _fail(policy, f"escalations[{index}]", str(exc)) from exc
+        for other in levels:
+            shared = [m.value for m in Metric if level.covers(m) and other.covers(m)]
+            if other.level == level.level and shared:
+                raise _fail(
+                    policy,
+                    f"escalations[{index}]",
+                    f"level {level.level} is defined twice for {', '.join(shared)}",
+                )
+        levels.append(level)
+    return tuple(levels)
+
+
 @final
 @attrs.frozen(slots=True, init=False)
 class SlaPolicy:
@@ -203,6 +359,8 @@ class SlaPolicy:
             ``pause_in`` (LiveAgent style: ``{"resolution": ["new", "open"]}``).
         warn_before: Business time before the due time to warn at: one duration
             for every metric, or a mapping per metric (missing: no warning).
+        escalations: Escalation levels (`Escalation` or its data) run after a
+            breach; a metric is covered by at most one level of each number.
 
     Raises:
         RuleError: a field is invalid; the message names the policy and the field.
@@ -215,6 +373,7 @@ class SlaPolicy:
     pause_in: frozenset[Category]
     run_in: Mapping[Metric, frozenset[Category]]
     warn_before: Mapping[Metric, timedelta]
+    escalations: tuple[Escalation, ...]
 
     def __init__(
         self,
@@ -226,6 +385,7 @@ class SlaPolicy:
         pause_in: Iterable[Category | str] = (Category.PENDING,),
         run_in: Mapping[Metric | str, Iterable[Category | str]] | None = None,
         warn_before: object = None,
+        escalations: Iterable[Escalation | Mapping[str, Any]] = (),
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise RuleError(f"an SLA policy needs a non-empty name, got {name!r}")
@@ -246,6 +406,7 @@ class SlaPolicy:
             metric = _metric(raw_metric, name, f"run_in.{raw_metric}")
             runs[metric] = _categories(categories, name, f"run_in.{metric}")
         warnings = _warnings(warn_before, name)
+        levels = _escalations(escalations, name)
         set_ = object.__setattr__
         set_(self, "name", name)
         # A copy: changing the caller's dict later must not bypass the validation.
@@ -255,6 +416,7 @@ class SlaPolicy:
         set_(self, "pause_in", pause)
         set_(self, "run_in", MappingProxyType(runs))
         set_(self, "warn_before", MappingProxyType(warnings))
+        set_(self, "escalations", levels)
 
     def run_set(self, metric: Metric) -> frozenset[Category]:
         """Return the categories in which ``metric``'s clock runs under this policy."""
@@ -284,6 +446,8 @@ class SlaPolicy:
             out["run_in"] = {m.value: sorted(c.value for c in cs) for m, cs in self.run_in.items()}
         if self.warn_before:
             out["warn_before"] = {m.value: format_duration(d) for m, d in self.warn_before.items()}
+        if self.escalations:
+            out["escalations"] = [level.to_dict() for level in self.escalations]
         return out
 
     @classmethod
@@ -304,6 +468,7 @@ class SlaPolicy:
             "pause_in",
             "run_in",
             "warn_before",
+            "escalations",
         }
         if unknown:
             raise _fail(str(name), min(unknown), f"unknown key(s) {sorted(unknown)}")
@@ -322,6 +487,7 @@ class SlaPolicy:
             pause_in=data.get("pause_in", (Category.PENDING,)),
             run_in=data.get("run_in"),
             warn_before=data.get("warn_before"),
+            escalations=data.get("escalations", ()),
         )
 
 

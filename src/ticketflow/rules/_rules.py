@@ -91,8 +91,11 @@ class TimeTrigger:
         return None if start is None else start + self.delay
 
 
-def _check_action(action: object, rule: str) -> Mapping[str, Any]:  # noqa: C901, PLR0912
-    where = f"rule {rule!r}"
+def check_action(  # noqa: C901, PLR0912
+    action: object, rule: str, *, where: str | None = None
+) -> Mapping[str, Any]:
+    """Validate one action's data; errors name ``where`` (default: the rule)."""
+    where = f"rule {rule!r}" if where is None else where
     if not isinstance(action, Mapping) or len(action) != 1:
         raise RuleError(f"{where}: an action is a mapping with exactly one key, got {action!r}")
     ((key, value),) = action.items()
@@ -133,7 +136,7 @@ def _check_action(action: object, rule: str) -> Mapping[str, Any]:  # noqa: C901
                 f"{', '.join(sorted(allowed))}"
             )
         if "priority" in value:
-            _check_action({"set_priority": value["priority"]}, rule)
+            check_action({"set_priority": value["priority"]}, rule, where=where)
     elif key == "stop" and value is not True:
         raise RuleError(f"{where}, action 'stop': write stop = true")
     return dict(action)
@@ -179,6 +182,8 @@ class Rule:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise RuleError(f"a rule needs a non-empty name, got {self.name!r}")
+        if self.name == "sla":
+            raise RuleError("rule 'sla': the name 'sla' is reserved for the SLA scheduler's events")
         if (self.on is None) == (self.at is None):
             raise RuleError(f"rule {self.name!r}: set exactly one of 'on' (events) and 'at' (time)")
         if self.at is not None and self.at.anchor not in ANCHORS:
@@ -188,9 +193,7 @@ class Rule:
             )
         if not self.actions:
             raise RuleError(f"rule {self.name!r}: a rule needs at least one action")
-        object.__setattr__(
-            self, "actions", tuple(_check_action(a, self.name) for a in self.actions)
-        )
+        object.__setattr__(self, "actions", tuple(check_action(a, self.name) for a in self.actions))
         if not callable(self.conditions):
             compile_condition(self.conditions, rule=self.name, categories=_no_categories)
 

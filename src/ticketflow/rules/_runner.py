@@ -142,21 +142,21 @@ class RuleSet:
 
     def _run_actions(  # noqa: C901, PLR0912
         self,
-        compiled: _Compiled,
+        actions: Sequence[Mapping[str, Any]],
+        actor: Actor,
         ticket: Ticket,
         at: datetime,
         events: list[Event],
         tag: Mapping[str, Any],
     ) -> tuple[Ticket, bool]:
-        """Run a rule's actions; return the new ticket and whether it asked to stop.
+        """Run actions as ``actor``; return the new ticket and whether they asked to stop.
 
         Raises:
             _ActionRefused: an action is not possible now; nothing is kept.
         """
         wf = self._workflow
-        actor = compiled.actor
         stop = False
-        for action in compiled.rule.actions:
+        for action in actions:
             if wf.is_locked(ticket.status):
                 raise _ActionRefused
             ((key, value),) = action.items()
@@ -231,7 +231,7 @@ class RuleSet:
                     at,
                 )
             elif key == "escalate":
-                ticket = self._escalate(ticket, events, compiled, value, tag, at)
+                ticket = self._escalate(ticket, events, actor, value, tag, at)
             elif key == "stop":
                 stop = True
         return ticket, stop
@@ -265,12 +265,11 @@ class RuleSet:
         self,
         ticket: Ticket,
         events: list[Event],
-        compiled: _Compiled,
+        actor: Actor,
         value: Mapping[str, Any],
         tag: Mapping[str, Any],
         at: datetime,
     ) -> Ticket:
-        actor = compiled.actor
         level = value.get("level", 1)
         ticket = self._emit(
             ticket,
@@ -317,11 +316,35 @@ class RuleSet:
         """Run the rule all or nothing; return (ticket, fired, stop)."""
         trial: list[Event] = list(events)
         try:
-            new, stop = self._run_actions(compiled, ticket, at, trial, tag)
+            new, stop = self._run_actions(
+                compiled.rule.actions, compiled.actor, ticket, at, trial, tag
+            )
         except _ActionRefused:
             return ticket, False, False
         events[:] = trial
         return new, True, stop
+
+    def apply_actions(
+        self,
+        ticket: Ticket,
+        actions: Sequence[Mapping[str, Any]],
+        actor: Actor,
+        at: datetime,
+        events: list[Event],
+        tag: Mapping[str, Any],
+    ) -> Ticket | None:
+        """Run ``actions`` (rule action data) all or nothing; ``None`` if one is refused.
+
+        New events are appended to ``events`` (which may hold earlier events of the
+        same commit) only when every action ran.
+        """
+        trial: list[Event] = list(events)
+        try:
+            new, _ = self._run_actions(actions, actor, ticket, at, trial, tag)
+        except _ActionRefused:
+            return None
+        events[:] = trial
+        return new
 
     # --- event rules ----------------------------------------------------------------
 
@@ -383,7 +406,9 @@ class RuleSet:
                 continue
             trial: list[Event] = list(events)
             try:
-                again, _ = self._run_actions(compiled, ticket, at, trial, {"rule": name})
+                again, _ = self._run_actions(
+                    compiled.rule.actions, compiled.actor, ticket, at, trial, {"rule": name}
+                )
             except _ActionRefused:
                 continue
             if _state(again) != _state(ticket):

@@ -1,0 +1,270 @@
+"""The SLA scheduler: warning, breach and escalation events at their exact instants.
+
+The engine asks `SlaRunner.plan` after every commit for the ticket's pending SLA
+stages (stored as part of the ticket's due time, so `Helpdesk.run_due` claims the
+ticket when the first one comes) and for the nearest SLA due time (the work
+queue's key). `SlaRunner.fire` fires the stages due by ``now``.
+
+A stage is identified by (metric, cycle start, stage, level) and recorded in the
+timeline by the event it fired, so each fires at most once per cycle, whoever
+runs the scheduler and however often: the plan is a pure function of the
+timeline, the policies and the calendars.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final, final
+
+import attrs
+
+from ._model import Actor, Event, EventKind, Role, Ticket, apply_event
+from ._workflow import Workflow
+from .rules import RuleSet
+from .sla import Escalation, Metric, SlaPolicies, SlaPolicy, sla_state
+
+__all__ = ["SLA_ACTOR", "SlaPlan", "SlaRunner", "Stage"]
+
+SLA_ACTOR: Final = Actor("sla", Role.SYSTEM)
+"""The actor of the events the SLA scheduler records."""
+
+_MAX_STAGES: Final = 64  # stages fired for one ticket in one call: far above any real policy
+
+
+class Stage(enum.StrEnum):
+    """What an SLA stage fires."""
+
+    WARNING = "warning"
+    BREACH = "breach"
+    ESCALATION = "escalation"
+
+
+@final
+@attrs.frozen(slots=True)
+class _Pending:
+    at: datetime
+    order: int  # at the same instant: warning, breach, then escalation levels
+    metric: Metric
+    stage: Stage
+    level: int
+    cycle: datetime
+    due: datetime
+    escalation: Escalation | None
+
+
+@final
+@attrs.frozen(slots=True)
+class SlaPlan:
+    """What the scheduler derives from a ticket.
+
+    Attributes:
+        next_at: The instant of the first pending stage, if any.
+        queue_due: The nearest due time of the running (not paused) SLA clocks,
+            past ones included (the work queue's first key).
+    """
+
+    next_at: datetime | None
+    queue_due: datetime | None
+
+
+_NO_PLAN: Final = SlaPlan(None, None)
+_STAGE_OF: Final = {EventKind.SLA_WARNING: Stage.WARNING, EventKind.SLA_BREACHED: Stage.BREACH}
+
+
+def _fired(ticket: Ticket) -> tuple[set[tuple[str, str, Stage, int]], dict[tuple[str, str], str]]:
+    """The stages the timeline records, and each breached cycle's recorded due time."""
+    fired: set[tuple[str, str, Stage, int]] = set()
+    breach_due: dict[tuple[str, str], str] = {}
+    for event in ticket.timeline:
+        data = event.data
+        if data.get("rule") != "sla":
+            continue
+        stage = _STAGE_OF.get(event.kind)
+        if stage is None and event.kind is EventKind.ESCALATED:
+            stage = Stage.ESCALATION
+        if stage is None:
+            continue
+        key = (str(data.get("metric")), str(data.get("cycle")))
+        level = int(data.get("level", 0)) if stage is Stage.ESCALATION else 0
+        fired.add((*key, stage, level))
+        if stage is Stage.BREACH:
+            breach_due[key] = str(data.get("due"))
+    return fired, breach_due
+
+
+def _levels(
+    policy: SlaPolicy,
+    metric: Metric,
+    cycle: datetime,
+    anchor: datetime,
+    fired: set[tuple[str, str, Stage, int]],
+) -> list[_Pending]:
+    """The escalation levels of a breached (or breaching) cycle not fired yet."""
+    out: list[_Pending] = []
+    start = cycle.isoformat()
+    for level in policy.escalations:
+        if (
+            not level.covers(metric)
+            or (metric.value, start, Stage.ESCALATION, level.level) in fired
+        ):
+            continue
+        at = anchor
+        if level.after > timedelta(0):
+            at = policy.calendar.add_business_time(anchor, level.after)
+        out.append(
+            _Pending(
+                at, 1 + level.level, metric, Stage.ESCALATION, level.level, cycle, anchor, level
+            )
+        )
+    return out
+
+
+@final
+class SlaRunner:
+    """SLA policies compiled for one help desk.
+
+    Args:
+        workflow: The help desk's workflow.
+        policies: The SLA policies.
+        rules: The help desk's rules: escalation actions run through them, and
+            their event rules react to the SLA events.
+    """
+
+    __slots__ = ("_by_name", "_rules", "_workflow", "policies")
+
+    def __init__(self, workflow: Workflow, policies: SlaPolicies, rules: RuleSet) -> None:
+        self._workflow = workflow
+        self._rules = rules
+        self.policies = policies
+        self._by_name: dict[str, SlaPolicy] = {p.name: p for p in policies.policies}
+
+    def _pending(self, ticket: Ticket) -> tuple[list[_Pending], SlaPolicy | None, datetime | None]:
+        """The pending stages (sorted), the policy, and the queue's due time."""
+        if self._workflow.is_locked(ticket.status):
+            return [], None, None
+        state = sla_state(ticket, self._workflow, self.policies, ticket.updated_at)
+        if state.policy is None:
+            return [], None, None
+        policy = self._by_name[state.policy]
+        fired, breach_due = _fired(ticket)
+        pending: list[_Pending] = []
+        queue_due: datetime | None = None
+        for metric, current in state.metrics.items():
+            if not current.cycles:
+                continue
+            cycle = current.cycles[-1]
+            if cycle.completed_at is not None or cycle.due_at is None:
+                continue
+            due = cycle.due_at
+            if not cycle.paused:
+                queue_due = due if queue_due is None else min(queue_due, due)
+            start = cycle.started_at.isoformat()
+            key = (metric.value, start)
+            if (*key, Stage.BREACH, 0) not in fired:
+                warn = cycle.warn_at
+                if warn is not None and (*key, Stage.WARNING, 0) not in fired:
+                    pending.append(
+                        _Pending(warn, 0, metric, Stage.WARNING, 0, cycle.started_at, due, None)
+                    )
+                pending.append(
+                    _Pending(due, 1, metric, Stage.BREACH, 0, cycle.started_at, due, None)
+                )
+                anchor = due
+            else:
+                anchor = datetime.fromisoformat(breach_due[key])
+            if not cycle.paused:  # no escalation while the clock waits on the customer
+                pending.extend(_levels(policy, metric, cycle.started_at, anchor, fired))
+        pending.sort(key=lambda p: (p.at, p.order, p.metric.value))
+        return pending, policy, queue_due
+
+    def plan(self, ticket: Ticket) -> SlaPlan:
+        """Return the ticket's next SLA instant and its queue due time."""
+        if not self.policies.policies:
+            return _NO_PLAN
+        pending, _, queue_due = self._pending(ticket)
+        return SlaPlan(pending[0].at if pending else None, queue_due)
+
+    def next_stage(self, ticket: Ticket) -> tuple[datetime, str] | None:
+        """Return the first pending stage's instant and a label (``sla:<metric>:<stage>``)."""
+        pending, _, _ = self._pending(ticket)
+        if not pending:
+            return None
+        first = pending[0]
+        return first.at, f"sla:{first.metric.value}:{first.stage.value}"
+
+    def fire(self, ticket: Ticket, now: datetime) -> tuple[Ticket, list[Event]] | None:
+        """Fire every stage due by ``now``, in order; return the new ticket and its events.
+
+        A warning whose breach is also due is skipped (the breach says more).
+        Events are stamped with the stage's instant (or the ticket's last event
+        time, if later) and record ``processed_at``; then the event rules run on
+        them, as after a command. Returns ``None`` when nothing is due.
+
+        Raises:
+            RuleLoopError: the event rules triggered by the SLA events loop.
+        """
+        events: list[Event] = []
+        new = ticket
+        at = ticket.updated_at
+        for _ in range(_MAX_STAGES):
+            pending, policy, _ = self._pending(new)
+            due = [p for p in pending if p.at <= now]
+            if not due or policy is None:
+                break
+            stage = due[0]
+            if stage.stage is Stage.WARNING:
+                stage = next(
+                    (
+                        p
+                        for p in due
+                        if p.stage is Stage.BREACH
+                        and p.metric is stage.metric
+                        and p.cycle == stage.cycle
+                    ),
+                    stage,
+                )
+            at = max(stage.at, new.updated_at)
+            tag: dict[str, Any] = {
+                "rule": "sla",
+                "sla": policy.name,
+                "metric": stage.metric.value,
+                "cycle": stage.cycle.isoformat(),
+                "due": stage.due.isoformat(),
+                "processed_at": now.isoformat(),
+            }
+            if stage.escalation is None:
+                kind = (
+                    EventKind.SLA_WARNING
+                    if stage.stage is Stage.WARNING
+                    else EventKind.SLA_BREACHED
+                )
+                new = self._emit(new, events, kind, at, tag)
+                continue
+            after = self._rules.apply_actions(
+                new, [stage.escalation.action()], SLA_ACTOR, at, events, tag
+            )
+            if after is None:  # pragma: no cover - plan() skips locked tickets
+                break
+            new = after
+        if not events:
+            return None
+        new = self._rules.after_command(new, events, at)
+        return new, events
+
+    @staticmethod
+    def _emit(
+        ticket: Ticket, events: list[Event], kind: EventKind, at: datetime, data: Mapping[str, Any]
+    ) -> Ticket:
+        event = Event(
+            kind=kind,
+            at=at,
+            actor=SLA_ACTOR,
+            status_before=ticket.status,
+            status_after=ticket.status,
+            data=data,
+            version=events[0].version if events else ticket.version + 1,
+        )
+        events.append(event)
+        return apply_event(ticket, event)
