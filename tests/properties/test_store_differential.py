@@ -6,8 +6,9 @@ inactivity reminder, which notifies through the outbox, and an inactivity close
 of resolved tickets), so due times matter. The backends:
 
 * ``reference``: `ReferenceStore` below, a few lines of plain Python that keep each
-  ticket as a list of event dicts (JSON, as a database would) plus its due time,
-  fed only from the `Change` objects, and that share no code with the real stores;
+  ticket as a list of event dicts (JSON, as a database would) plus its due time
+  and queue key, fed only from the `Change` and `IndexUpdate` objects, and that
+  share no code with the real stores;
 * ``memory``: `MemoryStore`;
 * ``sqlite-memory``: `SQLiteStore` on ``:memory:``;
 * ``sqlite-file``: `SQLiteStore` on a file (closed and reopened by ``reload``);
@@ -18,13 +19,16 @@ of resolved tickets), so due times matter. The backends:
 
 Steps: open tickets, random commands (`ticketflow.testing.commands`: replies,
 resolve, postpone, tags, assign, merge, purge... and invalid arguments), advance
-the clock, ``run_due``, reload the durable backends from storage, and save stale
+the clock, ``run_due``, reload the durable backends from storage, save stale
 changes directly (an update at an old version, a re-creation, and a two-ticket
 commit whose second change is stale): every backend must refuse those with the
-same `ConflictError` and change nothing. Each step must have the same outcome on
-every backend, and after each step every backend must return the same tickets,
-timelines, ``find`` results, due tickets, ``next_due_at``, count and outbox size as
-the reference.
+same `ConflictError` and change nothing; save changes carrying random queue keys
+directly, and ``reindex`` random tickets (stale versions and missing ids
+included) with random due times and keys. Each step must have the same outcome
+on every backend, and after each step every backend must return the same
+tickets, timelines, ``find`` results, due tickets, ``next_due_at``, count, outbox
+size and work queues (whole, by assignee, by department, both, cut short) as the
+reference.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ from ticketflow import (
 )
 from ticketflow._model import Actor, Role, apply_event
 from ticketflow.rules import Rule, from_dicts, inactivity
-from ticketflow.stores import Change, OutboxEntry, TicketQuery
+from ticketflow.stores import Change, IndexUpdate, OutboxEntry, QueueKey, TicketQuery
 from ticketflow.testing import apply_command, commands, open_ticket_kwargs, presets
 
 POSTGRES_ENV = "TICKETFLOW_POSTGRES_URL"
@@ -94,6 +98,7 @@ class ReferenceStore:
         self.stored: dict[str, list[dict[str, Any]]] = {}
         self.due_at: dict[str, datetime] = {}
         self.claims: dict[str, datetime] = {}
+        self.keys: dict[str, QueueKey] = {}
         # [ticket id, position, kind, claimed until, attempts], oldest first
         self.outbox: list[list[Any]] = []
 
@@ -125,9 +130,42 @@ class ReferenceStore:
             else:
                 self.due_at[ticket.id] = change.due_at
             self.claims.pop(ticket.id, None)
+            self._set_key(ticket.id, change.queue)
             for position in change.outbox:
                 kind = written[position]["kind"]
                 self.outbox.append([ticket.id, position, kind, None, 0])
+
+    def _set_key(self, ticket_id: str, key: QueueKey | None) -> None:
+        if key is None:
+            self.keys.pop(ticket_id, None)
+        else:
+            self.keys[ticket_id] = key
+
+    def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
+        picked = [
+            t
+            for t in map(self.get, self.keys)
+            if assignee in {None, t.assignee} and department in {None, t.department}
+        ]
+        # Stable sorts from the last tie-break to the first.
+        picked.sort(key=lambda t: t.id)
+        picked.sort(key=lambda t: self.keys[t.id].priority, reverse=True)
+        picked.sort(key=lambda t: self.keys[t.id].waiting_since)
+        picked.sort(key=lambda t: self.keys[t.id].sla_due or FAR)
+        picked.sort(key=lambda t: self.keys[t.id].sla_due is None)
+        return picked[:limit]
+
+    def reindex(self, updates: Sequence[IndexUpdate]) -> int:
+        applied = 0
+        for update in updates:
+            if self._version(update.ticket_id) == update.version and update.version > 0:
+                if update.due_at is None:
+                    self.due_at.pop(update.ticket_id, None)
+                else:
+                    self.due_at[update.ticket_id] = update.due_at
+                self._set_key(update.ticket_id, update.queue)
+                applied += 1
+        return applied
 
     def get(self, ticket_id: str) -> Ticket:
         if ticket_id not in self.stored:
@@ -273,6 +311,16 @@ def default_rules(workflow: Workflow) -> list[Rule]:
         *(inactivity(status=name, after=timedelta(days=1), then="close") for name in resolved),
     ]
 
+
+# Few values, so that keys often tie and every tie-break counts.
+QUEUE_KEYS = st.none() | st.builds(
+    QueueKey,
+    sla_due=st.sampled_from((None, START, START + timedelta(hours=2))),
+    waiting_since=st.sampled_from((START - timedelta(hours=1), START)),
+    priority=st.sampled_from([int(p) for p in Priority]),
+)
+QUEUE_FILTERS = ((None, None), ("ann", None), (None, "it"), ("ann", "it"))
+"""The queue filters compared after each step (whole, by assignee, by department, both)."""
 
 QUERIES = (
     TicketQuery(tag="vip"),
@@ -429,6 +477,38 @@ class StoreDifferential(RuleBasedStateMachine):
             else:
                 raise AssertionError(f"{backend.name}: a stale commit was accepted: {changes}")
 
+    @precondition(lambda self: bool(self.ids))
+    @rule(data=st.data(), key=QUEUE_KEYS)
+    def keyed_save(self, data: st.DataObject, key: QueueKey | None) -> None:
+        """Save a ticket's next version with a queue key (or none) directly, everywhere."""
+        ticket_id = data.draw(st.sampled_from(self.ids), label="ticket")
+        current = self.reference.store.get(ticket_id)
+        change = Change(next_version(current, self.clock.now()), current.version, queue=key)
+        for backend in [self.reference, *self.backends]:
+            backend.store.commit([change])
+
+    @precondition(lambda self: bool(self.ids))
+    @rule(data=st.data())
+    def reindex(self, data: st.DataObject) -> None:
+        """Reindex random tickets (stale versions, missing ids): the same count everywhere."""
+        now = self.clock.now()
+        updates = []
+        for ticket_id in data.draw(
+            st.lists(st.sampled_from([*self.ids, "T999999"]), max_size=5), label="tickets"
+        ):
+            version = self.reference.store._version(ticket_id) or 1
+            updates.append(
+                IndexUpdate(
+                    ticket_id,
+                    version - data.draw(st.sampled_from((0, 0, 1)), label="stale"),
+                    data.draw(st.sampled_from((None, now, now + timedelta(hours=1)))),
+                    data.draw(QUEUE_KEYS, label="key"),
+                )
+            )
+        expected = self.reference.store.reindex(updates)
+        for backend in self.backends:
+            assert (backend.name, expected) == (backend.name, backend.store.reindex(updates))
+
     # --- after every step ---------------------------------------------------------------
 
     @invariant()
@@ -447,6 +527,8 @@ class StoreDifferential(RuleBasedStateMachine):
         if self.workflow is not None:
             queries.append(TicketQuery(statuses=frozenset({self.workflow.initial})))
         found = [reference.find(q) for q in queries]
+        queued = [reference.queue(assignee=a, department=d, limit=MANY) for a, d in QUEUE_FILTERS]
+        front = reference.queue(assignee=None, department=None, limit=3)
         for backend in self.backends:
             store = backend.store
             assert (backend.name, tickets) == (backend.name, store.find(TicketQuery()))
@@ -469,6 +551,14 @@ class StoreDifferential(RuleBasedStateMachine):
                 },
             )
             assert (backend.name, found) == (backend.name, [store.find(q) for q in queries])
+            assert (backend.name, queued) == (
+                backend.name,
+                [store.queue(assignee=a, department=d, limit=MANY) for a, d in QUEUE_FILTERS],
+            )
+            assert (backend.name, front) == (
+                backend.name,
+                store.queue(assignee=None, department=None, limit=3),
+            )
 
     def teardown(self) -> None:
         for backend in self.backends:
