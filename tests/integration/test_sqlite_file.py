@@ -20,11 +20,13 @@ from ticketflow import (
     SQLiteStore,
     StoreError,
     StoreUnavailable,
+    Ticket,
     open_store,
     rules,
 )
-from ticketflow.stores import Change
-from ticketflow.stores._sqlite import SCHEMA_VERSION
+from ticketflow._model import Actor, Event, EventKind, Role, apply_event
+from ticketflow.stores import Change, IndexUpdate, QueueKey, TicketQuery
+from ticketflow.stores._sqlite import _MIGRATIONS, APPLICATION_ID, SCHEMA_VERSION
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -115,6 +117,130 @@ def test_a_file_written_by_a_newer_ticketflow_is_refused_untouched(tmp_path: Pat
     with pytest.raises(StoreError, match=r"newer ticketflow.*upgrade"):
         SQLiteStore(path)
     assert before == path.read_bytes()
+
+
+def make_version_1_file(path: Path) -> list[Ticket]:
+    """Write a schema-version-1 file as ticketflow did (its DDL, its columns); return its tickets.
+
+    Five tickets from a desk on `MemoryStore`, the last one postponed (a due time).
+    """
+    desk = Helpdesk(clock=FakeClock(START), rules=RULES)
+    tickets = []
+    for i in range(5):
+        t = desk.open_ticket(subject=f"v1 {i}", requester=ANN, assignee="ann", tags=["old"])
+        desk.agent_reply(t.id, "answer", by="bob")
+        tickets.append(t.id)
+    desk.postpone(tickets[4], START + DAY, by="bob")
+    micros = (START + DAY - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_MIGRATIONS[0])
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 1")
+        for tid in tickets:
+            t = desk.get(tid)
+            conn.execute(
+                "INSERT INTO tickets (id, version, status, priority, assignee, department, due_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    t.id,
+                    t.version,
+                    t.status,
+                    int(t.priority),
+                    t.assignee,
+                    t.department,
+                    micros if tid == tickets[4] else None,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)",
+                [(t.id, i, json.dumps(e.to_dict())) for i, e in enumerate(t.timeline)],
+            )
+            conn.executemany(
+                "INSERT INTO tags (tag, ticket_id) VALUES (?, ?)", [(g, t.id) for g in t.tags]
+            )
+    conn.close()
+    return [desk.get(tid) for tid in tickets]
+
+
+def test_a_version_1_file_is_migrated_keeping_every_ticket_none_of_them_queued(
+    tmp_path: Path,
+) -> None:
+    """A file of schema version 1 opens migrated to the current version, every ticket intact.
+
+    Its tickets are not in the work queue (no key was ever computed for them) until
+    a commit or a reindex gives them one; due times, tags and finds still work.
+    """
+    path = tmp_path / "v1.db"
+    tickets = make_version_1_file(path)
+    store = SQLiteStore(path)
+    assert 2 == SCHEMA_VERSION == store.schema_version()
+    assert "ok" == store.integrity_check()
+    assert tickets == [store.get(t.id) for t in tickets]
+    assert tickets == store.find(TicketQuery(tag="old", assignee="ann"))
+    assert [tickets[4]] == store.due(START + DAY, 10)
+    assert [] == store.queue(assignee=None, department=None, limit=10)
+    assert 1 == store.reindex([IndexUpdate(tickets[1].id, 2, None, QueueKey(None, START, 2))])
+    third = tickets[2]
+    note = Event(
+        kind=EventKind.NOTE_ADDED,
+        at=START,
+        actor=Actor("bob", Role.AGENT),
+        status_before=third.status,
+        status_after=third.status,
+        data={"body": "first commit since the migration"},
+        version=third.version + 1,
+    )
+    third = apply_event(third, note)
+    store.commit([Change(third, third.version - 1, queue=QueueKey(START, START, 1))])
+    assert [third, tickets[1]] == store.queue(assignee="ann", department=None, limit=10)
+    store.close()
+    again = SQLiteStore(path)  # already current: opened as it is
+    assert (2, 5) == (again.schema_version(), again.count())
+    assert [third, tickets[1]] == again.queue(assignee=None, department=None, limit=10)
+    again.close()
+
+
+@pytest.mark.parametrize(
+    ("assignee", "department", "index"),
+    [
+        (None, None, "tickets_queue"),
+        ("ann", None, "tickets_queue_assignee"),
+        (None, "it", "tickets_queue_department"),
+        ("ann", "it", "tickets_queue_"),  # either filter's index: both keep the order
+    ],
+)
+def test_the_queue_query_reads_a_queue_index_in_order(
+    tmp_path: Path, assignee: str | None, department: str | None, index: str
+) -> None:
+    """``queue`` is one range scan of a queue index: no table scan, no sort (temp b-tree).
+
+    So its cost grows with the tickets it returns, not with the tickets stored.
+    """
+    store = SQLiteStore(tmp_path / "plan.db", synchronous="OFF")
+    desk = Helpdesk(store=store, clock=FakeClock(START))
+    rank: dict[str, int] = {}
+    for i in range(40):
+        t = desk.open_ticket(
+            subject=str(i),
+            requester=ANN,
+            assignee=("ann", "bob")[i % 2],
+            department=("it", "sales", None)[i % 3],
+        )
+        rank[t.id] = i % 4 + 1
+        store.reindex([IndexUpdate(t.id, t.version, None, QueueKey(None, START, rank[t.id]))])
+    sql, params = store._queue_sql(assignee=assignee, department=department, limit=5)
+    plan = [row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+    assert 1 == len(plan), plan
+    assert plan[0].startswith(f"SEARCH tickets USING INDEX {index}"), plan
+    assert not any("TEMP B-TREE" in step or step.startswith("SCAN") for step in plan), plan
+    matching = [
+        t
+        for t in desk.find()
+        if assignee in {None, t.assignee} and department in {None, t.department}
+    ]
+    matching.sort(key=lambda t: (-rank[t.id], t.id))
+    assert matching[:5] == store.queue(assignee=assignee, department=department, limit=5)
+    store.close()
 
 
 def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:
