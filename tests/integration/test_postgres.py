@@ -37,7 +37,14 @@ from ticketflow import (
     rules,
 )
 from ticketflow.rules import RuleSet
-from ticketflow.stores import Change, PostgresStore, TicketQuery, TicketStore
+from ticketflow.stores import (
+    Change,
+    IndexUpdate,
+    PostgresStore,
+    QueueKey,
+    TicketQuery,
+    TicketStore,
+)
 from ticketflow.stores._postgres import SCHEMA_VERSION
 
 from .conftest import with_schema
@@ -463,6 +470,136 @@ def test_a_schema_written_by_a_newer_ticketflow_is_refused_untouched(
     ):
         connect()
     assert len(ids) == admin.execute("SELECT count(*) FROM tickets").fetchone()[0]
+
+
+def test_a_version_1_schema_is_migrated_keeping_every_ticket_none_of_them_queued(
+    connect: Callable[..., PostgresStore], admin: Any
+) -> None:
+    """A schema at version 1 (no queue columns) is migrated on open; every ticket is kept.
+
+    Its tickets are not in the work queue until a commit or a reindex gives them a key.
+    """
+    desk, ids = fill(connect())
+    before = [desk.get(i) for i in ids]
+    due = [t.id for t in desk.store.due(START + 30 * DAY, 10)]
+    desk.store.close()
+    # Back to version 1: the columns (and so their indexes) of migration 2 go.
+    admin.execute(
+        "ALTER TABLE tickets DROP COLUMN queue_due, DROP COLUMN queue_since, DROP COLUMN queue_rank"
+    )
+    admin.execute("DELETE FROM ticketflow_migrations WHERE version = 2")
+    store = connect()
+    assert 2 == SCHEMA_VERSION == store.schema_version()
+    assert before == [store.get(i) for i in ids]
+    assert due == [t.id for t in store.due(START + 30 * DAY, 10)]
+    assert [] == store.queue(assignee=None, department=None, limit=10)
+    assert 1 == store.reindex(
+        [IndexUpdate(ids[1], before[1].version, None, QueueKey(None, START, 1))]
+    )
+    change = successor(before[3])
+    store.commit([change._replace(queue=QueueKey(START, START, 1))])
+    assert [change.ticket, before[1]] == store.queue(assignee=None, department=None, limit=10)
+    indexes = admin.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND indexname LIKE 'tickets_queue%' ORDER BY indexname"
+    ).fetchall()
+    assert [
+        ("tickets_queue",),
+        ("tickets_queue_assignee",),
+        ("tickets_queue_department",),
+    ] == indexes
+
+
+QUEUE_ROWS = """
+    INSERT INTO tickets (id, version, status, priority, assignee, department,
+                         queue_due, queue_since, queue_rank)
+    SELECT 'T' || lpad(n::text, 6, '0'), 1, 'new', 2,
+        CASE WHEN n % 10 = 0 THEN 'ann' WHEN n % 10 = 5 AND n < 500 THEN 'zed'
+             ELSE 'agent' || (n % 40) END,
+        CASE WHEN n % 7 < 2 THEN 'it' ELSE 'dept' || (n % 11) END,
+        CASE WHEN n % 5 = 0 AND n % 3 <> 0 THEN timestamptz '2026-01-01' + n * interval '1 min' END,
+        CASE WHEN n % 5 = 0 THEN timestamptz '2026-01-01' + (n % 13) * interval '1 hour' END,
+        CASE WHEN n % 5 = 0 THEN -(n % 4 + 1) END
+    FROM generate_series(1, 20000) AS n
+"""
+"""20 000 ticket rows, a fifth of them queued: ann has half the queue, zed 50 tickets."""
+
+
+def plan_nodes(plan: Any) -> list[tuple[str, str]]:
+    """(node type, index name) of every node of an ``EXPLAIN (FORMAT JSON)`` plan."""
+    out = [(plan["Node Type"], plan.get("Index Name", ""))]
+    for child in plan.get("Plans", ()):
+        out.extend(plan_nodes(child))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("assignee", "department"),
+    [(None, None), ("ann", None), (None, "it"), ("ann", "it"), ("zed", None), ("zed", "it")],
+)
+def test_the_queue_query_reads_only_queued_rows_through_a_queue_index(
+    connect: Callable[..., PostgresStore],
+    admin: Any,
+    assignee: str | None,
+    department: str | None,
+) -> None:
+    """``queue``'s query never scans the table: it reads a partial queue index (queued rows).
+
+    Either the whole queue index in order, stopping at the limit (no sort), or, for a
+    filter matching few tickets, that filter's queue index and a sort of its rows only:
+    the planner's choice, both bounded by what the filter selects, not by the table.
+    """
+    store = connect()
+    admin.execute(QUEUE_ROWS)
+    admin.execute("ANALYZE tickets")
+    sql, params = store._queue_sql(assignee=assignee, department=department, limit=50)
+    ((plan,),) = admin.execute(f"EXPLAIN (FORMAT JSON) {sql}", params).fetchall()
+    nodes = plan_nodes(plan[0]["Plan"])
+    types = [node for node, _ in nodes]
+    indexes = [index for _, index in nodes if index]
+    assert "Seq Scan" not in types, nodes
+    assert any(i.startswith("tickets_queue") for i in indexes), nodes
+    if "Sort" in types:  # of the filter's queued rows only
+        assert {"tickets_queue_assignee", "tickets_queue_department"} & set(indexes), nodes
+    if assignee in {None, "ann"} and department is None:  # much of the queue: in order
+        assert "Sort" not in types, nodes
+    expected = admin.execute(
+        "SELECT id FROM tickets WHERE queue_since IS NOT NULL "
+        "AND (%s::text IS NULL OR assignee = %s) AND (%s::text IS NULL OR department = %s) "
+        'ORDER BY queue_due NULLS LAST, queue_since, -queue_rank DESC, id COLLATE "C" LIMIT 50',
+        (assignee, assignee, department, department),
+    ).fetchall()
+    assert [r[0] for r in expected] == [r[0] for r in admin.execute(sql, params).fetchall()]
+
+
+def test_reindex_is_one_transaction_applying_matching_versions_only(
+    connect: Callable[..., PostgresStore],
+) -> None:
+    """``reindex`` applies updates at the stored version, counting each (duplicates too).
+
+    Of two updates of one ticket at the same version the last one's values are kept,
+    as if applied in order; stale ones are skipped.
+    """
+    store = connect()
+    desk, ids = fill(store)
+    tickets = [desk.get(i) for i in ids]
+    # Whatever keys the help desk gave them: none now.
+    assert 5 == store.reindex([IndexUpdate(t.id, t.version, None, None) for t in tickets])
+    one, two = QueueKey(None, START, 1), QueueKey(START, START, 4)
+    applied = store.reindex(
+        [
+            IndexUpdate(ids[0], tickets[0].version, None, one),
+            IndexUpdate(ids[0], tickets[0].version, None, two),  # the same again: kept
+            IndexUpdate(ids[1], tickets[1].version - 1, None, two),  # stale
+            IndexUpdate(ids[2], tickets[2].version, None, one),
+            IndexUpdate(ids[2], tickets[2].version - 1, None, two),  # stale duplicate
+        ]
+    )
+    assert 3 == applied
+    assert [tickets[0], tickets[2]] == store.queue(assignee=None, department=None, limit=10)
+    assert [tickets[0].version, tickets[2].version] == [
+        store.get(i).version for i in (ids[0], ids[2])
+    ]
 
 
 def test_foreign_tables_with_our_names_are_refused_untouched(
