@@ -24,7 +24,7 @@ from ticketflow import (
     WorkflowError,
     workflows,
 )
-from ticketflow.stores import Change, TicketQuery
+from ticketflow.stores import Change, IndexUpdate, QueueKey, TicketQuery
 
 from .conftest import ANN
 
@@ -399,3 +399,29 @@ def test_a_failed_commit_leaves_the_due_index_alone(
     with pytest.raises(ConflictError):
         store.commit([Change(bumped(ticket), 5, due_at=T0)])
     assert (None, []) == (store.next_due_at(), store.due(T0, limit=10))
+
+
+# --- the work queue -------------------------------------------------------------------------
+
+
+def test_queue_returns_the_current_snapshot_of_each_queued_ticket(
+    store: MemoryStore, open_ticket: OpenTicket
+) -> None:
+    """The queue keeps keys, not tickets: a commit keeping its key is seen at its new version."""
+    a, b = open_ticket(), open_ticket()
+    store.commit([Change(bumped(a), 1, queue=QueueKey(None, T0, 1))])
+    store.commit([Change(bumped(b), 1, queue=QueueKey(T0, T0, 1))])
+    a3 = bumped(store.get(a.id), subject="renamed")
+    store.commit([Change(a3, 2, queue=QueueKey(None, T0, 1))])
+    assert [store.get(b.id), a3] == store.queue(assignee=None, department=None, limit=10)
+    assert [] == store.queue(assignee=None, department=None, limit=0)
+    assert [] == store.queue(assignee=None, department=None, limit=-1)
+
+
+def test_close_forgets_the_queue(store: MemoryStore, open_ticket: OpenTicket) -> None:
+    """After close() nothing is queued, and a reindex finds no ticket to apply to."""
+    ticket = open_ticket()
+    store.commit([Change(bumped(ticket), 1, queue=QueueKey(None, T0, 1))])
+    store.close()
+    assert [] == store.queue(assignee=None, department=None, limit=10)
+    assert 0 == store.reindex([IndexUpdate(ticket.id, 2, None, QueueKey(None, T0, 1))])
