@@ -901,7 +901,7 @@ class Helpdesk:
             if stage is not None and stage[0] <= now:
                 due = self._rules.next_due(ticket) if self._rules.has_time_rules else None
                 if due is None or stage[0] < due.at:
-                    return self._sla.fire(ticket, now)
+                    return self._sla.fire(ticket, now, None if due is None else due.at)
         return self._rules.fire_due(ticket, now)
 
     def _commit_group(self, group: list[Change]) -> int:

@@ -194,8 +194,13 @@ class SlaRunner:
         first = pending[0]
         return first.at, f"sla:{first.metric.value}:{first.stage.value}"
 
-    def fire(self, ticket: Ticket, now: datetime) -> tuple[Ticket, list[Event]] | None:
-        """Fire every stage due by ``now``, in order; return the new ticket and its events.
+    def fire(
+        self, ticket: Ticket, now: datetime, before: datetime | None = None
+    ) -> tuple[Ticket, list[Event]] | None:
+        """Fire every stage due by ``now`` (and before ``before``), in order.
+
+        Returns the new ticket and its events. ``before`` is the next time rule's
+        due time: later stages wait for it, so rules and stages fire in time order.
 
         A warning whose breach is also due is skipped (the breach says more).
         Events are stamped with the stage's instant (or the ticket's last event
@@ -210,21 +215,16 @@ class SlaRunner:
         at = ticket.updated_at
         for _ in range(_MAX_STAGES):
             pending, policy, _ = self._pending(new)
-            due = [p for p in pending if p.at <= now]
+            due = [p for p in pending if p.at <= now and (before is None or p.at < before)]
             if not due or policy is None:
                 break
-            stage = due[0]
-            if stage.stage is Stage.WARNING:
-                stage = next(
-                    (
-                        p
-                        for p in due
-                        if p.stage is Stage.BREACH
-                        and p.metric is stage.metric
-                        and p.cycle == stage.cycle
-                    ),
-                    stage,
-                )
+            # A warning whose breach is due as well is skipped: the breach says more.
+            breaching = {(p.metric, p.cycle) for p in due if p.stage is Stage.BREACH}
+            stage = next(
+                p
+                for p in due
+                if p.stage is not Stage.WARNING or (p.metric, p.cycle) not in breaching
+            )
             at = max(stage.at, new.updated_at)
             tag: dict[str, Any] = {
                 "rule": "sla",
