@@ -602,6 +602,21 @@ def test_reindex_is_one_transaction_applying_matching_versions_only(
     ]
 
 
+def test_reads_larger_than_the_cache_return_every_ticket_every_time(
+    connect: Callable[..., PostgresStore], postgres_url: str
+) -> None:
+    """find, due, queue and claim_due return all their tickets when they outnumber the cache."""
+    store = connect(postgres_url, cache_size=4)
+    desk = Helpdesk(store=store, clock=FakeClock(START), id_factory=sequential_ids())
+    made = [desk.open_ticket(subject=str(n), requester=ANN) for n in range(10)]
+    store.reindex([IndexUpdate(t.id, 1, START, QueueKey(None, START, 1)) for t in made])
+    for _ in range(3):  # cold, then partly cached: the same answer
+        assert made == store.find(TicketQuery())
+        assert made == store.due(START, 100)
+        assert made == store.queue(assignee=None, department=None, limit=100)
+    assert made == store.claim_due(START, 100, LEASE)
+
+
 def test_foreign_tables_with_our_names_are_refused_untouched(
     connect: Callable[..., PostgresStore], admin: Any
 ) -> None:

@@ -336,3 +336,20 @@ def test_a_closed_store_refuses_further_use(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.count()
+
+
+def test_reads_larger_than_the_cache_return_every_ticket_every_time(tmp_path: Path) -> None:
+    """find, due, claim_due and queue return all their tickets when they outnumber the cache.
+
+    Loading the uncached ones evicts cached ones half-way: those must still be returned.
+    """
+    store = SQLiteStore(tmp_path / "small-cache.db", synchronous="OFF", cache_size=4)
+    desk = Helpdesk(store=store, clock=FakeClock(START))
+    made = [desk.open_ticket(subject=str(n), requester=ANN) for n in range(10)]
+    store.reindex([IndexUpdate(t.id, 1, START, QueueKey(None, START, 1)) for t in made])
+    for _ in range(3):  # cold, then partly cached: the same answer
+        assert made == store.find(TicketQuery())
+        assert made == store.due(START, 100)
+        assert made == store.queue(assignee=None, department=None, limit=100)
+    assert made == store.claim_due(START, 100, timedelta(minutes=1))
+    store.close()

@@ -698,10 +698,15 @@ class PostgresStore:
     def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
         """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded."""
         cache = self._cache
-        missing = [
-            tid for tid, version in rows if (c := cache.get(tid)) is None or c.version != version
-        ]
+        # Take the current cached tickets first: loading the others may evict them.
         loaded: dict[str, Ticket] = {}
+        missing = []
+        for tid, version in rows:
+            cached = cache.get(tid)
+            if cached is not None and cached.version == version:
+                loaded[tid] = cached
+            else:
+                missing.append(tid)
         if missing:
             timelines: dict[str, list[Event]] = {}
             events = conn.execute(
@@ -714,12 +719,7 @@ class PostgresStore:
             for ticket_id, timeline in timelines.items():
                 loaded[ticket_id] = ticket = Ticket.rebuild(timeline)
                 self._cache.remember(ticket)
-        out = []
-        for tid, _ in rows:
-            found = loaded.get(tid) or cache.get(tid)
-            if found is not None:
-                out.append(found)
-        return out
+        return [loaded[tid] for tid, _ in rows if tid in loaded]
 
     # --- the contract ---------------------------------------------------------------
 

@@ -341,16 +341,18 @@ class SQLiteStore:
     def _tickets_by_rows(self, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
         """Return the tickets of ``(id, version)`` rows, from the cache when current."""
         cache = self._cache
-        missing = [
-            tid for tid, version in rows if (c := cache.get(tid)) is None or c.version != version
-        ]
-        loaded = self._load_tickets(missing) if missing else {}
-        out = []
-        for tid, _ in rows:
-            ticket = loaded.get(tid) or cache.get(tid)
-            if ticket is not None:
-                out.append(ticket)
-        return out
+        # Take the current cached tickets first: loading the others may evict them.
+        found: dict[str, Ticket] = {}
+        missing = []
+        for tid, version in rows:
+            cached = cache.get(tid)
+            if cached is not None and cached.version == version:
+                found[tid] = cached
+            else:
+                missing.append(tid)
+        if missing:
+            found.update(self._load_tickets(missing))
+        return [found[tid] for tid, _ in rows if tid in found]
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[Ticket]:
         """Run an ``id, version`` query and return its tickets, in one read snapshot."""
