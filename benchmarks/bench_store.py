@@ -40,6 +40,18 @@ live in are printed with them).
   the due index, which must stay flat from 10k to 1M tickets) and with a tenth
   of the store, at most 10,000, due (so 10,000 of 1M): three rounds, each waking
   a different set with one call, checked after every round.
+* **The work queue**: ``store.queue(assignee=None, department=None, limit=50)``
+  and the same for one agent (``assignee=``), on ``MemoryStore``, ``SQLiteStore``
+  (a file) and ``PostgresStore`` (when configured) holding 10k and 100k tickets
+  (``--quick``: 1k and 10k) of which a fifth are queued (synthetic keys from a
+  seeded generator; assignees over 50 agents, departments over 10). The tickets
+  are copies of one template made through ``Helpdesk``, loaded by commits
+  (memory) or rows inserted directly (SQLite ``executemany``, PostgreSQL
+  ``COPY``); sample tickets read back must equal the ``MemoryStore``'s. Beside
+  each figure, the naive baseline in the same run: every ticket through
+  ``find(TicketQuery())``, filtered and sorted by its key in Python. Both answers
+  are checked against the expected first 50 ids before timing. Time per call is
+  the median of batches of 20 calls (the baseline: of single calls).
 * **PostgreSQL sweep** with 1, 2 and 4 worker processes, each running
   ``Helpdesk(store=open_store(url)).run_due(now)`` at once on one database holding
   10,000 due tickets among 50,000 (``--quick``: 1,000 among 5,000; the same
@@ -92,7 +104,7 @@ from ticketflow import (
     open_store,
     workflows,
 )
-from ticketflow.stores import Change
+from ticketflow.stores import Change, QueueKey, TicketQuery
 
 RESULTS = Path(__file__).parent / "results" / "bench_store.json"
 POSTGRES_ENV = "TICKETFLOW_POSTGRES_URL"
@@ -114,6 +126,25 @@ def _dump(event: Event) -> str:
 def _micros(at: datetime) -> int:
     """A time as SQLite's columns hold it: microseconds since the epoch."""
     return (at - EPOCH) // timedelta(microseconds=1)
+
+
+# queue_due of a queued ticket without an SLA due time in SQLite (after every real time).
+_SQLITE_NO_SLA = 2**63 - 1
+
+
+def _sqlite_queue(key: QueueKey | None) -> tuple[int | None, int | None, int | None]:
+    """A queue key as SQLite's columns hold it: (queue_due, queue_since, queue_rank)."""
+    if key is None:
+        return (None, None, None)
+    due = _SQLITE_NO_SLA if key.sla_due is None else _micros(key.sla_due)
+    return (due, _micros(key.waiting_since), -key.priority)
+
+
+def _pg_queue(key: QueueKey | None) -> tuple[datetime | None, datetime | None, int | None]:
+    """A queue key as PostgreSQL's columns hold it: (queue_due, queue_since, queue_rank)."""
+    if key is None:
+        return (None, None, None)
+    return (key.sla_due, key.waiting_since, -key.priority)
 
 
 def _unlink_sqlite(path: Path) -> None:
@@ -217,6 +248,7 @@ class Write(NamedTuple):
     bodies: list[str]
     tags: list[str] | None  # the ticket's tags, sorted, when the command changed them
     outbox: list[tuple[int, str]]
+    queue: QueueKey | None
 
 
 def recorded_writes(tickets: int) -> list[Write]:
@@ -226,7 +258,7 @@ def recorded_writes(tickets: int) -> list[Write]:
     commands = command_mix(desk, clock, tickets)
     assert len(recorder.changes) == commands
     writes: list[Write] = []
-    for ticket, expected, rewrite, due_at, outbox in recorder.changes:
+    for ticket, expected, rewrite, due_at, outbox, queue_key in recorder.changes:
         assert not rewrite
         timeline = ticket.timeline
         start = len(timeline)
@@ -251,6 +283,7 @@ def recorded_writes(tickets: int) -> list[Write]:
                 bodies=[_dump(timeline[i]) for i in new],
                 tags=sorted(ticket.tags) if tagged else None,
                 outbox=[(i, timeline[i].kind.value) for i in outbox],
+                queue=queue_key,
             )
         )
     return writes
@@ -261,7 +294,8 @@ def _sqlite_params(writes: Sequence[Write]) -> list[tuple[Any, ...]]:
     params = []
     for w in writes:
         due = None if w.due_at is None else _micros(w.due_at)
-        row = (*w.row, due, w.ticket_id) if w.insert else (*w.row, due, w.ticket_id, w.expected)
+        cols = (*w.row, due, *_sqlite_queue(w.queue), w.ticket_id)
+        row = cols if w.insert else (*cols, w.expected)
         params.append(
             (
                 w.insert,
@@ -282,13 +316,15 @@ def raw_sqlite_loop(conn: sqlite3.Connection, params: Sequence[tuple[Any, ...]])
         if insert:
             execute(
                 "INSERT INTO tickets (version, status, priority, assignee, department, "
-                "due_at, id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "due_at, queue_due, queue_since, queue_rank, id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
         elif (
             execute(
                 "UPDATE tickets SET version = ?, status = ?, priority = ?, assignee = ?, "
-                "department = ?, due_at = ?, claimed_until = NULL WHERE id = ? AND version = ?",
+                "department = ?, due_at = ?, queue_due = ?, queue_since = ?, queue_rank = ?, "
+                "claimed_until = NULL WHERE id = ? AND version = ?",
                 row,
             ).rowcount
             != 1
@@ -297,7 +333,7 @@ def raw_sqlite_loop(conn: sqlite3.Connection, params: Sequence[tuple[Any, ...]])
             raise AssertionError(f"version check failed: {row}")
         executemany("INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)", events)
         if tags is not None:
-            execute("DELETE FROM tags WHERE ticket_id = ?", (row[6],))
+            execute("DELETE FROM tags WHERE ticket_id = ?", (row[9],))
             executemany("INSERT INTO tags (tag, ticket_id) VALUES (?, ?)", tags)
         if outbox:
             executemany("INSERT INTO outbox (ticket_id, position, kind) VALUES (?, ?, ?)", outbox)
@@ -430,18 +466,19 @@ def raw_postgres_loop(conn: Any, writes: Sequence[Write]) -> None:
     cur = conn.cursor()
     execute, commit = cur.execute, conn.commit
     for w in writes:
-        values = (*w.row, w.due_at, w.ticket_id)
+        values = (*w.row, w.due_at, *_pg_queue(w.queue), w.ticket_id)
         if w.insert:
             execute(
                 "INSERT INTO tickets (version, status, priority, assignee, department, "
-                "due_at, id) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                "due_at, queue_due, queue_since, queue_rank, id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
                 values,
             )
         else:
             execute(
                 "UPDATE tickets SET version = %s, status = %s, priority = %s, assignee = %s, "
-                "department = %s, due_at = %s, claimed_until = NULL "
-                "WHERE id = %s AND version = %s",
+                "department = %s, due_at = %s, queue_due = %s, queue_since = %s, "
+                "queue_rank = %s, claimed_until = NULL WHERE id = %s AND version = %s",
                 (*values, w.expected),
             )
         if cur.rowcount != 1:
@@ -550,13 +587,15 @@ class Template(NamedTuple):
     row: tuple[Any, ...]  # version, status, priority, assignee, department
     events: list[tuple[int, str]]  # position, body
     tags: tuple[str, ...]
+    queue: QueueKey | None  # the key its last commit carried
 
 
 def make_templates() -> list[Template]:
     """Three histories through Helpdesk on a MemoryStore, serialised as the stores do."""
     templates = []
     for kind in range(3):
-        desk = _template_desk(MemoryStore(), PLACEHOLDER_ID)
+        recorder = _Recorder()
+        desk = _template_desk(recorder, PLACEHOLDER_ID)  # type: ignore[arg-type]
         ticket = _template_commands(desk, PLACEHOLDER_ID, kind, PLACEHOLDER_UNTIL)
         assert ticket.status == "postponed"
         due = desk.next_due(ticket.id)
@@ -573,13 +612,14 @@ def make_templates() -> list[Template]:
                 ),
                 events=[(i, _dump(e)) for i, e in enumerate(ticket.timeline)],
                 tags=tuple(sorted(ticket.tags)),
+                queue=recorder.changes[-1].queue,
             )
         )
     return templates
 
 
 class Rows(NamedTuple):
-    """A chunk of rows: tickets (id, row..., due_at, claimed_until), events, tags."""
+    """A chunk of rows: tickets (id, row..., due_at, claimed_until, queue...), events, tags."""
 
     tickets: list[tuple[Any, ...]]
     events: list[tuple[str, int, str]]
@@ -611,8 +651,14 @@ class Replicas:
         by_order = sorted(range(self.tickets), key=self.order.__getitem__)
         return {self.ids[i] for i in by_order[:k]}
 
-    def rows(self, start: int, stop: int, due: Callable[[datetime], Any]) -> Rows:
-        """The rows of tickets ``start`` to ``stop``; ``due`` converts the due time."""
+    def rows(
+        self,
+        start: int,
+        stop: int,
+        due: Callable[[datetime], Any],
+        queue_columns: Callable[[QueueKey | None], tuple[Any, ...]],
+    ) -> Rows:
+        """The rows of tickets ``start`` to ``stop``; ``due`` and ``queue_columns`` convert."""
         out = Rows([], [], [])
         placeholder_until = PLACEHOLDER_UNTIL.isoformat()
         templates = self.templates
@@ -620,7 +666,9 @@ class Replicas:
             template = templates[i % 3]
             tid = self.ids[i]
             until = self.until(i)
-            out.tickets.append((tid, *template.row, due(until), None))
+            out.tickets.append(
+                (tid, *template.row, due(until), None, *queue_columns(template.queue))
+            )
             last = len(template.events) - 1
             for position, body in template.events:
                 text = body.replace(PLACEHOLDER_ID, tid)
@@ -639,7 +687,7 @@ class Replicas:
 
 _TICKETS_INSERT = (
     "INSERT INTO tickets (id, version, status, priority, assignee, department, due_at, "
-    "claimed_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "claimed_until, queue_due, queue_since, queue_rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -653,7 +701,7 @@ def build_sqlite(path: Path, replicas: Replicas) -> None:
         step = max(n // 10, BUILD_CHUNK)
         for start in range(0, n, BUILD_CHUNK):
             stop = min(start + BUILD_CHUNK, n)
-            rows = replicas.rows(start, stop, _micros)
+            rows = replicas.rows(start, stop, _micros, _sqlite_queue)
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(_TICKETS_INSERT, rows.tickets)
             conn.executemany(
@@ -700,12 +748,12 @@ def build_postgres(url: str, replicas: Replicas) -> None:
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         for start in range(0, replicas.tickets, BUILD_CHUNK):
             stop = min(start + BUILD_CHUNK, replicas.tickets)
-            rows = replicas.rows(start, stop, lambda at: at)
+            rows = replicas.rows(start, stop, lambda at: at, _pg_queue)
             for sql, chunk in (
                 (
                     (
                         "COPY tickets (id, version, status, priority, assignee, department, "
-                        "due_at, claimed_until) FROM STDIN"
+                        "due_at, claimed_until, queue_due, queue_since, queue_rank) FROM STDIN"
                     ),
                     rows.tickets,
                 ),
@@ -937,6 +985,241 @@ def bench_postgres_sweep(
     return out
 
 
+# --- the work queue ------------------------------------------------------------------------------
+
+QUEUE_LIMIT = 50
+QUEUE_AGENTS = 50
+QUEUE_DEPARTMENTS = 10
+QUEUE_SHARE = 0.2
+PLACEHOLDER_AGENT = "zz-placeholder-agent"
+PLACEHOLDER_DEPARTMENT = "zz-placeholder-department"
+
+
+class QueueStock:
+    """``tickets`` tickets of one template, each with its own id, assignee and department.
+
+    The template (a new ticket opened with placeholder assignee and department) is
+    made through ``Helpdesk`` on a ``MemoryStore``;
+    its event bodies are serialised as the stores do and every ticket is a copy
+    with its id, assignee and department written in. About a fifth of them get a
+    queue key (synthetic, from a seeded generator: an SLA due time within a week,
+    none for three in ten, a wait of up to a week, a priority 1 to 4); the rest are
+    not queued. Assignees are spread over 50 agents, departments over 10.
+    """
+
+    def __init__(self, tickets: int) -> None:
+        rng = random.Random(tickets)
+        self.tickets = tickets
+        self.ids = [_ulid(START, i + 1) for i in range(tickets)]
+        self.assignees = [f"agent-{rng.randrange(QUEUE_AGENTS):02d}" for _ in range(tickets)]
+        self.departments = [f"dept-{rng.randrange(QUEUE_DEPARTMENTS)}" for _ in range(tickets)]
+        self.keys: list[QueueKey | None] = []
+        for _ in range(tickets):
+            if rng.random() >= QUEUE_SHARE:
+                self.keys.append(None)
+                continue
+            minutes = timedelta(minutes=1)
+            sla = None if rng.random() < 0.3 else START + rng.randrange(10_080) * minutes
+            since = START - rng.randrange(10_080) * minutes
+            self.keys.append(QueueKey(sla, since, rng.randint(1, 4)))
+        desk = _template_desk(MemoryStore(), PLACEHOLDER_ID)
+        ann = Requester(name="Ann Example", email="ann@example.org")
+        # One version: each copy is committed to a MemoryStore as a new ticket.
+        template = desk.open_ticket(
+            subject="Printer jammed on floor 2",
+            description="It eats every second sheet.",
+            requester=ann,
+            assignee=PLACEHOLDER_AGENT,
+            department=PLACEHOLDER_DEPARTMENT,
+            tags=(),
+        )
+        self.row = (template.version, template.status, int(template.priority))
+        self.bodies = [_dump(e) for e in template.timeline]
+
+    def events(self, i: int) -> list[str]:
+        """Ticket ``i``'s event bodies."""
+        tid, agent, dept = self.ids[i], self.assignees[i], self.departments[i]
+        return [
+            b.replace(PLACEHOLDER_ID, tid)
+            .replace(PLACEHOLDER_AGENT, agent)
+            .replace(PLACEHOLDER_DEPARTMENT, dept)
+            for b in self.bodies
+        ]
+
+    def ticket(self, i: int) -> Ticket:
+        """Ticket ``i``, rebuilt from its events."""
+        return Ticket.rebuild(Event.from_dict(json.loads(b)) for b in self.events(i))
+
+    def queued(self, assignee: str | None) -> list[str]:
+        """The ids of the first `QUEUE_LIMIT` queued tickets (of ``assignee``), in queue order."""
+        keyed = [
+            (key.sla_due is None, key.sla_due or START, key.waiting_since, -key.priority, tid)
+            for tid, key, agent in zip(self.ids, self.keys, self.assignees, strict=True)
+            if key is not None and assignee in {None, agent}
+        ]
+        return [k[-1] for k in sorted(keyed)[:QUEUE_LIMIT]]
+
+    def sqlite_rows(self, start: int, stop: int) -> tuple[list[tuple[Any, ...]], list[Any]]:
+        """Ticket rows (the store's columns) and event rows of tickets ``start`` to ``stop``."""
+        tickets: list[tuple[Any, ...]] = []
+        events: list[tuple[str, int, str]] = []
+        for i in range(start, stop):
+            tid = self.ids[i]
+            tickets.append(
+                (
+                    tid,
+                    *self.row,
+                    self.assignees[i],
+                    self.departments[i],
+                    *_sqlite_queue(self.keys[i]),
+                )
+            )
+            events.extend((tid, p, b) for p, b in enumerate(self.events(i)))
+        return tickets, events
+
+
+def _naive_queue(store: TicketStore, keys: dict[str, QueueKey], assignee: str | None) -> list[str]:
+    """The baseline: every ticket through ``find``, filtered and sorted by its key in Python."""
+    picked = [
+        (key.sla_due is None, key.sla_due or START, key.waiting_since, -key.priority, t.id)
+        for t in store.find(TicketQuery())
+        if (key := keys.get(t.id)) is not None and assignee in {None, t.assignee}
+    ]
+    return [k[-1] for k in sorted(picked)[:QUEUE_LIMIT]]
+
+
+def _per_call(call: Callable[[], object], calls: int, repeats: int) -> float:
+    """Seconds per call: the median of ``repeats`` batches of ``calls`` calls."""
+    batches = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(calls):
+            call()
+        batches.append((time.perf_counter() - start) / calls)
+    return statistics.median(batches)
+
+
+def bench_queue_store(
+    name: str, store: TicketStore, stock: QueueStock, repeats: int
+) -> dict[str, Any]:
+    """Time ``queue`` (whole, and one agent's) beside the naive baseline; check both answers."""
+    keys = {tid: k for tid, k in zip(stock.ids, stock.keys, strict=True) if k is not None}
+    agent = "agent-07"
+    out: dict[str, Any] = {"backend": name, "tickets": stock.tickets, "queued": len(keys)}
+    for label, assignee in (("all", None), ("assignee", agent)):
+        expected = stock.queued(assignee)
+
+        def queue(assignee: str | None = assignee) -> list[Ticket]:
+            return store.queue(assignee=assignee, department=None, limit=QUEUE_LIMIT)
+
+        assert expected == [t.id for t in queue()], (name, label)
+        assert expected == _naive_queue(store, keys, assignee), (name, label)
+        indexed = _per_call(queue, calls=20, repeats=repeats)
+        naive = _per_call(lambda a=assignee: _naive_queue(store, keys, a), calls=1, repeats=3)
+        out[label] = {
+            "queue_us": round(indexed * 1e6, 1),
+            "naive_ms": round(naive * 1e3, 2),
+            "speedup": round(naive / indexed),
+        }
+    return out
+
+
+def _load_memory(stock: QueueStock) -> MemoryStore:
+    store = MemoryStore()
+    for start in range(0, stock.tickets, 1000):
+        stop = min(start + 1000, stock.tickets)
+        store.commit([Change(stock.ticket(i), 0, queue=stock.keys[i]) for i in range(start, stop)])
+    return store
+
+
+def _load_sqlite(path: Path, stock: QueueStock) -> SQLiteStore:
+    SQLiteStore(path).close()  # the schema, as the store makes it
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous = OFF")  # the build only
+        for start in range(0, stock.tickets, BUILD_CHUNK):
+            tickets, events = stock.sqlite_rows(start, min(start + BUILD_CHUNK, stock.tickets))
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO tickets (id, version, status, priority, assignee, department, "
+                "queue_due, queue_since, queue_rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                tickets,
+            )
+            conn.executemany(
+                "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)", events
+            )
+            conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return SQLiteStore(path)
+
+
+def _load_postgres(url: str, stock: QueueStock) -> TicketStore:
+    import psycopg  # noqa: PLC0415
+
+    open_store(url).close()
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        for start in range(0, stock.tickets, BUILD_CHUNK):
+            stop = min(start + BUILD_CHUNK, stock.tickets)
+            with cur.copy(
+                "COPY tickets (id, version, status, priority, assignee, department, "
+                "queue_due, queue_since, queue_rank) FROM STDIN"
+            ) as copy:
+                for i in range(start, stop):
+                    copy.write_row(
+                        (
+                            stock.ids[i],
+                            *stock.row,
+                            stock.assignees[i],
+                            stock.departments[i],
+                            *_pg_queue(stock.keys[i]),
+                        )
+                    )
+            with cur.copy("COPY events (ticket_id, position, body) FROM STDIN") as copy:
+                for i in range(start, stop):
+                    for p, body in enumerate(stock.events(i)):
+                        copy.write_row((stock.ids[i], p, body))
+        conn.commit()
+        conn.autocommit = True
+        cur.execute("ANALYZE")
+    return open_store(url)
+
+
+def bench_queue(
+    counts: Sequence[int], root: Path, url: str | None, repeats: int
+) -> list[dict[str, Any]]:
+    """``queue`` on MemoryStore, SQLite (a file) and PostgreSQL stores of each size."""
+    out = []
+    for tickets in counts:
+        _progress(f"work queue: {tickets:,} tickets")
+        stock = QueueStock(tickets)
+        sample = [0, tickets // 2, tickets - 1]
+        memory = _load_memory(stock)
+        assert [stock.assignees[i] for i in sample] == [
+            memory.get(stock.ids[i]).assignee for i in sample
+        ]
+        out.append(bench_queue_store("MemoryStore", memory, stock, repeats))
+        path = root / f"queue-{tickets}.db"
+        sqlite_store = _load_sqlite(path, stock)
+        for i in sample:  # the rows built are the tickets the store would have written
+            assert memory.get(stock.ids[i]) == sqlite_store.get(stock.ids[i])
+        out.append(bench_queue_store("SQLite", sqlite_store, stock, repeats))
+        sqlite_store.close()
+        _unlink_sqlite(path)
+        if url:
+            with fresh_schema(url) as schema_url:
+                pg_store = _load_postgres(schema_url, stock)
+                for i in sample:
+                    assert memory.get(stock.ids[i]) == pg_store.get(stock.ids[i])
+                out.append(bench_queue_store("PostgreSQL", pg_store, stock, repeats))
+                pg_store.close()
+        memory.close()
+        gc.collect()
+    return out
+
+
 # --- machine and table ------------------------------------------------------------------------
 
 
@@ -1053,6 +1336,8 @@ def _print_table(results: dict[str, Any]) -> None:
     for name, cell in table:
         print(f"{name:<{width}}" + "".join(f"{cell(s):>13}" for s in sizes))
 
+    _print_queue(results["queue"], width)
+
     sweep = results["postgres_sweep"]
     print()
     if isinstance(sweep, dict):
@@ -1077,6 +1362,29 @@ def _print_table(results: dict[str, Any]) -> None:
         print(f"{name:<{width}}" + "".join(f"{cell(s):>13}" for s in sweep))
 
 
+def _print_queue(rows: list[dict[str, Any]], width: int) -> None:
+    sizes = sorted({r["tickets"] for r in rows})
+    print()
+    header = f"{'work queue, limit 50: tickets stored (a fifth queued)':<{width}}" + "".join(
+        f"{s:>13,}" for s in sizes
+    )
+    print(header)
+    print("-" * len(header))
+    for backend in dict.fromkeys(r["backend"] for r in rows):
+        by_size = {r["tickets"]: r for r in rows if r["backend"] == backend}
+        for label, name in (("all", "queue()"), ("assignee", "queue(assignee=)")):
+            for metric, unit, fmt in (
+                ("queue_us", "us", "{:,.0f}"),
+                ("naive_ms", "ms, naive find + sort", "{:,.1f}"),
+                ("speedup", "x faster than naive", "{:,}"),
+            ):
+                text = f"{backend}: {name} ({unit})"
+                print(
+                    f"{text:<{width}}"
+                    + "".join(f"{fmt.format(by_size[s][label][metric]):>13}" for s in sizes)
+                )
+
+
 def main() -> None:
     """Run the benchmark, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1085,6 +1393,7 @@ def main() -> None:
     args = parser.parse_args()
     tickets, repeats = (30, 3) if args.quick else (200, 5)
     counts = [10_000] if args.quick else [10_000, 100_000, 1_000_000]
+    queue_counts = [1_000, 10_000] if args.quick else [10_000, 100_000]
     sweep_tickets, sweep_due = (5_000, 1_000) if args.quick else (50_000, 10_000)
     began = time.perf_counter()
     url, skipped = _postgres_url()
@@ -1108,6 +1417,7 @@ def main() -> None:
         }
         templates = make_templates()
         results["run_due_sqlite"] = bench_run_due_sqlite(counts, templates, root, rounds=3)
+        results["queue"] = bench_queue(queue_counts, root, url, repeats=3 if args.quick else 5)
     if url:
         _progress(f"PostgreSQL sweep: {sweep_due:,} due of {sweep_tickets:,} tickets")
         results["postgres_sweep"] = bench_postgres_sweep(
