@@ -36,7 +36,7 @@ from ticketflow import (
     open_store,
     rules,
 )
-from ticketflow.stores import Change, TicketQuery
+from ticketflow.stores import Change, IndexUpdate, QueueKey, TicketQuery
 from ticketflow.testing.contract import StoreContract
 
 pytest.importorskip(
@@ -132,6 +132,30 @@ def test_a_store_reopened_holds_what_was_committed(directory: Path) -> None:
     assert START + DAY == again.next_due_at()
     assert [ticket] == again.due(START + DAY, 10)
     assert 2 == again.outbox_pending()
+    again.close()
+
+
+def test_ticket_files_from_before_the_work_queue_load_as_not_queued(directory: Path) -> None:
+    """A ticket file without the queue keys (written before the queue existed) still reads.
+
+    Its ticket is not queued until a commit or a reindex gives it a key; the key and
+    the filter fields are then written to the file.
+    """
+    store = JsonFileStore(directory, fsync=False)
+    ticket = desk_on(store).open_ticket(subject="old", requester=ANN, assignee="ann")
+    store.close()
+    (path,) = (directory / "tickets").iterdir()
+    data = json.loads(path.read_text())
+    for key in ("queue", "assignee", "department"):
+        del data[key]
+    path.write_text(json.dumps(data))
+    again = JsonFileStore(directory, fsync=False)
+    assert ticket == again.get(ticket.id)
+    assert [] == again.queue(assignee=None, department=None, limit=10)
+    key = QueueKey(None, START, 2)
+    assert 1 == again.reindex([IndexUpdate(ticket.id, ticket.version, None, key)])
+    assert [ticket] == again.queue(assignee="ann", department=None, limit=10)
+    assert [None, START.isoformat(), 2] == json.loads(path.read_text())["queue"]
     again.close()
 
 

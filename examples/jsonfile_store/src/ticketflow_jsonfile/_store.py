@@ -120,7 +120,7 @@ class _Record:
     @classmethod
     def loads(cls, text: str) -> _Record:
         data = json.loads(text)
-        return cls(
+        record = cls(
             id=str(data["id"]),
             version=int(data["version"]),
             due_at=_unstamp(data["due_at"]),
@@ -132,6 +132,10 @@ class _Record:
             assignee=data.get("assignee"),
             department=data.get("department"),
         )
+        if "assignee" not in data:  # written before these fields: take them from the events
+            ticket = record.ticket()
+            record = replace(record, assignee=ticket.assignee, department=ticket.department)
+        return record
 
     def ticket(self) -> Ticket:
         return Ticket.rebuild(Event.from_dict(event) for event in self.events)
