@@ -18,23 +18,16 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import os
-import platform
 import statistics
-import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import transitions
+from _common import machine_info, write_results
 from transitions import Machine
 
-import ticketflow
 from ticketflow import FakeClock, Helpdesk, MemoryStore, Requester, workflows
-
-RESULTS = Path(__file__).parent / "results" / "bench_core.json"
 
 
 class _Model:
@@ -146,19 +139,6 @@ def bench_memory(tickets: int) -> dict[str, float]:
     }
 
 
-def machine_info() -> dict[str, str | int | None]:
-    """Where the figures were measured."""
-    return {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "transitions": transitions.__version__,
-        "ticketflow": ticketflow.__version__,
-    }
-
-
 def main() -> None:
     """Run the benchmark, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -167,7 +147,7 @@ def main() -> None:
     tickets, rounds, repeats, memory_tickets = (
         (200, 5, 3, 10_000) if args.quick else (2_000, 10, 5, 100_000)
     )
-    info = machine_info()
+    info = machine_info(transitions=transitions.__version__)
     commands = bench_commands(tickets, rounds, repeats)
     memory = bench_memory(memory_tickets)
     print(
@@ -191,12 +171,8 @@ def main() -> None:
     ]
     for name, value in rows:
         print(f"{name:<52} {value:>12}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps({"machine": info, "commands": commands, "memory": memory}, indent=2) + "\n",
-        encoding="utf-8",
-    )
-    print(f"\nwrote {RESULTS}")
+    path = write_results("bench_core", {"machine": info, "commands": commands, "memory": memory})
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

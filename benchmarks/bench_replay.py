@@ -30,9 +30,6 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
-import json
-import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -44,12 +41,11 @@ from types import ModuleType
 from typing import Any
 
 import transitions
+from _common import machine_info, write_results
 
-import ticketflow
 from ticketflow import Category, SQLiteStore, Workflow
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).parent / "results" / "bench_replay.json"
 
 
 def _load_example() -> ModuleType:
@@ -181,20 +177,6 @@ def bench(changes: Sequence[Any], repeats: int) -> dict[str, Any]:
     }
 
 
-def machine_info() -> dict[str, str | int | None]:
-    """Where the figures were measured."""
-    return {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "sqlite": sqlite3.sqlite_version,
-        "transitions": transitions.__version__,
-        "ticketflow": ticketflow.__version__,
-    }
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -206,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     incidents, repeats = (300, 1) if args.quick else (None, 3)
     changes = example.read_log(args.data, incidents=incidents)
-    info = machine_info()
+    info = machine_info(sqlite=sqlite3.sqlite_version, transitions=transitions.__version__)
     figures = bench(changes, repeats)
     print(
         f"ticketflow {info['ticketflow']} / SQLite {info['sqlite']} / Python {info['python']} "
@@ -235,16 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{name:<48} {figures['seconds'][key]:>9} {figures['rows_per_second'][key]:>10,} "
             f"{to_dict:>8} {to_memory:>9}"
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {"machine": info, "data": example.CITATION, "quick": args.quick, "replay": figures},
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
+    path = write_results(
+        "bench_replay",
+        {"machine": info, "data": example.CITATION, "quick": args.quick, "replay": figures},
     )
-    print(f"\nwrote {RESULTS}")
+    print(f"\nwrote {path}")
     return 0
 
 

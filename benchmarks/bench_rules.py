@@ -29,24 +29,19 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import os
-import platform
-import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import ticketflow
+from _common import banner, machine_info, peak_rss_mib, write_results
+
 from ticketflow import FakeClock, Helpdesk, MemoryStore, Requester, workflows
 from ticketflow.rules import Rule, RuleSet, after, wake_postponed
 from ticketflow.stores import Change, TicketQuery
 
-RESULTS = Path(__file__).parent / "results" / "bench_rules.json"
 DELAY = timedelta(days=4)
 EVERY_TICKETS = TicketQuery()
 CLOSED = TicketQuery(statuses=frozenset({"closed"}))
@@ -258,29 +253,8 @@ def bench_one_percent(scenario: Scenario, rounds: int) -> dict[str, Any]:
     }
 
 
-def machine_info() -> dict[str, str | int | None]:
-    """Where the figures were measured."""
-    return {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "ticketflow": ticketflow.__version__,
-    }
-
-
-def _peak_rss_mib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports KiB, macOS bytes.
-    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
-
-
 def _table(info: dict[str, str | int | None], sizes: list[dict[str, Any]]) -> None:
-    print(
-        f"ticketflow {info['ticketflow']} / Python {info['python']} on {info['platform']} "
-        f"({info['cpus']} CPUs)"
-    )
+    print(banner(info))
     print()
     width = 52
     header = f"{'tickets in MemoryStore':<{width}}" + "".join(f"{s['tickets']:>13,}" for s in sizes)
@@ -381,16 +355,12 @@ def main() -> None:
     run = {
         "sizes": counts,
         "wall_s": round(time.perf_counter() - began, 1),
-        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
     }
     _table(info, sizes)
     print(f"\nwall time {run['wall_s']} s, peak RSS {run['peak_rss_mib']} MiB")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps({"machine": info, "run": run, "sizes": sizes}, indent=2) + "\n",
-        encoding="utf-8",
-    )
-    print(f"\nwrote {RESULTS}")
+    path = write_results("bench_rules", {"machine": info, "run": run, "sizes": sizes})
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

@@ -243,10 +243,18 @@ class BusinessCalendar:
     """Opening intervals indexed by weekday (Monday=0), normalised to a 7-tuple."""
     holidays: frozenset[date] = attrs.field(default=frozenset(), converter=_normalise_holidays)
     _zone: ZoneInfo = attrs.field(init=False, eq=False, repr=False, hash=False)
+    # Open all day every day without holidays: business time is elapsed time, in
+    # any zone (local days follow each other without gaps), so no interval walk.
+    _continuous: bool = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     @_zone.default
     def _load_zone(self) -> ZoneInfo:
         return _zone(self.timezone)
+
+    @_continuous.default
+    def _is_continuous(self) -> bool:
+        whole_day = ((_MIDNIGHT, _END_OF_DAY),)
+        return not self.holidays and all(day == whole_day for day in self.hours)
 
     @classmethod
     def always_open(cls) -> BusinessCalendar:
@@ -409,6 +417,8 @@ class BusinessCalendar:
         remaining = duration
         if not remaining:
             return moment
+        if self._continuous:
+            return moment.astimezone(UTC) + remaining
         for opening, closing in self._intervals_from(moment):
             begin = max(opening, moment)
             available = closing - begin
@@ -438,6 +448,8 @@ class BusinessCalendar:
         total = timedelta(0)
         if low == high:
             return total
+        if self._continuous:
+            return high - low
         for opening, closing in self._intervals_from(low, until=high):
             if opening >= high:
                 break

@@ -66,6 +66,7 @@ _DEFAULT_OUTBOX: Final = frozenset(
     {EventKind.NOTIFIED, EventKind.ESCALATED, EventKind.SLA_WARNING, EventKind.SLA_BREACHED}
 )
 _QUEUE_MAX: Final = 10_000
+_tuple_new: Final = tuple.__new__
 _WAITING: Final = frozenset({Category.NEW, Category.OPEN})  # waiting on an agent: the queue
 _DEFAULT_LEASE: Final = timedelta(seconds=60)
 _COMMIT_GROUP: Final = 100  # rule firings per transaction in run_due
@@ -135,6 +136,7 @@ class Helpdesk:
         "_clock",
         "_ids",
         "_outbox",
+        "_queued",
         "_rules",
         "_sla",
         "_store",
@@ -173,6 +175,12 @@ class Helpdesk:
             policies = sla if isinstance(sla, SlaPolicies) else SlaPolicies(sla)
         self._sla: SlaRunner | None = (
             SlaRunner(workflow, policies, self._rules) if policies.policies else None
+        )
+        # The statuses whose tickets wait on an agent: the work queue's.
+        self._queued = frozenset(
+            s.name
+            for s in workflow.statuses
+            if s.category in _WAITING and not workflow.is_locked(s.name)
         )
 
     # --- properties -----------------------------------------------------------------
@@ -258,18 +266,23 @@ class Helpdesk:
 
     def _schedule(self, ticket: Ticket) -> tuple[datetime | None, QueueKey | None]:
         """The ticket's next due time (time rules and SLA stages) and its queue key."""
-        due = self._rules.next_due(ticket) if self._rules.rules else None
-        due_at = None if due is None else due.at
+        due_at = None
+        if self._rules.rules:
+            due = self._rules.next_due(ticket)
+            if due is not None:
+                due_at = due.at
         sla_due = None
         if self._sla is not None:
             plan = self._sla.plan(ticket)
             sla_due = plan.queue_due
             if plan.next_at is not None and (due_at is None or plan.next_at < due_at):
                 due_at = plan.next_at
-        wf = self._workflow
-        if wf.category(ticket.status) not in _WAITING or wf.is_locked(ticket.status):
+        if ticket.status not in self._queued:
             return due_at, None
-        return due_at, QueueKey(sla_due, _waiting_since(ticket), int(ticket.priority))
+        # tuple.__new__ rather than QueueKey(...): one command builds one, and the
+        # named tuple's Python-level __new__ costs a third of this method.
+        key = _tuple_new(QueueKey, (sla_due, _waiting_since(ticket), int(ticket.priority)))
+        return due_at, key
 
     def _outbox_of(self, ticket: Ticket, new: int) -> tuple[int, ...]:
         """Positions of the last ``new`` events of the timeline that go to the outbox."""
@@ -895,13 +908,12 @@ class Helpdesk:
             fired += self._commit_group(group)
 
     def _fire_due(self, ticket: Ticket, now: datetime) -> tuple[Ticket, list[Event]] | None:
-        """Fire what is due first by ``now``: the earliest time rule or the SLA stages."""
+        """Fire what is due first by ``now``: the SLA stages before the next time rule, or it."""
         if self._sla is not None:
-            stage = self._sla.next_stage(ticket)
-            if stage is not None and stage[0] <= now:
-                due = self._rules.next_due(ticket) if self._rules.has_time_rules else None
-                if due is None or stage[0] < due.at:
-                    return self._sla.fire(ticket, now, None if due is None else due.at)
+            due = self._rules.next_due(ticket) if self._rules.has_time_rules else None
+            fired = self._sla.fire(ticket, now, None if due is None else due.at)
+            if fired is not None:
+                return fired
         return self._rules.fire_due(ticket, now)
 
     def _commit_group(self, group: list[Change]) -> int:
@@ -1391,6 +1403,11 @@ _SIMPLE_REPLAY: Final = {
 }
 
 
+# Enum members as module constants: a lookup on the enum class is slow in a hot loop.
+_AGENT_REPLIED: Final = EventKind.AGENT_REPLIED
+_CUSTOMER_OR_CREATED: Final = frozenset({EventKind.CUSTOMER_REPLIED, EventKind.CREATED})
+
+
 def _waiting_since(ticket: Ticket) -> datetime:
     """Since when the customer has been waiting for an agent.
 
@@ -1401,9 +1418,9 @@ def _waiting_since(ticket: Ticket) -> datetime:
     since: datetime | None = None
     for event in reversed(ticket.timeline):
         kind = event.kind
-        if kind is EventKind.AGENT_REPLIED:
+        if kind is _AGENT_REPLIED:
             return since or max(event.at, status_entered_at(ticket))
-        if kind is EventKind.CUSTOMER_REPLIED or kind is EventKind.CREATED:
+        if kind in _CUSTOMER_OR_CREATED:
             since = event.at
     return ticket.created_at if since is None else since
 

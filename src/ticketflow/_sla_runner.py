@@ -23,7 +23,7 @@ import attrs
 from ._model import Actor, Event, EventKind, Role, Ticket, apply_event
 from ._workflow import Workflow
 from .rules import RuleSet
-from .sla import Escalation, Metric, SlaPolicies, SlaPolicy, sla_state
+from .sla import Escalation, Metric, SlaPolicies, SlaPolicy, _open_cycles
 
 __all__ = ["SLA_ACTOR", "SlaPlan", "SlaRunner", "Stage"]
 
@@ -144,24 +144,20 @@ class SlaRunner:
         """The pending stages (sorted), the policy, and the queue's due time."""
         if self._workflow.is_locked(ticket.status):
             return [], None, None
-        state = sla_state(ticket, self._workflow, self.policies, ticket.updated_at)
-        if state.policy is None:
+        policy, cycles = _open_cycles(ticket, self._workflow, self.policies)
+        if policy is None:
             return [], None, None
-        policy = self._by_name[state.policy]
         fired, breach_due = _fired(ticket)
         pending: list[_Pending] = []
         queue_due: datetime | None = None
-        for metric, current in state.metrics.items():
-            if not current.cycles:
-                continue
-            cycle = current.cycles[-1]
-            if cycle.completed_at is not None or cycle.due_at is None:
-                continue
+        for cycle in cycles:
             due = cycle.due_at
+            if due is None:
+                continue
+            metric = cycle.metric
             if not cycle.paused:
                 queue_due = due if queue_due is None else min(queue_due, due)
-            start = cycle.started_at.isoformat()
-            key = (metric.value, start)
+            key = (metric.value, cycle.started_at.isoformat())
             if (*key, Stage.BREACH, 0) not in fired:
                 warn = cycle.warn_at
                 if warn is not None and (*key, Stage.WARNING, 0) not in fired:
@@ -213,8 +209,8 @@ class SlaRunner:
         events: list[Event] = []
         new = ticket
         at = ticket.updated_at
+        pending, policy, _ = self._pending(new)
         for _ in range(_MAX_STAGES):
-            pending, policy, _ = self._pending(new)
             due = [p for p in pending if p.at <= now and (before is None or p.at < before)]
             if not due or policy is None:
                 break
@@ -225,6 +221,12 @@ class SlaRunner:
                 for p in due
                 if p.stage is not Stage.WARNING or (p.metric, p.cycle) not in breaching
             )
+            pending = [
+                p
+                for p in pending
+                if p is not stage
+                and (p.stage is not Stage.WARNING or (p.metric, p.cycle) not in breaching)
+            ]
             at = max(stage.at, new.updated_at)
             tag: dict[str, Any] = {
                 "rule": "sla",
@@ -234,7 +236,8 @@ class SlaRunner:
                 "due": stage.due.isoformat(),
                 "processed_at": now.isoformat(),
             }
-            if stage.escalation is None:
+            level = stage.escalation
+            if level is None:
                 kind = (
                     EventKind.SLA_WARNING
                     if stage.stage is Stage.WARNING
@@ -242,12 +245,13 @@ class SlaRunner:
                 )
                 new = self._emit(new, events, kind, at, tag)
                 continue
-            after = self._rules.apply_actions(
-                new, [stage.escalation.action()], SLA_ACTOR, at, events, tag
-            )
-            if after is None:  # pragma: no cover - plan() skips locked tickets
+            after = self._rules.apply_actions(new, [level.action()], SLA_ACTOR, at, events, tag)
+            if after is None:  # pragma: no cover - _pending skips locked tickets
                 break
             new = after
+            if level.assign or level.department or level.priority:
+                # The policy, targets or due times may have moved: plan again.
+                pending, policy, _ = self._pending(new)
         if not events:
             return None
         new = self._rules.after_command(new, events, at)

@@ -106,6 +106,7 @@ class SlaStatus(enum.StrEnum):
     """No target for this metric, or no cycle has started yet."""
 
 
+_METRICS: Final = tuple(Metric)  # iterating the enum class itself is slow in hot loops
 _COUNTING: Final = frozenset({Category.NEW, Category.OPEN, Category.PENDING})
 _DONE: Final = frozenset({Category.RESOLVED, Category.CLOSED})
 _WAIT_METRICS: Final = frozenset({Metric.REQUESTER_WAIT, Metric.AGENT_WORK})
@@ -636,7 +637,7 @@ class _Walk:
         category = workflow.category(created.status_after)
         self.phases: list[tuple[datetime, Category]] = [(created.at, category)]
         # metric -> list of [start, completed_at | None]
-        self.cycles: dict[Metric, list[list[datetime | None]]] = {m: [] for m in Metric}
+        self.cycles: dict[Metric, list[list[datetime | None]]] = {m: [] for m in _METRICS}
         for metric in (Metric.FIRST_REPLY, Metric.FIRST_ASSIGNMENT, *_WHOLE):
             self.cycles[metric].append([created.at, None])
         assignee = created.data.get("assignee")
@@ -722,6 +723,25 @@ def _reach(
     return None if tail is None else calendar.add_business_time(tail, remaining)
 
 
+def _due_and_warn(
+    walk: _Walk,
+    policy: SlaPolicy,
+    metric: Metric,
+    target: timedelta,
+    start: datetime,
+    completed: datetime | None,
+) -> tuple[list[tuple[datetime, datetime]], datetime | None, datetime | None, datetime | None]:
+    """A cycle's running pieces, open tail, due time and warning instant."""
+    calendar = policy.calendar
+    pieces, tail = walk.running(policy.run_set(metric), start, completed)
+    due = _reach(calendar, pieces, tail, target)
+    warn = policy.warn_before.get(metric)
+    warn_at = None
+    if warn is not None and timedelta(0) < warn < target:
+        warn_at = _reach(calendar, pieces, tail, target - warn)
+    return pieces, tail, due, warn_at
+
+
 def _cycle(
     walk: _Walk,
     policy: SlaPolicy,
@@ -733,12 +753,7 @@ def _cycle(
 ) -> SlaCycle:
     calendar = policy.calendar
     run = policy.run_set(metric)
-    pieces, tail = walk.running(run, start, completed)
-    due = _reach(calendar, pieces, tail, target)
-    warn = policy.warn_before.get(metric)
-    warn_at = None
-    if warn is not None and timedelta(0) < warn < target:
-        warn_at = _reach(calendar, pieces, tail, target - warn)
+    pieces, tail, due, warn_at = _due_and_warn(walk, policy, metric, target, start, completed)
     end = now if completed is None else completed
     elapsed = sum((calendar.business_time_between(a, min(b, end)) for a, b in pieces), timedelta())
     if completed is None and tail is not None and tail < end:
@@ -799,13 +814,13 @@ def sla_state(ticket: Ticket, workflow: Workflow, policies: SlaPolicies, now: da
     current = _as_of(ticket, moment)
     policy = policies.select(current, workflow, moment)
     if policy is None:
-        metrics = {m: MetricState(metric=m, target=None) for m in Metric}
+        metrics = {m: MetricState(metric=m, target=None) for m in _METRICS}
         return SlaState(
             ticket_id=ticket.id, now=moment, policy=None, metrics=MappingProxyType(metrics)
         )
     walk = _Walk(current, workflow, moment)
     out: dict[Metric, MetricState] = {}
-    for metric in Metric:
+    for metric in _METRICS:
         target = policy.target(current.priority, metric)
         if target is None:
             out[metric] = MetricState(metric=metric, target=None)
@@ -836,6 +851,55 @@ def sla_state(ticket: Ticket, workflow: Workflow, policies: SlaPolicies, now: da
     return SlaState(
         ticket_id=ticket.id, now=moment, policy=policy.name, metrics=MappingProxyType(out)
     )
+
+
+@final
+@attrs.frozen(slots=True)
+class _OpenCycle:
+    """The open cycle of a metric, as the SLA scheduler needs it (internal).
+
+    Attributes:
+        metric: The metric.
+        started_at: When the cycle started.
+        due_at: When the target is reached if the clock keeps running (``None``
+            while paused short of it).
+        warn_at: The warning instant, if the policy warns for the metric.
+        paused: Whether the clock is paused.
+    """
+
+    metric: Metric
+    started_at: datetime
+    due_at: datetime | None
+    warn_at: datetime | None
+    paused: bool
+
+
+def _open_cycles(
+    ticket: Ticket, workflow: Workflow, policies: SlaPolicies
+) -> tuple[SlaPolicy | None, list[_OpenCycle]]:
+    """Return the policy for ``ticket`` as it is and the open cycle of each metric.
+
+    What `sla_state` at the ticket's last event says of the open cycles, without
+    the elapsed times and the history: the scheduler's cheap path.
+    """
+    now = ticket.updated_at
+    policy = policies.select(ticket, workflow, now)
+    if policy is None:
+        return None, []
+    walk = _Walk(ticket, workflow, now)
+    out: list[_OpenCycle] = []
+    for metric in _METRICS:
+        target = policy.target(ticket.priority, metric)
+        cycles = walk.cycles[metric]
+        if target is None or not cycles:
+            continue
+        start, completed = cycles[-1]
+        if completed is not None or start is None:
+            continue
+        _, _, due, warn_at = _due_and_warn(walk, policy, metric, target, start, None)
+        paused = walk.category not in policy.run_set(metric)
+        out.append(_OpenCycle(metric, start, due, warn_at, paused))
+    return policy, out
 
 
 def next_sla_instant(

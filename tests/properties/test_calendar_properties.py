@@ -242,3 +242,24 @@ def test_reference_sees_a_repeated_hour_as_open() -> None:
     start = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
     assert 120 == sum(_reference_minutes(calendar, start, 600))
     assert date(2026, 10, 25).weekday() == 6
+
+
+@given(cases(), durations, st.integers(-3 * 1440, 6 * 1440).map(lambda m: m * MINUTE))
+def test_an_all_day_calendar_takes_the_shortcut_to_the_same_answers(
+    case: tuple[BusinessCalendar, datetime], duration: timedelta, span: timedelta
+) -> None:
+    """Open all day every day (no holidays) in any zone: elapsed time, as the interval walk says.
+
+    The walk is forced by splitting each day at noon (the same opening hours, but
+    not the all-day form the shortcut recognises).
+    """
+    zone = case[0].timezone
+    start = case[1]
+    whole = BusinessCalendar(timezone=zone, hours={d: [(time(0), time.max)] for d in range(7)})
+    split = BusinessCalendar(
+        timezone=zone, hours={d: [(time(0), time(12)), (time(12), time.max)] for d in range(7)}
+    )
+    assert split.add_business_time(start, duration) == whole.add_business_time(start, duration)
+    assert start + duration == whole.add_business_time(start, duration)
+    assert split.business_time_between(start, start + span) == span
+    assert whole.business_time_between(start, start + span) == span
