@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Final, final
 
+from ._calendar import BusinessCalendar
 from ._clock import FakeClock, SystemClock
 from ._engine import Helpdesk
 from ._model import Event, Requester, Ticket
@@ -31,7 +32,7 @@ from ._workflow import Workflow
 from .exceptions import StoreError, StoreUnavailable, TicketflowError, WorkflowError
 from .metrics import RowValue, aggregate, ticket_metrics, write_csv
 from .rules import after, from_dicts, inactivity
-from .sla import Metric, SlaPolicies
+from .sla import Metric, SlaPolicies, SlaPolicy
 from .stores import (
     IndexUpdate,
     OutboxEntry,
@@ -74,8 +75,26 @@ def _format_timeline(ticket: Ticket) -> list[str]:
     return lines
 
 
-def _simulate_morning(desk: Helpdesk, clock: FakeClock) -> list[str]:
-    """Run the demo's scenario; return the ids of the tickets it touched."""
+def _queue_lines(desk: Helpdesk) -> list[str]:
+    """The agents' queue, one line per ticket, with its nearest SLA due time."""
+    lines = [f"The agents' queue at {desk.clock.now():%H:%M} (desk.queue(), most urgent first):"]
+    for ticket in desk.queue():
+        state = desk.sla_state(ticket.id)
+        running = [
+            (m.due_at, metric.value)
+            for metric, m in state.metrics.items()
+            if m.due_at is not None and m.completed_at is None and not m.paused
+        ]
+        due = f"{min(running)[1]} due {min(running)[0]:%H:%M}" if running else "no SLA clock"
+        lines.append(f"  #{ticket.id[-6:]}  {ticket.subject!r}  ({ticket.status}, {due})")
+    return lines
+
+
+def _simulate_morning(desk: Helpdesk, clock: FakeClock, queue: list[str]) -> list[str]:
+    """Run the demo's scenario; return the ids of the tickets it touched.
+
+    The agents' queue as it stands mid-morning goes into ``queue``.
+    """
     ann = Requester(name="Ann Lee", email="ann@example.org", organisation="Acme")
     vpn = desk.open_ticket(
         subject="VPN drops every 10 minutes", requester=ann, channel="portal", tags=["network"]
@@ -101,6 +120,7 @@ def _simulate_morning(desk: Helpdesk, clock: FakeClock) -> list[str]:
     clock.advance(minutes=2)
     dana = Requester(name="Dana Kim", email="dana@example.net")
     feature = desk.open_ticket(subject="Dark mode for the portal?", requester=dana)
+    queue.extend(_queue_lines(desk))
     desk.add_note(vpn.id, "Known bug in 5.2, fixed in 5.3", by="bob")
     clock.advance(minutes=14)
     desk.agent_reply(vpn.id, "Please update to 5.3; that fixes it.", by="bob")
@@ -117,6 +137,18 @@ def _simulate_morning(desk: Helpdesk, clock: FakeClock) -> list[str]:
     clock.advance(minutes=20)
     desk.agent_reply(follow_up.id, "Could you send your bank statement?", by="eve")
     return [vpn.id, spam.id, invoice.id, feature.id, follow_up.id]
+
+
+_DEMO_SLA: Final = SlaPolicy(
+    "standard",
+    targets={
+        "normal": {"first_reply": "1h", "next_reply": "4h", "resolution": "2d"},
+        "high": {"first_reply": "30m", "next_reply": "2h", "resolution": "1d"},
+    },
+    calendar=BusinessCalendar.weekdays_9_to_5("Europe/Brussels"),
+    warn_before="15m",
+    escalations=[{"level": 1, "notify": "team-lead"}],
+)
 
 
 def _fresh_demo_file() -> None:
@@ -177,17 +209,24 @@ def _run_morning(lines: list[str], store: TicketStore, url: str) -> dict[str, Ti
         inactivity(status="answered", after=timedelta(days=2), then="remind"),
         after(status="resolved", delay=timedelta(days=4), then="close"),
     ]
-    desk = Helpdesk(workflow, store=store, clock=clock, rules=rules)
-    ticket_ids = _simulate_morning(desk, clock)
+    desk = Helpdesk(workflow, store=store, clock=clock, rules=rules, sla=[_DEMO_SLA])
+    queue: list[str] = []
+    ticket_ids = _simulate_morning(desk, clock, queue)
     lines.append(f"ticketflow demo: a Monday morning on the {desk.workflow.name} workflow")
     lines.append(f"(fake clock, store {url}; every command below is timestamped by the clock)")
     lines.append("rules: " + ", ".join(r.name for r in rules))
+    lines.append(
+        "SLA: first reply 1h (high 30m), next reply 4h, resolution 2d, in office hours "
+        "(Europe/Brussels, Mon-Fri 9-17); a warning 15m before, the team lead notified at a breach"
+    )
+    lines.append("")
+    lines.extend(queue)
     lines.append("")
     morning = clock.now()
     fired = desk.run_until(morning + timedelta(days=8))
     lines.append(
-        f"Then the clock skips 8 days with run_until; time rules fired at their exact "
-        f"due times: {fired}."
+        f"Then the clock skips 8 days with run_until; time rules and SLA stages fired at "
+        f"their exact due times: {fired}."
     )
     lines.append("")
     for ticket_id in ticket_ids:

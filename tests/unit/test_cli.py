@@ -54,22 +54,38 @@ def test_the_demo_keeps_its_tickets_in_a_sqlite_file_that_reopens_whole(
     store = open_store(DEMO_STORE)
     try:
         assert 5 == store.count()
-        assert 1 == store.outbox_pending()  # the reminder the demo's rule raised
+        # The reminder the demo's rule raised; the SLA warning, breach, escalation
+        # and the team lead's notification of the postponed ticket once it woke.
+        assert 5 == store.outbox_pending()
     finally:
         store.close()
     assert (
-        f"1 notification waits in its outbox for a worker: "
+        f"5 notifications wait in its outbox for a worker: "
         f"python -m ticketflow worker --store {DEMO_STORE} --once"
     ) == out[-1]
 
 
 def test_the_demo_keeps_its_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The morning is the same on SQLite: rules fire twice, the follow-up is reminded."""
+    """The morning is the same on SQLite: rules and SLA stages fire, the queue is ordered."""
     monkeypatch.chdir(tmp_path)
     lines = run_demo()
     assert (
-        "Then the clock skips 8 days with run_until; time rules fired at their exact due times: 2."
+        "Then the clock skips 8 days with run_until; time rules and SLA stages fired at "
+        "their exact due times: 4."
     ) in lines
+    start = lines.index("The agents' queue at 08:44 (desk.queue(), most urgent first):")
+    assert [
+        "'Dark mode for the portal?'  (new, first_reply due 09:44)",
+        "'VPN drops every 10 minutes'  (open, next_reply due 12:42)",
+    ] == [line.split("  ", 2)[2] for line in lines[start + 1 : start + 3]]
+    # Postponed at 09:04 with 40 office minutes left, woken a week later at 09:04:
+    # the first-reply warning 15 minutes before the breach, then the escalation.
+    assert [
+        "Mon 09 09:29 sla_warning",
+        "Mon 09 09:44 sla_breached",
+        "Mon 09 09:44 escalated",
+        "Mon 09 09:44 notified",
+    ] == [" ".join(line.split()[:4]) for line in lines if "by sla (system)" in line]
     assert any(line.startswith("  => answered, follow-up of #") for line in lines)
     assert any(line.startswith("  => closed, rated 5/5") for line in lines)
     assert any("woken             postponed -> new" in line for line in lines)
