@@ -297,3 +297,52 @@ def test_a_bad_store_url_exits_2_with_a_clear_message(
     assert done.stderr.startswith(f"ticketflow worker: error: --store {url!r}: ")
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_worker_runs_the_sla_policies_of_its_workflow_config(
+    setup: Callable[[list[Rule]], Setup],
+) -> None:
+    """[[sla]] in the config: a worker process fires the breach and the escalation, and delivers.
+
+    Tickets opened 3 days ago by a help desk on the same config, never answered:
+    first reply (1h) is long breached. One ``--once`` pass fires the breach and
+    level 1 (stamped at the breach instant) and delivers the three outbox entries.
+    """
+    s = setup([])
+    data = workflows.liveagent().to_dict()
+    data["sla"] = [
+        {
+            "name": "standard",
+            "targets": {"normal": {"first_reply": "1h"}},
+            "escalations": [{"level": 1, "notify": "team-lead"}],
+        }
+    ]
+    workflow = Workflow.from_dict(data)
+    workflow.save(s.config)
+    opened = SystemClock().now() - timedelta(days=3)
+    store = open_store(s.url)
+    try:
+        desk = Helpdesk(workflow, store=store, clock=FakeClock(opened))
+        ids = [desk.open_ticket(subject=f"t{i}", requester=ANN).id for i in range(4)]
+        assert opened + timedelta(hours=1) == store.next_due_at()
+    finally:
+        store.close()
+    done = s.run("--once", "--subscriber", "recorder:record")
+    assert 0 == done.returncode, done.stderr
+    assert "pass done: 4 rules fired, 0 outbox entries delivered" in done.stderr
+    assert 12 == len(s.deliveries())
+    assert {"sla_breached": 4, "escalated": 4, "notified": 4} == {
+        kind: sum(1 for *_, k in s.deliveries() if k == kind)
+        for kind in ("sla_breached", "escalated", "notified")
+    }
+    store = open_store(s.url)
+    try:
+        assert 0 == store.outbox_pending()
+        assert store.next_due_at() is None
+        for ticket_id in ids:
+            breach = next(
+                e for e in store.get(ticket_id).timeline if e.kind is EventKind.SLA_BREACHED
+            )
+            assert opened + timedelta(hours=1) == breach.at
+    finally:
+        store.close()
