@@ -1221,8 +1221,8 @@ class StoreAgreementMachine(RuleBasedStateMachine):
     (`ticketflow.testing.commands`, merges and purges included, invalid
     arguments too), advance the clock, ``run_due``, ``claim_due``, claim and
     acknowledge outbox entries, ``dispatch`` to a subscriber, ``reindex`` with
-    random due times and queue keys (stale versions and missing tickets
-    included), and (when a reopener is given) close and reopen the store under
+    random queue keys (stale versions and missing tickets included),
+    ``reschedule``, and (when a reopener is given) close and reopen the store under
     test. Each step must have the same outcome on both desks (the same ticket, or
     the same error), and after every step both stores must hold the same tickets
     and timelines and agree on ``find``, ``due``, ``next_due_at``, ``count``,
@@ -1379,21 +1379,31 @@ class StoreAgreementMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.ids))
     @rule(data=st.data())
     def reindex(self, data: st.DataObject) -> None:
-        """Reindex a few tickets (or missing ones) at their version or a stale one."""
+        """Reindex a few tickets (or missing ones) at their version or a stale one.
+
+        With random queue keys, and the due time the help desk computes (a due
+        time no rule stands behind would only test the engine's sweep).
+        """
         picked = data.draw(
             st.lists(st.sampled_from([*self.ids, "missing"]), max_size=4), label="tickets"
         )
-        now = self.clock.now()
+        model_desk = self._desks()[1]
         updates = []
         for ticket_id in picked:
-            version = self.model.get(ticket_id).version if ticket_id in self.ids else 1
+            version, due_at = 1, None
+            if ticket_id in self.ids:
+                version = self.model.get(ticket_id).version
+                due = model_desk.next_due(ticket_id)
+                due_at = None if due is None else due.at
             stale = data.draw(st.sampled_from((0, 0, 1)), label="stale")
-            due_at = data.draw(
-                st.sampled_from((None, now, now + timedelta(hours=1))), label="due_at"
-            )
             key = data.draw(_QUEUE_KEYS, label="queue")
             updates.append(IndexUpdate(ticket_id, version - stale, due_at, key))
         self._same(lambda desk: desk.store.reindex(updates))
+
+    @rule()
+    def reschedule(self) -> None:
+        """Recompute every due time and queue key through the help desks (``reindex``)."""
+        self._same(lambda desk: desk.reschedule())
 
     @precondition(lambda self: self._reopen_store is not None)
     @rule(now=st.integers(0, 2))
