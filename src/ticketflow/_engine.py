@@ -874,8 +874,11 @@ class Helpdesk:
         now = self._now() if now is None else require_aware(now, "now")
         fired = 0
         store = self._store
+        # Tickets left due in this run: the claim keeps them out of later batches,
+        # unless the lease is shorter than the run (zero), when they come back.
+        skipped: set[str] = set()
         while True:
-            due = store.claim_due(now, batch, lease)
+            due = [t for t in store.claim_due(now, batch, lease) if t.id not in skipped]
             if not due:
                 return fired
             group: list[Change] = []
@@ -886,10 +889,12 @@ class Helpdesk:
                     # Its rules undo each other: nothing is saved, the ticket stays
                     # due (and claimed until the lease ends), the others still run.
                     _LOG.exception("ticket %s skipped by run_due: its rules loop", ticket.id)
+                    skipped.add(ticket.id)
                     continue
                 if result is None:
-                    # The stored due time is stale (rules changed): the claim keeps
-                    # it out of this run rather than spin on it.
+                    # The stored due time is stale (rules or policies changed; see
+                    # reschedule): the claim keeps it out of this run.
+                    skipped.add(ticket.id)
                     continue
                 new, events = result
                 due_at, queue = self._schedule(new)

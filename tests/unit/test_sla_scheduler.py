@@ -29,6 +29,7 @@ from ticketflow import (
 )
 from ticketflow.rules import Rule
 from ticketflow.sla import Escalation, Metric, SlaPolicy, SlaStatus
+from ticketflow.stores import IndexUpdate
 
 MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -516,3 +517,20 @@ def test_the_queue_is_the_same_on_sqlite(tmp_path: Any) -> None:
     assert results[0] == results[1]
     # 0 replied to, so no running SLA clock: it joins 2 and 4, waiting since 10:35.
     assert [1, 3, 2, 4, 0] == results[0][0]
+
+
+def test_run_due_with_a_zero_lease_stops_on_a_stale_due_time() -> None:
+    """A stored due time with nothing behind it, lease 0: the sweep returns, firing nothing.
+
+    With a zero lease the claim ends at once and the store hands the ticket back;
+    the sweep must remember it skipped it instead of claiming it for ever.
+    """
+    store = MemoryStore()
+    desk = Helpdesk(store=store, clock=FakeClock(MONDAY_9))
+    ticket = open_ticket(desk)
+    stale = [IndexUpdate(ticket.id, ticket.version, MONDAY_9 + H, None)]
+    assert 1 == store.reindex(stale)
+    assert 0 == desk.run_due(MONDAY_9 + 2 * H, lease=timedelta(0))
+    assert MONDAY_9 + H == store.next_due_at()  # left due: reschedule() would clear it
+    assert 1 == desk.reschedule()
+    assert None is store.next_due_at()
