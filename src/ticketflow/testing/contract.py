@@ -70,6 +70,7 @@ from .._model import Actor, Event, EventKind, Priority, Requester, Role, Ticket,
 from .._workflow import Workflow
 from ..exceptions import ConflictError, StoreError, TicketflowError, TicketNotFound
 from ..rules import Rule, confirmation, from_dicts, inactivity, wake_postponed
+from ..sla import SlaPolicy
 from ..stores import (
     Change,
     IndexUpdate,
@@ -1211,13 +1212,27 @@ def _rules_of(workflow: Workflow) -> list[Rule]:
     ]
 
 
+_MACHINE_SLA: Final = (
+    SlaPolicy(
+        "contract",
+        targets={
+            priority: {"first_reply": "2h", "next_reply": "4h", "resolution": "1d"}
+            for priority in ("low", "normal", "high", "urgent")
+        },
+        warn_before="30m",
+        escalations=[{"level": 1, "notify": "lead"}],
+    ),
+)
+
+
 class StoreAgreementMachine(RuleBasedStateMachine):
     """Drive a store under test and a `MemoryStore` with the same random workload.
 
     Each example draws a preset workflow (random settings) and runs two help
     desks, one per store, on one `FakeClock`, with the workflow's default rules
-    plus inactivity reminders, the default outbox kinds, and the same
-    deterministic ids. Steps: open a ticket, run a random command on one
+    plus inactivity reminders, an SLA policy with warnings and an escalation (so
+    the queue keys carry SLA due times and sweeps commit SLA events), the default
+    outbox kinds, and the same deterministic ids. Steps: open a ticket, run a random command on one
     (`ticketflow.testing.commands`, merges and purges included, invalid
     arguments too), advance the clock, ``run_due``, ``claim_due``, claim and
     acknowledge outbox entries, ``dispatch`` to a subscriber, ``reindex`` with
@@ -1286,6 +1301,7 @@ class StoreAgreementMachine(RuleBasedStateMachine):
                 clock=self.clock,
                 id_factory=self.store_ids,
                 rules=self.desk_rules,
+                sla=_MACHINE_SLA,
             ),
             Helpdesk(
                 self.workflow,
@@ -1293,6 +1309,7 @@ class StoreAgreementMachine(RuleBasedStateMachine):
                 clock=self.clock,
                 id_factory=self.model_ids,
                 rules=self.desk_rules,
+                sla=_MACHINE_SLA,
             ),
         )
 
