@@ -290,8 +290,10 @@ class Helpdesk:
         if not kinds:
             return ()
         timeline = ticket.timeline
-        start = len(timeline) - new
-        return tuple(i for i in range(start, len(timeline)) if timeline[i].kind in kinds)
+        end = len(timeline)
+        if new == 1:  # one command, one event: the common case, without a generator
+            return (end - 1,) if timeline[-1]._step.kind in kinds else ()  # noqa: SLF001
+        return tuple(i for i in range(end - new, end) if timeline[i].kind in kinds)
 
     def _publish(self, *changes: Change) -> None:
         """Deliver each change's new events to the subscribers; acknowledge outbox entries."""
@@ -1422,7 +1424,7 @@ def _waiting_since(ticket: Ticket) -> datetime:
     """
     since: datetime | None = None
     for event in reversed(ticket.timeline):
-        kind = event.kind
+        kind = event._step.kind  # noqa: SLF001 - Event.kind is a property: a call per event
         if kind is _AGENT_REPLIED:
             return since or max(event.at, status_entered_at(ticket))
         if kind in _CUSTOMER_OR_CREATED:

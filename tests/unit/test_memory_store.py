@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ticketflow import (
     Category,
@@ -425,3 +428,72 @@ def test_close_forgets_the_queue(store: MemoryStore, open_ticket: OpenTicket) ->
     store.close()
     assert [] == store.queue(assignee=None, department=None, limit=10)
     assert 0 == store.reindex([IndexUpdate(ticket.id, 2, None, QueueKey(None, T0, 1))])
+
+
+_KEYS = st.none() | st.builds(
+    QueueKey,
+    st.none() | st.sampled_from([T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2)]),
+    st.sampled_from([T0, T0 + timedelta(minutes=5)]),
+    st.integers(1, 4),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.none() | st.sampled_from(["ann", "bob"]),
+            st.none() | st.sampled_from(["billing", "tech"]),
+            _KEYS,
+            st.booleans(),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=120,
+    )
+)
+def test_queue_heaps_agree_with_sorting_the_live_keys(
+    steps: list[tuple[int, str | None, str | None, QueueKey | None, bool, bool]],
+) -> None:
+    """Commits and reindexes re-keying, reassigning and dequeuing six tickets, read now and
+    then, with the heaps compacted every few pushes: every filter form gives the plain sort
+    of the live keys.
+    """
+    with mock.patch("ticketflow.stores._memory._COMPACT_SLACK", 2):
+        store = MemoryStore()
+        desk = Helpdesk(store=store, clock=FakeClock(T0))
+        ids = [desk.open_ticket(subject=f"t{i}", requester=ANN).id for i in range(6)]
+        # Out of the queue the engine put them in: the steps alone decide from here.
+        assert 6 == store.reindex([IndexUpdate(i, 1, None, None) for i in ids])
+        keys: dict[str, QueueKey] = {}
+        for index, assignee, department, key, by_reindex, read in steps:
+            ticket = store.get(ids[index])
+            if by_reindex:
+                store.reindex([IndexUpdate(ticket.id, ticket.version, None, key)])
+            else:
+                new = bumped(ticket, assignee=assignee, department=department)
+                store.commit([Change(new, ticket.version, queue=key)])
+            if key is None:
+                keys.pop(ticket.id, None)
+            else:
+                keys[ticket.id] = key
+            if not read:  # several changes between two reads of the queue
+                continue
+            for who, where in [(None, None), ("ann", None), (None, "tech"), ("bob", "billing")]:
+                expected = sorted(
+                    (
+                        tid
+                        for tid in keys
+                        if (who is None or store.get(tid).assignee == who)
+                        and (where is None or store.get(tid).department == where)
+                    ),
+                    key=lambda tid: (
+                        keys[tid].sla_due is None,
+                        keys[tid].sla_due or T0,
+                        keys[tid].waiting_since,
+                        -keys[tid].priority,
+                        tid,
+                    ),
+                )
+                got = store.queue(assignee=who, department=where, limit=4)
+                assert expected[:4] == [t.id for t in got]

@@ -359,7 +359,7 @@ class RuleSet:
                 (rules undoing each other); nothing is committed.
         """
         by_kind = self._by_kind
-        if not any(e.kind in by_kind for e in events):  # the common case: no rule listens
+        if not _listened(by_kind, events):  # the common case: no rule listens
             return ticket
         if self._workflow.is_locked(ticket.status):
             return ticket
@@ -464,6 +464,13 @@ class RuleSet:
             return None
         new = self.after_command(new, events, at)
         return new, events
+
+
+def _listened(by_kind: Mapping[EventKind, object], events: Sequence[Event]) -> bool:
+    """Whether any rule listens to the kind of any of ``events``."""
+    if len(events) == 1:  # one command, one event: without a generator
+        return events[0]._step.kind in by_kind  # noqa: SLF001 - Event.kind is a property
+    return any(e.kind in by_kind for e in events)
 
 
 def _due_tag(rule: str, due: datetime, processed: datetime) -> dict[str, Any]:

@@ -24,6 +24,7 @@ __all__ = ["MemoryStore"]
 _LAST: Final = datetime.max.replace(tzinfo=UTC)  # where a key without an SLA due time sorts
 
 _Rank = tuple[bool, datetime, datetime, int, str]
+_COMPACT_SLACK: Final = 1024  # stale heap entries tolerated beyond the live ones
 
 
 def _rank(ticket_id: str, key: QueueKey) -> _Rank:
@@ -48,12 +49,25 @@ class MemoryStore:
     ``next_due_at`` cost O(log n) per ticket returned, however many are stored.
     Tickets are immutable, so the store keeps and returns the very objects it was
     given: reading costs no copy. Claims and the outbox follow the same rules as
-    in the durable stores, within one process. The work queue is a dict of the
-    queued tickets' keys: ``queue`` picks the first ``limit`` of them with a
-    heap, in time linear in the number queued (not stored).
+    in the durable stores, within one process. The work queue is kept in heaps
+    (overall, per assignee, per department) with lazy deletion: ``queue`` reads
+    them in order without popping, at a cost that follows ``limit``.
     """
 
-    __slots__ = ("_claims", "_due", "_heap", "_lock", "_outbox", "_queue", "_tickets")
+    __slots__ = (
+        "_claims",
+        "_due",
+        "_heap",
+        "_lock",
+        "_outbox",
+        "_qdirty",
+        "_qheap",
+        "_qheaps_by_assignee",
+        "_qheaps_by_department",
+        "_qindexed",
+        "_queue",
+        "_tickets",
+    )
 
     def __init__(self) -> None:
         self._tickets: dict[str, Ticket] = {}
@@ -62,7 +76,16 @@ class MemoryStore:
         self._claims: dict[str, datetime] = {}
         # (ticket id, position) -> (claimed until, attempts); a dict keeps insertion order.
         self._outbox: dict[tuple[str, int], tuple[datetime | None, int]] = {}
+        # Queued tickets: id -> key, live; the tickets changed
+        # since the heaps last caught up; id -> (rank, assignee, department) as the
+        # heaps know it; heaps of ranks, overall and per assignee and department,
+        # with lazy deletion (an entry counts only while it is the indexed one).
         self._queue: dict[str, QueueKey] = {}
+        self._qdirty: set[str] = set()
+        self._qindexed: dict[str, tuple[_Rank, str | None, str | None]] = {}
+        self._qheap: list[_Rank] = []
+        self._qheaps_by_assignee: dict[str, list[_Rank]] = {}
+        self._qheaps_by_department: dict[str, list[_Rank]] = {}
         self._lock = threading.Lock()
 
     def _index_due(self, ticket_id: str, due_at: datetime | None) -> None:
@@ -72,11 +95,58 @@ class MemoryStore:
             self._due[ticket_id] = due_at
             heapq.heappush(self._heap, (due_at, ticket_id))
 
-    def _index_queue(self, ticket_id: str, key: QueueKey | None) -> None:
-        if key is None:
-            self._queue.pop(ticket_id, None)
-        else:
+    def _index_queue(self, ticket: Ticket, key: QueueKey | None) -> None:
+        # Cheap on the command path: record the live key and mark the ticket; the
+        # heaps catch up when the queue is read (the marks are a set: at most one
+        # per ticket, however many commits come between two reads).
+        ticket_id = ticket.id
+        if key is not None:
             self._queue[ticket_id] = key
+            self._qdirty.add(ticket_id)
+        elif self._queue.pop(ticket_id, None) is not None:
+            if ticket_id in self._qindexed:
+                self._qdirty.add(ticket_id)  # its heap entries must go stale
+            else:
+                self._qdirty.discard(ticket_id)  # never reached the heaps: forget it
+
+    def _drain_queue(self) -> None:
+        """Bring the heaps up to the live keys of the tickets marked since the last drain."""
+        live, indexed, tickets = self._queue, self._qindexed, self._tickets
+        for ticket_id in self._qdirty:
+            key = live.get(ticket_id)
+            if key is None:
+                indexed.pop(ticket_id, None)
+                continue
+            ticket = tickets[ticket_id]  # its assignee and department as committed last
+            assignee, department = ticket.assignee, ticket.department
+            entry = (_rank(ticket_id, key), assignee, department)
+            if indexed.get(ticket_id) == entry:
+                continue
+            indexed[ticket_id] = entry
+            rank = entry[0]
+            heapq.heappush(self._qheap, rank)
+            if assignee is not None:
+                heapq.heappush(self._qheaps_by_assignee.setdefault(assignee, []), rank)
+            if department is not None:
+                heapq.heappush(self._qheaps_by_department.setdefault(department, []), rank)
+        self._qdirty.clear()
+        if len(self._qheap) > 2 * len(indexed) + _COMPACT_SLACK:
+            self._compact_queue()
+
+    def _compact_queue(self) -> None:
+        """Rebuild the queue heaps from the live entries (amortised: after as many pushes)."""
+        self._qheap = [rank for rank, _, _ in self._qindexed.values()]
+        by_assignee: dict[str, list[_Rank]] = {}
+        by_department: dict[str, list[_Rank]] = {}
+        for rank, assignee, department in self._qindexed.values():
+            if assignee is not None:
+                by_assignee.setdefault(assignee, []).append(rank)
+            if department is not None:
+                by_department.setdefault(department, []).append(rank)
+        for heap in (self._qheap, *by_assignee.values(), *by_department.values()):
+            heapq.heapify(heap)
+        self._qheaps_by_assignee = by_assignee
+        self._qheaps_by_department = by_department
 
     def get(self, ticket_id: str) -> Ticket:
         """Return the stored ticket.
@@ -99,19 +169,7 @@ class MemoryStore:
         tickets = self._tickets
         with self._lock:
             if len(changes) == 1:  # the common case, without the second loop
-                ticket, expected, _, due_at, outbox, queued = changes[0]
-                current = tickets.get(ticket.id)
-                actual = 0 if current is None else current.version
-                if actual != expected or ticket.version != expected + 1:
-                    self._refuse(changes[0], actual)
-                tickets[ticket.id] = ticket
-                if due_at is not None or ticket.id in self._due:
-                    self._index_due(ticket.id, due_at)
-                self._index_queue(ticket.id, queued)
-                if self._claims:
-                    self._claims.pop(ticket.id, None)
-                if outbox:
-                    self._enqueue(ticket.id, outbox)
+                self._commit_one(changes[0])
                 return
             for change in changes:
                 ticket = change.ticket
@@ -122,10 +180,31 @@ class MemoryStore:
             for change in changes:
                 tickets[change.ticket.id] = change.ticket
                 self._index_due(change.ticket.id, change.due_at)
-                self._index_queue(change.ticket.id, change.queue)
+                self._index_queue(change.ticket, change.queue)
                 self._claims.pop(change.ticket.id, None)
                 if change.outbox:
                     self._enqueue(change.ticket.id, change.outbox)
+
+    def _commit_one(self, change: Change) -> None:
+        """Write one change (the lock held): the command path, kept short."""
+        tickets = self._tickets
+        ticket, expected, _, due_at, outbox, queued = change
+        current = tickets.get(ticket.id)
+        actual = 0 if current is None else current.version
+        if actual != expected or ticket.version != expected + 1:
+            self._refuse(change, actual)
+        tickets[ticket.id] = ticket
+        if due_at is not None or ticket.id in self._due:
+            self._index_due(ticket.id, due_at)
+        if queued is not None:  # _index_queue inlined: the command path
+            self._queue[ticket.id] = queued
+            self._qdirty.add(ticket.id)
+        elif ticket.id in self._queue:
+            self._index_queue(ticket, None)
+        if self._claims:
+            self._claims.pop(ticket.id, None)
+        if outbox:
+            self._enqueue(ticket.id, outbox)
 
     def _enqueue(self, ticket_id: str, positions: tuple[int, ...]) -> None:
         outbox = self._outbox
@@ -228,19 +307,44 @@ class MemoryStore:
         """Return up to ``limit`` queued tickets in queue order (see `QueueKey`).
 
         ``assignee`` and ``department``, when given, keep only the tickets
-        currently assigned to that agent / in that department.
+        currently assigned to that agent / in that department. Walks the heap of
+        the narrowest filter in order without popping it, so the cost grows with
+        ``limit`` (and the stale entries met), not with the tickets queued.
         """
         if limit <= 0:
             return []
         with self._lock:
-            tickets = self._tickets
-            ranked = (
-                _rank(ticket_id, key)
-                for ticket_id, key in self._queue.items()
-                if (assignee is None or tickets[ticket_id].assignee == assignee)
-                and (department is None or tickets[ticket_id].department == department)
-            )
-            return [tickets[rank[-1]] for rank in heapq.nsmallest(limit, ranked)]
+            if self._qdirty:
+                self._drain_queue()
+            if assignee is not None:
+                heap = self._qheaps_by_assignee.get(assignee, [])
+            elif department is not None:
+                heap = self._qheaps_by_department.get(department, [])
+            else:
+                heap = self._qheap
+            live, tickets = self._qindexed, self._tickets
+            out: list[Ticket] = []
+            seen: set[str] = set()
+            # The k smallest of a binary heap: a frontier of (rank, index) in the heap.
+            frontier: list[tuple[_Rank, int]] = [(heap[0], 0)] if heap else []
+            size = len(heap)
+            while frontier and len(out) < limit:
+                rank, index = heapq.heappop(frontier)
+                ticket_id = rank[-1]
+                entry = live.get(ticket_id)
+                if (
+                    entry is not None
+                    and entry[0] == rank
+                    and ticket_id not in seen
+                    and (assignee is None or entry[1] == assignee)
+                    and (department is None or entry[2] == department)
+                ):
+                    seen.add(ticket_id)
+                    out.append(tickets[ticket_id])
+                for child in (2 * index + 1, 2 * index + 2):
+                    if child < size:
+                        heapq.heappush(frontier, (heap[child], child))
+            return out
 
     def reindex(self, updates: Sequence[IndexUpdate]) -> int:
         """Apply each update whose ticket is still at its ``version``; return how many applied.
@@ -256,7 +360,7 @@ class MemoryStore:
                 if current is None or current.version != update.version:
                     continue
                 self._index_due(update.ticket_id, update.due_at)
-                self._index_queue(update.ticket_id, update.queue)
+                self._index_queue(current, update.queue)
                 applied += 1
         return applied
 
@@ -280,6 +384,11 @@ class MemoryStore:
         self._claims.clear()
         self._outbox.clear()
         self._queue.clear()
+        self._qdirty.clear()
+        self._qindexed.clear()
+        self._qheap.clear()
+        self._qheaps_by_assignee.clear()
+        self._qheaps_by_department.clear()
 
     def __repr__(self) -> str:
         return f"MemoryStore(<{len(self._tickets)} tickets>)"
