@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from _common import banner, machine_info, peak_rss_mib, write_results
 
@@ -57,23 +57,20 @@ AGENTS = [f"agent{i}" for i in range(20)]
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
+TARGETS: Final = {
+    p: {"first_reply": f"{8 - 2 * i}h", "next_reply": "8h", "resolution": "3d"}
+    for i, p in enumerate(PRIORITIES)
+}
+
+
 def always_open() -> SlaPolicy:
-    return SlaPolicy(
-        "always",
-        targets={
-            p: {"first_reply": f"{8 - 2 * i}h", "next_reply": "8h", "resolution": "3d"}
-            for i, p in enumerate(PRIORITIES)
-        },
-    )
+    return SlaPolicy("always", targets=TARGETS)
 
 
 def office() -> SlaPolicy:
     return SlaPolicy(
         "office",
-        targets={
-            p: {"first_reply": f"{8 - 2 * i}h", "next_reply": "8h", "resolution": "3d"}
-            for i, p in enumerate(PRIORITIES)
-        },
+        targets=TARGETS,
         calendar=BusinessCalendar.weekdays_9_to_5("Europe/Brussels"),
         warn_before="30m",
         escalations=[

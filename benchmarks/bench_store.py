@@ -73,10 +73,8 @@ import gc
 import json
 import multiprocessing
 import os
-import platform
 import queue
 import random
-import resource
 import sqlite3
 import statistics
 import sys
@@ -90,7 +88,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-import ticketflow
+from _common import machine_info, peak_rss_mib, write_results
+
 from ticketflow import (
     Event,
     FakeClock,
@@ -106,7 +105,6 @@ from ticketflow import (
 )
 from ticketflow.stores import Change, QueueKey, TicketQuery
 
-RESULTS = Path(__file__).parent / "results" / "bench_store.json"
 POSTGRES_ENV = "TICKETFLOW_POSTGRES_URL"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -1223,27 +1221,6 @@ def bench_queue(
 # --- machine and table ------------------------------------------------------------------------
 
 
-def machine_info(root: Path, server: dict[str, str] | None) -> dict[str, Any]:
-    """Where the figures were measured."""
-    return {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "sqlite": sqlite3.sqlite_version,
-        "sqlite_dir": str(root.parent),
-        "postgres": server,
-        "ticketflow": ticketflow.__version__,
-    }
-
-
-def _peak_rss_mib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports KiB, macOS bytes.
-    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
-
-
 def _postgres_url() -> tuple[str | None, str]:
     """The server to use, or None and why not."""
     url = os.environ.get(POSTGRES_ENV, "")
@@ -1400,7 +1377,11 @@ def main() -> None:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench_store-", dir=args.dir) as name:
         root = Path(name)
-        results["machine"] = machine_info(root, postgres_server(url) if url else None)
+        results["machine"] = machine_info(
+            sqlite=sqlite3.sqlite_version,
+            sqlite_dir=str(root.parent),
+            postgres=postgres_server(url) if url else None,
+        )
         writes = recorded_writes(tickets)
         _progress(f"persisted commands: {len(writes):,} per run")
         bench_sqlite_commands(writes, tickets, "FULL", 1, root)  # warm-up, not reported
@@ -1428,14 +1409,13 @@ def main() -> None:
     results["run"] = {
         "quick": args.quick,
         "wall_s": round(time.perf_counter() - began, 1),
-        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
     }
     _print_table(results)
     run = results["run"]
     print(f"\nwall time {run['wall_s']} s, peak RSS {run['peak_rss_mib']} MiB")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {RESULTS}")
+    path = write_results("bench_store", results)
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":
