@@ -784,7 +784,10 @@ def _run_report(args: argparse.Namespace) -> int:
     try:
         workflow = _load_config(args.config)
         now = SystemClock().now() if args.now is None else _parse_now(args.now)
-        sla = None if args.sla is None else _load_sla(args.sla)
+        if args.sla is not None:
+            sla: SlaPolicies | None = _load_sla(args.sla)
+        else:  # the workflow's own [[sla]] policies, if its config has some
+            sla = SlaPolicies.from_dicts(workflow.sla) if workflow.sla else None
         try:
             store = open_store(args.store)
         except StoreError as exc:
@@ -855,7 +858,7 @@ def _report_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "--sla",
         metavar="FILE",
         help="SLA policies (.toml with [[policies]] tables, or .json): add an achievement "
-        "column per metric with a target",
+        "column per metric with a target (default: the [[sla]] policies of --config, if any)",
     )
 
 

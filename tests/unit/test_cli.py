@@ -478,6 +478,15 @@ def test_report_with_sla_adds_an_achievement_column_per_metric(
         ["report", "--store", url, "--now", "2026-03-10T12:00+00:00", "--sla", str(as_json)]
     )
     assert capsys.readouterr().out.splitlines()[2].split()[-4:] == ["50%", "(2/4)", "67%", "(2/3)"]
+    # Without --sla, the [[sla]] policies of the --config workflow count.
+    data = workflows.liveagent().to_dict()
+    data["sla"] = tomllib.loads(SLA_TOML)["policies"]
+    config = tmp_path / "with-sla.toml"
+    Workflow.from_dict(data).save(config)
+    assert 0 == main(
+        ["report", "--store", url, "--now", "2026-03-10T12:00+00:00", "--config", str(config)]
+    )
+    assert capsys.readouterr().out.splitlines()[2].split()[-4:] == ["50%", "(2/4)", "67%", "(2/3)"]
 
 
 @pytest.mark.parametrize(
