@@ -1043,7 +1043,8 @@ class Helpdesk:
         """Return the ticket's SLA state at ``now`` (default: the clock).
 
         Targets, due times, time left or overdue, paused or not, met or breached,
-        per metric (see `ticketflow.sla.sla_state`).
+        per metric (see `ticketflow.sla.sla_state`). A ``now`` before the ticket's
+        creation (a wall clock behind the one that stamped it) reads as its creation.
 
         Raises:
             TicketNotFound: no such ticket.
