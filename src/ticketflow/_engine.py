@@ -1145,8 +1145,10 @@ class Helpdesk:
         Each stored ticket's own commands (every event not made by a rule) are
         replayed at their original times on a private in-memory copy with a fake
         clock, with ``rules`` instead of this help desk's rules, and the time rules
-        are run in between. Nothing stored changes. Merges and purges end a
-        ticket's replay (they involve other tickets or erased data).
+        are run in between. The help desk's SLA policies run in the replay too (their
+        escalations change what rules see) but their events are not reported.
+        Nothing stored changes. Merges and purges end a ticket's replay (they
+        involve other tickets or erased data).
 
         Args:
             rules: The rule set to try.
@@ -1166,7 +1168,7 @@ class Helpdesk:
         for ticket in self._store.find(TicketQuery()):
             if ticket.created_at > until:
                 continue
-            replay = _Replay(self._workflow, rules, ticket)
+            replay = _Replay(self._workflow, rules, ticket, self.sla)
             refused.extend(replay.run(until))
             actions.extend(a for a in replay.rule_actions() if since <= a.at <= until)
         actions.sort(key=lambda a: (a.at, a.ticket_id))
@@ -1300,7 +1302,13 @@ _REPLAY_STOP: Final = frozenset({EventKind.MERGED, EventKind.MERGE_RECEIVED, Eve
 class _Replay:
     """One ticket's recorded commands, replayed on a private help desk."""
 
-    def __init__(self, workflow: Workflow, rules: tuple[Rule, ...], ticket: Ticket) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        rules: tuple[Rule, ...],
+        ticket: Ticket,
+        sla: SlaPolicies | None,
+    ) -> None:
         self.ticket = ticket
         self.clock = FakeClock(ticket.created_at)
         ids = UlidFactory()
@@ -1309,7 +1317,14 @@ class _Replay:
         def new_id(at: datetime) -> str:
             return first.pop() if first else ids(at)
 
-        self.desk = Helpdesk(workflow, MemoryStore(), self.clock, id_factory=new_id, rules=rules)
+        self.desk = Helpdesk(
+            workflow,
+            MemoryStore(),
+            self.clock,
+            id_factory=new_id,
+            rules=rules,
+            sla=() if sla is None else sla,
+        )
 
     def run(self, until: datetime) -> list[SimulatedAction]:
         refused = []
@@ -1348,7 +1363,7 @@ class _Replay:
             )
             for t in self.desk.store.find(TicketQuery())
             for e in t.timeline
-            if _by_rule(e)
+            if _by_rule(e) and e.data["rule"] != "sla"  # the SLA's own events are not rules
         ]
 
     def _command(self, event: Event) -> None:  # noqa: C901, PLR0912 - one branch per kind

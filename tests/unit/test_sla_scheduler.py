@@ -534,3 +534,31 @@ def test_run_due_with_a_zero_lease_stops_on_a_stale_due_time() -> None:
     assert MONDAY_9 + H == store.next_due_at()  # left due: reschedule() would clear it
     assert 1 == desk.reschedule()
     assert None is store.next_due_at()
+
+
+def test_simulate_runs_the_sla_policies_but_reports_only_the_rules_tried() -> None:
+    """An escalation raises the priority at 4h; a tried rule tags high tickets at 6h.
+
+    The replay runs the SLA (so the rule sees the raised priority) and reports
+    the rule's action alone, not the SLA's breach and escalation.
+    """
+    raise_at_breach = policy(
+        targets={"normal": {"first_reply": "4h"}, "high": {"first_reply": "4h"}},
+        escalations=[{"level": 1, "priority": "raise"}],
+    )
+    desk, clock = make_desk(raise_at_breach)
+    ticket = open_ticket(desk)
+    clock.advance(12 * H)
+    tag_high = Rule.from_dict(
+        {
+            "name": "tag_high",
+            "at": {"anchor": "created", "delay": "6h"},
+            "conditions": {"field": "priority", "op": "is", "value": "high"},
+            "actions": [{"add_tags": ["hot"]}],
+        }
+    )
+    simulation = desk.simulate([tag_high], MONDAY_9, clock.now())
+    assert [("tag_high", ticket.id, EventKind.TAGS_ADDED, MONDAY_9 + 6 * H)] == [
+        (a.rule, a.ticket_id, a.kind, a.at) for a in simulation.actions
+    ]
+    assert [] == sla_events(desk, ticket.id)  # nothing stored changed
