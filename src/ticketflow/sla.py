@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -632,9 +633,19 @@ class _Walk:
     """Phases (category since an instant) and each metric's cycles, from one pass."""
 
     def __init__(self, ticket: Ticket, workflow: Workflow, now: datetime) -> None:  # noqa: C901 - one pass, one branch per event kind
-        events = [e for e in ticket.timeline if e.kind is not EventKind.PURGED and e.at <= now]
+        # Hot path (the scheduler runs it after every command): the event's kind and
+        # statuses are read off its flyweight step, not through the properties.
+        purged = EventKind.PURGED
+        events = [e for e in ticket.timeline if e._step.kind is not purged and e.at <= now]  # noqa: SLF001
         created = events[0]
-        category = workflow.category(created.status_after)
+        known = {s.name: s.category for s in workflow.statuses}
+
+        def category_of(status: str) -> Category:
+            found = known.get(status)
+            # An undeclared status: the workflow raises its WorkflowError naming it.
+            return workflow.category(status) if found is None else found
+
+        category = category_of(created.status_after)
         self.phases: list[tuple[datetime, Category]] = [(created.at, category)]
         # metric -> list of [start, completed_at | None]
         self.cycles: dict[Metric, list[list[datetime | None]]] = {m: [] for m in _METRICS}
@@ -645,19 +656,27 @@ class _Walk:
             self._complete(Metric.FIRST_ASSIGNMENT, created.at)
         replied = False
         last_done: datetime | None = None
+        agent_replied, customer_replied = EventKind.AGENT_REPLIED, EventKind.CUSTOMER_REPLIED
+        assigned = EventKind.ASSIGNED
         for event in events[1:]:
             at = event.at
-            after = workflow.category(event.status_after) if event.changes_status else category
-            if event.kind is EventKind.AGENT_REPLIED:
+            step = event._step  # noqa: SLF001
+            kind = step.kind
+            after = (
+                category_of(step.status_after)
+                if step.status_before != step.status_after
+                else category
+            )
+            if kind is agent_replied:
                 self._complete(Metric.FIRST_REPLY, at)
                 self._complete(Metric.NEXT_REPLY, at)
                 self._complete(Metric.PERIODIC_UPDATE, at)
                 if after not in _DONE:
                     self.cycles[Metric.PERIODIC_UPDATE].append([at, None])
                 replied = True
-            elif event.kind is EventKind.CUSTOMER_REPLIED and replied and after not in _DONE:
+            elif kind is customer_replied and replied and after not in _DONE:
                 self._open(Metric.NEXT_REPLY, at)
-            elif event.kind is EventKind.ASSIGNED and event.data.get("assignee") is not None:
+            elif kind is assigned and event.data.get("assignee") is not None:
                 self._complete(Metric.FIRST_ASSIGNMENT, at)
             if after != category:
                 if after in _DONE and category not in _DONE:
@@ -707,13 +726,19 @@ class _Walk:
 _WHOLE: Final = (Metric.RESOLUTION, Metric.REQUESTER_WAIT, Metric.AGENT_WORK)
 
 
+@functools.lru_cache(maxsize=16384)
 def _reach(
     calendar: BusinessCalendar,
-    pieces: Sequence[tuple[datetime, datetime]],
+    pieces: tuple[tuple[datetime, datetime], ...],
     tail: datetime | None,
     amount: timedelta,
 ) -> datetime | None:
-    """Return the earliest instant the clock reaches ``amount``, if it is known."""
+    """Return the earliest instant the clock reaches ``amount``, if it is known.
+
+    Cached: while a cycle runs on, every command of the ticket asks the same
+    question again (same pieces, same tail, same target) until a pause or a
+    resume changes the pieces.
+    """
     remaining = amount
     for low, high in pieces:
         have = calendar.business_time_between(low, high)
@@ -730,10 +755,13 @@ def _due_and_warn(
     target: timedelta,
     start: datetime,
     completed: datetime | None,
-) -> tuple[list[tuple[datetime, datetime]], datetime | None, datetime | None, datetime | None]:
+) -> tuple[
+    tuple[tuple[datetime, datetime], ...], datetime | None, datetime | None, datetime | None
+]:
     """A cycle's running pieces, open tail, due time and warning instant."""
     calendar = policy.calendar
-    pieces, tail = walk.running(policy.run_set(metric), start, completed)
+    listed, tail = walk.running(policy.run_set(metric), start, completed)
+    pieces = tuple(listed)
     due = _reach(calendar, pieces, tail, target)
     warn = policy.warn_before.get(metric)
     warn_at = None
