@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import final
 
 from .._model import Ticket
@@ -27,6 +28,22 @@ class TicketCache:
     def get(self, ticket_id: str) -> Ticket | None:
         """Return the cached ticket, whatever its version, or None."""
         return self._tickets.get(ticket_id)
+
+    def current(self, rows: Iterable[tuple[str, int]]) -> tuple[dict[str, Ticket], list[str]]:
+        """Split ``(id, version)`` rows into the cached tickets at that version and the ids to load.
+
+        Take them before loading the others: loading may evict cached tickets.
+        """
+        found: dict[str, Ticket] = {}
+        missing: list[str] = []
+        tickets = self._tickets
+        for ticket_id, version in rows:
+            cached = tickets.get(ticket_id)
+            if cached is not None and cached.version == version:
+                found[ticket_id] = cached
+            else:
+                missing.append(ticket_id)
+        return found, missing
 
     def remember(self, ticket: Ticket) -> None:
         """Keep ``ticket``, replacing an older copy."""

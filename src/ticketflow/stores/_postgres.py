@@ -697,16 +697,7 @@ class PostgresStore:
 
     def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
         """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded."""
-        cache = self._cache
-        # Take the current cached tickets first: loading the others may evict them.
-        loaded: dict[str, Ticket] = {}
-        missing = []
-        for tid, version in rows:
-            cached = cache.get(tid)
-            if cached is not None and cached.version == version:
-                loaded[tid] = cached
-            else:
-                missing.append(tid)
+        loaded, missing = self._cache.current(rows)
         if missing:
             timelines: dict[str, list[Event]] = {}
             events = conn.execute(

@@ -340,16 +340,7 @@ class SQLiteStore:
 
     def _tickets_by_rows(self, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
         """Return the tickets of ``(id, version)`` rows, from the cache when current."""
-        cache = self._cache
-        # Take the current cached tickets first: loading the others may evict them.
-        found: dict[str, Ticket] = {}
-        missing = []
-        for tid, version in rows:
-            cached = cache.get(tid)
-            if cached is not None and cached.version == version:
-                found[tid] = cached
-            else:
-                missing.append(tid)
+        found, missing = self._cache.current(rows)
         if missing:
             found.update(self._load_tickets(missing))
         return [found[tid] for tid, _ in rows if tid in found]
