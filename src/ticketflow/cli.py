@@ -77,7 +77,9 @@ def _format_timeline(ticket: Ticket) -> list[str]:
 
 def _queue_lines(desk: Helpdesk) -> list[str]:
     """The agents' queue, one line per ticket, with its nearest SLA due time."""
-    lines = [f"The agents' queue at {desk.clock.now():%H:%M} (desk.queue(), most urgent first):"]
+    lines = [
+        f"The agents' queue at {desk.clock.now():%H:%M} UTC (desk.queue(), most urgent first):"
+    ]
     for ticket in desk.queue():
         state = desk.sla_state(ticket.id)
         running = [

@@ -73,7 +73,7 @@ def test_the_demo_keeps_its_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "Then the clock skips 8 days with run_until; time rules and SLA stages fired at "
         "their exact due times: 4."
     ) in lines
-    start = lines.index("The agents' queue at 08:44 (desk.queue(), most urgent first):")
+    start = lines.index("The agents' queue at 08:44 UTC (desk.queue(), most urgent first):")
     assert [
         "'Dark mode for the portal?'  (new, first_reply due 09:44)",
         "'VPN drops every 10 minutes'  (open, next_reply due 12:42)",
