@@ -81,12 +81,10 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import quote
 
 from _common import machine_info, peak_rss_mib, write_results
 
@@ -104,6 +102,7 @@ from ticketflow import (
     workflows,
 )
 from ticketflow.stores import Change, QueueKey, TicketQuery
+from ticketflow.testing import postgres_schema
 
 POSTGRES_ENV = "TICKETFLOW_POSTGRES_URL"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -410,28 +409,6 @@ def bench_sqlite_commands(
 # --- PostgreSQL plumbing -----------------------------------------------------------------
 
 
-def with_schema(url: str, schema: str) -> str:
-    """``url`` with libpq's ``options`` putting ``schema`` first on the search_path."""
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options={quote(f'-csearch_path={schema}', safe='')}"
-
-
-@contextlib.contextmanager
-def fresh_schema(url: str) -> Iterator[str]:
-    """A URL whose connections see a new, empty schema; dropped afterwards."""
-    import psycopg  # noqa: PLC0415 - only with a server
-    from psycopg import sql  # noqa: PLC0415
-
-    schema = f"tf_bench_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield with_schema(url, schema)
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-
-
 def postgres_server(url: str) -> dict[str, str]:
     """The server's version and the settings that decide its commit cost."""
     import psycopg  # noqa: PLC0415
@@ -513,7 +490,10 @@ def bench_postgres_commands(
     helpdesk_s: list[float] = []
     raw_s: list[float] = []
     for _ in range(repeats):
-        with fresh_schema(url) as store_url, fresh_schema(url) as raw_url:
+        with (
+            postgres_schema(url, "tf_bench") as store_url,
+            postgres_schema(url, "tf_bench") as raw_url,
+        ):
             store = open_store(store_url)
             desk, clock = _helpdesk(store)
             gc.collect()
@@ -770,7 +750,7 @@ def check_postgres_build(url: str, replicas: Replicas) -> None:
     """One ticket per template, made through Helpdesk on PostgresStore, has the built rows."""
     import psycopg  # noqa: PLC0415
 
-    with fresh_schema(url.partition("?")[0]) as reference_url:
+    with postgres_schema(url.partition("?")[0], "tf_bench") as reference_url:
         store = open_store(reference_url)
         ids = [replicas.reference(store, i) for i in range(3)]
         store.close()
@@ -918,7 +898,7 @@ def bench_postgres_sweep(
     now = FIRST_DUE + (due - 1) * SECOND
     out = []
     for n in workers:
-        with fresh_schema(url) as schema_url:
+        with postgres_schema(url, "tf_bench") as schema_url:
             began = time.perf_counter()
             build_postgres(schema_url, replicas)
             build_s = time.perf_counter() - began
@@ -1207,7 +1187,7 @@ def bench_queue(
         sqlite_store.close()
         _unlink_sqlite(path)
         if url:
-            with fresh_schema(url) as schema_url:
+            with postgres_schema(url, "tf_bench") as schema_url:
                 pg_store = _load_postgres(schema_url, stock)
                 for i in sample:
                     assert memory.get(stock.ids[i]) == pg_store.get(stock.ids[i])

@@ -46,8 +46,7 @@ from ticketflow.stores import (
     TicketStore,
 )
 from ticketflow.stores._postgres import SCHEMA_VERSION
-
-from .conftest import with_schema
+from ticketflow.testing._postgres import with_schema
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -33,16 +33,15 @@ reference.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import attrs
 from hypothesis import settings
@@ -75,7 +74,7 @@ from ticketflow import (
 from ticketflow._model import Actor, Role, apply_event
 from ticketflow.rules import Rule, from_dicts, inactivity
 from ticketflow.stores import Change, IndexUpdate, OutboxEntry, QueueKey, TicketQuery
-from ticketflow.testing import apply_command, commands, open_ticket_kwargs, presets
+from ticketflow.testing import apply_command, commands, open_ticket_kwargs, postgres_schema, presets
 
 POSTGRES_ENV = "TICKETFLOW_POSTGRES_URL"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -243,12 +242,6 @@ def sequential_ids() -> Callable[[datetime], str]:
     return lambda _at: f"T{next(numbers):06d}"
 
 
-def with_schema(url: str, schema: str) -> str:
-    """``url`` with libpq's ``options`` putting ``schema`` first on the search_path."""
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options={quote(f'-csearch_path={schema}', safe='')}"
-
-
 @attrs.define
 class Backend:
     """One store under test, its help desk, and how to reopen it (durable ones)."""
@@ -270,19 +263,11 @@ def postgres_backend() -> Backend | None:
     server = os.environ.get(POSTGRES_ENV, "")
     if not server:
         return None
-    import psycopg  # noqa: PLC0415 - only when a server is configured
-    from psycopg import sql  # noqa: PLC0415
-
-    schema = f"tf_diff_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    url = with_schema(server, schema)
-
-    def drop() -> None:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-
-    return Backend("postgres", open_store(url), reopen=lambda: open_store(url), cleanup=drop)
+    schema = contextlib.ExitStack()
+    url = schema.enter_context(postgres_schema(server, "tf_diff"))
+    return Backend(
+        "postgres", open_store(url), reopen=lambda: open_store(url), cleanup=schema.close
+    )
 
 
 def default_rules(workflow: Workflow) -> list[Rule]:

@@ -11,6 +11,9 @@
   `StoreAgreementMachine`, its Hypothesis state machine.
 * The pytest plugin (`ticketflow.testing.pytest_plugin`, registered automatically):
   ``fake_clock`` and ``helpdesk`` fixtures.
+* `postgres_schema`: a fresh PostgreSQL schema on a test database, dropped after
+  use, for tests (and benchmarks) of code on `PostgresStore` (needs the
+  ``postgres`` extra).
 
 The strategies and the contract suite need Hypothesis (``pip install ticketflow[test]``);
 the suite needs pytest too. They are imported on first use, so that the pytest plugin,
@@ -23,6 +26,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ._postgres import postgres_schema as postgres_schema
     from .contract import StoreAgreementMachine as StoreAgreementMachine
     from .contract import StoreContract as StoreContract
     from .strategies import Command as Command
@@ -46,6 +50,7 @@ __all__ = [
     "command_sequences",
     "commands",
     "open_ticket_kwargs",
+    "postgres_schema",
     "presets",
     "requesters",
     "workflows",
@@ -53,13 +58,14 @@ __all__ = [
 
 
 _CONTRACT = frozenset({"StoreAgreementMachine", "StoreContract"})
+_MODULE_OF = {"postgres_schema": "._postgres"}
 
 
 def __getattr__(name: str) -> object:
     # PEP 562: import the strategies or the contract suite (and with them Hypothesis,
     # and pytest) on first use only.
     if name in __all__:
-        module = ".contract" if name in _CONTRACT else ".strategies"
+        module = _MODULE_OF.get(name) or (".contract" if name in _CONTRACT else ".strategies")
         value: object = getattr(importlib.import_module(module, __name__), name)
         globals()[name] = value
         return value
