@@ -19,22 +19,18 @@ import pytest
 
 from ticketflow import (
     ConflictError,
-    FakeClock,
     Helpdesk,
-    Requester,
     SystemClock,
     Ticket,
     TicketStore,
     open_store,
     retry_on_conflict,
-    rules,
 )
 from ticketflow.stores import Change
 
+from .conftest import CLOSE, REMIND, answered_tickets
+
 DEADLINE = 120.0  # seconds, for a loaded CI machine
-ANN = Requester(name="Ann Example", email="ann@example.com")
-REMIND = rules.inactivity(status="answered", after=timedelta(days=2), then="remind")
-CLOSE = rules.after(status="answered", delay=timedelta(days=3), then="close")
 SPAWN = multiprocessing.get_context("spawn")
 
 
@@ -143,25 +139,6 @@ def run_children(target: Any, args_for: list[tuple[Any, ...]]) -> list[Any]:
     return results
 
 
-def make_tickets(url: str, count: int, *, answered_days_ago: float = 10) -> list[str]:
-    """Store ``count`` answered tickets (both rules due when made long enough ago), in bulk."""
-    desk = Helpdesk(
-        clock=FakeClock(SystemClock().now() - timedelta(days=answered_days_ago)),
-        rules=[REMIND, CLOSE],
-    )
-    made = []
-    for i in range(count):
-        ticket = desk.open_ticket(subject=f"ticket {i}", requester=ANN)
-        made.append(desk.agent_reply(ticket.id, "Please try again", by="bob"))
-    store = open_store(url)
-    try:
-        store.commit([Change(Ticket.rebuild(t.timeline[:1]), 0) for t in made])
-        store.commit([Change(t, 1, due_at=desk.next_due(t.id).at) for t in made])  # type: ignore[union-attr]
-    finally:
-        store.close()
-    return [t.id for t in made]
-
-
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'desk.db'}"
@@ -169,7 +146,7 @@ def url(tmp_path: Path) -> str:
 
 def test_eight_stale_writers_one_wins_seven_conflict(url: str) -> None:
     """8 processes commit the same ticket from the same version at once: 1 ok, 7 ConflictError."""
-    (ticket_id,) = make_tickets(url, 1)
+    (ticket_id,) = answered_tickets(url, 1)
     results = run_children(child_stale_note, [(url, ticket_id, n) for n in range(8)])
     outcomes = Counter(kind for kind, *_ in results)
     assert {"ok": 1, "conflict": 7} == outcomes
@@ -186,7 +163,7 @@ def test_eight_stale_writers_one_wins_seven_conflict(url: str) -> None:
 
 def test_retried_commands_from_four_processes_all_land_exactly_once(url: str) -> None:
     """4 processes x 25 notes on 3 tickets through retry_on_conflict: exactly 100 notes."""
-    ids = make_tickets(url, 3)
+    ids = answered_tickets(url, 3)
     results = run_children(child_notes, [(url, ids, n) for n in range(4)])
     store = open_store(url)
     try:
@@ -215,7 +192,7 @@ def test_three_workers_sweeping_one_file_fire_each_due_rule_exactly_once(
     looks, so workers take the same tickets and only the version check on commit
     keeps each rule to one firing.
     """
-    ids = make_tickets(url, 600)
+    ids = answered_tickets(url, 600)
     results = run_children(child_run_due, [(url, lease_s)] * 3)
     fired = [f for f, _ in results]
     lost = sum(c for _, c in results)

@@ -34,50 +34,27 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from ticketflow import (
     EventKind,
-    FakeClock,
-    Helpdesk,
-    Requester,
     SQLiteStore,
-    SystemClock,
     Ticket,
     Workflow,
     open_store,
     rules,
     workflows,
 )
-from ticketflow.stores import Change, TicketQuery
+from ticketflow.stores import TicketQuery
+
+from .conftest import CLOSE, REMIND, answered_tickets, install_recorder
 
 KILL_TRIALS_ENV = "TICKETFLOW_KILL_TRIALS"
 DEADLINE = 60.0  # seconds, per wait: generous for a loaded CI machine
 LEASE = 0.25  # seconds: the killed worker's claims end soon after it dies
-REMIND = rules.inactivity(status="answered", after=timedelta(days=2), then="remind")
-CLOSE = rules.after(status="answered", delay=timedelta(days=3), then="close")
 SETUP_VERSION = 2  # created, agent_replied
 FINAL_VERSION = 4  # + notified (reminder), + closed
-ANN = Requester(name="Ann Example", email="ann@example.com")
 
-RECORDER = '''
-"""Append each delivery to TICKETFLOW_TEST_RECORD with one write() call, then return."""
-
-import os
-
-
-def record(ticket, event):
-    position = next(i for i, e in enumerate(ticket.timeline) if e is event)
-    line = f"{ticket.id} {position} {event.version} {event.kind.value}\\n"
-    fd = os.open(os.environ["TICKETFLOW_TEST_RECORD"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    try:
-        # Once write() returns the kernel holds the line: killing this process cannot
-        # take it back (an fsync would only matter if the machine died).
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
-'''
 
 Delivery = tuple[str, int, int, str]  # ticket id, timeline position, version, kind
 
@@ -114,10 +91,7 @@ class Harness:
         data = workflows.liveagent().to_dict()
         data["rules"] = rules.to_dicts([REMIND, CLOSE])
         Workflow.from_dict(data).save(self.config)
-        hooks = tmp_path / "hooks"
-        hooks.mkdir()
-        (hooks / "recorder.py").write_text(RECORDER, encoding="utf-8")
-        self.pythonpath = os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")])
+        self.pythonpath = install_recorder(tmp_path)
 
     def command(self, url: str, *extra: str) -> list[str]:
         return [
@@ -138,27 +112,6 @@ class Harness:
 
     def env(self, record: Path) -> dict[str, str]:
         return {**os.environ, "PYTHONPATH": self.pythonpath, "TICKETFLOW_TEST_RECORD": str(record)}
-
-
-def make_tickets(url: str, count: int, tag: str) -> list[str]:
-    """Store ``count`` tickets tagged ``tag``, answered ten days ago (both rules due now).
-
-    They are made on a memory store, then written as the engine would have: version
-    1 (created), then version 2 (answered) with its due time: two bulk commits.
-    """
-    clock = FakeClock(SystemClock().now() - timedelta(days=10))
-    desk = Helpdesk(clock=clock, rules=[REMIND, CLOSE])
-    made = []
-    for i in range(count):
-        ticket = desk.open_ticket(subject=f"ticket {i}", requester=ANN, tags=[tag])
-        made.append(desk.agent_reply(ticket.id, "Please try again", by="bob"))
-    store = open_store(url)
-    try:
-        store.commit([Change(Ticket.rebuild(t.timeline[:1]), 0) for t in made])
-        store.commit([Change(t, 1, due_at=desk.next_due(t.id).at) for t in made])  # type: ignore[union-attr]
-    finally:
-        store.close()
-    return [t.id for t in made]
 
 
 def deliveries(record: Path) -> list[Delivery]:
@@ -221,7 +174,7 @@ class Run:
         self.log = where / f"worker-{trial.number}.log"
         self.env = harness.env(self.record)
         self.tag = f"trial-{trial.number}"  # the trial's tickets, in a store shared by trials
-        self.ids = make_tickets(url, trial.tickets, self.tag)
+        self.ids = answered_tickets(url, trial.tickets, tags=(self.tag,))
         self.killed_at = 0.0
 
     def context(self) -> str:

@@ -24,7 +24,6 @@ from ticketflow import (
     EventKind,
     FakeClock,
     Helpdesk,
-    Requester,
     SystemClock,
     Workflow,
     open_store,
@@ -33,33 +32,9 @@ from ticketflow import (
 )
 from ticketflow.rules import Rule
 
+from .conftest import ANN, REMIND, install_recorder
+
 DEADLINE = 60.0  # seconds: generous, for a loaded CI machine; passing runs take ~1 s
-REMIND = rules.inactivity(status="answered", after=timedelta(days=2), then="remind")
-ANN = Requester(name="Ann Example", email="ann@example.com")
-
-RECORDER = '''
-"""A test subscriber: append each delivery to the file TICKETFLOW_TEST_RECORD names."""
-
-import os
-import time
-
-
-def record(ticket, event):
-    position = next(i for i, e in enumerate(ticket.timeline) if e is event)
-    line = f"{ticket.id} {position} {event.version} {event.kind.value}\\n"
-    fd = os.open(os.environ["TICKETFLOW_TEST_RECORD"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    try:
-        os.write(fd, line.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def slow(ticket, event):
-    """A subscriber with real work to do (a mail server), so a signal lands mid-sweep."""
-    record(ticket, event)
-    time.sleep(0.02)
-'''
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
@@ -82,14 +57,11 @@ class Setup:
         data["rules"] = rules.to_dicts(rule_list)
         Workflow.from_dict(data).save(self.config)
         self.rules = rule_list
-        hooks = tmp_path / "hooks"
-        hooks.mkdir()
-        (hooks / "recorder.py").write_text(RECORDER, encoding="utf-8")
         self.record = tmp_path / "deliveries.txt"
         self.log = tmp_path / "worker.log"
         self.env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(hooks), os.environ.get("PYTHONPATH", "")]),
+            "PYTHONPATH": install_recorder(tmp_path),
             "TICKETFLOW_TEST_RECORD": str(self.record),
         }
         self.processes: list[subprocess.Popen[bytes]] = []
