@@ -291,7 +291,15 @@ def _check_reopened(lines: list[str], url: str, before: dict[str, Ticket], *, fr
 
 
 class _SetupError(Exception):
-    """The worker cannot start: a bad store URL, configuration or subscriber."""
+    """A command cannot start: a bad store URL, configuration or subscriber."""
+
+
+def _open_store_option(url: str) -> TicketStore:
+    """Open ``--store``; a store that cannot be opened is a setup error naming the option."""
+    try:
+        return open_store(url)
+    except StoreError as exc:
+        raise _SetupError(f"--store {url!r}: {exc}") from exc
 
 
 @final
@@ -546,10 +554,7 @@ def _run_worker(args: argparse.Namespace) -> int:
         try:
             workflow = _load_config(args.config)
             subscribers = [_import_subscriber(spec) for spec in args.subscriber]
-            try:
-                store = open_store(args.store)
-            except StoreError as exc:
-                raise _SetupError(f"--store {args.store!r}: {exc}") from exc
+            store = _open_store_option(args.store)
         except _SetupError as exc:
             print(f"ticketflow worker: error: {exc}", file=sys.stderr)
             return EXIT_BAD_SETUP
@@ -790,10 +795,7 @@ def _run_report(args: argparse.Namespace) -> int:
             sla: SlaPolicies | None = _load_sla(args.sla)
         else:  # the workflow's own [[sla]] policies, if its config has some
             sla = SlaPolicies.from_dicts(workflow.sla) if workflow.sla else None
-        try:
-            store = open_store(args.store)
-        except StoreError as exc:
-            raise _SetupError(f"--store {args.store!r}: {exc}") from exc
+        store = _open_store_option(args.store)
     except _SetupError as exc:
         print(f"ticketflow report: error: {exc}", file=sys.stderr)
         return EXIT_BAD_SETUP
