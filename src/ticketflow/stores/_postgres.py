@@ -29,6 +29,7 @@ from ._protocol import (
     check_version_step,
     new_positions,
 )
+from ._sql import equal_filters
 
 if TYPE_CHECKING:
     import psycopg
@@ -915,12 +916,8 @@ class PostgresStore:
         *, assignee: str | None, department: str | None, limit: int
     ) -> tuple[str, list[Any]]:
         """The query picking the queued rows `queue` returns, and its parameters."""
-        where = ["queue_since IS NOT NULL"]
-        params: list[Any] = []
-        for column, value in (("assignee", assignee), ("department", department)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
+        where, params = equal_filters("%s", assignee=assignee, department=department)
+        where.insert(0, "queue_since IS NOT NULL")
         params.append(max(limit, 0))
         sql = (
             "SELECT id, version, queue_due, queue_since, queue_rank FROM tickets "  # noqa: S608 - fixed SQL, values as parameters

@@ -24,6 +24,7 @@ from ._protocol import (
     check_version_step,
     new_positions,
 )
+from ._sql import equal_filters
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -506,10 +507,9 @@ class SQLiteStore:
                 return []
             where.append(f"status IN ({','.join('?' * len(query.statuses))})")
             params.extend(sorted(query.statuses))
-        for column, value in (("assignee", query.assignee), ("department", query.department)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
+        clauses, values = equal_filters("?", assignee=query.assignee, department=query.department)
+        where.extend(clauses)
+        params.extend(values)
         if query.priority is not None:
             where.append("priority = ?")
             params.append(int(query.priority))
@@ -551,12 +551,8 @@ class SQLiteStore:
         *, assignee: str | None, department: str | None, limit: int
     ) -> tuple[str, list[Any]]:
         """Return the SQL and parameters `queue` runs (for ``EXPLAIN QUERY PLAN`` in tests)."""
-        where = ["queue_due IS NOT NULL"]
-        params: list[Any] = []
-        for column, value in (("assignee", assignee), ("department", department)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
+        where, params = equal_filters("?", assignee=assignee, department=department)
+        where.insert(0, "queue_due IS NOT NULL")
         params.append(max(limit, 0))
         sql = (
             f"SELECT id, version FROM tickets WHERE {' AND '.join(where)} "  # noqa: S608 - fixed SQL, values as parameters
