@@ -919,8 +919,9 @@ class Helpdesk:
         if self._sla is not None:
             due = self._rules.next_due(ticket) if self._rules.has_time_rules else None
             fired = self._sla.fire(ticket, now, None if due is None else due.at)
-            if fired is not None:
+            if fired is not None or due is None:
                 return fired
+            return self._rules.fire_due(ticket, now, due)
         return self._rules.fire_due(ticket, now)
 
     def _commit_group(self, group: list[Change]) -> int:

@@ -69,7 +69,6 @@ class SlaPlan:
     queue_due: datetime | None
 
 
-_NO_PLAN: Final = SlaPlan(None, None)
 _STAGE_OF: Final = {EventKind.SLA_WARNING: Stage.WARNING, EventKind.SLA_BREACHED: Stage.BREACH}
 
 
@@ -177,8 +176,6 @@ class SlaRunner:
 
     def plan(self, ticket: Ticket) -> SlaPlan:
         """Return the ticket's next SLA instant and its queue due time."""
-        if not self.policies.policies:
-            return _NO_PLAN
         pending, _, queue_due = self._pending(ticket)
         return SlaPlan(pending[0].at if pending else None, queue_due)
 

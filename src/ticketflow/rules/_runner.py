@@ -447,13 +447,17 @@ class RuleSet:
                 best = key
         return None if best is None else Due(best[0], best[2])
 
-    def fire_due(self, ticket: Ticket, now: datetime) -> tuple[Ticket, list[Event]] | None:
+    def fire_due(
+        self, ticket: Ticket, now: datetime, due: Due | None = None
+    ) -> tuple[Ticket, list[Event]] | None:
         """Fire the earliest due time rule if it is due by ``now``; return the result.
 
         Events are stamped with the due time (or the ticket's last event time, if the
         ticket changed after the rule became due) and record ``processed_at``.
+        ``due`` is `next_due` of this ticket if the caller has it already.
         """
-        due = self.next_due(ticket)
+        if due is None:
+            due = self.next_due(ticket)
         if due is None or due.at > now:
             return None
         compiled = next(c for c in self._time_rules if c.name == due.rule)
