@@ -40,7 +40,6 @@ from .exceptions import (
     TransitionError,
 )
 from .rules import Due, Rule, RuleSet, from_dicts
-from .rules._conditions import status_entered_at
 from .sla import SlaPolicies, SlaPolicy, SlaState, sla_state
 from .stores import Change, IndexUpdate, MemoryStore, QueueKey, TicketQuery, TicketStore
 from .stores._protocol import new_positions
@@ -498,9 +497,7 @@ class Helpdesk:
         if policy is ClosedPolicy.REOPEN:
             # The window runs from when the ticket entered its closed status, by any
             # command: ``closed_at`` only records close, confirm and merge.
-            closed_at = next(
-                (e.at for e in reversed(ticket.timeline) if e.changes_status), ticket.created_at
-            )
+            closed_at = ticket.status_entered_at
             window = wf.reopen_window
             if window is None or self._now() - closed_at <= window:
                 dest = wf.next_status(ticket, "customer_reply")
@@ -1433,20 +1430,8 @@ _CUSTOMER_OR_CREATED: Final = frozenset({EventKind.CUSTOMER_REPLIED, EventKind.C
 
 
 def _waiting_since(ticket: Ticket) -> datetime:
-    """Since when the customer has been waiting for an agent.
-
-    The first customer message (or the creation) after the last public agent
-    reply; when the agent spoke last (a reopen, a move by hand), the later of
-    that reply and the entry into the current status.
-    """
-    since: datetime | None = None
-    for event in reversed(ticket.timeline):
-        kind = event._step.kind  # noqa: SLF001 - Event.kind is a property: a call per event
-        if kind is _AGENT_REPLIED:
-            return since or max(event.at, status_entered_at(ticket))
-        if kind in _CUSTOMER_OR_CREATED:
-            since = event.at
-    return ticket.created_at if since is None else since
+    """Since when the customer has been waiting for an agent (see `Ticket.waiting_since`)."""
+    return ticket.waiting_since
 
 
 def _by_rule(event: Event) -> bool:

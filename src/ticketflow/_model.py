@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from itertools import islice
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
@@ -437,19 +438,21 @@ class Ticket:
 
     Attributes:
         id: Unique id, sortable by creation time (a ULID).
-        subject: One-line summary.
-        description: The customer's original request.
-        requester: Who asked.
+        subject: One-line summary (a property: read from the creation record).
+        description: The customer's original request (a property, likewise).
+        requester: Who asked (a property, likewise).
         priority: `Priority`.
         channel: Where it came from (``"email"``, ``"chat"``, ``"phone"``, ``"portal"``,
-            ``"api"`` or any other name).
+            ``"api"`` or any other name; a property, likewise).
         assignee: The agent id it is assigned to, if any.
         department: The department it is assigned to, if any.
         status: The current status (a name declared by the workflow).
         tags: Tags, as a frozenset.
         custom_fields: Help-desk specific fields (JSON values).
-        messages: The thread, oldest first.
-        timeline: Every event, oldest first.
+        messages: The thread, oldest first (a read-only sequence: a tuple, or for a
+            long thread a view that shares storage with earlier snapshots).
+        timeline: Every event, oldest first (a read-only sequence, likewise; it
+            compares equal to a tuple of the same events).
         first_response_at: The first public agent reply.
         last_customer_activity_at: The last customer message (or creation).
         last_agent_activity_at: The last public agent reply.
@@ -457,21 +460,18 @@ class Ticket:
         closed_at: The last time the ticket was closed.
         postponed_until: When a postponed ticket is due to wake up.
         version: Number of saves; the optimistic-concurrency token.
+        status_entered_at: When the ticket entered its current status.
     """
 
     id: str
-    subject: str
-    description: str = ""
-    requester: Requester
     priority: Priority = Priority.NORMAL
-    channel: str = "email"
     assignee: str | None = None
     department: str | None = None
     status: str
     tags: frozenset[str] = frozenset()
     custom_fields: Mapping[str, Any] = EMPTY
-    messages: tuple[Message, ...] = ()
-    timeline: tuple[Event, ...]
+    messages: Sequence[Message] = ()
+    timeline: Sequence[Event]
     first_response_at: datetime | None = None
     last_customer_activity_at: datetime | None = None
     last_agent_activity_at: datetime | None = None
@@ -479,6 +479,51 @@ class Ticket:
     closed_at: datetime | None = None
     postponed_until: datetime | None = None
     version: int = 1
+    # Facts folded as each event is applied, so that rules, SLAs and the queue
+    # never walk the timeline (see `_fold_facts`).
+    status_entered_at: datetime
+    _customer_since: datetime | None = None
+    _fired: Mapping[Any, Any] = EMPTY
+
+    @property
+    def subject(self) -> str:
+        """One-line summary (from the creation record)."""
+        return self._created.subject
+
+    @property
+    def description(self) -> str:
+        """The customer's original request (from the creation record)."""
+        return self._created.description
+
+    @property
+    def requester(self) -> Requester:
+        """Who asked (from the creation record)."""
+        return self._created.requester
+
+    @property
+    def channel(self) -> str:
+        """Where it came from (from the creation record)."""
+        return self._created.channel
+
+    @property
+    def _created(self) -> CreatedData:
+        data: CreatedData = self.timeline[0].data  # type: ignore[assignment]
+        return data
+
+    @property
+    def waiting_since(self) -> datetime:
+        """Since when the customer has been waiting for an agent (the work queue's key).
+
+        The first customer message (or the creation) after the last public agent
+        reply; when the agent spoke last (a reopen, a move by hand), the later of
+        that reply and `status_entered_at`.
+        """
+        since = self._customer_since
+        if since is not None:
+            return since
+        last = self.last_agent_activity_at
+        entered = self.status_entered_at
+        return entered if last is None or entered > last else last
 
     @property
     def parent_id(self) -> str | None:
@@ -531,6 +576,8 @@ class Ticket:
         return ticket
 
 
+_set_ticket_fired = Ticket.__dict__["_fired"].__set__
+
 if TYPE_CHECKING:  # pragma: no cover
 
     def replace(ticket: Ticket, **changes: Any) -> Ticket:
@@ -542,9 +589,12 @@ else:
     def _make_replace() -> Callable[..., Ticket]:
         # attrs.evolve costs ~2.5x this on the hot path. The source below is built
         # only from our own field names, never from user data.
-        names = [f.name for f in attrs.fields(Ticket)]
-        params = ", ".join(f"{n}=_M" for n in names)
-        body = "".join(f"    _s_{n}(_n, _t.{n} if {n} is _M else {n})\n" for n in names)
+        fields = attrs.fields(Ticket)
+        names = [f.name for f in fields]
+        params = ", ".join(f"{f.alias}=_M" for f in fields)
+        body = "".join(
+            f"    _s_{f.name}(_n, _t.{f.name} if {f.alias} is _M else {f.alias})\n" for f in fields
+        )
         src = f"def replace(_t, *, {params}):\n    _n = _new(_T)\n{body}    return _n\n"
         namespace: dict[str, Any] = {"_new": object.__new__, "_T": Ticket, "_M": object()}
         for n in names:
@@ -555,6 +605,81 @@ else:
         return fn
 
     replace = _make_replace()
+
+
+# --- timelines that grow without copying ---------------------------------------------------
+
+_SMALL: Final = 32  # below this many items a tuple copy is cheaper than a shared list
+
+
+@final
+class _Log(Sequence[Any]):
+    """An immutable view of the first ``n`` items of a list shared by successive snapshots.
+
+    Appending to a snapshot's log appends to the shared list when the snapshot is
+    its newest (the common case: one ticket, one line of versions), so a command
+    costs the same at 10 events as at 100,000; appending to an older snapshot
+    (a refused trial, a stale copy) copies its prefix first. The append is checked
+    after the fact (``items[n] is item``), so two threads appending to the same
+    snapshot cannot both win.
+    """
+
+    __slots__ = ("_items", "_n")
+
+    def __init__(self, items: list[Any], n: int) -> None:
+        self._items = items
+        self._n = n
+
+    def append(self, item: Any) -> _Log:
+        """Return a log of these items and ``item``."""
+        items, n = self._items, self._n
+        if len(items) == n:
+            items.append(item)
+            if items[n] is item:
+                return _Log(items, n + 1)
+        fresh = items[:n]
+        fresh.append(item)
+        return _Log(fresh, n + 1)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: Any) -> Any:
+        n = self._n
+        if isinstance(index, slice):
+            return tuple(self._items[:n][index])
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("timeline index out of range")
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return islice(self._items, self._n)
+
+    def __reversed__(self) -> Iterator[Any]:
+        items = self._items
+        return (items[i] for i in range(self._n - 1, -1, -1))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(other) == self._n and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+def _extend(items: Sequence[Any], item: Any) -> Sequence[Any]:
+    """Return ``items`` with ``item`` appended, sharing storage once they are long."""
+    if type(items) is tuple:
+        if len(items) < _SMALL:
+            return (*items, item)
+        return _Log([*items, item], len(items) + 1)
+    return items.append(item)  # type: ignore[attr-defined, no-any-return]
 
 
 # --- applying events ------------------------------------------------------------------
@@ -674,13 +799,13 @@ def _requester_of(data: Mapping[str, Any]) -> Requester:
 
 def _from_created(event: Event) -> Ticket:
     data = CreatedData.from_mapping(event.data)
+    if data is not event.data:
+        # The ticket reads subject, description, requester and channel from its
+        # creation record, so the record is always a `CreatedData` (an equal event).
+        event = event.replace(data=data)
     return Ticket(
         id=data.id,
-        subject=data.subject,
-        description=data.description,
-        requester=data.requester,
         priority=data.priority,
-        channel=data.channel,
         assignee=data.assignee,
         department=data.department,
         status=event.status_after,
@@ -689,6 +814,8 @@ def _from_created(event: Event) -> Ticket:
         timeline=(event,),
         last_customer_activity_at=event.at,
         version=event.version,
+        status_entered_at=event.at,
+        customer_since=event.at,
     )
 
 
@@ -710,11 +837,17 @@ def _message(event: Event, *, private: bool = False) -> Message:
     return message
 
 
+def _entered(t: Ticket, e: Event) -> datetime:
+    step = e._step  # noqa: SLF001 - the flyweight: Event.kind is a property
+    return e.at if step.status_before != step.status_after else t.status_entered_at
+
+
 def _on_status_only(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
         status=e.status_after,
-        timeline=(*t.timeline, e),
+        status_entered_at=_entered(t, e),
+        timeline=_extend(t.timeline, e),
         version=e.version,
         postponed_until=None if e.status_after != e.status_before else t.postponed_until,
     )
@@ -725,11 +858,13 @@ def _on_agent_replied(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
         status=e.status_after,
-        messages=(*t.messages, _message(e)),
-        timeline=(*t.timeline, e),
+        status_entered_at=_entered(t, e),
+        messages=_extend(t.messages, _message(e)),
+        timeline=_extend(t.timeline, e),
         version=e.version,
         first_response_at=at if t.first_response_at is None else t.first_response_at,
         last_agent_activity_at=at,
+        customer_since=None,
         postponed_until=None if e.status_after != e.status_before else t.postponed_until,
     )
 
@@ -738,10 +873,12 @@ def _on_customer_replied(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
         status=e.status_after,
-        messages=(*t.messages, _message(e)),
-        timeline=(*t.timeline, e),
+        status_entered_at=_entered(t, e),
+        messages=_extend(t.messages, _message(e)),
+        timeline=_extend(t.timeline, e),
         version=e.version,
         last_customer_activity_at=e.at,
+        customer_since=e.at if t._customer_since is None else t._customer_since,  # noqa: SLF001
         postponed_until=None if e.status_after != e.status_before else t.postponed_until,
     )
 
@@ -751,8 +888,9 @@ def _on_note(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
         status=e.status_after,
-        messages=(*t.messages, _message(e, private=True)),
-        timeline=(*t.timeline, e),
+        status_entered_at=_entered(t, e),
+        messages=_extend(t.messages, _message(e, private=True)),
+        timeline=_extend(t.timeline, e),
         version=e.version,
         postponed_until=None if e.status_after != e.status_before else t.postponed_until,
     )
@@ -764,26 +902,35 @@ def _on_assigned(t: Ticket, e: Event) -> Ticket:
         t,
         assignee=d.get("assignee", t.assignee),
         department=d.get("department", t.department),
-        timeline=(*t.timeline, e),
+        timeline=_extend(t.timeline, e),
         version=e.version,
     )
 
 
 def _on_priority(t: Ticket, e: Event) -> Ticket:
     return replace(
-        t, priority=Priority.parse(e.data["priority"]), timeline=(*t.timeline, e), version=e.version
+        t,
+        priority=Priority.parse(e.data["priority"]),
+        timeline=_extend(t.timeline, e),
+        version=e.version,
     )
 
 
 def _on_tags_added(t: Ticket, e: Event) -> Ticket:
     return replace(
-        t, tags=t.tags | frozenset(e.data["tags"]), timeline=(*t.timeline, e), version=e.version
+        t,
+        tags=t.tags | frozenset(e.data["tags"]),
+        timeline=_extend(t.timeline, e),
+        version=e.version,
     )
 
 
 def _on_tags_removed(t: Ticket, e: Event) -> Ticket:
     return replace(
-        t, tags=t.tags - frozenset(e.data["tags"]), timeline=(*t.timeline, e), version=e.version
+        t,
+        tags=t.tags - frozenset(e.data["tags"]),
+        timeline=_extend(t.timeline, e),
+        version=e.version,
     )
 
 
@@ -791,7 +938,10 @@ def _on_field_set(t: Ticket, e: Event) -> Ticket:
     fields = dict(t.custom_fields)
     fields[e.data["name"]] = e.data["value"]
     return replace(
-        t, custom_fields=MappingProxyType(fields), timeline=(*t.timeline, e), version=e.version
+        t,
+        custom_fields=MappingProxyType(fields),
+        timeline=_extend(t.timeline, e),
+        version=e.version,
     )
 
 
@@ -799,8 +949,9 @@ def _on_resolved(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
         status=e.status_after,
+        status_entered_at=_entered(t, e),
         resolved_at=e.at,
-        timeline=(*t.timeline, e),
+        timeline=_extend(t.timeline, e),
         version=e.version,
         postponed_until=None,
     )
@@ -810,8 +961,9 @@ def _on_closed(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
         status=e.status_after,
+        status_entered_at=_entered(t, e),
         closed_at=e.at,
-        timeline=(*t.timeline, e),
+        timeline=_extend(t.timeline, e),
         version=e.version,
         postponed_until=None,
     )
@@ -827,8 +979,9 @@ def _on_postponed(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
         status=e.status_after,
+        status_entered_at=_entered(t, e),
         postponed_until=_until(e),
-        timeline=(*t.timeline, e),
+        timeline=_extend(t.timeline, e),
         version=e.version,
     )
 
@@ -842,8 +995,9 @@ def _on_merged(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
         status=e.status_after,
+        status_entered_at=_entered(t, e),
         closed_at=e.at,
-        timeline=(*t.timeline, e),
+        timeline=_extend(t.timeline, e),
         version=e.version,
         postponed_until=None,
     )
@@ -853,7 +1007,12 @@ def _on_merge_received(t: Ticket, e: Event) -> Ticket:
     moved = tuple(m if isinstance(m, Message) else Message.from_dict(m) for m in e.data["messages"])
     thread = tuple(sorted((*t.messages, *moved), key=lambda m: m.at))
     return replace(
-        t, status=e.status_after, messages=thread, timeline=(*t.timeline, e), version=e.version
+        t,
+        status=e.status_after,
+        status_entered_at=_entered(t, e),
+        messages=thread,
+        timeline=_extend(t.timeline, e),
+        version=e.version,
     )
 
 
@@ -863,7 +1022,8 @@ def _on_purged(t: Ticket, e: Event) -> Ticket:
     return replace(
         t,
         status=e.status_after,
-        timeline=(*t.timeline, e),
+        status_entered_at=_entered(t, e),
+        timeline=_extend(t.timeline, e),
         version=e.version,
         postponed_until=None,
         custom_fields=EMPTY,
@@ -901,7 +1061,66 @@ _APPLY: Final[dict[EventKind, Callable[[Ticket, Event], Ticket]]] = {
 
 def apply_event(ticket: Ticket, event: Event) -> Ticket:
     """Return ``ticket`` with ``event`` applied; the single place state changes happen."""
-    return _APPLY[event.kind](ticket, event)
+    new = _APPLY[event._step.kind](ticket, event)  # noqa: SLF001 - the flyweight
+    data = event.data
+    if data and "due" in data and "rule" in data:
+        _set_ticket_fired(new, _fold_fired(ticket._fired, event))  # noqa: SLF001
+    return new
+
+
+_SLA_STAGES: Final = {
+    EventKind.SLA_WARNING: "warning",
+    EventKind.SLA_BREACHED: "breach",
+    EventKind.ESCALATED: "escalation",
+}
+
+
+def _fold_fired(fired: Mapping[Any, Any], event: Event) -> Mapping[Any, Any]:
+    """What the timed event ``event`` adds to a ticket's record of what fired.
+
+    A time rule's events carry ``rule`` and ``due``: the record keeps, per rule,
+    the latest due instant it fired for (anchors only move forward, so a rule
+    never comes due again at or before it). The SLA's events (``rule = "sla"``,
+    with ``metric`` and ``cycle``) are kept per metric for the metric's latest
+    cycle only, the one that can still fire: ``("sla", metric) -> (cycle,
+    frozenset of (stage, level), breach due or None)``.
+    """
+    data = event.data
+    out = dict(fired)
+    if "metric" in data and data["rule"] == "sla":
+        stage = _SLA_STAGES.get(event.kind)
+        if stage is None:
+            return fired
+        key = ("sla", str(data["metric"]))
+        cycle = str(data.get("cycle"))
+        current = fired.get(key)
+        stages: frozenset[tuple[str, int]] = frozenset()
+        breach_due: str | None = None
+        if current is not None and current[0] == cycle:
+            _, stages, breach_due = current
+        level = int(data.get("level", 0)) if stage == "escalation" else 0
+        if stage == "breach":
+            breach_due = str(data.get("due"))
+        out[key] = (cycle, stages | {(stage, level)}, breach_due)
+        return MappingProxyType(out)
+    due = datetime.fromisoformat(data["due"])
+    rule = data["rule"]
+    latest = fired.get(rule)
+    if latest is None or due > latest:
+        out[rule] = due
+    return MappingProxyType(out)
+
+
+def fired_due(ticket: Ticket, rule: str) -> datetime | None:
+    """Return the latest due instant the time rule ``rule`` fired for on ``ticket``."""
+    value: datetime | None = ticket._fired.get(rule)  # noqa: SLF001 - the model's own record
+    return value
+
+
+def fired_sla(ticket: Ticket, metric: str) -> tuple[str, frozenset[tuple[str, int]], str | None]:
+    """Return the SLA stages fired for ``metric``'s latest cycle: (cycle, stages, breach due)."""
+    value = ticket._fired.get(("sla", metric))  # noqa: SLF001 - the model's own record
+    return ("", frozenset(), None) if value is None else value
 
 
 # --- purging --------------------------------------------------------------------------

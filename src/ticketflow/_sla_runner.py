@@ -20,7 +20,7 @@ from typing import Any, Final, final
 
 import attrs
 
-from ._model import Actor, Event, EventKind, Role, Ticket, apply_event
+from ._model import Actor, Event, EventKind, Role, Ticket, apply_event, fired_sla
 from ._workflow import Workflow
 from .rules import RuleSet
 from .sla import Escalation, Metric, SlaPolicies, SlaPolicy, _open_cycles
@@ -28,6 +28,7 @@ from .sla import Escalation, Metric, SlaPolicies, SlaPolicy, _open_cycles
 __all__ = ["SLA_ACTOR", "SlaPlan", "SlaRunner", "Stage"]
 
 SLA_ACTOR: Final = Actor("sla", Role.SYSTEM)
+_METRIC_NAMES: Final = tuple(m.value for m in Metric)
 """The actor of the events the SLA scheduler records."""
 
 _MAX_STAGES: Final = 64  # stages fired for one ticket in one call: far above any real policy
@@ -69,27 +70,18 @@ class SlaPlan:
     queue_due: datetime | None
 
 
-_STAGE_OF: Final = {EventKind.SLA_WARNING: Stage.WARNING, EventKind.SLA_BREACHED: Stage.BREACH}
-
-
 def _fired(ticket: Ticket) -> tuple[set[tuple[str, str, Stage, int]], dict[tuple[str, str], str]]:
-    """The stages the timeline records, and each breached cycle's recorded due time."""
+    """The stages recorded for each metric's latest cycle, and its breach due time."""
     fired: set[tuple[str, str, Stage, int]] = set()
     breach_due: dict[tuple[str, str], str] = {}
-    for event in ticket.timeline:
-        data = event.data
-        if data.get("rule") != "sla":
+    for metric in _METRIC_NAMES:
+        cycle, stages, due = fired_sla(ticket, metric)
+        if not cycle:
             continue
-        stage = _STAGE_OF.get(event.kind)
-        if stage is None and event.kind is EventKind.ESCALATED:
-            stage = Stage.ESCALATION
-        if stage is None:
-            continue
-        key = (str(data.get("metric")), str(data.get("cycle")))
-        level = int(data.get("level", 0)) if stage is Stage.ESCALATION else 0
-        fired.add((*key, stage, level))
-        if stage is Stage.BREACH:
-            breach_due[key] = str(data.get("due"))
+        for stage, level in stages:
+            fired.add((metric, cycle, Stage(stage), level))
+        if due is not None:
+            breach_due[(metric, cycle)] = due
     return fired, breach_due
 
 

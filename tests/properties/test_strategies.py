@@ -209,7 +209,7 @@ BROKEN = {
     "version 7 after version 2": lambda t: _with_event(t, 2, version=7),
     "version 1 after version 3": lambda t: _appended(t, version=1, kind=EventKind.PURGED),
     "changed a locked ticket": _appended,
-    "rebuilding from the timeline": lambda t: attrs.evolve(t, subject="Other"),
+    "rebuilding from the timeline": lambda t: attrs.evolve(t, assignee="someone-else"),
     "the store holds a different snapshot": lambda t: Ticket.rebuild(t.timeline[:2]),
     "expected 'created'": lambda t: attrs.evolve(t, timeline=t.timeline[1:]),
 }

@@ -49,7 +49,7 @@ def test_memory_store_is_a_ticket_store() -> None:
 def test_get_returns_what_was_committed(store: MemoryStore, open_ticket: OpenTicket) -> None:
     """get() returns the last committed snapshot and events() its timeline."""
     ticket = open_ticket()
-    newer = bumped(ticket, subject="Printer on fire")
+    newer = bumped(ticket, assignee="Printer on fire")
     store.commit([Change(newer, 1)])
     assert (newer, newer.timeline) == (store.get(ticket.id), store.events(ticket.id))
 
@@ -57,21 +57,21 @@ def test_get_returns_what_was_committed(store: MemoryStore, open_ticket: OpenTic
 def test_commit_is_atomic_across_two_changes(store: MemoryStore, open_ticket: OpenTicket) -> None:
     """When the second change of a commit is stale, the first is not written either."""
     a, b = open_ticket(), open_ticket()
-    store.commit([Change(bumped(b, subject="someone else"), 1)])
+    store.commit([Change(bumped(b, assignee="someone else"), 1)])
     with pytest.raises(ConflictError) as info:
-        store.commit([Change(bumped(a, subject="mine"), 1), Change(bumped(b, subject="mine"), 1)])
+        store.commit([Change(bumped(a, assignee="mine"), 1), Change(bumped(b, assignee="mine"), 1)])
     assert (b.id, 1, 2) == (
         info.value.ticket_id,
         info.value.expected_version,
         info.value.actual_version,
     )
-    assert (a, "someone else") == (store.get(a.id), store.get(b.id).subject)
+    assert (a, "someone else") == (store.get(a.id), store.get(b.id).assignee)
 
 
 def test_commit_writes_every_change(store: MemoryStore, open_ticket: OpenTicket) -> None:
     """A commit of two fresh changes writes both."""
     a, b = open_ticket(), open_ticket()
-    a2, b2 = bumped(a, subject="A"), bumped(b, subject="B")
+    a2, b2 = bumped(a, assignee="A"), bumped(b, assignee="B")
     store.commit([Change(a2, 1), Change(b2, 1)])
     assert (a2, b2) == (store.get(a.id), store.get(b.id))
 
@@ -98,7 +98,7 @@ def test_creating_the_same_ticket_twice_conflicts(
     """A second create (expected_version 0) of an existing id raises ConflictError(0, 1)."""
     ticket = open_ticket()
     with pytest.raises(ConflictError) as info:
-        store.commit([Change(attrs.evolve(ticket, subject="copy"), 0)])
+        store.commit([Change(attrs.evolve(ticket, assignee="copy"), 0)])
     assert (0, 1) == (info.value.expected_version, info.value.actual_version)
     assert ticket == store.get(ticket.id)
 
@@ -117,7 +117,7 @@ def test_update_of_a_missing_ticket_conflicts(store: MemoryStore, open_ticket: O
 def test_version_must_rise_by_one(store: MemoryStore, open_ticket: OpenTicket, jump: int) -> None:
     """A change whose version is not expected + 1 raises StoreError (not a conflict)."""
     ticket = open_ticket()
-    wrong = attrs.evolve(ticket, version=ticket.version + jump, subject="wrong")
+    wrong = attrs.evolve(ticket, version=ticket.version + jump, assignee="wrong")
     with pytest.raises(StoreError, match="raise the version by one") as info:
         store.commit([Change(wrong, 1)])
     assert not isinstance(info.value, ConflictError)
@@ -268,7 +268,7 @@ def test_concurrent_commits_at_the_same_version_have_one_winner(
 ) -> None:
     """N threads commit the same ticket at the same version: 1 success, N-1 ConflictError."""
     ticket = open_ticket()
-    candidates = [bumped(ticket, subject=f"writer {i}") for i in range(THREADS)]
+    candidates = [bumped(ticket, assignee=f"writer {i}") for i in range(THREADS)]
     barrier = threading.Barrier(THREADS)
     won: list[int] = []
     conflicts: list[ConflictError] = []
@@ -414,7 +414,7 @@ def test_queue_returns_the_current_snapshot_of_each_queued_ticket(
     a, b = open_ticket(), open_ticket()
     store.commit([Change(bumped(a), 1, queue=QueueKey(None, T0, 1))])
     store.commit([Change(bumped(b), 1, queue=QueueKey(T0, T0, 1))])
-    a3 = bumped(store.get(a.id), subject="renamed")
+    a3 = bumped(store.get(a.id), assignee="renamed")
     store.commit([Change(a3, 2, queue=QueueKey(None, T0, 1))])
     assert [store.get(b.id), a3] == store.queue(assignee=None, department=None, limit=10)
     assert [] == store.queue(assignee=None, department=None, limit=0)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from .._model import EventKind, Priority, Role, Ticket
+from .._model import Priority, Role, Ticket
 from ..exceptions import RuleError
 
 __all__ = [
@@ -73,11 +73,8 @@ def format_duration(value: timedelta) -> str:
 
 
 def status_entered_at(ticket: Ticket) -> datetime:
-    """Return when the ticket entered its current status."""
-    for event in reversed(ticket.timeline):
-        if event.status_before != event.status_after or event.kind is EventKind.CREATED:
-            return event.at
-    return ticket.timeline[0].at
+    """Return when the ticket entered its current status (folded as events are applied)."""
+    return ticket.status_entered_at
 
 
 def _count(role: Role | None) -> Callable[[Ticket, datetime], Any]:

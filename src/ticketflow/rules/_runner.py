@@ -13,7 +13,7 @@ from typing import Any, Final, final
 
 import attrs
 
-from .._model import EMPTY, Actor, Event, EventKind, Priority, Role, Ticket, apply_event
+from .._model import Actor, Event, EventKind, Priority, Role, Ticket, apply_event, fired_due
 from .._workflow import COMMAND_KINDS, Workflow
 from ..exceptions import RuleError, RuleLoopError, TransitionError
 from ._conditions import ConditionFn
@@ -482,14 +482,9 @@ def _due_tag(rule: str, due: datetime, processed: datetime) -> dict[str, Any]:
 
 
 def _fired(ticket: Ticket, rule: str, due: datetime) -> bool:
-    due_text = due.isoformat()
-    for event in reversed(ticket.timeline):
-        if event.at < due:
-            return False
-        data = event.data
-        if data is not EMPTY and data.get("rule") == rule and data.get("due") == due_text:
-            return True
-    return False
+    """Whether ``rule`` already fired for ``due`` (or a later due: anchors only move on)."""
+    latest = fired_due(ticket, rule)
+    return latest is not None and due <= latest
 
 
 def _state(ticket: Ticket) -> tuple[Any, ...]:

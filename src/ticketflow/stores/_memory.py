@@ -227,7 +227,7 @@ class MemoryStore:
         Raises:
             TicketNotFound: no ticket has this id.
         """
-        return self.get(ticket_id).timeline
+        return tuple(self.get(ticket_id).timeline)
 
     def find(self, query: TicketQuery) -> list[Ticket]:
         """Return the tickets matching ``query``, ordered by id."""

@@ -741,7 +741,7 @@ class PostgresStore:
         Raises:
             TicketNotFound: no ticket has this id.
         """
-        return self.get(ticket_id).timeline
+        return tuple(self.get(ticket_id).timeline)
 
     def commit(self, changes: Sequence[Change]) -> None:
         """Write all ``changes`` atomically.

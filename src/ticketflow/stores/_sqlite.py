@@ -419,7 +419,7 @@ class SQLiteStore:
         Raises:
             TicketNotFound: no ticket has this id.
         """
-        return self.get(ticket_id).timeline
+        return tuple(self.get(ticket_id).timeline)
 
     def commit(self, changes: Sequence[Change]) -> None:
         """Write all ``changes`` in one transaction.
