@@ -21,9 +21,10 @@ from typing import Any, Final, final
 import attrs
 
 from ._model import Actor, Event, EventKind, Role, Ticket, apply_event, fired_sla
+from ._sla_fold import Walker, open_cycles
 from ._workflow import Workflow
 from .rules import RuleSet
-from .sla import Escalation, Metric, SlaPolicies, SlaPolicy, _open_cycles
+from .sla import Escalation, Metric, SlaPolicies, SlaPolicy
 
 __all__ = ["SLA_ACTOR", "SlaPlan", "SlaRunner", "Stage"]
 
@@ -123,19 +124,20 @@ class SlaRunner:
             their event rules react to the SLA events.
     """
 
-    __slots__ = ("_by_name", "_rules", "_workflow", "policies")
+    __slots__ = ("_by_name", "_rules", "_walker", "_workflow", "policies")
 
     def __init__(self, workflow: Workflow, policies: SlaPolicies, rules: RuleSet) -> None:
         self._workflow = workflow
         self._rules = rules
         self.policies = policies
         self._by_name: dict[str, SlaPolicy] = {p.name: p for p in policies.policies}
+        self._walker = Walker(workflow)
 
     def _pending(self, ticket: Ticket) -> tuple[list[_Pending], SlaPolicy | None, datetime | None]:
         """The pending stages (sorted), the policy, and the queue's due time."""
         if self._workflow.is_locked(ticket.status):
             return [], None, None
-        policy, cycles = _open_cycles(ticket, self._workflow, self.policies)
+        policy, cycles = open_cycles(ticket, self._walker, self.policies)
         if policy is None:
             return [], None, None
         fired, breach_due = _fired(ticket)

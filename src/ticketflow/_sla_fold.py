@@ -1,0 +1,315 @@
+"""The SLA scheduler's view of a ticket, folded one event at a time.
+
+`sla_state` walks a whole timeline; after every command the scheduler needs much
+less: each metric's open cycle and when its clock reaches the target. This
+module keeps that as a `Fold`, extended by the new events of each commit, so a
+command costs the same at 20 events as at 10,000:
+
+* the phases (category since an instant) are an append-only log shared by
+  successive folds;
+* each open cycle's business time in closed running pieces is accumulated per
+  (calendar, run set, cycle start) as phases close, with the instant each
+  target was crossed;
+* a `Walker` remembers the last fold per ticket (bounded, least recently used)
+  and extends it when the ticket it is asked about continues that timeline
+  (checked by identity of the last folded event), else folds from scratch.
+
+The answers equal `sla.py`'s full walk (`_Walk`, `_due_and_warn`); the SLA
+property tests compare both.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final, final
+
+from ._calendar import BusinessCalendar
+from ._model import Event, EventKind, Ticket, _extend
+from ._workflow import Category, Workflow
+from .sla import _DONE, _METRICS, _WHOLE, Metric, SlaPolicies, SlaPolicy, _OpenCycle
+
+__all__ = ["Fold", "Walker", "open_cycles"]
+
+_REPLY_METRICS: Final = (Metric.FIRST_REPLY, Metric.NEXT_REPLY, Metric.PERIODIC_UPDATE)
+_AT_CREATION: Final = (Metric.FIRST_REPLY, Metric.FIRST_ASSIGNMENT, *_WHOLE)
+_WALKER_SIZE: Final = 4096
+_ZERO: Final = timedelta(0)
+
+
+@functools.lru_cache(maxsize=16384)
+def _add(calendar: BusinessCalendar, start: datetime, amount: timedelta) -> datetime:
+    """``calendar.add_business_time``, cached: a running cycle asks it again on every command."""
+    return calendar.add_business_time(start, amount)
+
+
+@final
+class _Acc:
+    """Business time of one open cycle's closed running pieces, and the targets it crossed."""
+
+    __slots__ = ("crossed", "cum", "pos")
+
+    def __init__(self, pos: int, cum: timedelta, crossed: dict[timedelta, datetime | None]) -> None:
+        self.pos = pos  # phases consumed (closed phases before ``pos``)
+        self.cum = cum
+        self.crossed = crossed  # amount -> instant crossed, or None (tracked, not yet)
+
+    def copy(self) -> _Acc:
+        return _Acc(self.pos, self.cum, dict(self.crossed))
+
+
+@final
+class Fold:
+    """Phases, each metric's last cycle, and the accumulators, as of ``count`` events."""
+
+    __slots__ = ("accs", "category", "count", "cycles", "last", "last_done", "phases", "replied")
+
+    def __init__(self) -> None:
+        self.count = 0  # events of the timeline folded (purged ones included)
+        self.last: Event | None = None  # the last event folded: the continuation check
+        self.category = Category.NEW
+        self.phases: Sequence[tuple[datetime, Category]] = ()
+        # metric -> [start, completed | None] of its last cycle (absent: no cycle yet)
+        self.cycles: dict[Metric, list[datetime | None]] = {}
+        self.replied = False
+        self.last_done: datetime | None = None
+        self.accs: dict[tuple[BusinessCalendar, frozenset[Category], datetime], _Acc] = {}
+
+    def copy(self) -> Fold:
+        """Return a fold that can be extended without changing this one."""
+        new = Fold.__new__(Fold)
+        new.count = self.count
+        new.last = self.last
+        new.category = self.category
+        new.phases = self.phases
+        new.cycles = {m: list(c) for m, c in self.cycles.items()}
+        new.replied = self.replied
+        new.last_done = self.last_done
+        # Only the accumulators of cycles still open can be asked about again.
+        live = {c[0] for c in new.cycles.values() if c[1] is None}
+        new.accs = {k: a.copy() for k, a in self.accs.items() if k[2] in live}
+        return new
+
+    def _complete(self, metric: Metric, at: datetime) -> None:
+        cycle = self.cycles.get(metric)
+        if cycle is not None and cycle[1] is None:
+            cycle[1] = at
+
+    def extend(self, timeline: Sequence[Event], category_of: Any) -> None:  # noqa: C901, PLR0912 - one pass, one branch per event kind
+        """Fold the events of ``timeline`` after the first ``count``."""
+        purged = EventKind.PURGED
+        agent_replied, customer_replied = EventKind.AGENT_REPLIED, EventKind.CUSTOMER_REPLIED
+        assigned, created = EventKind.ASSIGNED, EventKind.CREATED
+        cycles = self.cycles
+        end = len(timeline)
+        for index in range(self.count, end):
+            event = timeline[index]
+            step = event._step  # noqa: SLF001 - the flyweight: Event.kind is a property
+            kind = step.kind
+            if kind is purged:
+                continue
+            at = event.at
+            if kind is created and not self.phases:
+                self.category = category_of(step.status_after)
+                self.phases = ((at, self.category),)
+                for metric in _AT_CREATION:
+                    cycles[metric] = [at, None]
+                if event.data.get("assignee") is not None:
+                    self._complete(Metric.FIRST_ASSIGNMENT, at)
+                continue
+            category = self.category
+            after = (
+                category_of(step.status_after)
+                if step.status_before != step.status_after
+                else category
+            )
+            if kind is agent_replied:
+                for metric in _REPLY_METRICS:
+                    self._complete(metric, at)
+                if after not in _DONE:
+                    cycles[Metric.PERIODIC_UPDATE] = [at, None]
+                self.replied = True
+            elif kind is customer_replied and self.replied and after not in _DONE:
+                cycle = cycles.get(Metric.NEXT_REPLY)
+                if cycle is None or cycle[1] is not None:
+                    cycles[Metric.NEXT_REPLY] = [at, None]
+            elif kind is assigned and event.data.get("assignee") is not None:
+                self._complete(Metric.FIRST_ASSIGNMENT, at)
+            if after != category:
+                if after in _DONE and category not in _DONE:
+                    self.last_done = at
+                    for metric in _REPLY_METRICS:
+                        self._complete(metric, at)
+                self.phases = _extend(self.phases, (at, after))
+                self.category = after
+        if end > self.count:
+            self.count = end
+            self.last = timeline[end - 1]
+
+    def last_cycle(self, metric: Metric) -> tuple[datetime, datetime | None] | None:
+        """The metric's last cycle as the full walk ends it: ``(start, completed)``."""
+        cycle = self.cycles.get(metric)
+        if cycle is None or cycle[0] is None:
+            return None
+        start, completed = cycle[0], cycle[1]
+        if (
+            completed is None
+            and metric in _WHOLE
+            and self.category in _DONE
+            and self.last_done is not None
+        ):
+            completed = self.last_done
+        return start, completed
+
+    def reach(
+        self,
+        calendar: BusinessCalendar,
+        run: frozenset[Category],
+        start: datetime,
+        amount: timedelta,
+    ) -> datetime | None:
+        """When an open cycle from ``start`` reaches ``amount`` (``sla._reach`` of its pieces)."""
+        key = (calendar, run, start)
+        acc = self.accs.get(key)
+        phases = self.phases
+        if acc is None:
+            # The phases that closed before the cycle started add nothing.
+            first = max(bisect_right(phases, start, key=_begin) - 1, 0)
+            acc = self.accs[key] = _Acc(first, _ZERO, {})
+        closed = len(phases) - 1
+        crossed = acc.crossed
+        if amount not in crossed:
+            if acc.cum >= amount:  # crossed before it was asked: find where, once
+                crossed[amount] = _crossing(calendar, run, start, phases, acc.pos, amount)
+            else:
+                crossed[amount] = None
+        # Consume the phases closed since the last question.
+        while acc.pos < closed:
+            begin, category = phases[acc.pos]
+            end = phases[acc.pos + 1][0]
+            acc.pos += 1
+            low = max(start, begin)
+            if category not in run or end <= low:
+                continue
+            have = calendar.business_time_between(low, end)
+            cum = acc.cum
+            for target, at in crossed.items():
+                if at is None and cum + have >= target:
+                    crossed[target] = calendar.add_business_time(low, target - cum)
+            acc.cum = cum + have
+        found = crossed[amount]
+        if found is not None:
+            return found
+        begin, category = phases[closed]
+        if category not in run:
+            return None
+        return _add(calendar, max(start, begin), amount - acc.cum)
+
+
+def _begin(phase: tuple[datetime, Category]) -> datetime:
+    return phase[0]
+
+
+def _crossing(
+    calendar: BusinessCalendar,
+    run: frozenset[Category],
+    start: datetime,
+    phases: Sequence[tuple[datetime, Category]],
+    upto: int,
+    amount: timedelta,
+) -> datetime | None:
+    """Walk the closed phases before ``upto`` for the instant the clock reached ``amount``."""
+    remaining = amount
+    for index in range(max(bisect_right(phases, start, key=_begin) - 1, 0), upto):
+        begin, category = phases[index]
+        end = phases[index + 1][0]
+        low = max(start, begin)
+        if category not in run or end <= low:
+            continue
+        have = calendar.business_time_between(low, end)
+        if have >= remaining:
+            return calendar.add_business_time(low, remaining)
+        remaining -= have
+    return None  # pragma: no cover - called only once the accumulated time reached it
+
+
+@final
+class Walker:
+    """The last `Fold` of each ticket, for one workflow (least recently used, bounded)."""
+
+    __slots__ = ("_categories", "_folds", "_workflow", "lock")
+
+    def __init__(self, workflow: Workflow) -> None:
+        self._workflow = workflow
+        # Folds are extended and their accumulators advanced in place: one
+        # question at a time (a help desk may be shared by threads).
+        self.lock = threading.Lock()
+        self._categories = {s.name: s.category for s in workflow.statuses}
+        self._folds: OrderedDict[str, Fold] = OrderedDict()
+
+    def _category_of(self, status: str) -> Category:
+        found = self._categories.get(status)
+        # An undeclared status: the workflow raises its WorkflowError naming it.
+        return self._workflow.category(status) if found is None else found
+
+    def fold(self, ticket: Ticket) -> Fold:
+        """Return the fold of ``ticket``'s whole timeline."""
+        timeline = ticket.timeline
+        folds = self._folds
+        known = folds.get(ticket.id)
+        if known is not None:
+            count = known.count
+            if count == len(timeline) and timeline[count - 1] is known.last:
+                folds.move_to_end(ticket.id)
+                return known
+            if 0 < count < len(timeline) and timeline[count - 1] is known.last:
+                fold = known.copy()
+            else:
+                fold = Fold()
+        else:
+            fold = Fold()
+        fold.extend(timeline, self._category_of)
+        folds[ticket.id] = fold
+        folds.move_to_end(ticket.id)
+        if len(folds) > _WALKER_SIZE:
+            folds.popitem(last=False)
+        return fold
+
+
+def open_cycles(
+    ticket: Ticket, walker: Walker, policies: SlaPolicies
+) -> tuple[SlaPolicy | None, list[_OpenCycle]]:
+    """Return the policy for ``ticket`` as it is and the open cycle of each metric.
+
+    What `sla._open_cycles` returns, from the ticket's fold.
+    """
+    policy = policies.select(ticket, walker._workflow, ticket.updated_at)  # noqa: SLF001
+    if policy is None:
+        return None, []
+    with walker.lock:
+        return policy, _open(ticket, walker.fold(ticket), policy)
+
+
+def _open(ticket: Ticket, fold: Fold, policy: SlaPolicy) -> list[_OpenCycle]:
+    calendar = policy.calendar
+    out: list[_OpenCycle] = []
+    for metric in _METRICS:
+        target = policy.target(ticket.priority, metric)
+        if target is None:
+            continue
+        cycle = fold.last_cycle(metric)
+        if cycle is None or cycle[1] is not None:
+            continue
+        start = cycle[0]
+        run = policy.run_set(metric)
+        due = fold.reach(calendar, run, start, target)
+        warn = policy.warn_before.get(metric)
+        warn_at = None
+        if warn is not None and _ZERO < warn < target:
+            warn_at = fold.reach(calendar, run, start, target - warn)
+        out.append(_OpenCycle(metric, start, due, warn_at, fold.category not in run))
+    return out
