@@ -31,6 +31,7 @@ from ._model import (
 )
 from ._sla_runner import SlaRunner
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
+from .config import HelpdeskConfig
 from .exceptions import (
     ConflictError,
     InvalidInputError,
@@ -39,7 +40,6 @@ from .exceptions import (
     TicketLockedError,
     TransitionError,
 )
-from .config import HelpdeskConfig
 from .rules import Due, Rule, RuleSet
 from .rules._conditions import status_entered_at
 from .sla import SlaPolicies, SlaPolicy, SlaState, sla_state
@@ -151,7 +151,7 @@ class Helpdesk:
         "_workflow",
     )
 
-    def __init__(  # noqa: PLR0913 - the legacy arguments stay beside config
+    def __init__(
         self,
         workflow: Workflow | None = None,
         store: TicketStore | None = None,

@@ -27,8 +27,8 @@ Every key is listed with its type, default and meaning in the reference page
 (``sla[0].targets.normal.first_repy``). Errors come from the tree in
 `ticketflow.exceptions`, by section: the top level and the graph raise
 `WorkflowError`, ``[[rules]]`` and ``[[sla]]`` raise `RuleError`, and
-``[calendars]`` raises `InvalidInputError`; all three are ``ValueError``\\ s and
-every message starts with the path of the offending key.
+``[calendars]`` raises `InvalidInputError`; all three subclass ``ValueError``
+and every message starts with the path of the offending key.
 
 Imports run one way: this module builds on the workflow, the rules and the SLA
 modules, and the engine builds on it.
@@ -49,13 +49,14 @@ import attrs
 from ._calendar import BusinessCalendar
 from ._model import EventKind, Priority
 from ._toml import dumps as toml_dumps
-from ._workflow import COMMANDS, ClosedPolicy, Guard, Workflow
+from ._workflow import COMMANDS as _COMMANDS
+from ._workflow import ClosedPolicy, Guard, Workflow
 from .exceptions import InvalidInputError, RuleError, TicketflowError, WorkflowError
 from .rules import Rule, RuleSet
 from .sla import Metric, SlaPolicies, SlaPolicy
 from .workflows import PRESETS, preset_data
 
-__all__ = ["DEFAULT_OUTBOX", "SCHEMA_VERSION", "HelpdeskConfig", "sla_from_dict"]
+__all__ = ["DEFAULT_OUTBOX", "HelpdeskConfig", "SCHEMA_VERSION", "sla_from_dict"]
 
 SCHEMA_VERSION: Final = 1
 """The version of the configuration schema this ticketflow reads and writes."""
@@ -151,7 +152,7 @@ _SCHEMA: Final = _Table(
                 {"trigger": _LEAF, "sources": _LEAF, "source": _LEAF, "dest": _LEAF, "guard": _LEAF}
             )
         ),
-        "events": _MapOf(frozenset(COMMANDS), _LEAF),
+        "events": _MapOf(frozenset(_COMMANDS), _LEAF),
         "calendars": _MapOf(None, _CALENDAR),
         "rules": _ListOf(
             _Table(
@@ -214,7 +215,7 @@ def _unknown(path: str, extra: Iterable[str], allowed: Iterable[str]) -> Ticketf
     return _error(where, f"unknown key{more}; keys allowed here: {', '.join(sorted(allowed))}")
 
 
-def _check_keys(value: object, node: _Node, path: str) -> None:  # noqa: C901 - one branch per node kind
+def _check_keys(value: object, node: _Node, path: str) -> None:
     """Refuse the first unknown key under ``value``, naming its full path.
 
     Only containers of the shape the schema expects are walked: a value of another
@@ -227,25 +228,36 @@ def _check_keys(value: object, node: _Node, path: str) -> None:  # noqa: C901 - 
         for key, item in value.items():
             _check_keys(item, node.keys[key], f"{path}.{key}" if path else key)
     elif isinstance(node, _MapOf) and isinstance(value, Mapping):
-        if node.allowed is not None:
-            keys = {str(k).lower() if node.fold_case else k: k for k in value}
-            extra = {keys[k] for k in set(keys) - node.allowed}
-            if extra:
-                raise _unknown(path, extra, node.allowed)
-        for key, item in value.items():
-            _check_keys(item, node.value, f"{path}.{key}")
+        _check_map(value, node, path)
     elif isinstance(node, _ListOf) and isinstance(value, list | tuple):
         for index, item in enumerate(value):
             _check_keys(item, node.item, f"{path}[{index}]")
     elif isinstance(node, _Condition):
         _check_condition(value, path)
-    elif isinstance(node, _Action) and isinstance(value, Mapping):
-        extra = set(value) - _ACTION_NAMES
+    elif isinstance(node, _Action):
+        _check_action(value, path)
+
+
+def _check_map(value: Mapping[str, Any], node: _MapOf, path: str) -> None:
+    if node.allowed is not None:
+        keys = {str(k).lower() if node.fold_case else k: k for k in value}
+        extra = {keys[k] for k in set(keys) - node.allowed}
         if extra:
-            raise _unknown(path, extra, _ACTION_NAMES)
-        escalate = value.get("escalate")
-        if isinstance(escalate, Mapping) and set(escalate) - _ESCALATE_KEYS:
-            raise _unknown(f"{path}.escalate", set(escalate) - _ESCALATE_KEYS, _ESCALATE_KEYS)
+            raise _unknown(path, extra, node.allowed)
+    for key, item in value.items():
+        _check_keys(item, node.value, f"{path}.{key}")
+
+
+def _check_action(value: object, path: str) -> None:
+    if not isinstance(value, Mapping):
+        return
+    extra = sorted(set(value) - _ACTION_NAMES)
+    if extra:
+        actions = ", ".join(sorted(_ACTION_NAMES))
+        raise _error(f"{path}.{extra[0]}", f"unknown action; actions: {actions}")
+    escalate = value.get("escalate")
+    if isinstance(escalate, Mapping) and set(escalate) - _ESCALATE_KEYS:
+        raise _unknown(f"{path}.escalate", set(escalate) - _ESCALATE_KEYS, _ESCALATE_KEYS)
 
 
 def _check_condition(value: object, path: str) -> None:
@@ -346,7 +358,9 @@ def _kinds(raw: Iterable[EventKind | str]) -> frozenset[EventKind]:
             kinds.add(EventKind(kind))
         except ValueError:
             known = ", ".join(k.value for k in EventKind)
-            raise _error(f"outbox[{index}]", f"unknown event kind {kind!r}; kinds: {known}") from None
+            raise _error(
+                f"outbox[{index}]", f"unknown event kind {kind!r}; kinds: {known}"
+            ) from None
     return frozenset(kinds)
 
 
@@ -445,6 +459,7 @@ class HelpdeskConfig:
     outbox: frozenset[EventKind] = attrs.field(default=DEFAULT_OUTBOX, converter=_kinds)
 
     def __attrs_post_init__(self) -> None:
+        """Check the parts against each other (attrs calls it after ``__init__``)."""
         if not isinstance(self.workflow, Workflow):
             raise WorkflowError(
                 f"workflow: expected a Workflow, got {type(self.workflow).__name__}",
@@ -592,9 +607,7 @@ class HelpdeskConfig:
         )
 
     @classmethod
-    def from_toml(
-        cls, text: str, *, guards: Mapping[str, Guard] | None = None
-    ) -> HelpdeskConfig:
+    def from_toml(cls, text: str, *, guards: Mapping[str, Guard] | None = None) -> HelpdeskConfig:
         """Build a configuration from TOML text (see `from_dict`).
 
         Raises:
@@ -607,9 +620,7 @@ class HelpdeskConfig:
         return cls.from_dict(data, guards=guards)
 
     @classmethod
-    def from_json(
-        cls, text: str, *, guards: Mapping[str, Guard] | None = None
-    ) -> HelpdeskConfig:
+    def from_json(cls, text: str, *, guards: Mapping[str, Guard] | None = None) -> HelpdeskConfig:
         """Build a configuration from JSON text holding the same data as the TOML schema.
 
         Raises:
@@ -622,9 +633,7 @@ class HelpdeskConfig:
         return cls.from_dict(data, guards=guards)
 
     @classmethod
-    def load(
-        cls, path: str | Path, *, guards: Mapping[str, Guard] | None = None
-    ) -> HelpdeskConfig:
+    def load(cls, path: str | Path, *, guards: Mapping[str, Guard] | None = None) -> HelpdeskConfig:
         """Load a configuration from a ``.toml`` (or ``.json``) file.
 
         Args:
@@ -652,7 +661,7 @@ class HelpdeskConfig:
             RuleError: a rule's conditions are a Python callable (no data form).
         """
         graph = self.workflow.to_dict()
-        names = {calendar: name for name, calendar in reversed(self.calendars.items())}
+        names = {calendar: name for name, calendar in reversed(list(self.calendars.items()))}
         policies = []
         for policy in self.sla.policies:
             item = policy.to_dict()
