@@ -54,9 +54,10 @@ from ._workflow import ClosedPolicy, Guard, Workflow
 from .exceptions import InvalidInputError, RuleError, TicketflowError, WorkflowError
 from .rules import Rule, RuleSet
 from .sla import Metric, SlaPolicies, SlaPolicy
-from .workflows import PRESETS, preset_data
+from .workflows import PRESETS as _PRESETS
+from .workflows import preset_data
 
-__all__ = ["DEFAULT_OUTBOX", "HelpdeskConfig", "SCHEMA_VERSION", "sla_from_dict"]
+__all__ = ["DEFAULT_OUTBOX", "HelpdeskConfig", "SCHEMA_VERSION", "sla_from_dict"]  # noqa: RUF022 - sorted() order, as test_exported_members checks
 
 SCHEMA_VERSION: Final = 1
 """The version of the configuration schema this ticketflow reads and writes."""
@@ -546,9 +547,9 @@ class HelpdeskConfig:
         Raises:
             WorkflowError: no such preset.
         """
-        if name not in PRESETS:
+        if name not in _PRESETS:
             raise WorkflowError(
-                f"no preset {name!r}; presets: {', '.join(PRESETS)}", item=str(name)
+                f"no preset {name!r}; presets: {', '.join(_PRESETS)}", item=str(name)
             )
         return cls.from_dict(
             preset_data(
