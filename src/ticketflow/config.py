@@ -82,8 +82,12 @@ class _Table:
 
 @attrs.frozen
 class _MapOf:
-    """A table whose keys are free (``allowed`` None) or from ``allowed``, each ``value``."""
+    """A table whose keys are free (``allowed`` None) or from ``allowed``, each ``value``.
 
+    ``placeholder`` names the keys in the reference page (``<metric>``).
+    """
+
+    placeholder: str
     allowed: frozenset[str] | None
     value: _Node
     fold_case: bool = False
@@ -133,7 +137,7 @@ _ACTION_NAMES: Final = frozenset(
 )
 
 _CALENDAR: Final = _Table(
-    {"timezone": _LEAF, "hours": _MapOf(None, _LEAF), "holidays": _LEAF},
+    {"timezone": _LEAF, "hours": _MapOf("<day>", None, _LEAF), "holidays": _LEAF},
 )
 
 _SCHEMA: Final = _Table(
@@ -153,8 +157,8 @@ _SCHEMA: Final = _Table(
                 {"trigger": _LEAF, "sources": _LEAF, "source": _LEAF, "dest": _LEAF, "guard": _LEAF}
             )
         ),
-        "events": _MapOf(frozenset(_COMMANDS), _LEAF),
-        "calendars": _MapOf(None, _CALENDAR),
+        "events": _MapOf("<command>", frozenset(_COMMANDS), _LEAF),
+        "calendars": _MapOf("<name>", None, _CALENDAR),
         "rules": _ListOf(
             _Table(
                 {
@@ -172,11 +176,16 @@ _SCHEMA: Final = _Table(
                 {
                     "name": _LEAF,
                     "conditions": _CONDITION,
-                    "targets": _MapOf(_PRIORITIES, _MapOf(_METRICS, _LEAF), fold_case=True),
+                    "targets": _MapOf(
+                        "<priority>",
+                        _PRIORITIES,
+                        _MapOf("<metric>", _METRICS, _LEAF),
+                        fold_case=True,
+                    ),
                     "calendar": _CALENDAR,  # or the name of a [calendars] table
                     "pause_in": _LEAF,
-                    "run_in": _MapOf(_METRICS, _LEAF),
-                    "warn_before": _MapOf(_METRICS, _LEAF),  # or one duration
+                    "run_in": _MapOf("<metric>", _METRICS, _LEAF),
+                    "warn_before": _MapOf("<metric>", _METRICS, _LEAF),  # or one duration
                     "escalations": _ListOf(
                         _Table(
                             {
