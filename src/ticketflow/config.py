@@ -427,8 +427,8 @@ class HelpdeskConfig:
         >>> from ticketflow import FakeClock, Helpdesk
         >>> from ticketflow.config import HelpdeskConfig
         >>> config = HelpdeskConfig.preset("zendesk")
-        >>> [rule.name for rule in config.rules]
-        ['wake_postponed', 'close_solved_after_4d', 'confirmation']
+        >>> len(config.rules), config.rules[1].name
+        (3, 'close_solved_after_4d')
         >>> HelpdeskConfig.from_toml(config.to_toml()) == config
         True
         >>> Helpdesk(config=config, clock=FakeClock()).workflow.name
