@@ -539,3 +539,22 @@ def test_report_names_a_bad_sla_file_and_exits_2(
     err = capsys.readouterr().err
     assert f"--sla {str(path)!r}" in err
     assert message in err
+
+
+def test_demo_runs_on_the_configuration_file_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """demo --config FILE: the morning runs the file's rules and SLA policies, not the demo's."""
+    config = tmp_path / "helpdesk.toml"
+    text = HelpdeskConfig.preset("liveagent").to_toml()
+    config.write_text(
+        text + '\n[[sla]]\nname = "std"\ntargets = { normal = { first_reply = "2h" } }\n'
+    )
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert 0 == main(["demo", "--store", url, "--config", str(config)])
+    out = capsys.readouterr().out.splitlines()
+    assert ["rules: wake_postponed, confirmation", "SLA: std"] == out[2:4]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("initial =", "initail ="))
+    assert 1 == main(["demo", "--store", f"sqlite:///{tmp_path / 'd2.db'}", "--config", str(bad)])
+    assert "initail: unknown key" in capsys.readouterr().err
