@@ -34,6 +34,7 @@ from ._workflow import ClosedPolicy as ClosedPolicy
 from ._workflow import Status as Status
 from ._workflow import Transition as Transition
 from ._workflow import Workflow as Workflow
+from .config import HelpdeskConfig as HelpdeskConfig
 from .exceptions import ConflictError as ConflictError
 from .exceptions import InvalidInputError as InvalidInputError
 from .exceptions import RuleError as RuleError
@@ -66,6 +67,7 @@ __all__ = [
     "EventKind",
     "FakeClock",
     "Helpdesk",
+    "HelpdeskConfig",
     "InvalidInputError",
     "MemoryStore",
     "Message",

@@ -31,6 +31,7 @@ from ._model import (
 )
 from ._sla_runner import SlaRunner
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
+from .config import HelpdeskConfig
 from .exceptions import (
     ConflictError,
     InvalidInputError,
@@ -39,10 +40,11 @@ from .exceptions import (
     TicketLockedError,
     TransitionError,
 )
-from .rules import Due, Rule, RuleSet, from_dicts
+from .rules import Due, Rule, RuleSet
 from .sla import SlaPolicies, SlaPolicy, SlaState, sla_state
 from .stores import Change, IndexUpdate, MemoryStore, QueueKey, TicketQuery, TicketStore
 from .stores._protocol import new_positions
+from .workflows import liveagent
 
 __all__ = ["Helpdesk", "SimulatedAction", "Simulation"]
 
@@ -61,9 +63,6 @@ _DEDICATED: Final = {
     "purge": "purge",
 }
 _ACTOR_CACHE_LIMIT: Final = 4096
-_DEFAULT_OUTBOX: Final = frozenset(
-    {EventKind.NOTIFIED, EventKind.ESCALATED, EventKind.SLA_WARNING, EventKind.SLA_BREACHED}
-)
 _QUEUE_MAX: Final = 10_000
 _tuple_new: Final = tuple.__new__
 _WAITING: Final = frozenset({Category.NEW, Category.OPEN})  # waiting on an agent: the queue
@@ -110,9 +109,14 @@ class Helpdesk:
         workflow: The status graph; defaults to `ticketflow.workflows.liveagent`.
         store: Where tickets live; defaults to a new `MemoryStore`.
         clock: Where time comes from; defaults to `SystemClock`.
+        config: The whole configuration (`ticketflow.config.HelpdeskConfig`:
+            workflow, rules, SLA policies, calendars, outbox kinds), for example
+            ``HelpdeskConfig.load("helpdesk.toml")``. Give either ``config`` or
+            any of ``workflow``, ``rules``, ``sla`` and ``outbox``, which build one
+            with `HelpdeskConfig.from_workflow`.
         id_factory: Makes ticket ids from the creation time; defaults to monotonic ULIDs.
         rules: Rules (`ticketflow.rules`) run after every command and by `run_due`;
-            defaults to the workflow's own ``rules`` (the presets wake postponed
+            defaults to the workflow's own ``rules`` data (the presets wake postponed
             tickets; Zendesk also closes solved tickets after 4 days).
         outbox: The event kinds written to the store's outbox in the same
             transaction as the change, and so delivered to subscribers at least
@@ -128,11 +132,14 @@ class Helpdesk:
 
     Raises:
         RuleError: a rule names a command or trigger the workflow does not have.
+        InvalidInputError: ``config`` given together with ``workflow``, ``rules``,
+            ``sla`` or ``outbox``, or not a `HelpdeskConfig`.
     """
 
     __slots__ = (
         "_actors",
         "_clock",
+        "_config",
         "_ids",
         "_outbox",
         "_queued",
@@ -149,31 +156,38 @@ class Helpdesk:
         store: TicketStore | None = None,
         clock: Clock | None = None,
         *,
+        config: HelpdeskConfig | None = None,
         id_factory: Callable[[datetime], str] | None = None,
         rules: Iterable[Rule] | None = None,
         outbox: Iterable[EventKind | str] | None = None,
         sla: SlaPolicies | Iterable[SlaPolicy] | None = None,
     ) -> None:
-        if workflow is None:
-            from .workflows import liveagent  # noqa: PLC0415 - workflows imports the engine's deps
-
-            workflow = liveagent()
+        if config is None:
+            config = HelpdeskConfig.from_workflow(
+                liveagent() if workflow is None else workflow, rules=rules, sla=sla, outbox=outbox
+            )
+        elif not isinstance(config, HelpdeskConfig):
+            raise InvalidInputError(
+                f"config must be a HelpdeskConfig, got {type(config).__name__}", field="config"
+            )
+        elif workflow is not None or rules is not None or sla is not None or outbox is not None:
+            raise InvalidInputError(
+                "config holds the workflow, rules, SLA policies and outbox kinds: pass "
+                "config alone, or workflow/rules/sla/outbox without config",
+                field="config",
+            )
+        workflow = config.workflow
+        self._config = config
         self._workflow = workflow
         self._store: TicketStore = MemoryStore() if store is None else store
         self._clock: Clock = SystemClock() if clock is None else clock
         self._ids: Callable[[datetime], str] = id_factory or UlidFactory()
         self._actors: dict[tuple[str, Role], Actor] = {}
-        self._rules = RuleSet(workflow, from_dicts(workflow.rules) if rules is None else rules)
+        self._rules = RuleSet(workflow, config.rules)
         self._subscribers: list[tuple[Callable[[Ticket, Event], None], frozenset[EventKind]]] = []
-        self._outbox: frozenset[EventKind] = (
-            _DEFAULT_OUTBOX if outbox is None else frozenset(map(EventKind, outbox))
-        )
-        if sla is None:
-            policies = SlaPolicies.from_dicts(workflow.sla)
-        else:
-            policies = sla if isinstance(sla, SlaPolicies) else SlaPolicies(sla)
+        self._outbox: frozenset[EventKind] = config.outbox
         self._sla: SlaRunner | None = (
-            SlaRunner(workflow, policies, self._rules) if policies.policies else None
+            SlaRunner(workflow, config.sla, self._rules) if config.sla.policies else None
         )
         # The statuses whose tickets wait on an agent: the work queue's.
         self._queued = frozenset(
@@ -181,6 +195,11 @@ class Helpdesk:
             for s in workflow.statuses
             if s.category in _WAITING and not workflow.is_locked(s.name)
         )
+
+    @property
+    def config(self) -> HelpdeskConfig:
+        """The configuration this help desk runs (workflow, rules, SLA, outbox)."""
+        return self._config
 
     # --- properties -----------------------------------------------------------------
 

@@ -198,23 +198,16 @@ def _transition_tuple(items: Iterable[Transition]) -> tuple[Transition, ...]:
     return tuple(items)
 
 
-def _rule_tuple(items: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
-    # The rules' data is validated by ticketflow.rules when a Helpdesk compiles it
-    # (imported there: the rules package builds on this module).
-    from .rules import from_dicts  # noqa: PLC0415
-
-    rules = tuple(items)
-    from_dicts(rules)
-    return rules
-
-
-def _sla_tuple(items: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
-    # Validated by ticketflow.sla (imported here: it builds on this module).
-    from .sla import SlaPolicies  # noqa: PLC0415
-
-    policies = tuple(items)
-    SlaPolicies.from_dicts(policies)
-    return policies
+def _data_tuple(items: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    # Legacy rules/SLA data: checked only for shape here; `ticketflow.config`, which
+    # builds on this module, validates it when it builds a configuration.
+    if isinstance(items, str | Mapping) or not isinstance(items, Iterable):
+        raise WorkflowError(f"expected a list of tables, got {items!r}", item=None)
+    data = tuple(items)
+    for item in data:
+        if not isinstance(item, Mapping):
+            raise WorkflowError(f"expected a table, got {item!r}", item=None)
+    return data
 
 
 def _sorted_events(mapping: Mapping[str, str]) -> dict[str, str]:
@@ -251,11 +244,15 @@ class Workflow:
         reopen_resolved: Whether a customer reply reopens a resolved ticket
             (LiveAgent's switch); when False the reply is recorded and the status stays.
         guards: Extra guards by name, beside `BUILTIN_GUARDS`.
-        rules: The workflow's default rules as data (see `ticketflow.rules`), used by a
-            `ticketflow.Helpdesk` created without ``rules``; validated on construction.
-        sla: The workflow's SLA policies as data (`ticketflow.sla.SlaPolicy.to_dict`
-            items, in order), used by a `ticketflow.Helpdesk` created without
-            ``sla``; validated on construction.
+        rules: Kept for compatibility, to be removed: default rules as data (see
+            `ticketflow.rules`), as the presets and workflow files written before
+            `ticketflow.config.HelpdeskConfig` carry them. A workflow is the graph;
+            rules belong to the configuration. `HelpdeskConfig.from_workflow` (what
+            ``Helpdesk(workflow)`` calls) takes them as its default rules and
+            validates them then, not here.
+        sla: Kept for compatibility, like ``rules``: SLA policies as data
+            (`ticketflow.sla.SlaPolicy.to_dict` items, in order), the default SLA
+            policies of `HelpdeskConfig.from_workflow`.
 
     Raises:
         WorkflowError: the definition is invalid; ``item`` names the offending part.
@@ -270,8 +267,8 @@ class Workflow:
     reopen_window: timedelta | None = None
     reopen_resolved: bool = True
     guards: Mapping[str, Guard] = attrs.field(factory=dict, eq=False, repr=False)
-    rules: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_rule_tuple)
-    sla: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_sla_tuple)
+    rules: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_data_tuple)
+    sla: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_data_tuple)
     _by_name: dict[str, Status] = attrs.field(init=False, eq=False, repr=False)
     _table: dict[tuple[str, str], tuple[_Candidate, ...]] = attrs.field(
         init=False, eq=False, repr=False

@@ -17,21 +17,24 @@ import sys
 import threading
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Final, final
+from typing import Any, Final, final
+
+import attrs
 
 from ._calendar import BusinessCalendar
 from ._clock import FakeClock, SystemClock
 from ._engine import Helpdesk
 from ._model import Event, Requester, Ticket
-from ._workflow import Workflow
+from ._workflow import Guard, Workflow
+from .config import HelpdeskConfig, sla_from_dict
 from .exceptions import StoreError, StoreUnavailable, TicketflowError, WorkflowError
 from .metrics import RowValue, aggregate, ticket_metrics, write_csv
-from .rules import after, from_dicts, inactivity
+from .rules import after, inactivity
 from .sla import Metric, SlaPolicies, SlaPolicy
 from .stores import (
     IndexUpdate,
@@ -42,9 +45,9 @@ from .stores import (
     open_store,
 )
 from .stores._protocol import Change
-from .workflows import PRESETS, liveagent, preset
+from .workflows import PRESETS
 
-__all__ = ["DEMO_STORE", "main", "run_demo"]
+__all__ = ["DEMO_STORE", "demo_config", "main", "run_demo"]
 
 DEMO_STORE: Final = "sqlite:///ticketflow-demo.db"
 WORKER_STORE: Final = "sqlite:///helpdesk.db"
@@ -81,6 +84,9 @@ def _queue_lines(desk: Helpdesk) -> list[str]:
         f"The agents' queue at {desk.clock.now():%H:%M} UTC (desk.queue(), most urgent first):"
     ]
     for ticket in desk.queue():
+        if desk.sla is None:
+            lines.append(f"  #{ticket.id[-6:]}  {ticket.subject!r}  ({ticket.status})")
+            continue
         state = desk.sla_state(ticket.id)
         running = [
             (m.due_at, metric.value)
@@ -165,7 +171,31 @@ def _where(store: TicketStore, url: str) -> str:
     return url
 
 
-def run_demo(out: list[str] | None = None, *, store: str | None = None) -> list[str]:
+def demo_config() -> HelpdeskConfig:
+    """Return the demo's configuration: LiveAgent, its rules and two more, one SLA policy.
+
+    The two extra rules remind the customer of an answered ticket after 2 days and
+    close a resolved ticket after 4; the policy counts office hours in Brussels.
+    """
+    liveagent = HelpdeskConfig.preset("liveagent")
+    return attrs.evolve(
+        liveagent,
+        rules=[
+            *liveagent.rules,
+            inactivity(status="answered", after=timedelta(days=2), then="remind"),
+            after(status="resolved", delay=timedelta(days=4), then="close"),
+        ],
+        sla=[_DEMO_SLA],
+        calendars={"office": _DEMO_SLA.calendar},
+    )
+
+
+def run_demo(
+    out: list[str] | None = None,
+    *,
+    store: str | None = None,
+    config: HelpdeskConfig | None = None,
+) -> list[str]:
     """Simulate a morning at a help desk on a fake clock; return the printed lines.
 
     Five tickets go through New, Answered, Open, Resolved and Closed; one is spam,
@@ -178,9 +208,12 @@ def run_demo(out: list[str] | None = None, *, store: str | None = None) -> list[
         out: A list to append the lines to (default: a new list).
         store: A store URL. A store you name is never deleted or emptied: it must
             hold no tickets yet.
+        config: The configuration to run the morning on (default: `demo_config`).
+            The scenario's commands must be allowed by its workflow.
 
     Raises:
         StoreError: the store cannot be opened, or already holds tickets.
+        TicketflowError: the configuration's workflow refuses a command of the scenario.
     """
     lines: list[str] = [] if out is None else out
     url = DEMO_STORE if store is None else store
@@ -194,33 +227,32 @@ def run_demo(out: list[str] | None = None, *, store: str | None = None) -> list[
                 f"the demo needs an empty store, and {url!r} holds {held} tickets; "
                 "name a new file (the demo never deletes or empties a store you name)"
             )
-        before = _run_morning(lines, tickets, url)
+        before = _run_morning(lines, tickets, url, demo_config() if config is None else config)
     finally:
         tickets.close()
     _check_reopened(lines, url, before, fresh=store is None)
     return lines
 
 
-def _run_morning(lines: list[str], store: TicketStore, url: str) -> dict[str, Ticket]:
+def _run_morning(
+    lines: list[str], store: TicketStore, url: str, config: HelpdeskConfig
+) -> dict[str, Ticket]:
     """Run the scenario on ``store``, print it, and return every ticket as committed."""
     clock = FakeClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # a Monday
-    workflow = liveagent()
-    # The preset's rules (wake postponed tickets, close on confirmation) and two more.
-    rules = [
-        *from_dicts(workflow.rules),
-        inactivity(status="answered", after=timedelta(days=2), then="remind"),
-        after(status="resolved", delay=timedelta(days=4), then="close"),
-    ]
-    desk = Helpdesk(workflow, store=store, clock=clock, rules=rules, sla=[_DEMO_SLA])
+    desk = Helpdesk(config=config, store=store, clock=clock)
     queue: list[str] = []
     ticket_ids = _simulate_morning(desk, clock, queue)
     lines.append(f"ticketflow demo: a Monday morning on the {desk.workflow.name} workflow")
     lines.append(f"(fake clock, store {url}; every command below is timestamped by the clock)")
-    lines.append("rules: " + ", ".join(r.name for r in rules))
-    lines.append(
-        "SLA: first reply 1h (high 30m), next reply 4h, resolution 2d, in office hours "
-        "(Europe/Brussels, Mon-Fri 9-17); a warning 15m before, the team lead notified at a breach"
-    )
+    lines.append("rules: " + (", ".join(r.name for r in config.rules) or "none"))
+    if config.sla.policies == (_DEMO_SLA,):
+        lines.append(
+            "SLA: first reply 1h (high 30m), next reply 4h, resolution 2d, in office hours "
+            "(Europe/Brussels, Mon-Fri 9-17); a warning 15m before, the team lead notified "
+            "at a breach"
+        )
+    else:
+        lines.append("SLA: " + (", ".join(p.name for p in config.sla.policies) or "none"))
     lines.append("")
     lines.extend(queue)
     lines.append("")
@@ -382,16 +414,19 @@ def _log_delivery(ticket: Ticket, event: Event) -> None:
     )
 
 
-def _import_subscriber(spec: str) -> Callable[[Ticket, Event], None]:
-    """Import ``module:function`` (the function may be ``Class.attribute``)."""
+def _import_object(option: str, spec: str, example: str) -> object:
+    """Import ``module:attribute`` (the attribute may be ``Class.attribute``) for ``option``.
+
+    ``example`` shows the shape expected, as ``module:function, e.g. app.hooks:notify``.
+    """
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
-        raise _SetupError(f"--subscriber {spec!r}: write module:function, e.g. myapp.hooks:notify")
+        raise _SetupError(f"{option} {spec!r}: write {example}")
     try:
         found: object = importlib.import_module(module_name)
     except Exception as exc:
         raise _SetupError(
-            f"--subscriber {spec!r}: cannot import module {module_name!r}: "
+            f"{option} {spec!r}: cannot import module {module_name!r}: "
             f"{type(exc).__name__}: {exc} (is its directory on PYTHONPATH?)"
         ) from exc
     for part in attribute.split("."):
@@ -399,29 +434,73 @@ def _import_subscriber(spec: str) -> Callable[[Ticket, Event], None]:
             found = getattr(found, part)
         except AttributeError:
             raise _SetupError(
-                f"--subscriber {spec!r}: module {module_name!r} has no attribute {attribute!r}"
+                f"{option} {spec!r}: module {module_name!r} has no attribute {attribute!r}"
             ) from None
+    return found
+
+
+def _import_subscriber(spec: str) -> Callable[[Ticket, Event], None]:
+    """Import ``--subscriber module:function``."""
+    found = _import_object("--subscriber", spec, "module:function, e.g. myapp.hooks:notify")
     if not callable(found):
         raise _SetupError(
-            f"--subscriber {spec!r}: {attribute!r} is a {type(found).__name__}, not a callable "
+            f"--subscriber {spec!r}: it is a {type(found).__name__}, not a callable "
             "taking (ticket, event)"
         )
     return found
 
 
-def _load_config(name: str) -> Workflow:
-    """Load the worker's workflow (and so its rules): a preset name or a .toml/.json file."""
+def _import_guards(spec: str | None) -> dict[str, Guard]:
+    """Import ``--guards module:mapping``: guard callables by the names the workflow uses."""
+    if spec is None:
+        return {}
+    found = _import_object("--guards", spec, "module:mapping, e.g. myapp.guards:GUARDS")
+    if not isinstance(found, Mapping):
+        raise _SetupError(
+            f"--guards {spec!r}: it is a {type(found).__name__}, not a mapping of guard "
+            "names to callables taking a ticket"
+        )
+    guards: dict[str, Guard] = {}
+    for name, guard in found.items():
+        if not isinstance(name, str) or not callable(guard):
+            raise _SetupError(
+                f"--guards {spec!r}: entry {name!r} must map a name to a callable taking a ticket"
+            )
+        guards[name] = guard
+    return guards
+
+
+def _load_config(name: str, guards: str | None = None) -> HelpdeskConfig:
+    """Read ``--config`` (a preset name or a configuration file) with ``--guards``."""
+    imported = _import_guards(guards)
     if name in PRESETS:
-        return preset(name)
+        return HelpdeskConfig.preset(name)
     try:
-        return Workflow.load(name)
+        return HelpdeskConfig.load(name, guards=imported)
     except OSError as exc:
         raise _SetupError(
             f"--config {name!r}: cannot read it ({exc.strerror or exc}); "
-            f"give a workflow .toml file or a preset name ({', '.join(PRESETS)})"
+            f"give a configuration .toml file or a preset name ({', '.join(PRESETS)})"
         ) from exc
     except TicketflowError as exc:
         raise _SetupError(f"--config {name!r}: {exc}") from exc
+
+
+def _config_options(parser: argparse.ArgumentParser, default: str | None, what: str) -> None:
+    """Add ``--config`` and ``--guards``, read by `_load_config`."""
+    parser.add_argument(
+        "--config",
+        default=default,
+        metavar="FILE",
+        help=f"a configuration .toml/.json file (docs/reference/config.md) or a preset name "
+        f"({', '.join(PRESETS)}): {what}",
+    )
+    parser.add_argument(
+        "--guards",
+        metavar="MODULE:MAPPING",
+        help="import MAPPING, a dict of guard name -> callable(ticket) -> bool, for the "
+        "custom guards the configuration's transitions name",
+    )
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -552,7 +631,7 @@ def _run_worker(args: argparse.Namespace) -> int:
     """The ``worker`` command: set up, then loop; return the exit status."""
     with _worker_logging(args.log_level):
         try:
-            workflow = _load_config(args.config)
+            config = _load_config(args.config, args.guards)
             subscribers = [_import_subscriber(spec) for spec in args.subscriber]
             store = _open_store_option(args.store)
         except _SetupError as exc:
@@ -562,7 +641,9 @@ def _run_worker(args: argparse.Namespace) -> int:
         received: list[int] = []
         try:
             try:
-                desk = Helpdesk(workflow, store=_StoppableStore(store, stop), clock=SystemClock())
+                desk = Helpdesk(
+                    config=config, store=_StoppableStore(store, stop), clock=SystemClock()
+                )
             except TicketflowError as exc:
                 print(f"ticketflow worker: error: --config {args.config!r}: {exc}", file=sys.stderr)
                 return EXIT_BAD_SETUP
@@ -576,11 +657,12 @@ def _run_worker(args: argparse.Namespace) -> int:
                 stop=stop,
             )
             _LOG.info(
-                "worker started on %s: workflow %s, %d rules, batch %d, poll %gs, lease %gs, "
-                "subscribers: %s",
+                "worker started on %s: workflow %s, %d rules, %d SLA policies, batch %d, "
+                "poll %gs, lease %gs, subscribers: %s",
                 args.store,
-                workflow.name,
-                len(workflow.rules),
+                config.workflow.name,
+                len(config.rules),
+                len(config.sla.policies),
                 args.batch,
                 args.poll,
                 args.lease,
@@ -615,11 +697,8 @@ def _worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         default=WORKER_STORE,
         help=f"store URL (default: {WORKER_STORE}, the embedded SQLite file)",
     )
-    worker.add_argument(
-        "--config",
-        default="liveagent",
-        help="workflow .toml/.json file whose [[rules]] the worker runs, or a preset name "
-        "(default: liveagent)",
+    _config_options(
+        worker, "liveagent", "the rules, SLA policies and outbox kinds run (default: liveagent)"
     )
     worker.add_argument("--once", action="store_true", help="do one pass, then exit")
     worker.add_argument(
@@ -659,10 +738,10 @@ def _worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def _load_workflow(name: str) -> Workflow:
     if name in PRESETS:
-        return preset(name)
+        return HelpdeskConfig.preset(name).workflow
     path = Path(name)
     try:
-        return Workflow.load(path)
+        return HelpdeskConfig.load(path).workflow
     except WorkflowError as exc:
         if "unknown guard" not in str(exc):
             raise
@@ -670,7 +749,7 @@ def _load_workflow(name: str) -> Workflow:
     text = path.read_text(encoding="utf-8")
     data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     names = {t.get("guard") for t in data.get("transitions", [])} - {None}
-    return Workflow.from_dict(data, guards=dict.fromkeys(names, _any_ticket))
+    return HelpdeskConfig.from_dict(data, guards=dict.fromkeys(names, _any_ticket)).workflow
 
 
 def _any_ticket(_ticket: Ticket) -> bool:
@@ -763,38 +842,52 @@ def _parse_now(text: str) -> datetime:
 
 
 def _load_sla(name: str) -> SlaPolicies:
-    """Read ``--sla``: a TOML file with a ``[[policies]]`` array, or JSON (a list, or the same)."""
+    """Read ``--sla``: a configuration file's ``[[sla]]`` policies (and ``[calendars]``).
+
+    The file may be a whole configuration or hold only those. The spelling of
+    ticketflow 0.1, a ``[[policies]]`` array (or a JSON list), is still read, with a
+    deprecation message on stderr.
+    """
     path = Path(name)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise _SetupError(f"--sla {name!r}: cannot read it ({exc.strerror or exc})") from exc
     try:
-        data: object = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        data: Any = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
         kind = "TOML" if path.suffix == ".toml" else "JSON"
         raise _SetupError(f"--sla {name!r}: not valid {kind}: {exc}") from exc
-    policies = data.get("policies") if isinstance(data, dict) else data
-    if not isinstance(policies, list) or not policies:
+    if isinstance(data, list) or (isinstance(data, dict) and "policies" in data):
+        print(
+            f"ticketflow report: warning: --sla {name!r}: [[policies]] (or a JSON list) is "
+            "deprecated; write the policies as [[sla]] tables, as in a configuration file",
+            file=sys.stderr,
+        )
+        data = {
+            "sla": data if isinstance(data, list) else data.pop("policies"),
+            **(data if isinstance(data, dict) else {}),
+        }
+    if not isinstance(data, dict) or not data.get("sla"):
         raise _SetupError(
-            f"--sla {name!r}: expected a non-empty list of policies "
-            '(TOML: [[policies]] tables; JSON: a list, or {"policies": [...]})'
+            f"--sla {name!r}: expected [[sla]] tables (SLA policies), as in a configuration file"
         )
     try:
-        return SlaPolicies.from_dicts(policies)
-    except (TicketflowError, ValueError) as exc:
+        return sla_from_dict(data)
+    except TicketflowError as exc:
         raise _SetupError(f"--sla {name!r}: {exc}") from exc
 
 
 def _run_report(args: argparse.Namespace) -> int:
     """The ``report`` command: metrics of every ticket in the store, as a table (and CSV)."""
     try:
-        workflow = _load_config(args.config)
+        config = _load_config(args.config, args.guards)
+        workflow = config.workflow
         now = SystemClock().now() if args.now is None else _parse_now(args.now)
         if args.sla is not None:
             sla: SlaPolicies | None = _load_sla(args.sla)
-        else:  # the workflow's own [[sla]] policies, if its config has some
-            sla = SlaPolicies.from_dicts(workflow.sla) if workflow.sla else None
+        else:  # the configuration's own [[sla]] policies, if it has some
+            sla = config.sla if config.sla.policies else None
         store = _open_store_option(args.store)
     except _SetupError as exc:
         print(f"ticketflow report: error: {exc}", file=sys.stderr)
@@ -838,11 +931,11 @@ def _report_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     report.add_argument(
         "--store", default=WORKER_STORE, help=f"store URL (default: {WORKER_STORE})"
     )
-    report.add_argument(
-        "--config",
-        default="liveagent",
-        help="the workflow (a preset name or a .toml/.json file) that gives the statuses' "
-        "categories (default: liveagent)",
+    _config_options(
+        report,
+        "liveagent",
+        "its workflow gives the statuses' categories, its [[sla]] the SLA columns "
+        "(default: liveagent)",
     )
     report.add_argument(
         "--by",
@@ -861,8 +954,9 @@ def _report_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     report.add_argument(
         "--sla",
         metavar="FILE",
-        help="SLA policies (.toml with [[policies]] tables, or .json): add an achievement "
-        "column per metric with a target (default: the [[sla]] policies of --config, if any)",
+        help="a configuration file whose [[sla]] policies (and [calendars]) count instead of "
+        "those of --config: add an achievement column per metric with a target "
+        "(default: the [[sla]] policies of --config, if any)",
     )
 
 
@@ -878,6 +972,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help=f"store URL (default: {DEMO_STORE}, removed first so each run starts afresh; "
         "a store you name must be empty and is never deleted)",
+    )
+    _config_options(
+        demo,
+        None,
+        "the workflow, rules and SLA the morning runs on (default: LiveAgent, "
+        "its rules and two more, and an office-hours SLA policy)",
     )
     diagram = commands.add_parser("diagram", help="print a workflow's Mermaid diagram")
     diagram.add_argument(
@@ -895,10 +995,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_report(args)
     try:
         if args.command == "demo":
-            print("\n".join(run_demo(store=args.store)))
+            config = None if args.config is None else _load_config(args.config, args.guards)
+            print("\n".join(run_demo(store=args.store, config=config)))
         else:
             print(_load_workflow(args.workflow).mermaid(), end="")
-    except (TicketflowError, OSError) as exc:
+    except (TicketflowError, OSError, _SetupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -18,17 +18,17 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 from ticketflow import (
     EventKind,
     FakeClock,
     Helpdesk,
+    HelpdeskConfig,
     SystemClock,
-    Workflow,
     open_store,
     rules,
-    workflows,
 )
 from ticketflow.rules import Rule
 
@@ -52,10 +52,8 @@ class Setup:
     def __init__(self, tmp_path: Path, rule_list: list[Rule]) -> None:
         self.dir = tmp_path
         self.url = f"sqlite:///{tmp_path / 'desk.db'}"
-        self.config = tmp_path / "workflow.toml"
-        data = workflows.liveagent().to_dict()
-        data["rules"] = rules.to_dicts(rule_list)
-        Workflow.from_dict(data).save(self.config)
+        self.config = tmp_path / "helpdesk.toml"
+        attrs.evolve(HelpdeskConfig.preset("liveagent"), rules=rule_list).save(self.config)
         self.rules = rule_list
         self.record = tmp_path / "deliveries.txt"
         self.log = tmp_path / "worker.log"
@@ -281,7 +279,7 @@ def test_the_worker_runs_the_sla_policies_of_its_workflow_config(
     level 1 (stamped at the breach instant) and delivers the three outbox entries.
     """
     s = setup([])
-    data = workflows.liveagent().to_dict()
+    data = HelpdeskConfig.preset("liveagent").to_dict()
     data["sla"] = [
         {
             "name": "standard",
@@ -289,12 +287,12 @@ def test_the_worker_runs_the_sla_policies_of_its_workflow_config(
             "escalations": [{"level": 1, "notify": "team-lead"}],
         }
     ]
-    workflow = Workflow.from_dict(data)
-    workflow.save(s.config)
+    config = HelpdeskConfig.from_dict(data)
+    config.save(s.config)
     opened = SystemClock().now() - timedelta(days=3)
     store = open_store(s.url)
     try:
-        desk = Helpdesk(workflow, store=store, clock=FakeClock(opened))
+        desk = Helpdesk(config=config, store=store, clock=FakeClock(opened))
         ids = [desk.open_ticket(subject=f"t{i}", requester=ANN).id for i in range(4)]
         assert opened + timedelta(hours=1) == store.next_due_at()
     finally:
@@ -316,5 +314,58 @@ def test_the_worker_runs_the_sla_policies_of_its_workflow_config(
                 e for e in store.get(ticket_id).timeline if e.kind is EventKind.SLA_BREACHED
             )
             assert opened + timedelta(hours=1) == breach.at
+    finally:
+        store.close()
+
+
+GUARDS_MODULE = """\
+def closable(ticket):
+    return "closable" in ticket.tags
+
+
+GUARDS = {"closable": closable}
+"""
+
+
+def test_the_worker_loads_custom_guards_by_name(setup: Callable[[list[Rule]], Setup]) -> None:
+    """--guards MODULE:MAPPING: the worker's transitions call the user's guard.
+
+    The close transition is guarded by ``closable`` (a tag); a time rule closes
+    answered tickets after 2 days. Of two tickets answered 3 days ago only the
+    tagged one closes. Without --guards the worker refuses to start, naming the
+    guard and the option.
+    """
+    s = setup([])
+    (s.dir / "hooks" / "my_guards.py").write_text(GUARDS_MODULE, encoding="utf-8")
+    data = HelpdeskConfig.preset("liveagent").to_dict()
+    for transition in data["transitions"]:
+        if transition["trigger"] == "close":
+            transition["guard"] = "closable"
+    data["rules"] = [
+        *data["rules"],
+        rules.after(status="answered", delay=timedelta(days=2), then="close").to_dict(),
+    ]
+    config = HelpdeskConfig.from_dict(data, guards={"closable": lambda t: "closable" in t.tags})
+    config.save(s.config)
+    store = open_store(s.url)
+    try:
+        desk = Helpdesk(
+            config=config, store=store, clock=FakeClock(SystemClock().now() - timedelta(days=3))
+        )
+        ids = []
+        for tags in (["closable"], []):
+            ticket = desk.open_ticket(subject="x", requester=ANN, tags=tags)
+            ids.append(desk.agent_reply(ticket.id, "Fixed?", by="bob").id)
+    finally:
+        store.close()
+    refused = s.run("--once")
+    assert 2 == refused.returncode
+    assert "unknown guard 'closable'" in refused.stderr
+    assert "--guards" in refused.stderr
+    done = s.run("--once", "--guards", "my_guards:GUARDS")
+    assert 0 == done.returncode, done.stderr
+    store = open_store(s.url)
+    try:
+        assert ["closed", "answered"] == [store.get(i).status for i in ids]
     finally:
         store.close()

@@ -7,22 +7,22 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 from ticketflow import (
     Event,
     FakeClock,
     Helpdesk,
+    HelpdeskConfig,
     MemoryStore,
     Requester,
     SQLiteStore,
     StoreUnavailable,
     SystemClock,
     Ticket,
-    Workflow,
     open_store,
     rules,
-    workflows,
 )
 from ticketflow.cli import DEMO_STORE, _StoppableStore, _Worker, main, run_demo
 from ticketflow.stores._sqlite import SCHEMA_VERSION
@@ -198,7 +198,7 @@ def test_a_workflow_file_with_invalid_rules_is_a_setup_error(
     assert 2 == main(["worker", "--store", "memory://", "--config", str(config), "--once"])
     err = capsys.readouterr().err
     assert f"--config {str(config)!r}" in err
-    assert "unknown action 'explode'" in err
+    assert "rules[2].actions[0].explode: unknown action" in err
 
 
 @pytest.mark.parametrize("option", ["--batch", "--poll", "--lease"])
@@ -337,10 +337,8 @@ def test_worker_once_in_process_fires_and_logs_deliveries(
     store = open_store(url)
     ids = due_desk(store, 2)  # type: ignore[arg-type]
     store.close()
-    config = tmp_path / "workflow.toml"
-    data = workflows.liveagent().to_dict()
-    data["rules"] = rules.to_dicts([REMIND])
-    Workflow.from_dict(data).save(config)
+    config = tmp_path / "helpdesk.toml"
+    attrs.evolve(HelpdeskConfig.preset("liveagent"), rules=[REMIND]).save(config)
     assert 0 == main(["worker", "--store", url, "--config", str(config), "--once"])
     err = capsys.readouterr().err
     for ticket_id in ids:
@@ -433,18 +431,20 @@ def test_report_on_an_empty_store_prints_a_header_only(
 
 
 SLA_TOML = """
-[[policies]]
+schema_version = 1
+
+[[sla]]
 name = "standard"
 
-[policies.targets.low]
+[sla.targets.low]
 first_reply = "1h"
 resolution = "1d"
 
-[policies.targets.normal]
+[sla.targets.normal]
 first_reply = "15m"
 resolution = "1h"
 
-[policies.targets.high]
+[sla.targets.high]
 first_reply = "15m"
 resolution = "1h"
 """
@@ -453,7 +453,7 @@ resolution = "1h"
 def test_report_with_sla_adds_an_achievement_column_per_metric(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--sla FILE (TOML [[policies]]): first reply 2 of 4 within 15 min, resolution 2 of 3."""
+    """--sla FILE (TOML [[sla]]): first reply 2 of 4 within 15 min, resolution 2 of 3."""
     monkeypatch.chdir(tmp_path)
     run_demo()
     capsys.readouterr()
@@ -472,21 +472,49 @@ def test_report_with_sla_adds_an_achievement_column_per_metric(
     import json  # noqa: PLC0415 - this test's own needs (the file's imports are shared)
     import tomllib  # noqa: PLC0415
 
+    policies = tomllib.loads(SLA_TOML)["sla"]
     as_json = tmp_path / "sla.json"
-    as_json.write_text(json.dumps(tomllib.loads(SLA_TOML)["policies"]), encoding="utf-8")
+    as_json.write_text(json.dumps({"sla": policies}), encoding="utf-8")
     assert 0 == main(
         ["report", "--store", url, "--now", "2026-03-10T12:00+00:00", "--sla", str(as_json)]
     )
     assert capsys.readouterr().out.splitlines()[2].split()[-4:] == ["50%", "(2/4)", "67%", "(2/3)"]
-    # Without --sla, the [[sla]] policies of the --config workflow count.
-    data = workflows.liveagent().to_dict()
-    data["sla"] = tomllib.loads(SLA_TOML)["policies"]
+    # Without --sla, the [[sla]] policies of the --config file count: the same spelling.
     config = tmp_path / "with-sla.toml"
-    Workflow.from_dict(data).save(config)
+    config.write_text(
+        HelpdeskConfig.preset("liveagent").to_toml() + SLA_TOML.replace("schema_version = 1", "")
+    )
     assert 0 == main(
         ["report", "--store", url, "--now", "2026-03-10T12:00+00:00", "--config", str(config)]
     )
     assert capsys.readouterr().out.splitlines()[2].split()[-4:] == ["50%", "(2/4)", "67%", "(2/3)"]
+    # And the whole configuration file serves as --sla too.
+    assert 0 == main(
+        ["report", "--store", url, "--now", "2026-03-10T12:00+00:00", "--sla", str(config)]
+    )
+    assert capsys.readouterr().out.splitlines()[2].split()[-4:] == ["50%", "(2/4)", "67%", "(2/3)"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("old.toml", SLA_TOML.replace("[[sla]]", "[[policies]]").replace("[sla.", "[policies.")),
+        ("old.json", None),
+    ],
+)
+def test_report_still_reads_the_old_policies_spelling_with_a_deprecation_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str | None
+) -> None:
+    """--sla with [[policies]] (or a JSON list), the 0.1 spelling: read, and stderr says so."""
+    import json  # noqa: PLC0415 - this test's own needs (the file's imports are shared)
+    import tomllib  # noqa: PLC0415
+
+    path = tmp_path / name
+    path.write_text(text or json.dumps(tomllib.loads(SLA_TOML)["sla"]), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert 0 == main(["report", "--store", url, "--sla", str(path)])
+    err = capsys.readouterr().err
+    assert f"--sla {str(path)!r}: [[policies]] (or a JSON list) is deprecated" in err
 
 
 @pytest.mark.parametrize(
@@ -494,7 +522,8 @@ def test_report_with_sla_adds_an_achievement_column_per_metric(
     [
         ("missing.toml", None, "cannot read it"),
         ("broken.toml", "x =", "not valid TOML"),
-        ("empty.json", "{}", "expected a non-empty list of policies"),
+        ("empty.json", "{}", "expected [[sla]] tables"),
+        ("typo.toml", SLA_TOML.replace("resolution", "resolutoin", 1), "sla[0].targets.low"),
         ("bad.json", '[{"name": "x", "targets": {"normal": {"first_reply": "soon"}}}]', "soon"),
     ],
 )
@@ -510,3 +539,22 @@ def test_report_names_a_bad_sla_file_and_exits_2(
     err = capsys.readouterr().err
     assert f"--sla {str(path)!r}" in err
     assert message in err
+
+
+def test_demo_runs_on_the_configuration_file_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """demo --config FILE: the morning runs the file's rules and SLA policies, not the demo's."""
+    config = tmp_path / "helpdesk.toml"
+    text = HelpdeskConfig.preset("liveagent").to_toml()
+    config.write_text(
+        text + '\n[[sla]]\nname = "std"\ntargets = { normal = { first_reply = "2h" } }\n'
+    )
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert 0 == main(["demo", "--store", url, "--config", str(config)])
+    out = capsys.readouterr().out.splitlines()
+    assert ["rules: wake_postponed, confirmation", "SLA: std"] == out[2:4]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("initial =", "initail ="))
+    assert 1 == main(["demo", "--store", f"sqlite:///{tmp_path / 'd2.db'}", "--config", str(bad)])
+    assert "initail: unknown key" in capsys.readouterr().err

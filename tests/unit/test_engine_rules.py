@@ -11,6 +11,7 @@ from ticketflow import (
     EventKind,
     FakeClock,
     Helpdesk,
+    HelpdeskConfig,
     InvalidInputError,
     MemoryStore,
     RuleError,
@@ -259,18 +260,30 @@ def test_zendesk_closes_a_solved_ticket_after_four_days() -> None:
     assert "close_solved_after_4d" == closed.timeline[-1].data["rule"]
 
 
-def test_rules_save_and_load_with_the_workflow() -> None:
-    """A workflow's rules round-trip through TOML and JSON; bad rule data fails at load."""
-    wf = workflows.zendesk()
-    assert 3 == len(wf.rules)
-    assert wf == type(wf).from_toml(wf.to_toml())
-    assert wf == type(wf).from_json(wf.to_json())
-    data = wf.to_dict()
+def test_rules_save_and_load_with_the_config() -> None:
+    """A configuration's rules round-trip through TOML and JSON; bad rule data fails at load."""
+    config = HelpdeskConfig.preset("zendesk")
+    assert 3 == len(config.rules)
+    assert config == HelpdeskConfig.from_toml(config.to_toml())
+    assert config == HelpdeskConfig.from_json(config.to_json())
+    data = config.to_dict()
     data["rules"][1]["conditions"]["all"][0]["field"] = "colour"
     with pytest.raises(RuleError) as info:
-        type(wf).from_dict(data)
+        HelpdeskConfig.from_dict(data)
+    assert str(info.value).startswith("rules[1]: ")
     assert "close_solved_after_4d" in str(info.value)
     assert "colour" in str(info.value)
+
+
+def test_a_preset_workflow_still_carries_its_rules_for_helpdesk_workflow() -> None:
+    """workflows.zendesk() keeps its rules as data; Helpdesk(workflow) runs them (compatibility)."""
+    workflow = workflows.zendesk()
+    assert [r.name for r in HelpdeskConfig.preset("zendesk").rules] == [
+        r["name"] for r in workflow.rules
+    ]
+    desk = Helpdesk(workflow, clock=FakeClock(START))
+    assert HelpdeskConfig.preset("zendesk") == desk.config
+    assert () == desk.workflow.rules  # the configuration's workflow is the graph alone
 
 
 def test_an_empty_rule_list_turns_the_default_rules_off() -> None:

@@ -21,6 +21,7 @@ import ticketflow
 
 PUBLIC_MODULES = (
     "ticketflow",
+    "ticketflow.config",
     "ticketflow.exceptions",
     "ticketflow.metrics",
     "ticketflow.rules",
@@ -29,7 +30,7 @@ PUBLIC_MODULES = (
     "ticketflow.workflows",
 )
 PUBLIC_SUBMODULES = frozenset(
-    {"cli", "exceptions", "metrics", "rules", "sla", "stores", "testing", "workflows"}
+    {"cli", "config", "exceptions", "metrics", "rules", "sla", "stores", "testing", "workflows"}
 )
 """The public namespaces CONVENTIONS.md section 1 names; every other module is private."""
 

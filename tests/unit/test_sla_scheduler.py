@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 from ticketflow import (
@@ -17,6 +18,7 @@ from ticketflow import (
     EventKind,
     FakeClock,
     Helpdesk,
+    HelpdeskConfig,
     InvalidInputError,
     MemoryStore,
     Priority,
@@ -354,27 +356,39 @@ def test_sla_state_without_policies_is_a_clear_error() -> None:
         desk.sla_state(ticket.id)
 
 
-def test_sla_policies_travel_with_the_workflow_config() -> None:
-    data = workflows.liveagent().to_dict()
-    data["sla"] = [escalating_policy().to_dict()]
-    workflow = Workflow.from_dict(data)
-    again = Workflow.from_json(workflow.to_json())
-    assert again == workflow
-    desk = Helpdesk(workflow, clock=FakeClock(MONDAY_9))
+def test_sla_policies_travel_with_the_config() -> None:
+    config = HelpdeskConfig.from_workflow(workflows.liveagent(), sla=[escalating_policy()])
+    again = HelpdeskConfig.from_json(config.to_json())
+    assert again == config
+    desk = Helpdesk(config=config, clock=FakeClock(MONDAY_9))
     assert ["std"] == [p.name for p in desk.sla.policies]  # type: ignore[union-attr]
     ticket = open_ticket(desk)
     assert "sla:first_reply:breach" == desk.next_due(ticket.id).rule  # type: ignore[union-attr]
+    assert None is Helpdesk(config=attrs.evolve(config, sla=())).sla
+
+
+def test_sla_policies_of_a_legacy_workflow_file_still_count() -> None:
+    """A workflow file written before HelpdeskConfig, with [[sla]]: Helpdesk(workflow) runs it."""
+    data = workflows.liveagent().to_dict()
+    data["sla"] = [escalating_policy().to_dict()]
+    workflow = Workflow.from_dict(data)
+    desk = Helpdesk(workflow, clock=FakeClock(MONDAY_9))
+    assert ["std"] == [p.name for p in desk.sla.policies]  # type: ignore[union-attr]
     assert None is Helpdesk(workflow, sla=()).sla
 
 
-def test_sla_policies_load_from_toml_with_the_workflow() -> None:
-    text = workflows.liveagent().to_toml() + (
-        '\n[[sla]]\nname = "std"\nwarn_before = "15m"\n'
+def test_sla_policies_load_from_toml_with_the_config() -> None:
+    text = HelpdeskConfig.preset("liveagent").to_toml() + (
+        '\n[calendars.office]\ntimezone = "UTC"\n'
+        '[calendars.office.hours]\nmon = [["00:00", "24:00"]]\n'
+        '\n[[sla]]\nname = "std"\nwarn_before = "15m"\ncalendar = "office"\n'
         '[sla.targets.normal]\nfirst_reply = "2h"\n'
         '[[sla.escalations]]\nlevel = 1\nafter = "1h"\nassign = "lead"\n'
     )
-    workflow = Workflow.from_toml(text)
-    desk = Helpdesk(workflow, clock=FakeClock(MONDAY_9))
+    config = HelpdeskConfig.from_toml(text)
+    assert config.calendars["office"] == config.sla.policies[0].calendar
+    assert 'calendar = "office"' in config.to_toml()
+    desk = Helpdesk(config=config, clock=FakeClock(MONDAY_9))
     ticket = open_ticket(desk)
     desk.run_until(MONDAY_9 + 4 * H)
     assert "lead" == desk.get(ticket.id).assignee
@@ -383,11 +397,11 @@ def test_sla_policies_load_from_toml_with_the_workflow() -> None:
     ]
 
 
-def test_bad_sla_data_in_a_workflow_names_the_policy_and_field() -> None:
-    data = workflows.liveagent().to_dict()
+def test_bad_sla_data_in_a_config_names_the_path_the_policy_and_field() -> None:
+    data = HelpdeskConfig.preset("liveagent").to_dict()
     data["sla"] = [{"name": "std", "targets": {"normal": {"first_reply": "soon"}}}]
-    with pytest.raises(RuleError, match=r"SLA policy 'std'.*targets.normal.first_reply"):
-        Workflow.from_dict(data)
+    with pytest.raises(RuleError, match=r"^sla\[0\]: SLA policy 'std'.*targets.normal.first_reply"):
+        HelpdeskConfig.from_dict(data)
 
 
 def test_reschedule_applies_new_policies_to_stored_tickets() -> None:

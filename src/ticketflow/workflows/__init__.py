@@ -1,10 +1,14 @@
 """Preset workflows: LiveAgent (the default), Zendesk and Freshdesk.
 
-Each preset is a TOML file shipped in this package and loaded with
-`ticketflow.Workflow.from_dict`, so it is also an example of a custom workflow.
-The settings (what a reply to a closed ticket does, whether a reply reopens a
-resolved ticket) can be overridden per call; see ``docs/presets.md`` for each
-preset's semantics and where they differ.
+Each preset is a configuration file shipped in this package (the schema of
+`ticketflow.config.HelpdeskConfig`), so it is also an example of a custom
+configuration. `ticketflow.config.HelpdeskConfig.preset` returns a preset's whole
+configuration (graph, default rules, SLA policies); `liveagent`, `zendesk`,
+`freshdesk` and `preset` return its `ticketflow.Workflow`, which for
+compatibility still carries the preset's rules as ``Workflow.rules`` data (what
+``Helpdesk(workflow)`` runs by default). The settings (what a reply to a closed
+ticket does, whether a reply reopens a resolved ticket) can be overridden per
+call; see ``docs/presets.md`` for each preset's semantics and where they differ.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 
 from .._workflow import ClosedPolicy, Workflow
 
-__all__ = ["PRESETS", "freshdesk", "liveagent", "preset", "zendesk"]
+__all__ = ["PRESETS", "freshdesk", "liveagent", "preset", "preset_data", "zendesk"]
 
 PRESETS = ("liveagent", "zendesk", "freshdesk")
 """The names of the shipped presets."""
@@ -30,12 +34,30 @@ def _data(name: str) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _build(
+def preset_data(
     name: str,
-    closed_policy: ClosedPolicy | str | None,
-    reopen_window: timedelta | None,
-    reopen_resolved: bool | None,
-) -> Workflow:
+    *,
+    closed_policy: ClosedPolicy | str | None = None,
+    reopen_window: timedelta | None = None,
+    reopen_resolved: bool | None = None,
+) -> dict[str, Any]:
+    """Return a preset's configuration data (a fresh copy, yours to change).
+
+    It is what `ticketflow.config.HelpdeskConfig.from_dict` reads, in the schema of
+    the configuration file; with ``closed_policy="reopen"`` the Closed -> Open
+    transition is added if the preset lacks it.
+
+    Args:
+        name: One of `PRESETS`.
+        closed_policy: Overrides the preset's (see `liveagent`).
+        reopen_window: Overrides the preset's (see `liveagent`).
+        reopen_resolved: Overrides the preset's (see `liveagent`).
+
+    Raises:
+        KeyError: no such preset.
+    """
+    if name not in PRESETS:
+        raise KeyError(f"no preset {name!r}; presets: {', '.join(PRESETS)}")
     data = copy.deepcopy(_data(name))
     settings = data.setdefault("settings", {})
     if closed_policy is not None:
@@ -51,6 +73,22 @@ def _build(
         )
         if not has_way_back:
             data["transitions"].append({"trigger": trigger, "sources": ["closed"], "dest": "open"})
+    return data
+
+
+def _build(
+    name: str,
+    closed_policy: ClosedPolicy | str | None,
+    reopen_window: timedelta | None,
+    reopen_resolved: bool | None,
+) -> Workflow:
+    data = preset_data(
+        name,
+        closed_policy=closed_policy,
+        reopen_window=reopen_window,
+        reopen_resolved=reopen_resolved,
+    )
+    data.pop("schema_version", None)
     return Workflow.from_dict(data)
 
 
