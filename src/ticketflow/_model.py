@@ -940,3 +940,83 @@ def scrub_event(event: Event) -> Event:
 def _scrub_message(m: Message | Mapping[str, Any]) -> Message:
     msg = m if isinstance(m, Message) else Message.from_dict(m)
     return attrs.evolve(msg, body="", author=_scrub_actor(msg.author))
+
+
+# --- trusted construction (for the stores' decoder) ------------------------------------
+# Added for ticketflow.stores._codec, which decodes events a store wrote itself: their
+# values were validated when the command that made them ran, so these build the value
+# objects without the public constructors' checks, conversions and keyword handling
+# (object.__new__ and the slot setters). Never use them on input from outside.
+
+_set_requester_name = Requester.__dict__["name"].__set__
+_set_requester_email = Requester.__dict__["email"].__set__
+_set_requester_contacts = Requester.__dict__["contacts"].__set__
+_set_requester_organisation = Requester.__dict__["organisation"].__set__
+_CREATED_SETTERS: Final[tuple[tuple[str, Callable[[object, Any], None]], ...]] = tuple(
+    (name, CreatedData.__dict__[name].__set__) for name in sorted(_CREATED_FIELDS)
+)
+_PRIORITY_LABELS: Final[Mapping[str, Priority]] = {p.label: p for p in Priority}
+
+
+def trusted_event(
+    kind: EventKind,
+    at: datetime,
+    actor: Actor,
+    status_before: str,
+    status_after: str,
+    data: Mapping[str, Any],
+    version: int,
+) -> Event:
+    """Return the `Event` with these values, built without the constructor's keyword handling.
+
+    ``kind`` must be an `EventKind` member (not its string value) and ``data`` must
+    already be in memory form (see `Event`); the event owns ``data`` from now on.
+    """
+    event: Event = _new_object(Event)
+    _set_event_step(
+        event,
+        _STEPS.get((kind, status_before, status_after)) or _step(kind, status_before, status_after),
+    )
+    _set_event_at(event, at)
+    _set_event_actor(event, actor)
+    _set_event_data(event, data)
+    _set_event_version(event, version)
+    return event
+
+
+def trusted_requester(data: Mapping[str, Any]) -> Requester:
+    """Return the `Requester` of `Requester.to_dict` output, without re-validating it."""
+    requester: Requester = _new_object(Requester)
+    _set_requester_name(requester, data.get("name", ""))
+    _set_requester_email(requester, data.get("email"))
+    contacts = data.get("contacts")
+    _set_requester_contacts(requester, MappingProxyType(dict(contacts)) if contacts else EMPTY)
+    _set_requester_organisation(requester, data.get("organisation"))
+    return requester
+
+
+def trusted_created_data(data: Mapping[str, Any]) -> CreatedData:
+    """Return the `CreatedData` of a stored ``created`` event's data (as JSON gives it back).
+
+    The same values as `CreatedData.from_mapping`, without its checks.
+    """
+    fields = data.get("custom_fields")
+    tags = data.get("tags")
+    priority = data.get("priority", "normal")
+    values: dict[str, Any] = {
+        "id": data["id"],
+        "subject": data["subject"],
+        "description": data.get("description", ""),
+        "requester": trusted_requester(data["requester"]),
+        "priority": _PRIORITY_LABELS.get(priority) or Priority.parse(priority),
+        "channel": data.get("channel", "email"),
+        "assignee": data.get("assignee"),
+        "department": data.get("department"),
+        "tags": tuple(sorted(tags)) if tags else (),
+        "custom_fields": MappingProxyType(dict(fields)) if fields else EMPTY,
+        "parent_id": data.get("parent_id"),
+    }
+    created: CreatedData = _new_object(CreatedData)
+    for name, setter in _CREATED_SETTERS:
+        setter(created, values[name])
+    return created

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import threading
@@ -15,6 +14,7 @@ from urllib.parse import parse_qsl
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
+from ._codec import decode_ticket, dump_event
 from ._protocol import (
     Change,
     IndexUpdate,
@@ -115,14 +115,6 @@ def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | 
         return (None, None, None)
     due = _NO_SLA if key.sla_due is None else _micros(key.sla_due)
     return (due, _micros(key.waiting_since), -int(key.priority))
-
-
-def _dump(event: Event) -> str:
-    return json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
-
-
-def _load(body: str) -> Event:
-    return Event.from_dict(json.loads(body))
 
 
 @final
@@ -360,8 +352,12 @@ class SQLiteStore:
         return tickets
 
     def _load_tickets(self, ids: Sequence[str]) -> dict[str, Ticket]:
-        """Rebuild the tickets with these ids from their events (and cache them)."""
-        timelines: dict[str, list[Event]] = {}
+        """Rebuild the tickets with these ids from their events (without caching them).
+
+        Only scans load several tickets at once, and a scan must not evict the
+        tickets in use (see `TicketCache`).
+        """
+        timelines: dict[str, list[str]] = {}
         conn = self._conn
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -372,11 +368,11 @@ class SQLiteStore:
                 chunk,
             )
             for ticket_id, body in rows:
-                timelines.setdefault(ticket_id, []).append(_load(body))
-        loaded = {tid: Ticket.rebuild(events) for tid, events in timelines.items()}
-        for ticket in loaded.values():
-            self._cache.remember(ticket)
-        return loaded
+                timelines.setdefault(ticket_id, []).append(body)
+        return {tid: self._decode(tid, bodies) for tid, bodies in timelines.items()}
+
+    def _decode(self, ticket_id: str, bodies: Sequence[str]) -> Ticket:
+        return decode_ticket(bodies, f"SQLite store {self._path!r}, ticket {ticket_id!r}")
 
     # --- the contract ---------------------------------------------------------------
 
@@ -409,7 +405,7 @@ class SQLiteStore:
         if not rows:
             assert cached is not None  # noqa: S101 - rows are read unless the cache is current
             return cached
-        ticket = Ticket.rebuild(_load(r[0]) for r in rows)
+        ticket = self._decode(ticket_id, [r[0] for r in rows])
         self._cache.remember(ticket)
         return ticket
 
@@ -475,7 +471,7 @@ class SQLiteStore:
             start = new_positions(ticket).start
         conn.executemany(
             "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)",
-            [(tid, i, _dump(timeline[i])) for i in range(start, len(timeline))],
+            [(tid, i, dump_event(timeline[i])) for i in range(start, len(timeline))],
         )
         if rewrite or any(timeline[i].kind in _TAG_KINDS for i in range(start, len(timeline))):
             conn.execute("DELETE FROM tags WHERE ticket_id = ?", (tid,))
