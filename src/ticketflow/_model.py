@@ -952,14 +952,23 @@ _set_requester_name = Requester.__dict__["name"].__set__
 _set_requester_email = Requester.__dict__["email"].__set__
 _set_requester_contacts = Requester.__dict__["contacts"].__set__
 _set_requester_organisation = Requester.__dict__["organisation"].__set__
-_CREATED_SETTERS: Final[tuple[tuple[str, Callable[[object, Any], None]], ...]] = tuple(
-    (name, CreatedData.__dict__[name].__set__) for name in sorted(_CREATED_FIELDS)
-)
+_set_created = {name: CreatedData.__dict__[name].__set__ for name in _CREATED_FIELDS}
+_set_created_id = _set_created["id"]
+_set_created_subject = _set_created["subject"]
+_set_created_description = _set_created["description"]
+_set_created_requester = _set_created["requester"]
+_set_created_priority = _set_created["priority"]
+_set_created_channel = _set_created["channel"]
+_set_created_assignee = _set_created["assignee"]
+_set_created_department = _set_created["department"]
+_set_created_tags = _set_created["tags"]
+_set_created_custom_fields = _set_created["custom_fields"]
+_set_created_parent_id = _set_created["parent_id"]
 _PRIORITY_LABELS: Final[Mapping[str, Priority]] = {p.label: p for p in Priority}
 
 
 def trusted_event(
-    kind: EventKind,
+    kind: str,
     at: datetime,
     actor: Actor,
     status_before: str,
@@ -969,14 +978,17 @@ def trusted_event(
 ) -> Event:
     """Return the `Event` with these values, built without the constructor's keyword handling.
 
-    ``kind`` must be an `EventKind` member (not its string value) and ``data`` must
-    already be in memory form (see `Event`); the event owns ``data`` from now on.
+    ``kind`` may be an `EventKind` or its value (the shared step flyweight holds
+    the member either way); ``data`` must already be in memory form (see `Event`),
+    and the event owns it from now on.
+
+    Raises:
+        ValueError: ``kind`` names no `EventKind`.
     """
     event: Event = _new_object(Event)
-    _set_event_step(
-        event,
-        _STEPS.get((kind, status_before, status_after)) or _step(kind, status_before, status_after),
-    )
+    # A StrEnum member hashes and compares as its value: the string finds the entry.
+    step = _STEPS.get((kind, status_before, status_after))  # type: ignore[arg-type]
+    _set_event_step(event, step or _step(EventKind(kind), status_before, status_after))
     _set_event_at(event, at)
     _set_event_actor(event, actor)
     _set_event_data(event, data)
@@ -1000,23 +1012,20 @@ def trusted_created_data(data: Mapping[str, Any]) -> CreatedData:
 
     The same values as `CreatedData.from_mapping`, without its checks.
     """
-    fields = data.get("custom_fields")
-    tags = data.get("tags")
-    priority = data.get("priority", "normal")
-    values: dict[str, Any] = {
-        "id": data["id"],
-        "subject": data["subject"],
-        "description": data.get("description", ""),
-        "requester": trusted_requester(data["requester"]),
-        "priority": _PRIORITY_LABELS.get(priority) or Priority.parse(priority),
-        "channel": data.get("channel", "email"),
-        "assignee": data.get("assignee"),
-        "department": data.get("department"),
-        "tags": tuple(sorted(tags)) if tags else (),
-        "custom_fields": MappingProxyType(dict(fields)) if fields else EMPTY,
-        "parent_id": data.get("parent_id"),
-    }
     created: CreatedData = _new_object(CreatedData)
-    for name, setter in _CREATED_SETTERS:
-        setter(created, values[name])
+    get = data.get
+    priority = get("priority", "normal")
+    tags = get("tags")
+    fields = get("custom_fields")
+    _set_created_id(created, data["id"])
+    _set_created_subject(created, data["subject"])
+    _set_created_description(created, get("description", ""))
+    _set_created_requester(created, trusted_requester(data["requester"]))
+    _set_created_priority(created, _PRIORITY_LABELS.get(priority) or Priority.parse(priority))
+    _set_created_channel(created, get("channel", "email"))
+    _set_created_assignee(created, get("assignee"))
+    _set_created_department(created, get("department"))
+    _set_created_tags(created, tuple(sorted(tags)) if tags else ())
+    _set_created_custom_fields(created, MappingProxyType(dict(fields)) if fields else EMPTY)
+    _set_created_parent_id(created, get("parent_id"))
     return created

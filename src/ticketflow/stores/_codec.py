@@ -5,7 +5,7 @@ since the first schema). Reading a ticket back decodes its rows in one pass:
 
 * one ``json.loads`` for the whole timeline (the rows, in position order, joined
   into one JSON array), not one call per row;
-* the kind and the two statuses resolved to the shared flyweight through one
+* the kind and the two statuses resolved to their shared flyweight through one
   dict lookup, not an ``EventKind(...)`` call;
 * each distinct actor and time stamp built once per ticket (a timeline repeats a
   few actors and, within a commit, one instant); agent and system actors are also
@@ -40,7 +40,6 @@ from ..exceptions import StoreError
 
 __all__ = ["decode_events", "decode_ticket", "dump_event"]
 
-_KINDS: Final[Mapping[str, EventKind]] = {kind.value: kind for kind in EventKind}
 _ROLES: Final[Mapping[str, Role]] = {role.value: role for role in Role}
 
 # Agent and system actors shared by every decoded ticket: a help desk has few of
@@ -83,10 +82,10 @@ def _merge_received(data: dict[str, Any]) -> Mapping[str, Any]:
 
 # The payloads that hold model objects in memory (see `Event`); every other one
 # is the JSON object itself.
-_IN_MEMORY: Final[Mapping[EventKind, Callable[[dict[str, Any]], Mapping[str, Any]]]] = {
-    EventKind.CREATED: trusted_created_data,
-    EventKind.POSTPONED: _postponed,
-    EventKind.MERGE_RECEIVED: _merge_received,
+_IN_MEMORY: Final[Mapping[str, Callable[[dict[str, Any]], Mapping[str, Any]]]] = {
+    EventKind.CREATED.value: trusted_created_data,
+    EventKind.POSTPONED.value: _postponed,
+    EventKind.MERGE_RECEIVED.value: _merge_received,
 }
 
 
@@ -99,13 +98,13 @@ def decode_events(records: Iterable[dict[str, Any]]) -> list[Event]:
     Raises:
         KeyError, TypeError, ValueError: a record is not `Event.to_dict` output.
     """
-    kinds, special, parse = _KINDS, _IN_MEMORY, datetime.fromisoformat
+    special, parse = _IN_MEMORY, datetime.fromisoformat
     actors: dict[tuple[str, str], Actor] = {}
     stamps: dict[str, datetime] = {}
     events: list[Event] = []
     append = events.append
     for record in records:
-        kind = kinds[record["kind"]]
+        kind = record["kind"]
         who = record["actor"]
         key = (who["id"], who["role"])
         actor = actors.get(key)
