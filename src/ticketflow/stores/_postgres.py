@@ -352,8 +352,8 @@ class PostgresStore:
     every write depends on the version check; a commit of several tickets is one
     transaction sent as a pipeline (two round trips). A `get` is one statement
     too: it checks the stored version and rebuilds the ticket from its events
-    only when the copy this store last wrote or read (``cache_size`` of them) is
-    out of date, so other processes' writes are always seen.
+    only when the copy this store last wrote or read (the ``cache_size`` most
+    recently used) is out of date, so other processes' writes are always seen.
 
     Connections come from a pool (psycopg_pool). A connection the server dropped
     while it sat in the pool (a restart, an idle timeout) is noticed before use
@@ -382,8 +382,11 @@ class PostgresStore:
         timeout: Seconds to wait for a connection, from the pool or from the
             server (libpq's ``connect_timeout``, unless the conninfo sets one),
             before `StoreUnavailable`.
-        cache_size: How many rebuilt tickets to keep. A cached ticket is used only
-            while the stored version still matches it.
+        cache_size: How many rebuilt tickets to keep (0: none), the least
+            recently used dropped first. A cached ticket is used only while the
+            stored version still matches it. `get` and `commit` keep tickets;
+            scans (`find`, `due`, `queue`, `claim_due`) use current cached ones
+            but keep none they rebuild, so they do not evict the ones in use.
 
     Raises:
         StoreUnavailable: psycopg is not installed, or the server cannot be reached

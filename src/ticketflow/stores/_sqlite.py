@@ -146,9 +146,13 @@ class SQLiteStore:
             lose the last commits) or ``OFF`` (for tests and benchmarks only).
         timeout: Seconds to wait for another process's write lock before
             `StoreUnavailable`.
-        cache_size: How many rebuilt tickets to keep. A read checks the stored
-            version (one index lookup) and rebuilds the ticket from its events
-            only when the cached one is stale or missing.
+        cache_size: How many rebuilt tickets to keep (0: none), the least
+            recently used dropped first. `get` checks the stored version (one
+            index lookup) and rebuilds the ticket from its events only when the
+            cached one is stale or missing, then keeps it; `commit` keeps what it
+            wrote. Scans (`find`, `due`, `queue`, `claim_due`) use cached
+            tickets that are current but keep none they rebuild, so a scan over
+            many tickets does not evict the ones in use.
 
     Raises:
         StoreUnavailable: the file cannot be opened or created.
