@@ -32,7 +32,8 @@ typical one).
   the store is loaded (what an application can do after start-up; a library must
   not freeze the caller's heap).
 
-Usage: ``python benchmarks/bench_read.py [--quick] [--gc-tickets N] [--repeats N]``.
+Usage: ``python benchmarks/bench_read.py [--quick] [--gc-tickets N] [--repeats N]
+[--cold-sizes 10000,100000] [--dir DIR]``.
 """
 
 from __future__ import annotations
@@ -306,8 +307,13 @@ def main() -> None:
     parser.add_argument("--gc-tickets", type=int, help="tickets in the store for the gc section")
     parser.add_argument("--repeats", type=int, help="repeats of the cold reads")
     parser.add_argument("--dir", type=Path, help="where the SQLite files go")
+    parser.add_argument(
+        "--cold-sizes", help="timeline lengths for the cold reads, comma-separated (two)"
+    )
     args = parser.parse_args()
     sizes = [1_000, 10_000] if args.quick else [10_000, 100_000]
+    if args.cold_sizes:
+        sizes = [int(n) for n in args.cold_sizes.split(",")]
     repeats = args.repeats or (2 if args.quick else 5)
     gc_tickets = args.gc_tickets or (20_000 if args.quick else 100_000)
     gc_commands = 20_000 if args.quick else 200_000

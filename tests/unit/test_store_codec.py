@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ticketflow import FakeClock, Helpdesk, SQLiteStore, StoreError
+from ticketflow.stores import _codec as codec
 from ticketflow.stores._codec import decode_ticket, dump_event
 
 from .conftest import ANN
@@ -66,3 +67,17 @@ def test_decoding_shares_one_object_per_actor_and_instant_within_a_ticket() -> N
     assert ticket == decoded
     assert 2 == len({id(e.actor) for e in decoded.timeline})  # ann and bob
     assert 1 == len({id(e.at) for e in decoded.timeline})  # one FakeClock instant
+
+
+def test_a_timeline_longer_than_a_chunk_decodes_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are parsed in chunks; the ticket and its shared actors come out the same."""
+    monkeypatch.setattr(codec, "_CHUNK", 2)
+    desk = Helpdesk(clock=FakeClock(START))
+    ticket = desk.open_ticket(subject="s", requester=ANN)
+    for _ in range(3):
+        desk.agent_reply(ticket.id, "hi", by="bob")
+        ticket = desk.customer_reply(ticket.id, "thanks")
+    assert 7 == len(ticket.timeline)
+    decoded = decode_ticket([dump_event(e) for e in ticket.timeline], "test")
+    assert ticket == decoded
+    assert 2 == len({id(e.actor) for e in decoded.timeline})

@@ -4,7 +4,8 @@ An event is stored as the JSON text of `Event.to_dict` (the format is unchanged
 since the first schema). Reading a ticket back decodes its rows in one pass:
 
 * one ``json.loads`` for the whole timeline (the rows, in position order, joined
-  into one JSON array), not one call per row;
+  into one JSON array), not one call per row; a long timeline in chunks of 1,024
+  rows, so that the parsed rows do not pile up beside the events;
 * the kind and the two statuses resolved to their shared flyweight through one
   dict lookup, not an ``EventKind(...)`` call;
 * each distinct actor and time stamp built once per ticket (a timeline repeats a
@@ -47,6 +48,7 @@ _ROLES: Final[Mapping[str, Role]] = {role.value: role for role in Role}
 # new ones are built per ticket instead.
 _SHARED_ACTORS: dict[tuple[str, str], Actor] = {}
 _SHARED_ACTORS_LIMIT: Final = 4096
+_CHUNK: Final = 1024  # rows parsed by one json.loads
 
 
 def dump_event(event: Event) -> str:
@@ -89,19 +91,31 @@ _IN_MEMORY: Final[Mapping[str, Callable[[dict[str, Any]], Mapping[str, Any]]]] =
 }
 
 
-def decode_events(records: Iterable[dict[str, Any]]) -> list[Event]:
+def decode_events(
+    records: Iterable[dict[str, Any]],
+    *,
+    into: list[Event] | None = None,
+    actors: dict[tuple[str, str], Actor] | None = None,
+    stamps: dict[str, datetime] | None = None,
+) -> list[Event]:
     """Return the events of ``records`` (`Event.to_dict` output, as JSON gives it back).
 
     The events take ownership of the records' ``data`` objects: pass records
     nobody else holds (fresh from ``json.loads`` or the database driver).
 
+    Args:
+        records: The stored events, oldest first.
+        into: A list to append the events to (and return); a new one by default.
+        actors: The actors built so far for this ticket, by ``(id, role)``.
+        stamps: The time stamps parsed so far for this ticket, by their text.
+
     Raises:
         KeyError, TypeError, ValueError: a record is not `Event.to_dict` output.
     """
     special, parse = _IN_MEMORY, datetime.fromisoformat
-    actors: dict[tuple[str, str], Actor] = {}
-    stamps: dict[str, datetime] = {}
-    events: list[Event] = []
+    actors = {} if actors is None else actors
+    stamps = {} if stamps is None else stamps
+    events: list[Event] = [] if into is None else into
     append = events.append
     for record in records:
         kind = record["kind"]
@@ -150,11 +164,17 @@ def decode_ticket(bodies: Sequence[str], where: str) -> Ticket:
     Raises:
         StoreError: a body is not an event this codec wrote.
     """
+    events: list[Event] = []
+    actors: dict[tuple[str, str], Actor] = {}
+    stamps: dict[str, datetime] = {}
     try:
-        # One parse for the whole timeline: the per-call cost of json.loads is
-        # most of the cost of a short body.
-        records = json.loads(f"[{','.join(bodies)}]")
-        events = decode_events(records)
+        # One parse per chunk of rows: the per-call cost of json.loads is most of
+        # the cost of a short body, and a bounded chunk keeps the parsed dicts of
+        # a long timeline from piling up (the collector would walk them all, again
+        # and again, while the events are built).
+        for start in range(0, len(bodies), _CHUNK):
+            records = json.loads(f"[{','.join(bodies[start : start + _CHUNK])}]")
+            decode_events(records, into=events, actors=actors, stamps=stamps)
     except (KeyError, TypeError, ValueError) as exc:
         raise _undecodable(where, exc) from exc
     return Ticket.rebuild(events)
