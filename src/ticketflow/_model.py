@@ -1159,3 +1159,92 @@ def scrub_event(event: Event) -> Event:
 def _scrub_message(m: Message | Mapping[str, Any]) -> Message:
     msg = m if isinstance(m, Message) else Message.from_dict(m)
     return attrs.evolve(msg, body="", author=_scrub_actor(msg.author))
+
+
+# --- trusted construction (for the stores' decoder) ------------------------------------
+# Added for ticketflow.stores._codec, which decodes events a store wrote itself: their
+# values were validated when the command that made them ran, so these build the value
+# objects without the public constructors' checks, conversions and keyword handling
+# (object.__new__ and the slot setters). Never use them on input from outside.
+
+_set_requester_name = Requester.__dict__["name"].__set__
+_set_requester_email = Requester.__dict__["email"].__set__
+_set_requester_contacts = Requester.__dict__["contacts"].__set__
+_set_requester_organisation = Requester.__dict__["organisation"].__set__
+_set_created = {name: CreatedData.__dict__[name].__set__ for name in _CREATED_FIELDS}
+_set_created_id = _set_created["id"]
+_set_created_subject = _set_created["subject"]
+_set_created_description = _set_created["description"]
+_set_created_requester = _set_created["requester"]
+_set_created_priority = _set_created["priority"]
+_set_created_channel = _set_created["channel"]
+_set_created_assignee = _set_created["assignee"]
+_set_created_department = _set_created["department"]
+_set_created_tags = _set_created["tags"]
+_set_created_custom_fields = _set_created["custom_fields"]
+_set_created_parent_id = _set_created["parent_id"]
+_PRIORITY_LABELS: Final[Mapping[str, Priority]] = {p.label: p for p in Priority}
+
+
+def trusted_event(
+    kind: str,
+    at: datetime,
+    actor: Actor,
+    status_before: str,
+    status_after: str,
+    data: Mapping[str, Any],
+    version: int,
+) -> Event:
+    """Return the `Event` with these values, built without the constructor's keyword handling.
+
+    ``kind`` may be an `EventKind` or its value (the shared step flyweight holds
+    the member either way); ``data`` must already be in memory form (see `Event`),
+    and the event owns it from now on.
+
+    Raises:
+        ValueError: ``kind`` names no `EventKind`.
+    """
+    event: Event = _new_object(Event)
+    # A StrEnum member hashes and compares as its value: the string finds the entry.
+    step = _STEPS.get((kind, status_before, status_after))  # type: ignore[arg-type]
+    _set_event_step(event, step or _step(EventKind(kind), status_before, status_after))
+    _set_event_at(event, at)
+    _set_event_actor(event, actor)
+    _set_event_data(event, data)
+    _set_event_version(event, version)
+    return event
+
+
+def trusted_requester(data: Mapping[str, Any]) -> Requester:
+    """Return the `Requester` of `Requester.to_dict` output, without re-validating it."""
+    requester: Requester = _new_object(Requester)
+    _set_requester_name(requester, data.get("name", ""))
+    _set_requester_email(requester, data.get("email"))
+    contacts = data.get("contacts")
+    _set_requester_contacts(requester, MappingProxyType(dict(contacts)) if contacts else EMPTY)
+    _set_requester_organisation(requester, data.get("organisation"))
+    return requester
+
+
+def trusted_created_data(data: Mapping[str, Any]) -> CreatedData:
+    """Return the `CreatedData` of a stored ``created`` event's data (as JSON gives it back).
+
+    The same values as `CreatedData.from_mapping`, without its checks.
+    """
+    created: CreatedData = _new_object(CreatedData)
+    get = data.get
+    priority = get("priority", "normal")
+    tags = get("tags")
+    fields = get("custom_fields")
+    _set_created_id(created, data["id"])
+    _set_created_subject(created, data["subject"])
+    _set_created_description(created, get("description", ""))
+    _set_created_requester(created, trusted_requester(data["requester"]))
+    _set_created_priority(created, _PRIORITY_LABELS.get(priority) or Priority.parse(priority))
+    _set_created_channel(created, get("channel", "email"))
+    _set_created_assignee(created, get("assignee"))
+    _set_created_department(created, get("department"))
+    _set_created_tags(created, tuple(sorted(tags)) if tags else ())
+    _set_created_custom_fields(created, MappingProxyType(dict(fields)) if fields else EMPTY)
+    _set_created_parent_id(created, get("parent_id"))
+    return created

@@ -45,6 +45,7 @@ from ticketflow.stores import (
     TicketQuery,
     TicketStore,
 )
+from ticketflow.stores import _postgres as postgres_module
 from ticketflow.stores._postgres import SCHEMA_VERSION
 from ticketflow.testing._postgres import with_schema
 
@@ -614,6 +615,42 @@ def test_reads_larger_than_the_cache_return_every_ticket_every_time(
         assert made == store.due(START, 100)
         assert made == store.queue(assignee=None, department=None, limit=100)
     assert made == store.claim_due(START, 100, LEASE)
+
+
+def test_a_scan_larger_than_the_cache_leaves_the_recently_used_tickets_cached(
+    connect: Callable[..., PostgresStore], postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scans over 12 tickets with a cache of 4 decode the uncached ones and keep none of them:
+    the 3 tickets read one by one before are still cached afterwards (counted in decodes)."""
+    writer = connect(postgres_url)
+    desk = Helpdesk(store=writer, clock=FakeClock(START), id_factory=sequential_ids())
+    made = [desk.open_ticket(subject=str(n), requester=ANN) for n in range(12)]
+    writer.reindex([IndexUpdate(t.id, 1, START, QueueKey(None, START, 1)) for t in made])
+    decodes: list[str] = []
+    real = postgres_module.decode_ticket
+
+    def counting(bodies: Sequence[str], where: str) -> Ticket:
+        ticket = real(bodies, where)
+        decodes.append(ticket.id)
+        return ticket
+
+    monkeypatch.setattr(postgres_module, "decode_ticket", counting)
+    store = connect(postgres_url, cache_size=4)  # a fresh, empty cache
+    working = [t.id for t in made[:3]]
+    assert made[:3] == [store.get(i) for i in working]
+    others = sorted(t.id for t in made[3:])
+    for scan in (
+        lambda: store.find(TicketQuery()),
+        lambda: store.due(START, 100),
+        lambda: store.queue(assignee=None, department=None, limit=100),
+        lambda: store.claim_due(START, 100, LEASE),
+    ):
+        decodes.clear()
+        assert made == scan()
+        assert others == sorted(decodes)
+    decodes.clear()
+    assert made[:3] == [store.get(i) for i in working]
+    assert [] == decodes
 
 
 def test_foreign_tables_with_our_names_are_refused_untouched(

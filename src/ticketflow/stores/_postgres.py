@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import select
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
+from ._codec import decode_ticket, dump_event
 from ._protocol import (
     Change,
     IndexUpdate,
@@ -140,7 +140,7 @@ _SHAPE: Final[dict[str, frozenset[str]]] = {
 # A read of one ticket is one statement: the stored version, and the events only
 # when that version is not the one the caller already holds (the cache).
 _GET: Final = """
-    SELECT t.version, e.body FROM tickets AS t
+    SELECT t.version, e.body::text FROM tickets AS t
     LEFT JOIN events AS e ON e.ticket_id = t.id AND t.version <> %s
     WHERE t.id = %s
     ORDER BY e.position
@@ -290,7 +290,7 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
         "id": ticket.id,
         "expected": expected,
         "positions": list(new),
-        "bodies": [_dump(timeline[i]) for i in new],
+        "bodies": [dump_event(timeline[i]) for i in new],
     }
     if rewrite:
         params["length"] = len(timeline)
@@ -314,10 +314,6 @@ def _driver_missing(exc: ImportError) -> StoreUnavailable:
         f"PostgresStore needs psycopg 3 and psycopg-pool, which are not installed "
         f"({exc.name or exc}): {INSTALL_HINT}"
     )
-
-
-def _dump(event: Event) -> str:
-    return json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
 
 
 def _describe(params: dict[str, str]) -> str:
@@ -356,8 +352,8 @@ class PostgresStore:
     every write depends on the version check; a commit of several tickets is one
     transaction sent as a pipeline (two round trips). A `get` is one statement
     too: it checks the stored version and rebuilds the ticket from its events
-    only when the copy this store last wrote or read (``cache_size`` of them) is
-    out of date, so other processes' writes are always seen.
+    only when the copy this store last wrote or read (the ``cache_size`` most
+    recently used) is out of date, so other processes' writes are always seen.
 
     Connections come from a pool (psycopg_pool). A connection the server dropped
     while it sat in the pool (a restart, an idle timeout) is noticed before use
@@ -386,8 +382,11 @@ class PostgresStore:
         timeout: Seconds to wait for a connection, from the pool or from the
             server (libpq's ``connect_timeout``, unless the conninfo sets one),
             before `StoreUnavailable`.
-        cache_size: How many rebuilt tickets to keep. A cached ticket is used only
-            while the stored version still matches it.
+        cache_size: How many rebuilt tickets to keep (0: none), the least
+            recently used dropped first. A cached ticket is used only while the
+            stored version still matches it. `get` and `commit` keep tickets;
+            scans (`find`, `due`, `queue`, `claim_due`) use current cached ones
+            but keep none they rebuild, so they do not evict the ones in use.
 
     Raises:
         StoreUnavailable: psycopg is not installed, or the server cannot be reached
@@ -430,9 +429,8 @@ class PostgresStore:
             ) from None
         self._where = f"PostgreSQL store {_describe(params)}"
         self._timeout = timeout
-        # Tickets this store wrote or read, by id; used only while the stored
-        # version matches. Plain dict operations: atomic under the GIL, and a
-        # stale entry costs a rebuild, never a wrong answer.
+        # Tickets this store wrote or read one by one, by id; used only while the
+        # stored version matches, so a stale entry costs a rebuild, never a wrong answer.
         self._cache = TicketCache(cache_size)
         extra: dict[str, Any] = {}
         if "connect_timeout" not in params:
@@ -683,35 +681,41 @@ class PostgresStore:
         """Tickets from ``(id, version, body text)`` rows grouped by ticket, in row order.
 
         A ticket whose version matches the cached one is taken from the cache, its
-        event bodies left undecoded.
+        event bodies left undecoded. For scans: what is decoded is not cached
+        (see `TicketCache`).
         """
-        cache = self._cache
+        current = self._cache.current
         out: list[Ticket] = []
         for ticket_id, group in groupby(rows, key=itemgetter(0)):
             ticket_rows = list(group)
-            cached = cache.get(ticket_id)
-            if cached is None or cached.version != ticket_rows[0][1]:
-                cached = Ticket.rebuild(Event.from_dict(json.loads(r[2])) for r in ticket_rows)
-                self._cache.remember(cached)
+            found, _ = current(((ticket_id, ticket_rows[0][1]),))
+            cached = found.get(ticket_id)
+            if cached is None:
+                cached = self._decode(ticket_id, [r[2] for r in ticket_rows])
             out.append(cached)
         return out
 
     def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
-        """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded."""
+        """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded.
+
+        For scans: what is loaded is not cached (see `TicketCache`).
+        """
         loaded, missing = self._cache.current(rows)
         if missing:
-            timelines: dict[str, list[Event]] = {}
+            timelines: dict[str, list[str]] = {}
             events = conn.execute(
-                "SELECT ticket_id, body FROM events WHERE ticket_id = ANY(%s) "
+                "SELECT ticket_id, body::text FROM events WHERE ticket_id = ANY(%s) "
                 "ORDER BY ticket_id, position",
                 (missing,),
             )
             for ticket_id, body in events:
-                timelines.setdefault(ticket_id, []).append(Event.from_dict(body))
-            for ticket_id, timeline in timelines.items():
-                loaded[ticket_id] = ticket = Ticket.rebuild(timeline)
-                self._cache.remember(ticket)
+                timelines.setdefault(ticket_id, []).append(body)
+            for ticket_id, bodies in timelines.items():
+                loaded[ticket_id] = self._decode(ticket_id, bodies)
         return [loaded[tid] for tid, _ in rows if tid in loaded]
+
+    def _decode(self, ticket_id: str, bodies: Sequence[str]) -> Ticket:
+        return decode_ticket(bodies, f"{self._where}, ticket {ticket_id!r}")
 
     # --- the contract ---------------------------------------------------------------
 
@@ -731,7 +735,7 @@ class PostgresStore:
         bodies = [r[1] for r in rows if r[1] is not None]
         if not bodies:  # a ticket row without events: not a ticket ticketflow wrote
             raise TicketNotFound(ticket_id)
-        ticket = Ticket.rebuild(Event.from_dict(body) for body in bodies)
+        ticket = self._decode(ticket_id, bodies)
         self._cache.remember(ticket)
         return ticket
 
@@ -842,7 +846,7 @@ class PostgresStore:
                 "ORDER BY position",
                 (ticket.id, list(tail)),
             ).fetchall()
-            if [r[0] for r in rows] == [_dump(ticket.timeline[i]) for i in tail]:
+            if [r[0] for r in rows] == [dump_event(ticket.timeline[i]) for i in tail]:
                 return True
         return False
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import threading
@@ -15,6 +14,7 @@ from urllib.parse import parse_qsl
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
+from ._codec import decode_ticket, dump_event
 from ._protocol import (
     Change,
     IndexUpdate,
@@ -117,14 +117,6 @@ def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | 
     return (due, _micros(key.waiting_since), -int(key.priority))
 
 
-def _dump(event: Event) -> str:
-    return json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
-
-
-def _load(body: str) -> Event:
-    return Event.from_dict(json.loads(body))
-
-
 @final
 class SQLiteStore:
     """Keep tickets in a SQLite database file (or in memory), with the full store contract.
@@ -154,9 +146,13 @@ class SQLiteStore:
             lose the last commits) or ``OFF`` (for tests and benchmarks only).
         timeout: Seconds to wait for another process's write lock before
             `StoreUnavailable`.
-        cache_size: How many rebuilt tickets to keep. A read checks the stored
-            version (one index lookup) and rebuilds the ticket from its events
-            only when the cached one is stale or missing.
+        cache_size: How many rebuilt tickets to keep (0: none), the least
+            recently used dropped first. `get` checks the stored version (one
+            index lookup) and rebuilds the ticket from its events only when the
+            cached one is stale or missing, then keeps it; `commit` keeps what it
+            wrote. Scans (`find`, `due`, `queue`, `claim_due`) use cached
+            tickets that are current but keep none they rebuild, so a scan over
+            many tickets does not evict the ones in use.
 
     Raises:
         StoreUnavailable: the file cannot be opened or created.
@@ -360,8 +356,12 @@ class SQLiteStore:
         return tickets
 
     def _load_tickets(self, ids: Sequence[str]) -> dict[str, Ticket]:
-        """Rebuild the tickets with these ids from their events (and cache them)."""
-        timelines: dict[str, list[Event]] = {}
+        """Rebuild the tickets with these ids from their events (without caching them).
+
+        Only scans load several tickets at once, and a scan must not evict the
+        tickets in use (see `TicketCache`).
+        """
+        timelines: dict[str, list[str]] = {}
         conn = self._conn
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -372,11 +372,11 @@ class SQLiteStore:
                 chunk,
             )
             for ticket_id, body in rows:
-                timelines.setdefault(ticket_id, []).append(_load(body))
-        loaded = {tid: Ticket.rebuild(events) for tid, events in timelines.items()}
-        for ticket in loaded.values():
-            self._cache.remember(ticket)
-        return loaded
+                timelines.setdefault(ticket_id, []).append(body)
+        return {tid: self._decode(tid, bodies) for tid, bodies in timelines.items()}
+
+    def _decode(self, ticket_id: str, bodies: Sequence[str]) -> Ticket:
+        return decode_ticket(bodies, f"SQLite store {self._path!r}, ticket {ticket_id!r}")
 
     # --- the contract ---------------------------------------------------------------
 
@@ -409,7 +409,7 @@ class SQLiteStore:
         if not rows:
             assert cached is not None  # noqa: S101 - rows are read unless the cache is current
             return cached
-        ticket = Ticket.rebuild(_load(r[0]) for r in rows)
+        ticket = self._decode(ticket_id, [r[0] for r in rows])
         self._cache.remember(ticket)
         return ticket
 
@@ -475,7 +475,7 @@ class SQLiteStore:
             start = new_positions(ticket).start
         conn.executemany(
             "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)",
-            [(tid, i, _dump(timeline[i])) for i in range(start, len(timeline))],
+            [(tid, i, dump_event(timeline[i])) for i in range(start, len(timeline))],
         )
         if rewrite or any(timeline[i].kind in _TAG_KINDS for i in range(start, len(timeline))):
             conn.execute("DELETE FROM tags WHERE ticket_id = ?", (tid,))
