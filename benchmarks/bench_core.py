@@ -9,7 +9,13 @@ across machines:
   the same graph (one shared ``Machine(model=None)``, the maintainers' pattern) and
   a plain dict transition table;
 * memory per ticket for 100,000 tickets with 5 events each (status changes, no
-  message bodies), measured with ``tracemalloc``.
+  message bodies), measured with ``tracemalloc``;
+* how the cost of a command grows with the ticket's history: tickets of 20, 200,
+  2,000 and 10,000 events (alternating agent and customer replies, 7 minutes
+  apart), one more reply on each, with no SLA and with one SLA policy (first
+  reply, next reply and resolution in an office-hours calendar). Reported: min
+  and median per command over the repeats, each size's cost over the 20-event
+  cost, and the SLA's cost over the same command without it.
 
 Usage: ``python benchmarks/bench_core.py [--quick]``.
 """
@@ -27,7 +33,8 @@ import transitions
 from _common import machine_info, write_results
 from transitions import Machine
 
-from ticketflow import FakeClock, Helpdesk, MemoryStore, Requester, workflows
+from ticketflow import BusinessCalendar, FakeClock, Helpdesk, MemoryStore, Requester, workflows
+from ticketflow.sla import SlaPolicy
 
 
 class _Model:
@@ -139,6 +146,69 @@ def bench_memory(tickets: int) -> dict[str, float]:
     }
 
 
+def _office_policy() -> SlaPolicy:
+    """One SLA policy, three metrics, weekdays 9 to 17 in Brussels."""
+    targets = {"first_reply": "4h", "next_reply": "8h", "resolution": "3d"}
+    return SlaPolicy(
+        "office",
+        targets=dict.fromkeys(("low", "normal", "high", "urgent"), targets),
+        calendar=BusinessCalendar.weekdays_9_to_5("Europe/Brussels"),
+    )
+
+
+def _replies(desk: Helpdesk, ids: list[str], *, agent: bool) -> None:
+    """One reply on each ticket: the agent's, or the customer's."""
+    if agent:
+        for ticket_id in ids:
+            desk.agent_reply(ticket_id, "", by="bob")
+    else:
+        for ticket_id in ids:
+            desk.customer_reply(ticket_id, "")
+
+
+def bench_history(sizes: tuple[int, ...], tickets: int, repeats: int) -> list[dict[str, float]]:
+    """Microseconds per reply on tickets of each history size, without and with an SLA policy.
+
+    For each size, ``tickets`` tickets are brought to that many events; then each
+    repeat times one more reply on every ticket (so a ticket grows by ``repeats``
+    events during the measurement, a rounding error beside its size). Both
+    modes are measured on their own help desk, in the same run.
+    """
+    step = timedelta(minutes=7)
+    rows = []
+    for size in sizes:
+        row: dict[str, float] = {"events": size, "tickets": tickets, "repeats": repeats}
+        for mode, sla in (("no_sla", ()), ("sla", (_office_policy(),))):
+            clock = FakeClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+            desk = Helpdesk(workflow=workflows.liveagent(), clock=clock, sla=sla)
+            ann = Requester(name="Ann", email="ann@example.org")
+            ids = [desk.open_ticket(subject=f"t{i}", requester=ann).id for i in range(tickets)]
+            for index in range(size - 1):
+                clock.advance(step)
+                _replies(desk, ids, agent=index % 2 == 0)
+            samples = []
+            for index in range(size - 1, size - 1 + repeats):
+                clock.advance(step)
+                gc.collect()
+                start = time.perf_counter()
+                _replies(desk, ids, agent=index % 2 == 0)
+                samples.append((time.perf_counter() - start) / tickets * 1e6)
+            assert all(len(desk.get(i).timeline) == size + repeats for i in ids)
+            row[f"{mode}_min_us"] = round(min(samples), 2)
+            row[f"{mode}_median_us"] = round(statistics.median(samples), 2)
+        rows.append(row)
+    base = rows[0]
+    for row in rows:
+        for mode in ("no_sla", "sla"):
+            for stat in ("min", "median"):
+                row[f"{mode}_{stat}_vs_first"] = round(
+                    row[f"{mode}_{stat}_us"] / base[f"{mode}_{stat}_us"], 2
+                )
+        row["sla_vs_no_sla_min"] = round(row["sla_min_us"] / row["no_sla_min_us"], 2)
+        row["sla_vs_no_sla_median"] = round(row["sla_median_us"] / row["no_sla_median_us"], 2)
+    return rows
+
+
 def main() -> None:
     """Run the benchmark, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -147,9 +217,13 @@ def main() -> None:
     tickets, rounds, repeats, memory_tickets = (
         (200, 5, 3, 10_000) if args.quick else (2_000, 10, 5, 100_000)
     )
+    sizes, history_tickets, history_repeats = (
+        ((20, 200, 2_000), 5, 5) if args.quick else ((20, 200, 2_000, 10_000), 20, 15)
+    )
     info = machine_info(transitions=transitions.__version__)
     commands = bench_commands(tickets, rounds, repeats)
     memory = bench_memory(memory_tickets)
+    history = bench_history(sizes, history_tickets, history_repeats)
     print(
         f"ticketflow {info['ticketflow']} / transitions {info['transitions']} / "
         f"Python {info['python']} on {info['platform']} ({info['cpus']} CPUs)"
@@ -171,7 +245,22 @@ def main() -> None:
     ]
     for name, value in rows:
         print(f"{name:<52} {value:>12}")
-    path = write_results("bench_core", {"machine": info, "commands": commands, "memory": memory})
+    print()
+    print("cost per command by history size (us; min / median over repeats)")
+    print(f"{'events':>8} {'no SLA':>17} {'x 20 ev':>8} {'SLA':>17} {'x 20 ev':>8} {'SLA/no':>11}")
+    for row in history:
+        print(
+            f"{row['events']:>8,} "
+            f"{row['no_sla_min_us']:>8.1f}/{row['no_sla_median_us']:<8.1f}"
+            f"{row['no_sla_median_vs_first']:>8.2f} "
+            f"{row['sla_min_us']:>8.1f}/{row['sla_median_us']:<8.1f}"
+            f"{row['sla_median_vs_first']:>8.2f} "
+            f"{row['sla_vs_no_sla_min']:>5.2f}/{row['sla_vs_no_sla_median']:<5.2f}"
+        )
+    path = write_results(
+        "bench_core",
+        {"machine": info, "commands": commands, "memory": memory, "history": history},
+    )
     print(f"\nwrote {path}")
 
 
