@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
@@ -606,6 +606,11 @@ else:
 
     replace = _make_replace()
 
+# The defaults every new ticket starts from (`_from_created` sets the rest).
+_BLANK: Final = Ticket(
+    id="", status="", timeline=(), status_entered_at=datetime.min.replace(tzinfo=UTC)
+)
+
 
 # --- timelines that grow without copying ---------------------------------------------------
 
@@ -803,19 +808,23 @@ def _from_created(event: Event) -> Ticket:
         # The ticket reads subject, description, requester and channel from its
         # creation record, so the record is always a `CreatedData` (an equal event).
         event = event.replace(data=data)
-    return Ticket(
+    at = event.at
+    # `replace` on a blank ticket: attrs' __init__ costs three times this, and
+    # every cold read and every new ticket starts here.
+    return replace(
+        _BLANK,
         id=data.id,
         priority=data.priority,
         assignee=data.assignee,
         department=data.department,
         status=event.status_after,
         tags=frozenset(data.tags) if data.tags else _NO_TAGS,
-        custom_fields=data.custom_fields,
         timeline=(event,),
-        last_customer_activity_at=event.at,
+        custom_fields=data.custom_fields,
+        last_customer_activity_at=at,
         version=event.version,
-        status_entered_at=event.at,
-        customer_since=event.at,
+        status_entered_at=at,
+        customer_since=at,
     )
 
 
