@@ -30,6 +30,7 @@ __all__ = [
     "aware_time",
     "batch_size",
     "check_data",
+    "describe",
     "duration",
     "lease",
     "names",
@@ -81,7 +82,7 @@ def text(value: object, field: str, *, allow_empty: bool = True) -> str:
     """
     if not isinstance(value, str) or (not allow_empty and not value.strip()):
         what = "a string" if allow_empty else "a non-empty string"
-        raise InvalidInputError(f"{field} must be {what}, got {_short(value)}", field=field)
+        raise InvalidInputError(f"{field} must be {what}, got {describe(value)}", field=field)
     problem = text_problem(value)
     if problem is not None:
         raise InvalidInputError(f"{field} {problem}", field=field)
@@ -109,7 +110,7 @@ def tags(values: object, field: str = "tags") -> frozenset[str]:
     """
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
         raise InvalidInputError(
-            f"{field} must be a collection of strings, got {_short(values)}", field=field
+            f"{field} must be a collection of strings, got {describe(values)}", field=field
         )
     return frozenset(text(v, field, allow_empty=False) for v in values)
 
@@ -126,7 +127,7 @@ def names(
     items = [value] if isinstance(value, str) else value
     if isinstance(items, bytes | Mapping) or not isinstance(items, Iterable):
         raise InvalidInputError(
-            f"{field} must be a string or a collection of strings, got {_short(value)}",
+            f"{field} must be a string or a collection of strings, got {describe(value)}",
             field=field,
         )
     out = frozenset(text(item, field, allow_empty=False) for item in items)
@@ -171,7 +172,7 @@ def _check(  # noqa: C901, PLR0911 - one branch per JSON type
     if isinstance(value, int):
         if not INT_MIN <= value <= INT_MAX:
             raise InvalidInputError(
-                f"{path}: integer out of the 64-bit range ({_short(value)})", field=field
+                f"{path}: integer out of the 64-bit range ({describe(value)})", field=field
             )
         return
     if isinstance(value, float):
@@ -190,7 +191,7 @@ def _check(  # noqa: C901, PLR0911 - one branch per JSON type
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInputError(
-                    f"{path}: JSON object keys must be strings, got {_short(key)}", field=field
+                    f"{path}: JSON object keys must be strings, got {describe(key)}", field=field
                 )
             problem = text_problem(key)
             if problem is not None:
@@ -253,11 +254,11 @@ def seconds(value: object, field: str, *, maximum: timedelta = MAX_DURATION) -> 
         InvalidInputError: not a number (bool included), NaN, infinite, negative or too large.
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInputError(f"{field} must be a number, got {_short(value)}", field=field)
+        raise InvalidInputError(f"{field} must be a number, got {describe(value)}", field=field)
     limit = maximum.total_seconds()
     if not (isinstance(value, int) or math.isfinite(value)) or not 0 <= value <= limit:
         raise InvalidInputError(
-            f"{field} must be from 0 to {limit:.0f} seconds ({maximum}), got {_short(value)}",
+            f"{field} must be from 0 to {limit:.0f} seconds ({maximum}), got {describe(value)}",
             field=field,
         )
     return float(value)
@@ -288,7 +289,7 @@ def lease(value: object, field: str = "lease") -> timedelta:
 def _whole(value: object, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidInputError(
-            f"{field} must be a whole number from {low} to {high}, got {_short(value)}",
+            f"{field} must be a whole number from {low} to {high}, got {describe(value)}",
             field=field,
         )
     return value
@@ -304,8 +305,8 @@ def optional_limit(value: object, field: str = "limit") -> int | None:
     return None if value is None else _whole(value, field, 0, MAX_LIMIT)
 
 
-def _short(value: object) -> str:
-    """``repr(value)``, cut short (a huge int or a deep list must not make a huge message)."""
+def describe(value: object) -> str:
+    """Return ``repr(value)`` cut short: a huge int or a deep list must not make a huge message."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:  # noqa: PLR2004
         return f"an integer of {value.bit_length()} bits"
     if isinstance(value, list | tuple | dict):

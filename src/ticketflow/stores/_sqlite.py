@@ -532,7 +532,7 @@ class SQLiteStore:
             return self._read(
                 "SELECT id, version FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
                 "ORDER BY due_at, id LIMIT ?",
-                (_micros(now), limit),
+                (_micros(now), max(limit, 0)),
             )
 
     def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
@@ -604,7 +604,7 @@ class SQLiteStore:
                 "SELECT id, version FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
                 "AND (claimed_until IS NULL OR claimed_until <= ?) "
                 "ORDER BY due_at, id LIMIT ?",
-                (at, at, limit),
+                (at, at, max(limit, 0)),  # SQLite reads LIMIT -1 as "no limit"
             ).fetchall()
             conn.executemany(
                 "UPDATE tickets SET claimed_until = ? WHERE id = ?",
@@ -623,7 +623,7 @@ class SQLiteStore:
             rows = conn.execute(
                 "SELECT seq, ticket_id, position, kind, attempts FROM outbox "
                 "WHERE claimed_until IS NULL OR claimed_until <= ? ORDER BY seq LIMIT ?",
-                (at, limit),
+                (at, max(limit, 0)),
             ).fetchall()
             conn.executemany(
                 "UPDATE outbox SET claimed_until = ?, attempts = attempts + 1 WHERE seq = ?",
