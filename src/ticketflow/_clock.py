@@ -130,7 +130,9 @@ class FakeClock:
                 days=days, hours=hours, minutes=minutes, seconds=seconds
             )
         except (TypeError, ValueError, OverflowError) as exc:
-            raise InvalidInputError(f"FakeClock step is not a duration: {exc}", field="delta") from None
+            raise InvalidInputError(
+                f"FakeClock step is not a duration: {exc}", field="delta"
+            ) from None
         if step < timedelta():
             raise InvalidInputError(f"FakeClock cannot go backwards (step {step})", field="delta")
         if step >= _validate.LATEST - self._now:

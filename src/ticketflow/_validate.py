@@ -115,9 +115,7 @@ def tags(values: object, field: str = "tags") -> frozenset[str]:
     return frozenset(text(v, field, allow_empty=False) for v in values)
 
 
-def names(
-    value: object, field: str, *, allowed: Collection[str] | None = None
-) -> frozenset[str]:
+def names(value: object, field: str, *, allowed: Collection[str] | None = None) -> frozenset[str]:
     """Return ``value``, one name or a collection of names, as a set of storable strings.
 
     Raises:
@@ -159,7 +157,7 @@ def check_data(
     _check(value, field, field, 0, tuples, leaves)
 
 
-def _check(  # noqa: C901, PLR0911 - one branch per JSON type
+def _check(  # noqa: C901, PLR0911, PLR0912 - one branch per JSON type
     value: object, path: str, field: str, depth: int, tuples: bool, leaves: tuple[type, ...]
 ) -> None:
     if value is None or isinstance(value, bool):
@@ -275,9 +273,7 @@ def duration(value: object, field: str, *, maximum: timedelta = MAX_DURATION) ->
             f"{field} must be a timedelta, got {type(value).__name__}", field=field
         )
     if not timedelta() <= value <= maximum:
-        raise InvalidInputError(
-            f"{field} must be from 0 to {maximum}, got {value}", field=field
-        )
+        raise InvalidInputError(f"{field} must be from 0 to {maximum}, got {value}", field=field)
     return value
 
 
@@ -307,7 +303,7 @@ def optional_limit(value: object, field: str = "limit") -> int | None:
 
 def describe(value: object) -> str:
     """Return ``repr(value)`` cut short: a huge int or a deep list must not make a huge message."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:  # noqa: PLR2004
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
         return f"an integer of {value.bit_length()} bits"
     if isinstance(value, list | tuple | dict):
         return f"a {type(value).__name__}"
@@ -315,4 +311,4 @@ def describe(value: object) -> str:
         text_ = repr(value)
     except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
         return f"a {type(value).__name__}"
-    return text_ if len(text_) <= 80 else f"{text_[:77]}..."  # noqa: PLR2004
+    return text_ if len(text_) <= 80 else f"{text_[:77]}..."

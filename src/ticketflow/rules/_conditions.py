@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from .. import _validate
-from .._validate import describe
 from .._model import EventKind, Priority, Role, Ticket
+from .._validate import describe
 from ..exceptions import InvalidInputError, RuleError
 
 __all__ = [

@@ -9,8 +9,8 @@ from typing import Any, Final, final
 
 import attrs
 
-from .._model import EventKind, Priority, Ticket
 from .. import _validate
+from .._model import EventKind, Priority, Ticket
 from .._validate import describe
 from ..exceptions import InvalidInputError, RuleError
 from ._conditions import (
@@ -204,7 +204,7 @@ class Rule:
     actions: tuple[Mapping[str, Any], ...] = ()
     order: int = 0
 
-    def __attrs_post_init__(self) -> None:
+    def __attrs_post_init__(self) -> None:  # noqa: C901 - one check per field
         if not isinstance(self.name, str) or not self.name:
             raise RuleError(f"a rule needs a non-empty name, got {describe(self.name)}")
         if _validate.text_problem(self.name) is not None:

@@ -8,8 +8,8 @@ from typing import NamedTuple, Protocol, final, runtime_checkable
 
 import attrs
 
-from .._model import Event, Priority, Ticket
 from .. import _validate
+from .._model import Event, Priority, Ticket
 from ..exceptions import InvalidInputError, StoreError
 
 __all__ = [
