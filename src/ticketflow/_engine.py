@@ -682,7 +682,8 @@ class Helpdesk:
             isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
         ):
             raise InvalidInputError(
-                f"rating must be an integer from 1 to 5, got {rating!r}", field="rating"
+                f"rating must be an integer from 1 to 5, got {_validate.describe(rating)}",
+                field="rating",
             )
         ticket = self._store.get(ticket_id)
         actor = self._actor(by or ticket.requester.email or ticket.requester.name, Role.CUSTOMER)
@@ -1125,7 +1126,8 @@ class Helpdesk:
         """
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _QUEUE_MAX:
             raise InvalidInputError(
-                f"limit must be a whole number from 1 to 10000, got {limit!r}", field="limit"
+                f"limit must be a whole number from 1 to 10000, got {_validate.describe(limit)}",
+                field="limit",
             )
         return self._store.queue(
             assignee=_optional_text(agent, "agent"),

@@ -70,7 +70,9 @@ class Priority(enum.IntEnum):
             if member is not None:
                 return member
         names = ", ".join(m.name.lower() for m in cls)
-        raise InvalidInputError(f"{field} must be one of {names}, got {value!r}", field=field)
+        raise InvalidInputError(
+            f"{field} must be one of {names}, got {_validate.describe(value)}", field=field
+        )
 
     @property
     def label(self) -> str:
