@@ -22,11 +22,13 @@ from ticketflow import (
     Requester,
     RuleError,
     SQLiteStore,
+    StoreError,
     Ticket,
     TicketflowError,
     TicketStore,
     Workflow,
     WorkflowError,
+    open_store,
 )
 from ticketflow.rules import Rule, TimeTrigger, when
 from ticketflow.sla import Escalation, SlaPolicy
@@ -148,7 +150,7 @@ def test_text_no_database_can_store_is_refused_on_every_backend(
     field: str,
     bad: str,
 ) -> None:
-    """Lone surrogates (UnicodeEncodeError on SQL) and NUL (refused by PostgreSQL only) are refused."""
+    """Lone surrogates (UnicodeEncodeError on SQL) and NUL (PostgreSQL only) are refused."""
     assert field == refused(desk, ticket, lambda: call(desk, ticket.id, bad)).field
 
 
@@ -184,7 +186,7 @@ def test_json_at_the_limits_is_accepted(desk: Helpdesk, ticket: Ticket) -> None:
     [
         (lambda d: d.run_due(datetime.max.replace(tzinfo=UTC)), "now"),
         (lambda d: d.run_due(datetime(1, 1, 1, tzinfo=UTC)), "now"),
-        (lambda d: d.run_due(datetime(2026, 1, 1)), "now"),  # noqa: DTZ001 - naive on purpose
+        (lambda d: d.run_due(datetime(2026, 1, 1)), "now"),  # naive on purpose
         (lambda d: d.run_due(batch=-1), "batch"),
         (lambda d: d.run_due(batch=0), "batch"),
         (lambda d: d.run_due(batch=True), "batch"),
@@ -256,9 +258,9 @@ def test_an_absurd_reopen_window_is_refused(window: object) -> None:
 def test_an_absurd_rule_delay_is_refused(delay: object) -> None:
     """A delay of nan raised ValueError, 1e300 OverflowError; now RuleError naming the field."""
     data = {"name": "r", "at": {"anchor": "created", "delay": delay}, "actions": [{"notify": "x"}]}
-    with pytest.raises(RuleError, match="at.delay"):
+    with pytest.raises(RuleError, match=r"at\.delay"):
         Rule.from_dict(data)
-    with pytest.raises(RuleError, match="at.delay"):
+    with pytest.raises(RuleError, match=r"at\.delay"):
         TimeTrigger(anchor="created", delay=timedelta(days=10**6))
 
 
@@ -314,6 +316,30 @@ def test_mermaid_labels_cannot_inject_lines() -> None:
     assert not any(line.lstrip().startswith(("evil", '"quoted"')) for line in diagram.splitlines())
     (state,) = [line for line in diagram.splitlines() if "evil" in line]
     assert state.startswith('  state "New   evil --> injected   #quot;quoted#quot;" as ')
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///x.db?timeout=nan",
+        "sqlite:///x.db?timeout=-1",
+        "sqlite:///x.db?timeout=1e308",
+        "sqlite:///\ud800.db",
+        "sqlite:///a\x00.db",
+        "memory:\ud800",
+    ],
+)
+def test_store_urls_with_absurd_options_or_unstorable_text_are_refused(url: str) -> None:
+    """sqlite3 raised ValueError, UnicodeEncodeError or OverflowError; now StoreError."""
+    with pytest.raises(StoreError):
+        open_store(url)
+
+
+def test_sqlite_store_options_are_checked() -> None:
+    """A timeout that is not a finite number of seconds up to a day is a StoreError."""
+    for timeout in (float("nan"), -1, 1e308, "5"):
+        with pytest.raises(StoreError, match="timeout"):
+            SQLiteStore(":memory:", timeout=timeout)  # type: ignore[arg-type]
 
 
 def test_every_refusal_is_a_ticketflow_error() -> None:
