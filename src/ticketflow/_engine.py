@@ -74,16 +74,10 @@ _COMMIT_GROUP: Final = 100  # rule firings per transaction in run_due
 _LOG: Final = logging.getLogger("ticketflow")
 
 
-def _text(value: object, field: str, *, allow_empty: bool = True) -> str:
-    return _validate.text(value, field, allow_empty=allow_empty)
-
-
-def _optional_text(value: object, field: str) -> str | None:
-    return _validate.optional_text(value, field)
-
-
-def _tags(values: Iterable[str], field: str = "tags") -> frozenset[str]:
-    return _validate.tags(values, field)
+# The edge checks live in _validate; these names are the engine's shorthands for them.
+_text: Final = _validate.text
+_optional_text: Final = _validate.optional_text
+_tags: Final = _validate.tags
 
 
 @final
