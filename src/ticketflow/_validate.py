@@ -83,9 +83,11 @@ def text(value: object, field: str, *, allow_empty: bool = True) -> str:
     if not isinstance(value, str) or (not allow_empty and not value.strip()):
         what = "a string" if allow_empty else "a non-empty string"
         raise InvalidInputError(f"{field} must be {what}, got {describe(value)}", field=field)
-    problem = text_problem(value)
-    if problem is not None:
-        raise InvalidInputError(f"{field} {problem}", field=field)
+    # Plain ASCII without NUL, the common case, costs no further call.
+    if "\x00" in value or not value.isascii():
+        problem = text_problem(value)
+        if problem is not None:
+            raise InvalidInputError(f"{field} {problem}", field=field)
     return value
 
 
