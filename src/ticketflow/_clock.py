@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, final, runtime_checkable
 
+from . import _validate
 from .exceptions import InvalidInputError
 
 __all__ = ["Clock", "FakeClock", "SystemClock", "require_aware"]
@@ -73,8 +74,8 @@ class FakeClock:
         '2026-01-05T11:00:00+00:00'
 
     Args:
-        start: The initial time (timezone-aware); defaults to 2026-01-05 09:00 UTC,
-            a Monday morning.
+        start: The initial time (timezone-aware, from 1900 to before 9000); defaults
+            to 2026-01-05 09:00 UTC, a Monday morning.
     """
 
     __slots__ = ("_now",)
@@ -82,7 +83,7 @@ class FakeClock:
     def __init__(self, start: datetime | None = None) -> None:
         if start is None:
             start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-        self._now = require_aware(start, "start")
+        self._now = _validate.aware_time(start, "start")
 
     def now(self) -> datetime:
         """Return the current fake time (UTC)."""
@@ -92,9 +93,10 @@ class FakeClock:
         """Move the clock to ``when``.
 
         Raises:
-            InvalidInputError: ``when`` is naive or earlier than the current time.
+            InvalidInputError: ``when`` is naive, outside 1900-01-01 to 9000-01-01 UTC,
+                or earlier than the current time.
         """
-        when = require_aware(when, "when")
+        when = _validate.aware_time(when, "when")
         if when < self._now:
             raise InvalidInputError(
                 f"FakeClock cannot go backwards: now {self._now.isoformat()}, "
@@ -116,13 +118,28 @@ class FakeClock:
         """Move the clock forward by ``delta`` and/or the given units; return the new time.
 
         Raises:
-            InvalidInputError: the total step is negative.
+            InvalidInputError: the total step is not a duration, is negative, or
+                would move the clock to 9000-01-01 UTC or later.
         """
-        step = (delta or timedelta()) + timedelta(
-            days=days, hours=hours, minutes=minutes, seconds=seconds
-        )
+        if delta is not None and not isinstance(delta, timedelta):
+            raise InvalidInputError(
+                f"delta must be a timedelta, got {type(delta).__name__}", field="delta"
+            )
+        try:
+            step = (delta or timedelta()) + timedelta(
+                days=days, hours=hours, minutes=minutes, seconds=seconds
+            )
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidInputError(
+                f"FakeClock step is not a duration: {exc}", field="delta"
+            ) from None
         if step < timedelta():
             raise InvalidInputError(f"FakeClock cannot go backwards (step {step})", field="delta")
+        if step >= _validate.LATEST - self._now:
+            raise InvalidInputError(
+                f"FakeClock cannot move past {_validate.LATEST.isoformat()} (step {step})",
+                field="delta",
+            )
         self._now = self._now + step
         return self._now
 

@@ -11,6 +11,7 @@ from typing import Any, Final, final
 
 import attrs
 
+from . import _validate
 from ._clock import Clock, FakeClock, SystemClock, require_aware
 from ._ids import UlidFactory
 from ._model import (
@@ -71,23 +72,10 @@ _COMMIT_GROUP: Final = 100  # rule firings per transaction in run_due
 _LOG: Final = logging.getLogger("ticketflow")
 
 
-def _text(value: object, field: str, *, allow_empty: bool = True) -> str:
-    if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        what = "a string" if allow_empty else "a non-empty string"
-        raise InvalidInputError(f"{field} must be {what}, got {value!r}", field=field)
-    return value
-
-
-def _optional_text(value: object, field: str) -> str | None:
-    return None if value is None else _text(value, field, allow_empty=False)
-
-
-def _tags(values: Iterable[str], field: str = "tags") -> frozenset[str]:
-    if isinstance(values, str):
-        raise InvalidInputError(
-            f"{field} must be a collection of strings, not a string", field=field
-        )
-    return frozenset(_text(v, field, allow_empty=False) for v in values)
+# The edge checks live in _validate; these names are the engine's shorthands for them.
+_text: Final = _validate.text
+_optional_text: Final = _validate.optional_text
+_tags: Final = _validate.tags
 
 
 @final
@@ -162,6 +150,7 @@ class Helpdesk:
         outbox: Iterable[EventKind | str] | None = None,
         sla: SlaPolicies | Iterable[SlaPolicy] | None = None,
     ) -> None:
+        _check_parts(workflow, clock, outbox)
         if config is None:
             config = HelpdeskConfig.from_workflow(
                 liveagent() if workflow is None else workflow, rules=rules, sla=sla, outbox=outbox
@@ -237,6 +226,8 @@ class Helpdesk:
     def _actor(self, actor_id: str | None, role: Role) -> Actor:
         if actor_id is None:
             return SYSTEM_ACTOR
+        if type(actor_id) is not str:
+            _text(actor_id, "by", allow_empty=False)
         key = (actor_id, role)
         actor = self._actors.get(key)
         if actor is None:
@@ -391,6 +382,8 @@ class Helpdesk:
             raise InvalidInputError(
                 f"requester must be a Requester, got {type(requester).__name__}", field="requester"
             )
+        if parent_id is not None:
+            _validate.ticket_id(parent_id, "parent_id")
         subject = _text(subject, "subject")
         description = _text(description, "description")
         channel = _text(channel, "channel", allow_empty=False)
@@ -450,6 +443,7 @@ class Helpdesk:
             TicketLockedError: the ticket is locked.
             TransitionError: the workflow allows no reply in this status.
         """
+        _validate.ticket_id(ticket_id)
         body = _text(body, "body")
         return self._command(ticket_id, "agent_reply", self._actor(by, Role.AGENT), {"body": body})
 
@@ -459,6 +453,7 @@ class Helpdesk:
         Raises:
             TicketLockedError: the ticket is locked.
         """
+        _validate.ticket_id(ticket_id)
         body = _text(body, "body")
         return self._command(ticket_id, "note", self._actor(by, Role.AGENT), {"body": body})
 
@@ -480,6 +475,8 @@ class Helpdesk:
             TicketLockedError: the ticket is purged, or closed with policy ``refuse``.
             TransitionError: the workflow allows no reply in this status.
         """
+        _validate.ticket_id(ticket_id)
+        _validate.optional_text(by, "by")
         body = _text(body, "body")
         ticket = self._store.get(ticket_id)
         # The customer is the requester of the ticket they replied to, even when
@@ -551,6 +548,7 @@ class Helpdesk:
         Raises:
             TicketLockedError: the ticket is locked.
         """
+        _validate.ticket_id(ticket_id)
         ticket = self._store.get(ticket_id)
         self._check_unlocked(ticket, "assign")
         data: dict[str, Any] = {}
@@ -573,6 +571,7 @@ class Helpdesk:
             InvalidInputError: unknown priority.
             TicketLockedError: the ticket is locked.
         """
+        _validate.ticket_id(ticket_id)
         prio = Priority.parse(priority)
         ticket = self._store.get(ticket_id)
         self._check_unlocked(ticket, "set_priority")
@@ -592,6 +591,7 @@ class Helpdesk:
         Raises:
             TicketLockedError: the ticket is locked.
         """
+        _validate.ticket_id(ticket_id)
         wanted = _tags(tags)
         ticket = self._store.get(ticket_id)
         self._check_unlocked(ticket, "add_tags")
@@ -612,6 +612,7 @@ class Helpdesk:
         Raises:
             TicketLockedError: the ticket is locked.
         """
+        _validate.ticket_id(ticket_id)
         unwanted = _tags(tags)
         ticket = self._store.get(ticket_id)
         self._check_unlocked(ticket, "remove_tags")
@@ -633,6 +634,7 @@ class Helpdesk:
             InvalidInputError: ``value`` is not JSON-serialisable.
             TicketLockedError: the ticket is locked.
         """
+        _validate.ticket_id(ticket_id)
         name = _text(name, "name", allow_empty=False)
         check_json(value, f"custom_fields.{name}")
         ticket = self._store.get(ticket_id)
@@ -651,14 +653,17 @@ class Helpdesk:
 
     def resolve(self, ticket_id: str, *, by: str | None = None) -> Ticket:
         """Resolve the ticket (it stays open for follow-up until closed)."""
+        _validate.ticket_id(ticket_id)
         return self._command(ticket_id, "resolve", self._actor(by, Role.AGENT))
 
     def reopen(self, ticket_id: str, *, by: str | None = None) -> Ticket:
         """Reopen a resolved ticket."""
+        _validate.ticket_id(ticket_id)
         return self._command(ticket_id, "reopen", self._actor(by, Role.AGENT))
 
     def close(self, ticket_id: str, *, by: str | None = None) -> Ticket:
         """Close the ticket; it is locked from then on."""
+        _validate.ticket_id(ticket_id)
         return self._command(ticket_id, "close", self._actor(by, Role.AGENT))
 
     def confirm_resolution(
@@ -681,11 +686,14 @@ class Helpdesk:
             TicketLockedError: the ticket is locked.
             TransitionError: the ticket is not resolved.
         """
+        _validate.ticket_id(ticket_id)
+        _validate.optional_text(by, "by")
         if rating is not None and (
             isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
         ):
             raise InvalidInputError(
-                f"rating must be an integer from 1 to 5, got {rating!r}", field="rating"
+                f"rating must be an integer from 1 to 5, got {_validate.describe(rating)}",
+                field="rating",
             )
         ticket = self._store.get(ticket_id)
         actor = self._actor(by or ticket.requester.email or ticket.requester.name, Role.CUSTOMER)
@@ -706,6 +714,8 @@ class Helpdesk:
         Raises:
             InvalidInputError: ``until`` is naive or not in the future.
         """
+        _validate.aware_time(until, "until")
+        _validate.ticket_id(ticket_id)
         until = require_aware(until, "until")
         now = self._clock.now()
         if until <= now:
@@ -717,18 +727,22 @@ class Helpdesk:
 
     def wake(self, ticket_id: str, *, by: str | None = None) -> Ticket:
         """Wake a postponed ticket (LiveAgent: back to New if it was New, else Open)."""
+        _validate.ticket_id(ticket_id)
         return self._command(ticket_id, "wake", self._actor(by, Role.AGENT))
 
     def mark_spam(self, ticket_id: str, *, by: str | None = None) -> Ticket:
         """Mark the ticket as spam (restorable)."""
+        _validate.ticket_id(ticket_id)
         return self._command(ticket_id, "spam", self._actor(by, Role.AGENT))
 
     def delete(self, ticket_id: str, *, by: str | None = None) -> Ticket:
         """Delete the ticket softly (restorable with `restore`)."""
+        _validate.ticket_id(ticket_id)
         return self._command(ticket_id, "delete", self._actor(by, Role.AGENT))
 
     def restore(self, ticket_id: str, *, by: str | None = None) -> Ticket:
         """Restore a deleted or spam ticket."""
+        _validate.ticket_id(ticket_id)
         return self._command(ticket_id, "restore", self._actor(by, Role.AGENT))
 
     def fire(self, ticket_id: str, trigger: str, *, by: str | None = None) -> Ticket:
@@ -743,6 +757,8 @@ class Helpdesk:
             TicketLockedError: the ticket is locked.
             TransitionError: the trigger is not allowed here.
         """
+        _validate.text(trigger, "trigger", allow_empty=False)
+        _validate.ticket_id(ticket_id)
         command = self._workflow.command_for(trigger)
         if command in _DEDICATED:
             raise InvalidInputError(
@@ -772,6 +788,8 @@ class Helpdesk:
             TicketLockedError: either ticket is locked.
             TransitionError: the workflow does not allow merging the source here.
         """
+        _validate.ticket_id(source_id, "source_id")
+        _validate.ticket_id(into_id, "into_id")
         if source_id == into_id:
             raise InvalidInputError("a ticket cannot be merged into itself", field="into_id")
         source = self._store.get(source_id)
@@ -841,6 +859,7 @@ class Helpdesk:
         Raises:
             TicketLockedError: the ticket is already purged (final).
         """
+        _validate.ticket_id(ticket_id)
         ticket = self._store.get(ticket_id)
         if self._workflow.status(ticket.status).final:
             raise TicketLockedError(ticket_id=ticket.id, status=ticket.status, command="purge")
@@ -889,6 +908,10 @@ class Helpdesk:
         Returns:
             How many rules fired.
         """
+        _validate.batch_size(batch)
+        _validate.lease(lease)
+        if now is not None:
+            _validate.aware_time(now, "now")
         now = self._now() if now is None else require_aware(now, "now")
         fired = 0
         store = self._store
@@ -991,6 +1014,10 @@ class Helpdesk:
         Raises:
             InvalidInputError: the help desk has no subscriber to deliver to.
         """
+        _validate.batch_size(limit, "limit")
+        _validate.lease(lease)
+        if now is not None:
+            _validate.aware_time(now, "now")
         if not self._subscribers:
             raise InvalidInputError(
                 "dispatch needs a subscriber: call subscribe() first", field="subscribers"
@@ -1023,6 +1050,7 @@ class Helpdesk:
         Raises:
             InvalidInputError: the help desk's clock is not a `FakeClock`.
         """
+        _validate.aware_time(until, "until")
         clock = self._clock
         if not isinstance(clock, FakeClock):
             raise InvalidInputError("run_until needs a FakeClock", field="clock")
@@ -1048,6 +1076,7 @@ class Helpdesk:
         An SLA stage is named ``sla:<metric>:<stage>`` (``warning``, ``breach``
         or ``escalation``).
         """
+        _validate.ticket_id(ticket_id)
         ticket = self._store.get(ticket_id)
         due = self._rules.next_due(ticket)
         if self._sla is not None:
@@ -1067,6 +1096,9 @@ class Helpdesk:
             TicketNotFound: no such ticket.
             InvalidInputError: the help desk has no SLA policies, or ``now`` is naive.
         """
+        if now is not None:
+            _validate.aware_time(now, "now")
+        _validate.ticket_id(ticket_id)
         if self._sla is None:
             raise InvalidInputError(
                 "this help desk has no SLA policies: pass Helpdesk(sla=...) or put "
@@ -1104,7 +1136,8 @@ class Helpdesk:
         """
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _QUEUE_MAX:
             raise InvalidInputError(
-                f"limit must be a whole number from 1 to 10000, got {limit!r}", field="limit"
+                f"limit must be a whole number from 1 to 10000, got {_validate.describe(limit)}",
+                field="limit",
             )
         return self._store.queue(
             assignee=_optional_text(agent, "agent"),
@@ -1123,6 +1156,7 @@ class Helpdesk:
         of ``batch``, each applied only if the ticket did not change meanwhile
         (a concurrent commit computed fresh values itself). Nothing is added to any timeline.
         """
+        _validate.batch_size(batch)
         wf = self._workflow
         unlocked = frozenset(s.name for s in wf.statuses if not wf.is_locked(s.name))
         updates: list[IndexUpdate] = []
@@ -1147,6 +1181,10 @@ class Helpdesk:
         Delivery is in-process and after the commit; a callback's exception is
         logged, not raised. Returns a function that unsubscribes.
         """
+        if not callable(callback):
+            raise InvalidInputError("callback must be callable", field="callback")
+        if kinds is not None:
+            _validate.names(kinds, "kinds", allowed=_EVENT_KINDS)
         entry = (callback, frozenset(EventKind(k) for k in kinds or ()))
         self._subscribers.append(entry)
 
@@ -1176,6 +1214,8 @@ class Helpdesk:
             The rule actions between ``since`` and ``until``, in time order, and the
             recorded commands the new rules made impossible.
         """
+        _validate.aware_time(since, "since")
+        _validate.aware_time(until, "until")
         since = require_aware(since, "since")
         until = require_aware(until, "until")
         rules = tuple(rules)
@@ -1199,6 +1239,7 @@ class Helpdesk:
         Raises:
             TicketNotFound: no such ticket.
         """
+        _validate.ticket_id(ticket_id)
         return self._store.get(ticket_id)
 
     def timeline(self, ticket_id: str) -> tuple[Event, ...]:
@@ -1207,6 +1248,7 @@ class Helpdesk:
         Raises:
             TicketNotFound: no such ticket.
         """
+        _validate.ticket_id(ticket_id)
         return self._store.events(ticket_id)
 
     def allowed(self, ticket_id: str) -> tuple[str, ...]:
@@ -1216,6 +1258,7 @@ class Helpdesk:
         through is listed: ``customer_reply`` (unless the closed policy refuses
         it) and ``purge`` (unless the ticket is already purged).
         """
+        _validate.ticket_id(ticket_id)
         ticket = self._store.get(ticket_id)
         wf = self._workflow
         if not wf.is_locked(ticket.status):
@@ -1253,6 +1296,14 @@ class Helpdesk:
             WorkflowError: an unknown status.
             InvalidInputError: an unknown category.
         """
+        if status is not None:
+            status = _validate.names(status, "status")
+        if category is not None:
+            category = _validate.names(category, "category")
+        _validate.optional_text(assignee, "assignee")
+        _validate.optional_text(department, "department")
+        _validate.optional_text(tag, "tag")
+        _validate.optional_limit(limit)
         statuses: frozenset[str] | None = None
         if status is not None:
             names = {status} if isinstance(status, str) else set(status)
@@ -1455,3 +1506,18 @@ def _waiting_since(ticket: Ticket) -> datetime:
 
 def _by_rule(event: Event) -> bool:
     return event.actor.role is Role.SYSTEM and "rule" in event.data
+
+
+_EVENT_KINDS: Final = frozenset(k.value for k in EventKind)
+
+
+def _check_parts(workflow: object, clock: object, outbox: object) -> None:
+    """Refuse a help desk's parts of the wrong type, naming the argument."""
+    if workflow is not None and not isinstance(workflow, Workflow):
+        raise InvalidInputError(
+            f"workflow must be a Workflow, got {type(workflow).__name__}", field="workflow"
+        )
+    if clock is not None and not isinstance(clock, Clock):
+        raise InvalidInputError(f"clock must be a Clock, got {type(clock).__name__}", field="clock")
+    if outbox is not None:
+        _validate.names(outbox, "outbox", allowed=_EVENT_KINDS)

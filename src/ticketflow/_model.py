@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import islice
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
 import attrs
 
+from . import _validate
 from ._clock import require_aware
 from .exceptions import InvalidInputError
 
@@ -40,37 +40,13 @@ EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 def check_json(value: object, field: str) -> None:
     """Raise `InvalidInputError` unless ``value`` survives a JSON round trip unchanged.
 
-    Allowed: None, bool, int, finite float, str, list, and dict with str keys. Tuples
-    and non-str keys are refused, since a store would give back lists and str keys.
+    Allowed: None, bool, int within 64 bits, finite float, str, list, and dict with
+    str keys, nested at most 64 levels; strings (keys too) must not hold a lone
+    surrogate or a NUL character, which a UTF-8 database cannot store. Tuples and
+    non-str keys are refused, since a store would give back lists and str keys.
     The error's ``field`` is ``field``; its message gives the path inside the value.
     """
-    _check_json(value, field, field)
-
-
-def _check_json(value: object, path: str, field: str) -> None:
-    if value is None or isinstance(value, bool | int | str):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(f"{path}: {value!r} is not a JSON number", field=field)
-        return
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_json(item, f"{path}[{index}]", field)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInputError(
-                    f"{path}: JSON object keys must be strings, got {key!r}", field=field
-                )
-            _check_json(item, f"{path}.{key}", field)
-        return
-    raise InvalidInputError(
-        f"{path}: {type(value).__name__} is not a JSON value (use a list, dict, str, "
-        "number, bool or None)",
-        field=field,
-    )
+    _validate.check_data(value, field)
 
 
 class Priority(enum.IntEnum):
@@ -95,7 +71,9 @@ class Priority(enum.IntEnum):
             if member is not None:
                 return member
         names = ", ".join(m.name.lower() for m in cls)
-        raise InvalidInputError(f"{field} must be one of {names}, got {value!r}", field=field)
+        raise InvalidInputError(
+            f"{field} must be one of {names}, got {_validate.describe(value)}", field=field
+        )
 
     @property
     def label(self) -> str:
@@ -145,6 +123,14 @@ class EventKind(enum.StrEnum):
 def _str_map(value: Mapping[str, str]) -> Mapping[str, str]:
     if not value:
         return EMPTY
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(
+            f"requester.contacts must map names to strings, got {type(value).__name__}",
+            field="requester",
+        )
+    for key, item in value.items():
+        _validate.text(key, "requester", allow_empty=False)
+        _validate.text(item, "requester")
     return MappingProxyType(dict(value))
 
 
@@ -170,6 +156,15 @@ class Requester:
             raise InvalidInputError(
                 "requester needs a name or an e-mail address", field="requester"
             )
+        for name in ("name", "email", "organisation"):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, str) or _validate.text_problem(value) is not None
+            ):
+                problem = (
+                    _validate.text_problem(value) if isinstance(value, str) else "is not a string"
+                )
+                raise InvalidInputError(f"requester.{name} {problem}", field="requester")
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the requester as plain JSON data (only the fields that are set)."""
@@ -213,6 +208,13 @@ SYSTEM_ACTOR: Final = Actor("system", Role.SYSTEM)
 ERASED_CUSTOMER: Final = Actor("(erased)", Role.CUSTOMER)
 
 
+def _check_author(value: object) -> None:
+    if not isinstance(value, Actor):
+        raise InvalidInputError(
+            f"author must be an Actor, got {type(value).__name__}", field="author"
+        )
+
+
 @final
 @attrs.frozen(kw_only=True, slots=True)
 class Message:
@@ -225,9 +227,9 @@ class Message:
         private: ``True`` for an internal note agents see and customers do not.
     """
 
-    at: datetime
-    author: Actor
-    body: str
+    at: datetime = attrs.field(validator=lambda _m, _a, v: _validate.aware_time(v, "at"))
+    author: Actor = attrs.field(validator=lambda _m, _a, v: _check_author(v))
+    body: str = attrs.field(validator=lambda _m, _a, v: _validate.text(v, "body"))
     private: bool = False
 
     def to_dict(self) -> dict[str, JSONValue]:

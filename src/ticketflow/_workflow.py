@@ -23,6 +23,7 @@ from typing import Any, Final, final
 import attrs
 from transitions import Machine, MachineError
 
+from . import _validate
 from ._model import EventKind, Ticket
 from ._toml import dumps as toml_dumps
 from .exceptions import TransitionError, WorkflowError
@@ -138,8 +139,18 @@ BUILTIN_GUARDS: Final[Mapping[str, Guard]] = {
 
 def _name(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
-        raise WorkflowError(f"{what} must be a non-empty string, got {value!r}", item=str(value))
+        shown = _validate.describe(value)
+        raise WorkflowError(f"{what} must be a non-empty string, got {shown}", item=shown)
+    problem = _validate.text_problem(value)
+    if problem is not None:
+        raise WorkflowError(f"{what} {value!r} {problem}", item=what)
     return value
+
+
+def _mermaid_text(value: str) -> str:
+    """``value`` made safe inside a quoted Mermaid label: one line, no quote."""
+    out = "".join(" " if ch.isspace() or not ch.isprintable() else ch for ch in value)
+    return out.replace("#", "#35;").replace('"', "#quot;")
 
 
 @final
@@ -428,9 +439,14 @@ class Workflow:
                 f"one of {', '.join(p.value for p in ClosedPolicy)}",
                 item="closed_policy",
             ) from None
-        if self.reopen_window is not None and self.reopen_window < timedelta():
+        if self.reopen_window is not None and (
+            not isinstance(self.reopen_window, timedelta)
+            or not timedelta() <= self.reopen_window <= _validate.MAX_DURATION
+        ):
             raise WorkflowError(
-                "settings: reopen_window must not be negative", item="reopen_window"
+                f"settings: reopen_window must be from 0 to {_validate.MAX_DURATION.days} days, "
+                f"got {_validate.describe(self.reopen_window)}",
+                item="reopen_window",
             )
         if self.closed_policy is ClosedPolicy.REOPEN:
             trigger = self.events.get("customer_reply")
@@ -649,7 +665,7 @@ class Workflow:
             model=holder,
             graph_engine="mermaid",
             show_conditions=True,
-            title=f"{self.name} workflow",
+            title=_mermaid_text(f"{self.name} workflow"),
             **config,
         )
         source: str = holder.get_graph().draw(None)
@@ -666,7 +682,7 @@ class Workflow:
                 continue
             elif line.startswith('  state "'):
                 name = line.rsplit(" as ", 1)[1]
-                line = f'  state "{self._by_name[name].display}" as {name}'
+                line = f'  state "{_mermaid_text(self._by_name[name].display)}" as {name}'
             lines.append(line)
         # transitions writes the title as bare front matter; Mermaid reads "title:".
         if lines[:1] == ["---"] and len(lines) > 2 and lines[2] == "---":
@@ -737,9 +753,15 @@ class Workflow:
         settings = data.get("settings", {})
         _no_extra(settings, _SETTINGS_KEYS, "settings")
         window = settings.get("reopen_window_days")
-        if window is not None and not isinstance(window, int | float):
+        if window is not None and (
+            isinstance(window, bool)
+            or not isinstance(window, int | float)
+            or not -_validate.MAX_DURATION.days <= window <= _validate.MAX_DURATION.days
+        ):
             raise WorkflowError(
-                "settings: reopen_window_days must be a number", item="reopen_window_days"
+                "settings: reopen_window_days must be a number of days up to "
+                f"{_validate.MAX_DURATION.days}, got {_validate.describe(window)}",
+                item="reopen_window_days",
             )
         return cls(
             name=data.get("name", ""),

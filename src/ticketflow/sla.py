@@ -61,6 +61,7 @@ import attrs
 from ._calendar import BusinessCalendar
 from ._clock import require_aware
 from ._model import EventKind, Priority, Ticket
+from ._validate import describe, text_problem
 from ._workflow import Category, Workflow
 from .exceptions import RuleError
 from .rules._conditions import compile_condition, format_duration, parse_duration
@@ -227,7 +228,7 @@ class Escalation:
         priority: str | None = None,
         notify: str | None = None,
     ) -> None:
-        where = f"SLA escalation level {level!r}"
+        where = f"SLA escalation level {describe(level)}"
         if isinstance(level, bool) or not isinstance(level, int) or level < 1:
             raise RuleError(f"{where}, field 'level': expected a whole number >= 1")
         delay = parse_duration(after, f"{where}, field 'after'")
@@ -390,9 +391,13 @@ class SlaPolicy:
         escalations: Iterable[Escalation | Mapping[str, Any]] = (),
     ) -> None:
         if not isinstance(name, str) or not name.strip():
-            raise RuleError(f"an SLA policy needs a non-empty name, got {name!r}")
+            raise RuleError(f"an SLA policy needs a non-empty name, got {describe(name)}")
+        if text_problem(name) is not None:
+            raise RuleError(f"SLA policy name {name!r} {text_problem(name)}")
         if conditions is not None and not isinstance(conditions, Mapping | list):
-            raise _fail(name, "conditions", f"expected a mapping or None, got {conditions!r}")
+            raise _fail(
+                name, "conditions", f"expected a mapping or None, got {describe(conditions)}"
+            )
         try:
             compile_condition(conditions, rule=name, categories=lambda s: s)
         except RuleError as exc:

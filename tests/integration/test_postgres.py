@@ -122,7 +122,7 @@ def fill(store: TicketStore) -> tuple[Helpdesk, list[str]]:
     ids = []
     for i in range(5):
         t = desk.open_ticket(
-            subject=f"ticket {i} \u2603 \x00",  # non-ASCII and NUL survive the round trip
+            subject=f"ticket {i} \u2603 \U0001f600",  # non-ASCII and astral survive the round trip
             requester=ANN,
             tags=[f"t{i % 2}"],
             priority="high" if i == 3 else "normal",

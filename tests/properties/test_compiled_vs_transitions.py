@@ -40,7 +40,7 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 AGENT = Actor("bob", Role.AGENT)
 MESSAGE_COMMANDS = frozenset({"agent_reply", "customer_reply", "note"})
 ODD_NAMES = st.text(
-    st.characters(exclude_categories=["Cs"]), min_size=1, max_size=6
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=6
 ) | st.sampled_from(
     ["initial", "to_new", "trigger", "machine", "events", "models", "may_go", "on_enter_x", "None"]
 )

@@ -556,7 +556,12 @@ class LifecycleMachine(RuleBasedStateMachine):
         step = data.draw(self.steps, label="step")
         self.run(ticket_id, step)
 
-    @rule(data=st.data(), body=st.text(max_size=5))
+    @rule(
+        data=st.data(),
+        body=st.text(
+            st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=5
+        ),
+    )
     def customer_reply(self, data: st.DataObject, body: str) -> None:
         """A customer reply (the command with the most paths) does what the model predicts."""
         ticket_id = data.draw(st.sampled_from(self.ids), label="ticket")

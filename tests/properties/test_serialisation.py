@@ -41,8 +41,10 @@ REFUSALS = (TransitionError, TicketLockedError, InvalidInputError)
 
 # Every character a UTF-8 file can hold: control characters, DEL, quotes, backslashes,
 # non-ASCII and astral characters, but no lone surrogates.
-ANY_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
-NAMES = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=10)
+ANY_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
+NAMES = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=10
+)
 ANY_WORKFLOW = workflows(names=NAMES) | workflows() | presets()
 
 TOML_SCALARS = st.one_of(

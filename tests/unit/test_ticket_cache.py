@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ticketflow import FakeClock, Helpdesk, InvalidInputError, SQLiteStore, Ticket
+from ticketflow import FakeClock, Helpdesk, InvalidInputError, SQLiteStore, StoreError, Ticket
 from ticketflow.stores import IndexUpdate, QueueKey, TicketQuery
 from ticketflow.stores import _sqlite as sqlite_module
 from ticketflow.stores._cache import TicketCache
@@ -84,8 +84,8 @@ def test_a_size_that_is_not_a_whole_number_is_refused(size: object) -> None:
 
 
 def test_sqlite_store_refuses_a_bad_cache_size() -> None:
-    """The store's option is checked before the database is opened."""
-    with pytest.raises(InvalidInputError, match="cache_size"):
+    """The store option is checked before the database is opened (a StoreError, like the rest)."""
+    with pytest.raises(StoreError, match="cache_size"):
         SQLiteStore(cache_size=-5)
 
 

@@ -13,8 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from .. import _validate
 from .._model import Priority, Role, Ticket
-from ..exceptions import RuleError
+from .._validate import describe
+from ..exceptions import InvalidInputError, RuleError
 
 __all__ = [
     "ConditionFn",
@@ -38,21 +40,29 @@ def parse_duration(value: object, where: str) -> timedelta:
         RuleError: the value is not a non-negative duration (``where`` names the place).
     """
     if isinstance(value, timedelta):
-        seconds = value.total_seconds()
+        seconds: float = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
+        seconds = value
     elif isinstance(value, str) and value.strip():
         text = value.replace(" ", "")
         parts = _DURATION.findall(text)
         if not parts or "".join(n + u for n, u in parts) != text:
             raise RuleError(
-                f"{where}: {value!r} is not a duration; write e.g. '7d', '36h', '1d 12h', '90m'"
+                f"{where}: {describe(value)} is not a duration; "
+                "write e.g. '7d', '36h', '1d 12h', '90m'"
             )
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     else:
-        raise RuleError(f"{where}: expected a duration ('7d', seconds), got {value!r}")
+        raise RuleError(f"{where}: expected a duration ('7d', seconds), got {describe(value)}")
     if seconds < 0:
-        raise RuleError(f"{where}: a duration cannot be negative ({value!r})")
+        raise RuleError(f"{where}: a duration cannot be negative ({describe(value)})")
+    try:
+        seconds = _validate.seconds(seconds, where)
+    except InvalidInputError:
+        raise RuleError(
+            f"{where}: a duration must be finite and at most {_validate.MAX_DURATION.days} days, "
+            f"got {describe(value)}"
+        ) from None
     return timedelta(seconds=seconds)
 
 
@@ -208,6 +218,7 @@ def compile_condition(
     *,
     rule: str,
     categories: Callable[[str], str],
+    _depth: int = 0,
 ) -> ConditionFn:
     """Validate ``data`` and return it compiled.
 
@@ -223,10 +234,16 @@ def compile_condition(
     """
     if data is None:
         return lambda _t, _now: True
+    if _depth >= _validate.MAX_JSON_DEPTH:
+        raise RuleError(
+            f"rule {rule!r}: conditions nested deeper than {_validate.MAX_JSON_DEPTH} levels"
+        )
     if isinstance(data, list | tuple):
         data = {"all": list(data)}
     if not isinstance(data, Mapping):
-        raise RuleError(f"rule {rule!r}: conditions must be a mapping or a list, got {data!r}")
+        raise RuleError(
+            f"rule {rule!r}: conditions must be a mapping or a list, got {describe(data)}"
+        )
     if "field" in data:
         return _compile_leaf(data, rule, categories)
     extra = set(data) - {"all", "any"}
@@ -235,8 +252,15 @@ def compile_condition(
             f"rule {rule!r}: unknown condition key(s) {sorted(extra)}; use 'all', 'any' "
             "or a leaf with 'field', 'op', 'value'"
         )
-    all_of = [compile_condition(c, rule=rule, categories=categories) for c in data.get("all", [])]
-    any_of = [compile_condition(c, rule=rule, categories=categories) for c in data.get("any", [])]
+    deeper = _depth + 1
+    all_of = [
+        compile_condition(c, rule=rule, categories=categories, _depth=deeper)
+        for c in _branches(data, "all", rule)
+    ]
+    any_of = [
+        compile_condition(c, rule=rule, categories=categories, _depth=deeper)
+        for c in _branches(data, "any", rule)
+    ]
 
     def both(ticket: Ticket, now: datetime) -> bool:
         return all(c(ticket, now) for c in all_of) and (
@@ -246,12 +270,19 @@ def compile_condition(
     return both
 
 
+def _branches(data: Mapping[str, Any], key: str, rule: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list | tuple):
+        raise RuleError(f"rule {rule!r}: condition {key!r} must be a list, got {value!r}")
+    return list(value)
+
+
 def _compile_leaf(
     data: Mapping[str, Any], rule: str, categories: Callable[[str], str]
 ) -> ConditionFn:
     extra = set(data) - {"field", "op", "value"}
     if extra:
-        raise RuleError(f"rule {rule!r}: unknown key(s) {sorted(extra)} in condition {data!r}")
+        raise RuleError(f"rule {rule!r}: unknown key(s) {sorted(map(repr, extra))} in a condition")
     field = data["field"]
     op = data.get("op", "is")
     where = f"rule {rule!r}, field {field!r}"
@@ -273,5 +304,9 @@ def _compile_leaf(
         raise RuleError(f"{where}: unknown operator {op!r}; operators: {known}")
     if op not in _NO_VALUE and "value" not in data:
         raise RuleError(f"{where}: operator {op!r} needs a value")
+    try:
+        _validate.check_data(data.get("value"), where, tuples=True, leaves=(timedelta,))
+    except InvalidInputError as exc:
+        raise RuleError(str(exc)) from None
     value = _check_value("category" if field == "category" else kind, op, data.get("value"), where)
     return _leaf(kind, op, getter, value)

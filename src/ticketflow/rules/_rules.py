@@ -9,8 +9,10 @@ from typing import Any, Final, final
 
 import attrs
 
+from .. import _validate
 from .._model import EventKind, Priority, Ticket
-from ..exceptions import RuleError
+from .._validate import describe
+from ..exceptions import InvalidInputError, RuleError
 from ._conditions import (
     ConditionFn,
     compile_condition,
@@ -85,6 +87,15 @@ class TimeTrigger:
     anchor: str
     delay: timedelta = timedelta()
 
+    def __attrs_post_init__(self) -> None:
+        # The rule names an unknown anchor (it knows its own name); here, the type.
+        if not isinstance(self.anchor, str):
+            raise RuleError(
+                f"field 'at.anchor': expected an anchor name, got {describe(self.anchor)}; "
+                f"anchors: {', '.join(ANCHORS)}"
+            )
+        object.__setattr__(self, "delay", parse_duration(self.delay, "field 'at.delay'"))
+
     def due(self, ticket: Ticket) -> datetime | None:
         """Return when the rule becomes due for ``ticket`` (None if the anchor is unset)."""
         start = ANCHORS[self.anchor](ticket)
@@ -97,7 +108,10 @@ def check_action(  # noqa: C901, PLR0912
     """Validate one action's data; errors name ``where`` (default: the rule)."""
     where = f"rule {rule!r}" if where is None else where
     if not isinstance(action, Mapping) or len(action) != 1:
-        raise RuleError(f"{where}: an action is a mapping with exactly one key, got {action!r}")
+        raise RuleError(
+            f"{where}: an action is a mapping with exactly one key, got {describe(action)}"
+        )
+    _storable(action, where)
     ((key, value),) = action.items()
     if key not in _ACTION_KEYS:
         raise RuleError(
@@ -105,7 +119,9 @@ def check_action(  # noqa: C901, PLR0912
         )
     if key in {"command", "trigger", "assign_department", "note", "notify"}:
         if not isinstance(value, str) or not value:
-            raise RuleError(f"{where}, action {key!r}: expected a non-empty string, got {value!r}")
+            raise RuleError(
+                f"{where}, action {key!r}: expected a non-empty string, got {describe(value)}"
+            )
     elif key == "assign":
         if value is not None and (not isinstance(value, str) or not value):
             raise RuleError(f"{where}, action 'assign': expected an agent id or null")
@@ -115,7 +131,8 @@ def check_action(  # noqa: C901, PLR0912
                 Priority.parse(value)
             except ValueError:
                 raise RuleError(
-                    f"{where}, action 'set_priority': expected a priority or 'raise', got {value!r}"
+                    f"{where}, action 'set_priority': expected a priority or 'raise', "
+                    f"got {describe(value)}"
                 ) from None
     elif key in {"add_tags", "remove_tags"}:
         if (
@@ -140,6 +157,14 @@ def check_action(  # noqa: C901, PLR0912
     elif key == "stop" and value is not True:
         raise RuleError(f"{where}, action 'stop': write stop = true")
     return dict(action)
+
+
+def _storable(value: object, where: str) -> None:
+    """Refuse what no store can hold (actions end up in events): see `check_json`."""
+    try:
+        _validate.check_data(value, where, tuples=True, leaves=(timedelta,))
+    except InvalidInputError as exc:
+        raise RuleError(str(exc)) from None
 
 
 def _no_categories(_status: str) -> str:
@@ -179,18 +204,32 @@ class Rule:
     actions: tuple[Mapping[str, Any], ...] = ()
     order: int = 0
 
-    def __attrs_post_init__(self) -> None:
+    def __attrs_post_init__(self) -> None:  # noqa: C901 - one check per field
         if not isinstance(self.name, str) or not self.name:
-            raise RuleError(f"a rule needs a non-empty name, got {self.name!r}")
+            raise RuleError(f"a rule needs a non-empty name, got {describe(self.name)}")
+        if _validate.text_problem(self.name) is not None:
+            raise RuleError(f"rule name {self.name!r} {_validate.text_problem(self.name)}")
+        if isinstance(self.order, bool) or not isinstance(self.order, int):
+            raise RuleError(f"rule {self.name!r}, field 'order': expected an integer")
         if self.name == "sla":
             raise RuleError("rule 'sla': the name 'sla' is reserved for the SLA scheduler's events")
         if (self.on is None) == (self.at is None):
             raise RuleError(f"rule {self.name!r}: set exactly one of 'on' (events) and 'at' (time)")
+        if self.at is not None and not isinstance(self.at, TimeTrigger):
+            raise RuleError(f"rule {self.name!r}, field 'at': expected a TimeTrigger")
+        if self.on is not None:
+            try:
+                object.__setattr__(self, "on", frozenset(EventKind(k) for k in self.on))
+            except (TypeError, ValueError) as exc:
+                raise RuleError(f"rule {self.name!r}, field 'on': {exc}") from None
         if self.at is not None and self.at.anchor not in ANCHORS:
             raise RuleError(
                 f"rule {self.name!r}, field 'at.anchor': unknown anchor {self.at.anchor!r}; "
                 f"anchors: {', '.join(ANCHORS)}"
             )
+        if isinstance(self.actions, str | Mapping) or not isinstance(self.actions, Iterable):
+            raise RuleError(f"rule {self.name!r}, field 'actions': expected a list of actions")
+        object.__setattr__(self, "actions", tuple(self.actions))
         if not self.actions:
             raise RuleError(f"rule {self.name!r}: a rule needs at least one action")
         object.__setattr__(self, "actions", tuple(check_action(a, self.name) for a in self.actions))
@@ -380,7 +419,12 @@ def when(
         {"field": "tags", "op": "contains", "value": "vip"}]},
         actions=[{"assign_department": "vip-desk"}, {"notify": "vip"}])``
     """
-    kinds = frozenset() if on is None else frozenset(EventKind(k) for k in on)
+    if not callable(conditions):
+        _storable(conditions, "conditions")
+    try:
+        kinds = frozenset() if on is None else frozenset(EventKind(k) for k in on)
+    except (TypeError, ValueError) as exc:
+        raise RuleError(f"field 'on': expected event kinds ({exc})") from None
     return Rule(
         name=name or f"when_{zlib.crc32(repr(conditions).encode()):08x}",
         on=kinds,

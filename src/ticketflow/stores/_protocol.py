@@ -8,8 +8,9 @@ from typing import NamedTuple, Protocol, final, runtime_checkable
 
 import attrs
 
+from .. import _validate
 from .._model import Event, Priority, Ticket
-from ..exceptions import StoreError
+from ..exceptions import InvalidInputError, StoreError
 
 __all__ = [
     "Change",
@@ -153,6 +154,24 @@ class TicketQuery:
     priority: Priority | None = None
     tag: str | None = None
     limit: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        """Refuse criteria no backend could answer alike (every backend sees the same query).
+
+        Raises:
+            InvalidInputError: a criterion of the wrong type or holding unstorable
+                text, or a ``limit`` that is not None or a whole number from 0 to 2**63-1.
+        """
+        if self.statuses is not None:
+            _validate.names(self.statuses, "statuses")
+        for name in ("assignee", "department", "tag"):
+            _validate.optional_text(getattr(self, name), name)
+        if self.priority is not None and not isinstance(self.priority, Priority):
+            raise InvalidInputError(
+                f"priority must be a Priority, got {_validate.describe(self.priority)}",
+                field="priority",
+            )
+        _validate.optional_limit(self.limit)
 
     def matches(self, ticket: Ticket) -> bool:
         """Whether ``ticket`` satisfies every criterion (``limit`` aside)."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Final, cast
 
+from .._validate import text_problem
 from ..exceptions import StoreError
 from ._protocol import TicketStore
 
@@ -46,6 +47,9 @@ _BUILT_IN: Final[dict[str, Callable[[str], TicketStore]]] = {
 def _scheme(url: object) -> str:
     if not isinstance(url, str):
         raise StoreError(f"a store URL must be a string, not {type(url).__name__}")
+    problem = text_problem(url)
+    if problem is not None:
+        raise StoreError(f"store URL {url!r} {problem}")
     scheme, sep, _ = url.partition(":")
     if not sep or not scheme or not scheme.replace("+", "").replace("-", "").isalnum():
         raise StoreError(

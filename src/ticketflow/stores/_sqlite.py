@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, final
 from urllib.parse import parse_qsl
 
+from .. import _validate
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
@@ -27,6 +28,8 @@ from ._protocol import (
 from ._sql import equal_filters
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+_MAX_TIMEOUT: Final = 86_400  # seconds: a day; sqlite3 overflows on absurd values
 
 APPLICATION_ID: Final = 0x74666C77  # "tflw": marks a file as a ticketflow database
 SCHEMA_VERSION: Final = 2
@@ -170,7 +173,31 @@ class SQLiteStore:
         timeout: float = 5.0,
         cache_size: int = 4096,
     ) -> None:
-        self._path = os.fspath(path)
+        try:
+            self._path = os.fspath(path)
+        except TypeError:
+            raise StoreError(
+                f"SQLite store: path must be a str or os.PathLike, not {type(path).__name__}"
+            ) from None
+        if not isinstance(self._path, str) or _validate.text_problem(self._path) is not None:
+            raise StoreError(
+                f"SQLite store path {self._path!r}: a path must be text without a NUL "
+                "character or a lone surrogate"
+            )
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 <= timeout <= _MAX_TIMEOUT
+        ):
+            raise StoreError(
+                f"SQLite store {self._path!r}: timeout must be a number of seconds from 0 "
+                f"to {_MAX_TIMEOUT}, not {_validate.describe(timeout)}"
+            )
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise StoreError(
+                f"SQLite store {self._path!r}: cache_size must be a whole number >= 0, "
+                f"not {_validate.describe(cache_size)}"
+            )
         # Tickets this store wrote or read, by id. A cached ticket is used only when
         # the stored version still matches, so other processes' writes are seen.
         self._cache = TicketCache(cache_size)
@@ -532,7 +559,7 @@ class SQLiteStore:
             return self._read(
                 "SELECT id, version FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
                 "ORDER BY due_at, id LIMIT ?",
-                (_micros(now), limit),
+                (_micros(now), max(limit, 0)),
             )
 
     def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
@@ -604,7 +631,7 @@ class SQLiteStore:
                 "SELECT id, version FROM tickets WHERE due_at IS NOT NULL AND due_at <= ? "
                 "AND (claimed_until IS NULL OR claimed_until <= ?) "
                 "ORDER BY due_at, id LIMIT ?",
-                (at, at, limit),
+                (at, at, max(limit, 0)),  # SQLite reads LIMIT -1 as "no limit"
             ).fetchall()
             conn.executemany(
                 "UPDATE tickets SET claimed_until = ? WHERE id = ?",
@@ -623,7 +650,7 @@ class SQLiteStore:
             rows = conn.execute(
                 "SELECT seq, ticket_id, position, kind, attempts FROM outbox "
                 "WHERE claimed_until IS NULL OR claimed_until <= ? ORDER BY seq LIMIT ?",
-                (at, limit),
+                (at, max(limit, 0)),
             ).fetchall()
             conn.executemany(
                 "UPDATE outbox SET claimed_until = ?, attempts = attempts + 1 WHERE seq = ?",

@@ -68,7 +68,13 @@ from .._clock import FakeClock
 from .._engine import Helpdesk
 from .._model import Actor, Event, EventKind, Priority, Requester, Role, Ticket, apply_event
 from .._workflow import Workflow
-from ..exceptions import ConflictError, StoreError, TicketflowError, TicketNotFound
+from ..exceptions import (
+    ConflictError,
+    InvalidInputError,
+    StoreError,
+    TicketflowError,
+    TicketNotFound,
+)
 from ..rules import Rule, confirmation, from_dicts, inactivity, wake_postponed
 from ..sla import SlaPolicy
 from ..stores import (
@@ -336,7 +342,7 @@ class StoreContract:
         ticket = desk.open_ticket(
             subject="Ünïcode ✓ subject — with 'quotes' and \"doubles\"",
             requester=_ANN,
-            description="line one\nline two\ttabbed \x00 nul",
+            description="line one\nline two\ttabbed \u2028 separator \U0001f600 astral",
             priority=Priority.HIGH,
             channel="chat",
             assignee="ann",
@@ -351,6 +357,35 @@ class StoreContract:
         assert ticket == store.get(ticket.id)
         assert ticket.timeline == store.events(ticket.id)
         assert store.count() == 1
+
+    @pytest.mark.parametrize("bad", ["\ud800", "a\x00b"], ids=["lone-surrogate", "nul"])
+    def test_text_no_database_can_store_is_refused_before_anything_is_stored(
+        self, store: TicketStore, clock: FakeClock, bad: str
+    ) -> None:
+        """A lone surrogate or a NUL anywhere is refused with InvalidInputError; nothing changes.
+
+        UTF-8 databases cannot store either; every backend refuses them the same way,
+        before the store sees them.
+        """
+        desk = _desk(store, clock)
+        ticket = desk.open_ticket(subject="VPN down", requester=_ANN)
+        attempts: list[tuple[str, Callable[[], object]]] = [
+            ("body", lambda: desk.agent_reply(ticket.id, bad, by="bob")),
+            ("by", lambda: desk.add_note(ticket.id, "x", by=bad)),
+            ("tags", lambda: desk.add_tags(ticket.id, bad)),
+            ("name", lambda: desk.set_field(ticket.id, bad, 1)),
+            ("custom_fields.f", lambda: desk.set_field(ticket.id, "f", {"k": [bad]})),
+            ("agent", lambda: desk.assign(ticket.id, bad)),
+            ("ticket_id", lambda: desk.get(bad)),
+            ("subject", lambda: desk.open_ticket(subject=bad, requester=_ANN)),
+            ("requester", lambda: desk.open_ticket(subject="x", requester=Requester(name=bad))),
+        ]
+        for field, attempt in attempts:
+            with pytest.raises(InvalidInputError) as info:
+                attempt()
+            assert field == info.value.field
+        assert store.count() == 1
+        assert ticket == store.get(ticket.id)
 
     def test_every_commit_of_a_lifecycle_reads_back(
         self, store: TicketStore, clock: FakeClock

@@ -106,8 +106,9 @@ _MAX_WINDOW: Final = timedelta(days=30)
 
 
 # Strategies are built once, here: building one per draw costs more than the draw.
-# Lone surrogates are excluded from text: no UTF-8 store or file could hold them.
-_CHARACTERS: Final = st.characters(exclude_categories=["Cs"])
+# Lone surrogates (category Cs) and NUL are excluded from text: ticketflow refuses
+# them, since no UTF-8 store or file could hold them.
+_CHARACTERS: Final = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 _TEXT: Final = st.text(_CHARACTERS, max_size=20)
 _SHORT_TEXT: Final = st.text(_CHARACTERS, max_size=8)
 _LONG_TEXT: Final = st.text(_CHARACTERS, max_size=40)
