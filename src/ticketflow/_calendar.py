@@ -72,8 +72,13 @@ _ZERO: Final = timedelta(0)
 _INDEX_MAX_DAYS: Final = 4 * SEARCH_LIMIT_DAYS
 """The most local dates one calendar's index spans; longer queries walk date by date."""
 _INDEX_FIRST: Final = date.min.toordinal() + 3
-_INDEX_LAST: Final = date.max.toordinal() - 3
-"""The dates (ordinals) an index may cover: their instants are all representable."""
+_INDEX_LAST: Final = date.max.toordinal() - SEARCH_LIMIT_DAYS - 3
+"""The dates (ordinals) an index may cover; queries outside walk, as they always did.
+
+Within them every instant is representable, and a search of `SEARCH_LIMIT_DAYS`
+dates from any of them stays in range (the walk refuses a search that does not,
+even when the answer comes earlier; queries near the end keep that error).
+"""
 _GROW_BACK: Final = 14
 _GROW_FORWARD: Final = 62
 """The fewest dates an index grows by, backward and forward (it grows by its span if more)."""
