@@ -79,8 +79,8 @@ Within them every instant is representable, and a search of `SEARCH_LIMIT_DAYS`
 dates from any of them stays in range (the walk refuses a search that does not,
 even when the answer comes earlier; queries near the end keep that error).
 """
-_GROW_BACK: Final = 14
-_GROW_FORWARD: Final = 62
+_GROW_BACK: Final = 7
+_GROW_FORWARD: Final = 35
 """The fewest dates an index grows by, backward and forward (it grows by its span if more)."""
 _SURELY_IN_SEARCH: Final = timedelta(days=SEARCH_LIMIT_DAYS - 3)
 """An opening this soon after a start is within `SEARCH_LIMIT_DAYS` dates of it in any zone."""
