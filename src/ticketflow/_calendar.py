@@ -19,15 +19,35 @@ end time (an end of ``time.max`` or ``"24:00"`` is midnight of the next date). S
   spring-forward night is 2 hours of business time, on a fall-back night 4 hours.
 
 Everything is computed in UTC with exact `timedelta` arithmetic (microseconds).
+
+How business time is computed
+-----------------------------
+Concatenated date by date, a calendar's opening intervals in UTC are sorted and do
+not overlap: an interval of a date ends no later than the first instant the wall
+clock reaches the next date's midnight, and every interval of the next date opens
+at or after it. Each calendar keeps an index of them over a contiguous range of
+local dates (`_Index`): the opening and closing instants, and the business time
+before each interval (prefix sums). With ``B(t)``, the business time from the
+index's first date to ``t``, `BusinessCalendar.business_time_between` is
+``B(end) - B(start)`` and `BusinessCalendar.add_business_time` is the first instant
+where ``B`` reaches ``B(start) + duration``: two binary searches, whatever the
+span. The index is built lazily, forward by appending dates and backward by
+building a new one, and published as one immutable tuple, so threads sharing a
+calendar never see half of it. Queries near the ends of `datetime`'s range, or
+spanning more than `_INDEX_MAX_DAYS` dates, walk the intervals date by date
+(`BusinessCalendar._walk_between`, `BusinessCalendar._walk_add`), as every query
+did before the index.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final, final
+from typing import Any, Final, NamedTuple, final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -47,6 +67,25 @@ SEARCH_LIMIT_DAYS: Final = 3660
 """How far (about ten years of dates) the calendar looks for opening hours."""
 
 _TICK: Final = timedelta(microseconds=1)
+_ZERO: Final = timedelta(0)
+
+_INDEX_MAX_DAYS: Final = 4 * SEARCH_LIMIT_DAYS
+"""The most local dates one calendar's index spans; longer queries walk date by date."""
+_INDEX_FIRST: Final = date.min.toordinal() + 3
+_INDEX_LAST: Final = date.max.toordinal() - SEARCH_LIMIT_DAYS - 3
+"""The dates (ordinals) an index may cover; queries outside walk, as they always did.
+
+Within them every instant is representable, and a search of `SEARCH_LIMIT_DAYS`
+dates from any of them stays in range (the walk refuses a search that does not,
+even when the answer comes earlier; queries near the end keep that error).
+"""
+_GROW_BACK: Final = 7
+_GROW_FORWARD: Final = 35
+"""The fewest dates an index grows by, backward and forward (it grows by its span if more)."""
+_SURELY_IN_SEARCH: Final = timedelta(days=SEARCH_LIMIT_DAYS - 3)
+"""An opening this soon after a start is within `SEARCH_LIMIT_DAYS` dates of it in any zone."""
+_INDEX_LOCK: Final = threading.Lock()
+"""Serialises index growth (rare); readers never take it."""
 
 Interval = tuple[time, time]
 WeekHours = tuple[tuple[Interval, ...], ...]
@@ -203,6 +242,49 @@ def _hours_from_data(raw_hours: object) -> dict[int | str, list[tuple[time, time
     return hours
 
 
+class _Index(NamedTuple):
+    """A calendar's opening intervals in UTC over the local dates ``first..last``.
+
+    Valid for instants in ``[low, high)``: every interval of an earlier date has
+    closed by ``low`` and every interval of a later date opens at or after ``high``.
+    The lists may be longer than ``size`` (a newer index appended to them, under
+    `_INDEX_LOCK`); a reader only looks at the first ``size`` items.
+    """
+
+    low: datetime
+    """The first instant the wall clock reaches ``first`` 00:00."""
+    high: datetime
+    """The first instant the wall clock reaches the date after ``last``, 00:00."""
+    first: int
+    """The first local date covered, as an ordinal."""
+    last: int
+    """The last local date covered, as an ordinal."""
+    size: int
+    """How many intervals: ``starts[:size]``, ``ends[:size]``."""
+    starts: list[datetime]
+    ends: list[datetime]
+    before: list[timedelta]
+    """``before[i]``: business time in the intervals before interval ``i`` (``size + 1`` items)."""
+    day_starts: list[int]
+    """``day_starts[k]``: the first interval of date ``first + k`` (``last - first + 2`` items)."""
+
+
+def _business_time_to(
+    moment: datetime,
+    count: int,
+    starts: list[datetime],
+    ends: list[datetime],
+    before: list[timedelta],
+) -> timedelta:
+    """Return B(moment): business time from an index's ``low`` to ``moment`` (within it)."""
+    position = bisect_right(starts, moment, 0, count) - 1
+    if position < 0:
+        return _ZERO
+    if moment < ends[position]:
+        return before[position] + (moment - starts[position])
+    return before[position + 1]
+
+
 @final
 @attrs.frozen(kw_only=True, cache_hash=True)
 class BusinessCalendar:
@@ -246,6 +328,9 @@ class BusinessCalendar:
     # Open all day every day without holidays: business time is elapsed time, in
     # any zone (local days follow each other without gaps), so no interval walk.
     _continuous: bool = attrs.field(init=False, eq=False, repr=False, hash=False)
+    # The opening intervals over a range of dates, grown on demand and replaced as a
+    # whole (see "How business time is computed" in the module docstring).
+    _index: _Index | None = attrs.field(init=False, default=None, eq=False, repr=False, hash=False)
 
     @_zone.default
     def _load_zone(self) -> ZoneInfo:
@@ -419,15 +504,7 @@ class BusinessCalendar:
             return moment
         if self._continuous:
             return moment.astimezone(UTC) + remaining
-        for opening, closing in self._intervals_from(moment):
-            begin = max(opening, moment)
-            available = closing - begin
-            if remaining <= available:
-                return begin + remaining
-            remaining -= available
-        raise AssertionError(
-            "unreachable: _intervals_from raises when exhausted"
-        )  # pragma: no cover
+        return self._add(moment, remaining)
 
     def business_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Return the business time from ``start`` to ``end``; negative if ``end`` is earlier.
@@ -445,16 +522,198 @@ class BusinessCalendar:
         return self._between(low, high)
 
     def _between(self, low: datetime, high: datetime) -> timedelta:
-        total = timedelta(0)
+        """Return the business time from ``low`` to ``high`` (UTC, ``low <= high``)."""
         if low == high:
-            return total
+            return _ZERO
         if self._continuous:
             return high - low
+        index = self._index
+        if index is None or not (index[0] <= low and high < index[1]):
+            try:
+                first = low.astimezone(self._zone).toordinal() - 1
+                last = high.astimezone(self._zone).toordinal() + 1
+            except OverflowError:
+                return self._walk_between(low, high)
+            index = self._index_covering(first, last)
+            if index is None:
+                return self._walk_between(low, high)
+        _, _, _, _, count, starts, ends, before, _ = index
+        return _business_time_to(high, count, starts, ends, before) - _business_time_to(
+            low, count, starts, ends, before
+        )
+
+    def _add(self, moment: datetime, duration: timedelta) -> datetime:
+        """Return the first instant with ``duration`` (> 0) of business time after ``moment``."""
+        index = self._index
+        if index is not None and index[0] <= moment < index[1]:
+            _, _, _, _, count, starts, ends, before, _ = index
+            target = _business_time_to(moment, count, starts, ends, before) + duration
+            found = bisect_left(before, target, 1, count + 1) - 1
+            if found < count:
+                opening = starts[found]
+                if opening - moment < _SURELY_IN_SEARCH:
+                    return opening + (target - before[found])
+        return self._add_growing(moment, duration)
+
+    def _add_growing(self, moment: datetime, duration: timedelta) -> datetime:
+        """`_add` when the index must grow first, or must check the search limit."""
+        try:
+            day = moment.astimezone(self._zone).toordinal()
+        except OverflowError:
+            return self._walk_add(moment, duration)
+        limit = day + SEARCH_LIMIT_DAYS  # the last date the search may use
+        last = day + 1
+        while True:
+            index = self._index_covering(day - 1, last)
+            if index is None:
+                return self._walk_add(moment, duration)
+            target = (
+                _business_time_to(moment, index.size, index.starts, index.ends, index.before)
+                + duration
+            )
+            found = bisect_left(index.before, target, 1, index.size + 1) - 1
+            if found < index.size:
+                days = index.last - index.first + 2
+                if index.first + bisect_right(index.day_starts, found, 0, days) - 1 > limit:
+                    raise self._nothing_open_error(moment)
+                return index.starts[found] + (target - index.before[found])
+            if index.last >= limit:
+                raise self._nothing_open_error(moment)
+            last = min(index.last + 1, limit)
+
+    def _index_covering(self, first: int, last: int) -> _Index | None:
+        """Return an index covering the local dates ``first..last`` (ordinals), grown if need be.
+
+        None when it may not: dates near the ends of `datetime`'s range, or more than
+        `_INDEX_MAX_DAYS` of them.
+        """
+        if first < _INDEX_FIRST or last > _INDEX_LAST or last - first > _INDEX_MAX_DAYS:
+            return None
+        with _INDEX_LOCK:
+            index = self._index
+            if index is not None and index.first <= first and last <= index.last:
+                return index
+            if index is None or max(last, index.last) - min(first, index.first) > _INDEX_MAX_DAYS:
+                index = None
+                new_first, new_last = first - _GROW_BACK, last + _GROW_FORWARD
+            else:
+                span = index.last - index.first + 1
+                new_first = index.first
+                if first < index.first:
+                    new_first = min(first, index.first - max(span, _GROW_BACK))
+                new_last = index.last
+                if last > index.last:
+                    new_last = max(last, index.last + max(span, _GROW_FORWARD))
+                first, last = min(first, index.first), max(last, index.last)
+            # Margins never cut into what is needed: last - first <= _INDEX_MAX_DAYS here.
+            new_first = max(new_first, _INDEX_FIRST, last - _INDEX_MAX_DAYS)
+            new_last = min(new_last, _INDEX_LAST, new_first + _INDEX_MAX_DAYS)
+            grown = self._grow_index(index, new_first, new_last)
+            object.__setattr__(self, "_index", grown)
+            return grown
+
+    def _grow_index(self, index: _Index | None, first: int, last: int) -> _Index:
+        """Return an index over ``first..last`` that extends ``index`` (None: a new one).
+
+        Growing forward appends to ``index``'s lists (its readers look at their first
+        ``size`` items only); growing backward builds new lists.
+        """
+        if index is None or first < index.first:
+            starts: list[datetime] = []
+            ends: list[datetime] = []
+            before = [_ZERO]
+            day_starts = [0]
+            if index is None:
+                self._append_dates(first, last, starts, ends, before, day_starts)
+                return self._publishable(first, last, starts, ends, before, day_starts)
+            self._append_dates(first, index.first - 1, starts, ends, before, day_starts)
+            offset = len(starts)
+            total = before[-1]
+            starts.extend(index.starts[: index.size])
+            ends.extend(index.ends[: index.size])
+            before.extend(total + time_before for time_before in index.before[1 : index.size + 1])
+            days = index.last - index.first + 2
+            day_starts.extend(offset + position for position in index.day_starts[1:days])
+        else:
+            starts, ends, before, day_starts = (
+                index.starts,
+                index.ends,
+                index.before,
+                index.day_starts,
+            )
+        if last > index.last:
+            self._append_dates(index.last + 1, last, starts, ends, before, day_starts)
+        return self._publishable(first, max(last, index.last), starts, ends, before, day_starts)
+
+    def _append_dates(
+        self,
+        first: int,
+        last: int,
+        starts: list[datetime],
+        ends: list[datetime],
+        before: list[timedelta],
+        day_starts: list[int],
+    ) -> None:
+        """Append the opening intervals of the local dates ``first..last`` to an index's lists."""
+        total = before[-1]
+        for ordinal in range(first, last + 1):
+            for opening, closing in _compute_day_intervals(self, date.fromordinal(ordinal)):
+                total += closing - opening
+                before.append(total)
+                ends.append(closing)
+                starts.append(opening)
+            day_starts.append(len(starts))
+
+    def _publishable(
+        self,
+        first: int,
+        last: int,
+        starts: list[datetime],
+        ends: list[datetime],
+        before: list[timedelta],
+        day_starts: list[int],
+    ) -> _Index:
+        zone = self._zone
+        return _Index(
+            low=_first_instant(zone, date.fromordinal(first), _MIDNIGHT),
+            high=_first_instant(zone, date.fromordinal(last + 1), _MIDNIGHT),
+            first=first,
+            last=last,
+            size=len(starts),
+            starts=starts,
+            ends=ends,
+            before=before,
+            day_starts=day_starts,
+        )
+
+    def _walk_add(self, moment: datetime, duration: timedelta) -> datetime:
+        """`_add` by walking the opening intervals date by date (no index)."""
+        remaining = duration
+        for opening, closing in self._intervals_from(moment):
+            begin = max(opening, moment)
+            available = closing - begin
+            if remaining <= available:
+                return begin + remaining
+            remaining -= available
+        raise AssertionError(
+            "unreachable: _intervals_from raises when exhausted"
+        )  # pragma: no cover
+
+    def _walk_between(self, low: datetime, high: datetime) -> timedelta:
+        """`_between` by walking the opening intervals date by date (no index)."""
+        total = _ZERO
         for opening, closing in self._intervals_from(low, until=high):
             if opening >= high:
                 break
             total += min(closing, high) - max(opening, low)
         return total
+
+    def _nothing_open_error(self, moment: datetime) -> InvalidInputError:
+        return InvalidInputError(
+            f"no opening hours left within {SEARCH_LIMIT_DAYS} days after {moment.isoformat()} "
+            f"(calendar {self.timezone}, {len(self.holidays)} holidays)",
+            field="duration",
+        )
 
     def _intervals_from(
         self, moment: datetime, until: datetime | None = None
@@ -484,11 +743,7 @@ class BusinessCalendar:
                 f"the search from {moment.isoformat()} runs past the calendar's range",
                 field="start",
             ) from exc
-        raise InvalidInputError(
-            f"no opening hours left within {SEARCH_LIMIT_DAYS} days after {moment.isoformat()} "
-            f"(calendar {self.timezone}, {len(self.holidays)} holidays)",
-            field="duration",
-        )
+        raise self._nothing_open_error(moment)
 
 
 def _first_instant(zone: ZoneInfo, day: date, wall: time) -> datetime:
@@ -511,8 +766,9 @@ def _first_instant(zone: ZoneInfo, day: date, wall: time) -> datetime:
     return after
 
 
-@functools.lru_cache(maxsize=8192)
-def _day_intervals(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+def _compute_day_intervals(
+    calendar: BusinessCalendar, day: date
+) -> tuple[tuple[datetime, datetime], ...]:
     """Return the UTC opening intervals of a local date (empty on holidays)."""
     if day in calendar.holidays:
         return ()
@@ -527,3 +783,7 @@ def _day_intervals(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetim
         if closing > opening:
             result.append((opening, closing))
     return tuple(result)
+
+
+_day_intervals = functools.lru_cache(maxsize=8192)(_compute_day_intervals)
+"""`_compute_day_intervals`, cached for the date-by-date walk (`is_open`, `next_open`)."""
