@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -58,9 +57,6 @@ class _Acc:
         self.cum = cum
         self.crossed = crossed  # amount -> instant crossed, or None (tracked, not yet)
 
-    def copy(self) -> _Acc:
-        return _Acc(self.pos, self.cum, dict(self.crossed))
-
 
 @final
 class Fold:
@@ -78,21 +74,6 @@ class Fold:
         self.replied = False
         self.last_done: datetime | None = None
         self.accs: dict[tuple[BusinessCalendar, frozenset[Category], datetime], _Acc] = {}
-
-    def copy(self) -> Fold:
-        """Return a fold that can be extended without changing this one."""
-        new = Fold.__new__(Fold)
-        new.count = self.count
-        new.last = self.last
-        new.category = self.category
-        new.phases = self.phases
-        new.cycles = {m: list(c) for m, c in self.cycles.items()}
-        new.replied = self.replied
-        new.last_done = self.last_done
-        # Only the accumulators of cycles still open can be asked about again.
-        live = {c[0] for c in new.cycles.values() if c[1] is None}
-        new.accs = {k: a.copy() for k, a in self.accs.items() if k[2] in live}
-        return new
 
     def _complete(self, metric: Metric, at: datetime) -> None:
         cycle = self.cycles.get(metric)
@@ -149,6 +130,12 @@ class Fold:
         if end > self.count:
             self.count = end
             self.last = timeline[end - 1]
+            # Only the accumulators of cycles still open can be asked about again.
+            accs = self.accs
+            if accs:
+                live = {c[0] for c in cycles.values() if c[1] is None}
+                for key in [k for k in accs if k[2] not in live]:
+                    del accs[key]
 
     def last_cycle(self, metric: Metric) -> tuple[datetime, datetime | None] | None:
         """The metric's last cycle as the full walk ends it: ``(start, completed)``."""
@@ -177,9 +164,9 @@ class Fold:
         acc = self.accs.get(key)
         phases = self.phases
         if acc is None:
-            # The phases that closed before the cycle started add nothing.
-            first = max(bisect_right(phases, start, key=_begin) - 1, 0)
-            acc = self.accs[key] = _Acc(first, _ZERO, {})
+            # The phases that closed before the cycle started add nothing. A new
+            # cycle starts at a recent event: look back from the last phase.
+            acc = self.accs[key] = _Acc(_phase_at(phases, start, len(phases) - 1), _ZERO, {})
         closed = len(phases) - 1
         crossed = acc.crossed
         if amount not in crossed:
@@ -210,8 +197,11 @@ class Fold:
         return _add(calendar, max(start, begin), amount - acc.cum)
 
 
-def _begin(phase: tuple[datetime, Category]) -> datetime:
-    return phase[0]
+def _phase_at(phases: Sequence[tuple[datetime, Category]], start: datetime, last: int) -> int:
+    """The index of the phase, at or before ``last``, that holds ``start`` (looking back)."""
+    while last > 0 and phases[last][0] > start:
+        last -= 1
+    return last
 
 
 def _crossing(
@@ -224,7 +214,7 @@ def _crossing(
 ) -> datetime | None:
     """Walk the closed phases before ``upto`` for the instant the clock reached ``amount``."""
     remaining = amount
-    for index in range(max(bisect_right(phases, start, key=_begin) - 1, 0), upto):
+    for index in range(_phase_at(phases, start, upto), upto):
         begin, category = phases[index]
         end = phases[index + 1][0]
         low = max(start, begin)
@@ -267,7 +257,10 @@ class Walker:
                 folds.move_to_end(ticket.id)
                 return known
             if 0 < count < len(timeline) and timeline[count - 1] is known.last:
-                fold = known.copy()
+                # The ticket continues the folded timeline: extend the fold in place.
+                # Asked about an older snapshot later (a retried conflict), the
+                # walker folds that one from scratch: right, if slower.
+                fold = known
             else:
                 fold = Fold()
         else:

@@ -5,7 +5,8 @@ accumulates business time as phases close; `sla._open_cycles` walks the whole
 timeline. On random lifecycles of the presets, with random gaps, calendars,
 pauses, warnings and targets, both give the same policy and the same open
 cycles (start, due, warning, paused) after every command, whether the fold is
-extended snapshot by snapshot, asked only now and then, or built from scratch.
+extended snapshot by snapshot, asked only now and then, asked about an older
+snapshot after a newer one, or built from scratch.
 """
 
 from __future__ import annotations
@@ -49,3 +50,6 @@ def test_fold_equals_full_walk(
         expected = _open_cycles(ticket, workflow, policies)
         assert expected == open_cycles(ticket, walker, policies)
         assert expected == open_cycles(ticket, Walker(workflow), policies)  # from scratch
+    # Asked again about an older snapshot (a retried conflict), then the newest.
+    for ticket in (snapshots[len(snapshots) // 2], snapshots[-1]):
+        assert _open_cycles(ticket, workflow, policies) == open_cycles(ticket, walker, policies)
