@@ -42,7 +42,6 @@ from .._engine import Helpdesk
 from .._model import Event, EventKind, JSONValue, Priority, Requester, Ticket
 from .._workflow import (
     BUILTIN_GUARDS,
-    COMMAND_KINDS,
     COMMANDS,
     Category,
     ClosedPolicy,
@@ -50,6 +49,7 @@ from .._workflow import (
     Transition,
     Workflow,
 )
+from ..commands import BY_KIND, BY_NAME, SetField
 from ..exceptions import TicketNotFound
 from ..workflows import PRESETS, freshdesk, liveagent, zendesk
 
@@ -67,27 +67,8 @@ __all__ = [
     "workflows",
 ]
 
-COMMAND_NAMES: Final[tuple[str, ...]] = (
-    "agent_reply",
-    "add_note",
-    "customer_reply",
-    "assign",
-    "set_priority",
-    "add_tags",
-    "remove_tags",
-    "set_field",
-    "resolve",
-    "reopen",
-    "close",
-    "confirm_resolution",
-    "postpone",
-    "wake",
-    "mark_spam",
-    "delete",
-    "restore",
-    "fire",
-    "merge",
-    "purge",
+COMMAND_NAMES: Final[tuple[str, ...]] = tuple(
+    cls.method for cls in BY_NAME.values() if cls.method not in {"open_ticket", "execute"}
 )
 """The `Helpdesk` methods a `Command` can name (every command on an existing ticket)."""
 
@@ -555,27 +536,25 @@ def apply_command(desk: Helpdesk, ticket_id: str, command: Command) -> Ticket:
     """
     if command.name not in COMMAND_NAMES:
         raise ValueError(f"unknown command {command.name!r}; commands: {', '.join(COMMAND_NAMES)}")
+    cls = _BY_METHOD[command.name]
     kwargs = dict(command.kwargs)
-    args: list[object] = [ticket_id]
-    if command.name in ("add_tags", "remove_tags"):
-        tags = kwargs.pop("tags", ())
-        if not isinstance(tags, list | tuple):
-            raise ValueError(f"{command.name}: tags must be a list, got {tags!r}")
-        args.extend(tags)
-    elif command.name == "postpone":
+    by = kwargs.pop("by", None)
+    if cls.name in {"add_tags", "remove_tags"}:
+        kwargs.setdefault("tags", ())
+    if "tags" in kwargs and not isinstance(kwargs["tags"], list | tuple):
+        raise ValueError(f"{command.name}: tags must be a list, got {kwargs['tags']!r}")
+    if cls.name == "postpone":
         delay = kwargs.pop("delay")
         if not isinstance(delay, timedelta):
             raise ValueError(f"postpone: delay must be a timedelta, got {delay!r}")
-        args.append(desk.clock.now() + delay)
-    elif command.name == "merge":
-        args.append(kwargs.pop("into_id"))
-    method: Callable[..., Ticket] = getattr(desk, command.name)
-    return method(*args, **kwargs)
+        kwargs["until"] = desk.clock.now() + delay
+    if cls is SetField:
+        kwargs["field"] = kwargs.pop("name")
+    return desk.execute(cls(ticket_id=ticket_id, **kwargs), by=by)  # type: ignore[arg-type]
 
 
-_OWN_METHOD: Final = frozenset(
-    {"agent_reply", "customer_reply", "note", "postpone", "merge", "purge"}
-)
+_BY_METHOD: Final = {cls.method: cls for cls in BY_NAME.values()}
+_OWN_METHOD: Final = frozenset(name for name, cls in BY_NAME.items() if not cls.triggered)
 """Commands whose triggers `Helpdesk.fire` refuses: they take arguments of their own."""
 _BODIES: Final = st.text(_CHARACTERS, max_size=30)
 _CUSTOMER_IDS: Final = st.none() | _NON_BLANK
@@ -669,15 +648,12 @@ def command_sequences(
 
 # --- invariants ------------------------------------------------------------------------
 
-_KIND_COMMANDS: Final[Mapping[EventKind, str]] = {kind: c for c, kind in COMMAND_KINDS.items()}
-
-
 def _trigger_of(workflow: Workflow, event: Event) -> str | None:
     if event.kind is EventKind.TRANSITIONED:
         trigger = event.data.get("trigger")
         return trigger if isinstance(trigger, str) else None
-    command = _KIND_COMMANDS.get(event.kind)
-    return None if command is None else workflow.events.get(command)
+    command = BY_KIND.get(event.kind)
+    return None if command is None else workflow.events.get(command.name)
 
 
 def _declares(workflow: Workflow, trigger: str, source: str, dest: str) -> bool:
