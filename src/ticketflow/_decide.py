@@ -33,8 +33,8 @@ from .commands import (
     Note,
     Notify,
     Postpone,
-    Reopen,
     RemoveTags,
+    Reopen,
     Resolve,
     Restore,
     SetField,
@@ -61,10 +61,14 @@ class Batch:
 
     def __init__(self, ticket: Ticket, events: list[Event] | None = None) -> None:
         self.ticket = ticket
-        self.events: list[Event] = [] if events is None else events
         # All events of one commit share the commit's version: the first event of a
         # commit raises it by one, the others repeat it.
-        self.version = self.events[0].version if self.events else ticket.version + 1
+        if events:
+            self.events = events
+            self.version = events[0].version
+        else:
+            self.events = [] if events is None else events
+            self.version = ticket.version + 1
 
     def emit(
         self,
@@ -126,9 +130,12 @@ def _message(
 ) -> None:
     ticket = batch.ticket
     name = command.name
-    _unlocked(wf, ticket, name)
-    dest = wf.next_status(ticket, name)
-    batch.emit(command.kind, actor, dest, at, _data(tag, {"body": command.body}))
+    if wf.is_locked(ticket.status):
+        _unlocked(wf, ticket, name)
+    data: Mapping[str, Any] = {"body": command.body}
+    if tag:
+        data = {**tag, **data}
+    batch.emit(command.kind, actor, wf.next_status(ticket, name), at, data)
 
 
 def _customer_reply(
@@ -146,7 +153,10 @@ def _customer_reply(
         dest = ticket.status
     else:
         dest = wf.next_status(ticket, "customer_reply")
-    batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, _data(tag, {"body": command.body}))
+    data: Mapping[str, Any] = {"body": command.body}
+    if tag:
+        data = {**tag, **data}
+    batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, data)
 
 
 def _status(
@@ -159,8 +169,9 @@ def _status(
 ) -> None:
     ticket = batch.ticket
     name = command.name
-    _unlocked(wf, ticket, name)
-    batch.emit(command.kind, actor, wf.next_status(ticket, name), at, _data(tag, EMPTY))
+    if wf.is_locked(ticket.status):
+        _unlocked(wf, ticket, name)
+    batch.emit(command.kind, actor, wf.next_status(ticket, name), at, dict(tag) if tag else EMPTY)
 
 
 def _assign(

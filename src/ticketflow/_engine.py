@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
 from typing import Any, Final, final
 
 import attrs
 
 from ._clock import Clock, FakeClock, SystemClock, require_aware
+from ._decide import DECIDE as _DECIDE
+from ._decide import Batch
 from ._ids import UlidFactory
 from ._model import (
     EMPTY,
@@ -24,12 +25,8 @@ from ._model import (
     Requester,
     Role,
     Ticket,
-    apply_event,
-    check_json,
     scrub_event,
 )
-from ._decide import DECIDE as _DECIDE
-from ._decide import Batch
 from ._sla_runner import SlaRunner
 from ._workflow import Category, ClosedPolicy, Workflow
 from .commands import (
@@ -50,8 +47,8 @@ from .commands import (
     Open,
     Postpone,
     Purge,
-    Reopen,
     RemoveTags,
+    Reopen,
     Resolve,
     Restore,
     SetField,
@@ -65,7 +62,6 @@ from .exceptions import (
     RuleLoopError,
     TicketflowError,
     TicketLockedError,
-    TransitionError,
 )
 from .rules import Due, Rule, RuleSet, from_dicts
 from .rules._conditions import status_entered_at
@@ -89,6 +85,7 @@ _COMMIT_GROUP: Final = 100  # rule firings per transaction in run_due
 _CATCH_UP_MAX: Final = 64  # time rules fired before one command: far above any real rule set
 _LOG: Final = logging.getLogger("ticketflow")
 _STEP3 = False
+_AGENT: Final = Role.AGENT
 
 
 @final
@@ -298,19 +295,25 @@ class Helpdesk:
         for _ in range(_CATCH_UP_MAX):
             if not self._fire_due_into(batch, at):
                 return
-        _LOG.warning("ticket %s: more than %d time rules due at once", batch.ticket.id, _CATCH_UP_MAX)
+        _LOG.warning(
+            "ticket %s: more than %d time rules due at once", batch.ticket.id, _CATCH_UP_MAX
+        )
 
     def _run(self, command: Any, by: str | Actor | None) -> Ticket:
         """Run a single-ticket command through `decide` (the common path)."""
         cls = type(command)
-        if cls.role is Role.AGENT:
-            actor = self._actor(by, Role.AGENT)
+        if cls.role is _AGENT:
+            actor = self._actor(by, _AGENT)
             ticket = self._store.get(command.ticket_id)
         else:
             ticket = self._store.get(command.ticket_id)
             actor = self._customer(by, ticket)
-        batch, at = self._begin(ticket)
-        start = len(batch.events)
+        at = self._now(ticket.timeline[-1].at)
+        batch = Batch(ticket)
+        start = 0
+        if self._timed and _STEP3:
+            self._catch_up(batch, at)
+            start = len(batch.events)
         _DECIDE[cls](batch, command, actor, self._workflow, at, EMPTY)
         if not batch.events:  # nothing to change (an assignment to the assignee)
             return ticket
@@ -319,8 +322,9 @@ class Helpdesk:
     def _settle(self, expected: int, batch: Batch, start: int = 0) -> Ticket:
         """Run the event rules on the events from ``start``, schedule, commit, and publish."""
         events = batch.events
-        if start < len(events) and self._rules.rules:
-            self._rules.react(batch, events[-1].at, start)
+        rules = self._rules
+        if rules.rules and start < len(events):
+            rules.react(batch, events[-1].at, start)
         ticket = batch.ticket
         due_at, queue = self._schedule(ticket)
         outbox = self._outbox_of(ticket, len(events))
@@ -430,17 +434,23 @@ class Helpdesk:
         # the reply is redirected to the ticket it was merged into.
         actor = self._customer(by, ticket)
         wf = self._workflow
-        followed = {ticket.id}
+        followed = None
         while True:
-            batch, at = self._begin(ticket)
+            at = self._now(ticket.timeline[-1].at)
+            batch = Batch(ticket)
+            start = 0
+            if self._timed and _STEP3:
+                self._catch_up(batch, at)
+                start = len(batch.events)
             current = batch.ticket
             if not wf.is_locked(current.status):
-                start = len(batch.events)
                 _DECIDE[CustomerReply](batch, command, actor, wf, at, EMPTY)
                 return self._settle(ticket.version, batch, start)
-            if batch.events:  # what was due locked it: keep that, then follow the policy
+            if start:  # what was due locked it: keep that, then follow the policy
                 current = self._settle(ticket.version, batch)
             # Merged tickets are locked, so only a locked ticket can need redirecting.
+            if followed is None:
+                followed = {ticket.id}
             merged_into = current.merged_into
             if merged_into is None or merged_into in followed:
                 return self._reply_to_locked(current, command, actor)
@@ -585,12 +595,12 @@ class Helpdesk:
                 subject=subject,
                 requester=requester,
                 description=description,
-                priority=priority,  # type: ignore[arg-type] - converted
+                priority=priority,
                 channel=channel,
                 assignee=assignee,
                 department=department,
-                tags=tags,  # type: ignore[arg-type] - converted
-                custom_fields=custom_fields,  # type: ignore[arg-type] - converted
+                tags=tags,
+                custom_fields=custom_fields,
                 parent_id=parent_id,
             ),
             by=by,
@@ -599,7 +609,7 @@ class Helpdesk:
     # --- conversation ---------------------------------------------------------------
 
     def agent_reply(self, ticket_id: str, body: str, *, by: str) -> Ticket:
-        """Record a public agent reply (LiveAgent: the ticket becomes Answered; `commands.AgentReply`).
+        """Record a public agent reply (LiveAgent: it becomes Answered; `commands.AgentReply`).
 
         Raises:
             TicketLockedError: the ticket is locked.
@@ -647,7 +657,9 @@ class Helpdesk:
         department: str | None | Keep = KEEP,
         by: str | None = None,
     ) -> Ticket:
-        """Assign the ticket to an agent and/or a department (``None`` unassigns; `commands.Assign`).
+        """Assign the ticket to an agent and/or a department (``None`` unassigns).
+
+        The command is `commands.Assign`.
 
         Arguments left out are unchanged; if nothing changes, nothing is recorded.
 
@@ -665,7 +677,7 @@ class Helpdesk:
             InvalidInputError: unknown priority.
             TicketLockedError: the ticket is locked.
         """
-        return self.execute(SetPriority(ticket_id=ticket_id, priority=priority), by=by)  # type: ignore[arg-type]
+        return self.execute(SetPriority(ticket_id=ticket_id, priority=priority), by=by)
 
     def add_tags(self, ticket_id: str, *tags: str, by: str | None = None) -> Ticket:
         """Add tags (those already present are ignored; `commands.AddTags`).
@@ -673,7 +685,7 @@ class Helpdesk:
         Raises:
             TicketLockedError: the ticket is locked.
         """
-        return self.execute(AddTags(ticket_id=ticket_id, tags=tags), by=by)  # type: ignore[arg-type]
+        return self.execute(AddTags(ticket_id=ticket_id, tags=tags), by=by)
 
     def remove_tags(self, ticket_id: str, *tags: str, by: str | None = None) -> Ticket:
         """Remove tags (those absent are ignored; `commands.RemoveTags`).
@@ -681,7 +693,7 @@ class Helpdesk:
         Raises:
             TicketLockedError: the ticket is locked.
         """
-        return self.execute(RemoveTags(ticket_id=ticket_id, tags=tags), by=by)  # type: ignore[arg-type]
+        return self.execute(RemoveTags(ticket_id=ticket_id, tags=tags), by=by)
 
     def set_field(self, ticket_id: str, name: str, value: Any, *, by: str | None = None) -> Ticket:
         """Set a custom field to a JSON value (`commands.SetField`).
@@ -737,7 +749,7 @@ class Helpdesk:
         return self.execute(Postpone(ticket_id=ticket_id, until=until), by=by)
 
     def wake(self, ticket_id: str, *, by: str | None = None) -> Ticket:
-        """Wake a postponed ticket (LiveAgent: back to New if it was New, else Open; `commands.Wake`)."""
+        """Wake a postponed ticket (LiveAgent: back to New if it was New; `commands.Wake`)."""
         return self.execute(Wake(ticket_id=ticket_id), by=by)
 
     def mark_spam(self, ticket_id: str, *, by: str | None = None) -> Ticket:
@@ -872,8 +884,10 @@ class Helpdesk:
         return batch.ticket, batch.events
 
     def _fire_due_into(self, batch: Batch, now: datetime) -> bool:
-        """Fire what is due first by ``now`` into ``batch``: the SLA stages before the next
-        time rule, or it. Return whether anything fired."""
+        """Fire what is due first by ``now`` into ``batch``; return whether anything fired.
+
+        The SLA stages due before the next time rule fire first, else that rule.
+        """
         if self._sla is not None:
             ticket = batch.ticket
             due = self._rules.next_due(ticket) if self._rules.has_time_rules else None
@@ -1358,7 +1372,11 @@ class _Replay:
             command = cls(**kwargs)
         # The recorded actor, role included (``None``: the system, or the requester).
         actor = event.actor
-        by = None if actor == SYSTEM_ACTOR or (cls is Open and actor.role is Role.CUSTOMER) else actor
+        by = (
+            None
+            if actor == SYSTEM_ACTOR or (cls is Open and actor.role is Role.CUSTOMER)
+            else actor
+        )
         self.desk.execute(command, by=by)
 
 
@@ -1399,7 +1417,7 @@ def _optional_text(value: object, field: str) -> str | None:
 
 
 _EXECUTE: Final[Mapping[type[Any], Callable[[Helpdesk, Any, str | Actor | None], Ticket]]] = {
-    **{cls: Helpdesk._run for cls in _DECIDE},  # noqa: SLF001 - the pipeline's own table
+    **dict.fromkeys(_DECIDE, Helpdesk._run),  # noqa: SLF001 - the pipeline's own table
     Open: Helpdesk._open,  # noqa: SLF001
     CustomerReply: Helpdesk._reply,  # noqa: SLF001
     Merge: Helpdesk._merge,  # noqa: SLF001

@@ -39,7 +39,7 @@ from ._workflow import COMMAND_KINDS as _COMMAND_KINDS
 from ._workflow import COMMANDS as _COMMANDS
 from .exceptions import InvalidInputError
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plainly sorted, as every public module's
     "AddTags",
     "AgentReply",
     "Assign",
@@ -94,6 +94,15 @@ def _name(value: object, field: str) -> None:
         raise InvalidInputError(f"{field} must be a non-empty string, got {value!r}", field=field)
 
 
+_set: Final = object.__setattr__  # a frozen instance's own __init__ stores through this
+
+
+def _check_id(ticket_id: object) -> None:
+    # The inline test first: a command is built on every call of the hot path.
+    if type(ticket_id) is not str or not ticket_id.strip():
+        _name(ticket_id, "ticket_id")
+
+
 def _optional_name(value: object, field: str) -> None:
     if value is not None:
         _name(value, field)
@@ -121,9 +130,8 @@ def _until(value: datetime) -> datetime:
 
 
 def _fields(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if not value:
-        if value is None or isinstance(value, Mapping):
-            return _EMPTY
+    if not value and (value is None or isinstance(value, Mapping)):
+        return _EMPTY
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise InvalidInputError("custom_fields must map names to values", field="custom_fields")
     check_json(dict(value), "custom_fields")
@@ -189,6 +197,7 @@ class Open(_Base):
     parent_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
         if not isinstance(self.requester, Requester):
             raise InvalidInputError(
                 f"requester must be a Requester, got {type(self.requester).__name__}",
@@ -203,7 +212,7 @@ class Open(_Base):
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class AgentReply(_Base):
     """A public agent reply (`Helpdesk.agent_reply`)."""
 
@@ -214,13 +223,22 @@ class AgentReply(_Base):
     ticket_id: str
     body: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
-        _text(self.body, "body")
+    def __init__(self, *, ticket_id: str, body: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every reply's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        if type(body) is not str:
+            _text(body, "body")
+        _AgentReply_ticket_id(self, ticket_id)
+        _AgentReply_body(self, body)
+
+
+_AgentReply_ticket_id = AgentReply.__dict__["ticket_id"].__set__
+_AgentReply_body = AgentReply.__dict__["body"].__set__
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class CustomerReply(_Base):
     """A customer reply (`Helpdesk.customer_reply`); ``by`` defaults to the requester."""
 
@@ -232,13 +250,22 @@ class CustomerReply(_Base):
     ticket_id: str
     body: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
-        _text(self.body, "body")
+    def __init__(self, *, ticket_id: str, body: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every reply's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        if type(body) is not str:
+            _text(body, "body")
+        _CustomerReply_ticket_id(self, ticket_id)
+        _CustomerReply_body(self, body)
+
+
+_CustomerReply_ticket_id = CustomerReply.__dict__["ticket_id"].__set__
+_CustomerReply_body = CustomerReply.__dict__["body"].__set__
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Note(_Base):
     """An internal note, private to agents (`Helpdesk.add_note`; a rule's ``note`` action)."""
 
@@ -249,9 +276,18 @@ class Note(_Base):
     ticket_id: str
     body: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
-        _text(self.body, "body")
+    def __init__(self, *, ticket_id: str, body: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every reply's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        if type(body) is not str:
+            _text(body, "body")
+        _Note_ticket_id(self, ticket_id)
+        _Note_body(self, body)
+
+
+_Note_ticket_id = Note.__dict__["ticket_id"].__set__
+_Note_body = Note.__dict__["body"].__set__
 
 
 @final
@@ -272,7 +308,8 @@ class Assign(_Base):
     department: str | None | Keep = KEEP
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
         if self.agent is not KEEP:
             _optional_name(self.agent, "agent")
         if self.department is not KEEP:
@@ -292,7 +329,8 @@ class SetPriority(_Base):
     priority: Priority = attrs.field(converter=_priority)
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
 
 
 @final
@@ -308,7 +346,8 @@ class AddTags(_Base):
     tags: frozenset[str] = attrs.field(converter=_tags)
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
 
 
 @final
@@ -324,7 +363,8 @@ class RemoveTags(_Base):
     tags: frozenset[str] = attrs.field(converter=_tags)
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
 
 
 @final
@@ -341,13 +381,14 @@ class SetField(_Base):
     value: Any
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
         _name(self.field, "field")
         check_json(self.value, f"custom_fields.{self.field}")
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Resolve(_Base):
     """Resolve the ticket (`Helpdesk.resolve`)."""
 
@@ -358,12 +399,18 @@ class Resolve(_Base):
 
     ticket_id: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+    def __init__(self, *, ticket_id: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every status change's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        _Resolve_ticket_id(self, ticket_id)
+
+
+_Resolve_ticket_id = Resolve.__dict__["ticket_id"].__set__
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Reopen(_Base):
     """Reopen a resolved ticket (`Helpdesk.reopen`)."""
 
@@ -374,12 +421,18 @@ class Reopen(_Base):
 
     ticket_id: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+    def __init__(self, *, ticket_id: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every status change's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        _Reopen_ticket_id(self, ticket_id)
+
+
+_Reopen_ticket_id = Reopen.__dict__["ticket_id"].__set__
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Close(_Base):
     """Close the ticket; it is locked from then on (`Helpdesk.close`)."""
 
@@ -390,8 +443,14 @@ class Close(_Base):
 
     ticket_id: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+    def __init__(self, *, ticket_id: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every status change's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        _Close_ticket_id(self, ticket_id)
+
+
+_Close_ticket_id = Close.__dict__["ticket_id"].__set__
 
 
 @final
@@ -414,7 +473,8 @@ class Confirm(_Base):
     rating: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
         rating = self.rating
         if rating is not None and (
             isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
@@ -427,7 +487,7 @@ class Confirm(_Base):
 @final
 @attrs.frozen(kw_only=True)
 class Postpone(_Base):
-    """Postpone the ticket until ``until`` (aware; in the future when it runs; `Helpdesk.postpone`)."""
+    """Postpone until ``until`` (aware; in the future when it runs; `Helpdesk.postpone`)."""
 
     name: ClassVar[str] = "postpone"
     method: ClassVar[str] = "postpone"
@@ -437,11 +497,12 @@ class Postpone(_Base):
     until: datetime = attrs.field(converter=_until)
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Wake(_Base):
     """Wake a postponed ticket (`Helpdesk.wake`)."""
 
@@ -452,12 +513,18 @@ class Wake(_Base):
 
     ticket_id: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+    def __init__(self, *, ticket_id: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every status change's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        _Wake_ticket_id(self, ticket_id)
+
+
+_Wake_ticket_id = Wake.__dict__["ticket_id"].__set__
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Spam(_Base):
     """Mark the ticket as spam, restorably (`Helpdesk.mark_spam`)."""
 
@@ -468,12 +535,18 @@ class Spam(_Base):
 
     ticket_id: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+    def __init__(self, *, ticket_id: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every status change's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        _Spam_ticket_id(self, ticket_id)
+
+
+_Spam_ticket_id = Spam.__dict__["ticket_id"].__set__
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Delete(_Base):
     """Delete the ticket softly (`Helpdesk.delete`)."""
 
@@ -484,12 +557,18 @@ class Delete(_Base):
 
     ticket_id: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+    def __init__(self, *, ticket_id: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every status change's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        _Delete_ticket_id(self, ticket_id)
+
+
+_Delete_ticket_id = Delete.__dict__["ticket_id"].__set__
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Restore(_Base):
     """Restore a deleted or spam ticket (`Helpdesk.restore`)."""
 
@@ -500,8 +579,14 @@ class Restore(_Base):
 
     ticket_id: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+    def __init__(self, *, ticket_id: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every status change's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        _Restore_ticket_id(self, ticket_id)
+
+
+_Restore_ticket_id = Restore.__dict__["ticket_id"].__set__
 
 
 @final
@@ -517,14 +602,15 @@ class Merge(_Base):
     into_id: str
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
         _name(self.into_id, "into_id")
         if self.ticket_id == self.into_id:
             raise InvalidInputError("a ticket cannot be merged into itself", field="into_id")
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class Purge(_Base):
     """Erase the ticket's personal data for good (`Helpdesk.purge`)."""
 
@@ -534,8 +620,14 @@ class Purge(_Base):
 
     ticket_id: str
 
-    def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+    def __init__(self, *, ticket_id: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every status change's path."""
+        if type(ticket_id) is not str or not ticket_id.strip():
+            _name(ticket_id, "ticket_id")
+        _Purge_ticket_id(self, ticket_id)
+
+
+_Purge_ticket_id = Purge.__dict__["ticket_id"].__set__
 
 
 @final
@@ -555,7 +647,8 @@ class Fire(_Base):
     trigger: str
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
         _name(self.trigger, "trigger")
 
 
@@ -572,7 +665,8 @@ class Notify(_Base):
     topic: str
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
         _name(self.topic, "topic")
 
 
@@ -589,7 +683,8 @@ class Escalate(_Base):
     level: int = 1
 
     def __attrs_post_init__(self) -> None:
-        _name(self.ticket_id, "ticket_id")
+        """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _check_id(self.ticket_id)
         if isinstance(self.level, bool) or not isinstance(self.level, int) or self.level < 0:
             raise InvalidInputError(
                 f"level must be a whole number from 0, got {self.level!r}", field="level"

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Final, Required, TypedDict, final
+from typing import Any, Final, Required, TypedDict, final
 
 import attrs
 from hypothesis import strategies as st
@@ -49,7 +49,7 @@ from .._workflow import (
     Transition,
     Workflow,
 )
-from ..commands import BY_KIND, BY_NAME, SetField
+from ..commands import BY_KIND, BY_NAME
 from ..exceptions import TicketNotFound
 from ..workflows import PRESETS, freshdesk, liveagent, zendesk
 
@@ -536,21 +536,22 @@ def apply_command(desk: Helpdesk, ticket_id: str, command: Command) -> Ticket:
     """
     if command.name not in COMMAND_NAMES:
         raise ValueError(f"unknown command {command.name!r}; commands: {', '.join(COMMAND_NAMES)}")
-    cls = _BY_METHOD[command.name]
-    kwargs = dict(command.kwargs)
+    cls: Callable[..., Any] = _BY_METHOD[command.name]
+    kwargs: dict[str, Any] = dict(command.kwargs)
     by = kwargs.pop("by", None)
-    if cls.name in {"add_tags", "remove_tags"}:
+    name = _BY_METHOD[command.name].name
+    if name in {"add_tags", "remove_tags"}:
         kwargs.setdefault("tags", ())
     if "tags" in kwargs and not isinstance(kwargs["tags"], list | tuple):
         raise ValueError(f"{command.name}: tags must be a list, got {kwargs['tags']!r}")
-    if cls.name == "postpone":
+    if name == "postpone":
         delay = kwargs.pop("delay")
         if not isinstance(delay, timedelta):
             raise ValueError(f"postpone: delay must be a timedelta, got {delay!r}")
         kwargs["until"] = desk.clock.now() + delay
-    if cls is SetField:
+    if name == "set_field":
         kwargs["field"] = kwargs.pop("name")
-    return desk.execute(cls(ticket_id=ticket_id, **kwargs), by=by)  # type: ignore[arg-type]
+    return desk.execute(cls(ticket_id=ticket_id, **kwargs), by=by)
 
 
 _BY_METHOD: Final = {cls.method: cls for cls in BY_NAME.values()}
@@ -647,6 +648,7 @@ def command_sequences(
 
 
 # --- invariants ------------------------------------------------------------------------
+
 
 def _trigger_of(workflow: Workflow, event: Event) -> str | None:
     if event.kind is EventKind.TRANSITIONED:
