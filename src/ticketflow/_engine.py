@@ -60,6 +60,7 @@ from .exceptions import (
     ConflictError,
     InvalidInputError,
     RuleLoopError,
+    StoreError,
     TicketflowError,
     TicketLockedError,
 )
@@ -82,6 +83,8 @@ _tuple_new: Final = tuple.__new__
 _WAITING: Final = frozenset({Category.NEW, Category.OPEN})  # waiting on an agent: the queue
 _DEFAULT_LEASE: Final = timedelta(seconds=60)
 _COMMIT_GROUP: Final = 100  # rule firings per transaction in run_due
+_BACK_OFF_MIN: Final = timedelta(minutes=1)  # a failing ticket's first retry in run_due
+_BACK_OFF_MAX: Final = timedelta(hours=1)
 _CATCH_UP_MAX: Final = 64  # time rules fired before one command: far above any real rule set
 _LOG: Final = logging.getLogger("ticketflow")
 _STEP3 = False
@@ -828,9 +831,15 @@ class Helpdesk:
         of up to 100 tickets, one transaction each (a ticket changed since its
         claim is dropped from its group, the rest are saved). Events are stamped
         with the due time (or the ticket's last event time, if later) and record
-        ``processed_at``. A ticket whose event rules loop (`RuleLoopError`) is
-        logged and skipped, and stays due (it is retried once its claim ends); it
-        does not hold up the other tickets.
+        ``processed_at``. A time rule whose actions change nothing (an ``assign``
+        to the current assignee) records a ``transitioned`` event that leaves the
+        status, marked ``no_change``, and is done for its episode. A ticket whose
+        event rules loop (`RuleLoopError`) is logged and skipped, and stays due (it
+        is retried once its claim ends). Any other failure of one ticket (an
+        exception from a custom condition or guard, a change the store refuses)
+        is logged with the ticket's id and retried later with back-off: its due
+        time moves as far again as it is overdue (1 minute to 1 hour). One
+        ticket never holds up the others.
 
         Returns:
             How many rules fired.
@@ -849,32 +858,48 @@ class Helpdesk:
             for ticket in due:
                 try:
                     result = self._fire_due(ticket, now)
+                    if result is not None:
+                        new, events = result
+                        change = self._change(Batch(new, events))
                 except RuleLoopError:
                     # Its rules undo each other: nothing is saved, the ticket stays
                     # due (and claimed until the lease ends), the others still run.
                     _LOG.exception("ticket %s skipped by run_due: its rules loop", ticket.id)
                     skipped.add(ticket.id)
                     continue
+                except Exception:  # noqa: BLE001 - one ticket's failure must not stop the sweep
+                    _LOG.exception("ticket %s failed in run_due; retried later", ticket.id)
+                    skipped.add(ticket.id)
+                    self._back_off(ticket, now)
+                    continue
                 if result is None:
                     # The stored due time is stale (rules or policies changed; see
                     # reschedule): the claim keeps it out of this run.
                     skipped.add(ticket.id)
                     continue
-                new, events = result
-                due_at, queue = self._schedule(new)
-                group.append(
-                    Change(
-                        new,
-                        ticket.version,
-                        due_at=due_at,
-                        outbox=self._outbox_of(new, len(events)),
-                        queue=queue,
-                    )
-                )
+                group.append(change)
                 if len(group) >= _COMMIT_GROUP:
-                    fired += self._commit_group(group)
+                    fired += self._commit_group(group, now, skipped)
                     group = []
-            fired += self._commit_group(group)
+            fired += self._commit_group(group, now, skipped)
+
+    def _back_off(self, ticket: Ticket, now: datetime) -> None:
+        """Move a failing ticket's due time later: as long again as it is overdue (1 min to 1 h).
+
+        The delay doubles with each failure without any state: a ticket due at
+        ``D`` that fails at ``D + x`` is retried at ``D + 2x``. Only the stored due
+        time moves, so the next success fires everything that is due. When even
+        its schedule cannot be computed (the failure is in its rules), the ticket
+        is retried when its claim ends.
+        """
+        try:
+            due_at, queue = self._schedule(ticket)
+        except Exception:  # noqa: BLE001 - the claim's lease retries it anyway
+            _LOG.warning("ticket %s: retried when its claim ends", ticket.id)
+            return
+        overdue = now - due_at if due_at is not None else _BACK_OFF_MIN
+        delay = min(max(overdue, _BACK_OFF_MIN), _BACK_OFF_MAX)
+        self._store.reindex([IndexUpdate(ticket.id, ticket.version, now + delay, queue)])
 
     def _fire_due(self, ticket: Ticket, now: datetime) -> tuple[Ticket, list[Event]] | None:
         """Fire what is due first by ``now``; return the new ticket and its events."""
@@ -898,14 +923,16 @@ class Helpdesk:
             return self._rules.fire_into(batch, now, due)
         return self._rules.fire_into(batch, now)
 
-    def _commit_group(self, group: list[Change]) -> int:
+    def _commit_group(self, group: list[Change], now: datetime, skipped: set[str]) -> int:
         """Commit rule firings of distinct tickets together; return how many were saved.
 
         One transaction for many firings: on a durable store the cost of a sweep is
-        one sync per group, not per ticket. If a ticket changed since it was claimed
-        (a command, or another worker whose lease ran out), the group is refused
-        whole and saved ticket by ticket, dropping the stale ones: the commit that
-        won set their due times afresh.
+        one sync per group, not per ticket. If the group is refused (a ticket
+        changed since it was claimed, by a command or another worker whose lease
+        ran out, or one change is refused by the store), it is saved ticket by
+        ticket: a stale ticket is dropped (the commit that won set its due time
+        afresh), a refused one is logged with its id and retried later with
+        back-off; the others are saved.
         """
         if not group:
             return 0
@@ -913,15 +940,21 @@ class Helpdesk:
         try:
             store.commit(group)
             saved = group
-        except ConflictError:
+        except StoreError:
             saved = []
             for change in group:
+                ticket_id = change.ticket.id
                 try:
                     store.commit((change,))
                 except ConflictError:
-                    _LOG.info(
-                        "ticket %s changed while due; left to its new due time", change.ticket.id
+                    _LOG.info("ticket %s changed while due; left to its new due time", ticket_id)
+                    continue
+                except StoreError:
+                    _LOG.exception(
+                        "ticket %s could not be saved by run_due; retried later", ticket_id
                     )
+                    skipped.add(ticket_id)
+                    self._back_off(store.get(ticket_id), now)
                     continue
                 saved.append(change)
         if self._subscribers and saved:
