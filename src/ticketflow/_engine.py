@@ -87,7 +87,6 @@ _BACK_OFF_MIN: Final = timedelta(minutes=1)  # a failing ticket's first retry in
 _BACK_OFF_MAX: Final = timedelta(hours=1)
 _CATCH_UP_MAX: Final = 64  # time rules fired before one command: far above any real rule set
 _LOG: Final = logging.getLogger("ticketflow")
-_STEP3 = False
 _AGENT: Final = Role.AGENT
 
 
@@ -289,7 +288,7 @@ class Helpdesk:
         """Start a commit on ``ticket``: its instant, and what was due by then, fired."""
         at = self._now(ticket.timeline[-1].at)
         batch = Batch(ticket)
-        if self._timed and _STEP3:
+        if self._timed:
             self._catch_up(batch, at)
         return batch, at
 
@@ -314,7 +313,7 @@ class Helpdesk:
         at = self._now(ticket.timeline[-1].at)
         batch = Batch(ticket)
         start = 0
-        if self._timed and _STEP3:
+        if self._timed:
             self._catch_up(batch, at)
             start = len(batch.events)
         _DECIDE[cls](batch, command, actor, self._workflow, at, EMPTY)
@@ -442,7 +441,7 @@ class Helpdesk:
             at = self._now(ticket.timeline[-1].at)
             batch = Batch(ticket)
             start = 0
-            if self._timed and _STEP3:
+            if self._timed:
                 self._catch_up(batch, at)
                 start = len(batch.events)
             current = batch.ticket
@@ -1115,10 +1114,11 @@ class Helpdesk:
         (a concurrent commit computed fresh values itself). Nothing is added to any timeline.
         """
         wf = self._workflow
-        unlocked = frozenset(s.name for s in wf.statuses if not wf.is_locked(s.name))
+        # Closed tickets too: a time rule may notify about them (a survey after closing).
+        live = frozenset(s.name for s in wf.statuses if not s.final)
         updates: list[IndexUpdate] = []
         changed = 0
-        for ticket in self._store.find(TicketQuery(statuses=unlocked)):
+        for ticket in self._store.find(TicketQuery(statuses=live)):
             due_at, queue = self._schedule(ticket)
             updates.append(IndexUpdate(ticket.id, ticket.version, due_at, queue))
             if len(updates) >= batch:

@@ -15,7 +15,7 @@ import attrs
 
 from .._decide import Batch, decide
 from .._model import EMPTY, Actor, Event, EventKind, Priority, Role, Ticket
-from .._workflow import Workflow
+from .._workflow import ClosedPolicy, Workflow
 from ..commands import (
     BY_NAME,
     AddTags,
@@ -52,6 +52,23 @@ class _Stop:
 _STOP: Final = _Stop()
 _Action = tuple[_Make, ...] | _Stop
 
+_ON_LOCKED: Final = frozenset({"notify", "stop"})
+_REOPEN: Final = ClosedPolicy.REOPEN
+"""The actions a rule may run on a locked ticket: they change nothing on it."""
+
+
+@final
+class _NotifyMaker:
+    """A ``notify`` action's command: the one a rule may run on a locked ticket."""
+
+    __slots__ = ("topic",)
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+
+    def __call__(self, ticket: Ticket) -> Command:
+        return Notify(ticket_id=ticket.id, topic=self.topic)
+
 
 def _raise_priority(ticket: Ticket) -> Priority:
     return Priority(min(ticket.priority + 1, Priority.URGENT))
@@ -87,7 +104,7 @@ def _makers(key: str, value: Any) -> tuple[_Make, ...]:  # noqa: C901, PLR0911, 
     if key == "note":
         return (lambda t: Note(ticket_id=t.id, body=value),)
     if key == "notify":
-        return (lambda t: Notify(ticket_id=t.id, topic=value),)
+        return (_NotifyMaker(value),)
     # escalate: the escalation, then its priority, assignee, department, notification
     level = value.get("level", 1)
     makers: list[_Make] = [lambda t: Escalate(ticket_id=t.id, level=level)]
@@ -180,7 +197,14 @@ class RuleSet:
             workflow does not have.
     """
 
-    __slots__ = ("_by_kind", "_event_rules", "_time_rules", "_workflow", "rules")
+    __slots__ = (
+        "_by_kind",
+        "_event_rules",
+        "_locked_time_rules",
+        "_time_rules",
+        "_workflow",
+        "rules",
+    )
 
     def __init__(self, workflow: Workflow, rules: Iterable[Rule]) -> None:
         self._workflow = workflow
@@ -204,6 +228,8 @@ class RuleSet:
             )
         self._event_rules = tuple(c for c in compiled if not c.rule.is_time_rule)
         self._time_rules = tuple(c for c in compiled if c.rule.is_time_rule)
+        # Time rules that only notify may fire on a locked ticket (a survey after closing).
+        self._locked_time_rules = tuple(c for c in self._time_rules if _on_locked(c.rule))
         by_kind: dict[EventKind, list[_Compiled]] = {}
         for c in self._event_rules:
             for kind in c.rule.on or EventKind:
@@ -267,7 +293,8 @@ class RuleSet:
         wf = self._workflow
         stop = False
         for action in actions:
-            if wf.is_locked(batch.ticket.status):
+            locked = isinstance(action, tuple) and wf.is_locked(batch.ticket.status)
+            if locked and not all(isinstance(m, _NotifyMaker) for m in action):
                 raise _ActionRefused
             if isinstance(action, _Stop):
                 stop = True
@@ -417,13 +444,21 @@ class RuleSet:
         A rule is due at its trigger time ``D`` unless it already fired for ``D`` (one
         firing per episode, a firing that changed nothing included), its conditions
         do not hold at ``D`` for the ticket as it is, or its actions are not possible
-        (the graph refuses them). The ticket does not change before ``D`` without
-        this being recomputed, so the answer is exact.
+        (the graph refuses them). On a locked ticket (closed) only the rules whose
+        actions all notify can be due (a survey a day after closing); on a final
+        one (purged) none. The ticket does not change before ``D`` without this
+        being recomputed, so the answer is exact.
         """
-        if not self._time_rules or self._workflow.is_locked(ticket.status):
+        candidates = self._time_rules
+        wf = self._workflow
+        if candidates and wf.is_locked(ticket.status):
+            # Locked: only the rules that notify, and nothing once final (purged).
+            final = wf.status(ticket.status).final
+            candidates = () if final else self._locked_time_rules
+        if not candidates:
             return None
         best: tuple[datetime, int, str] | None = None
-        for compiled in self._time_rules:
+        for compiled in candidates:
             start = compiled.anchor(ticket)
             if start is None:
                 continue
@@ -495,6 +530,11 @@ class RuleSet:
         return True
 
 
+def _on_locked(rule: Rule) -> bool:
+    """Whether every action of ``rule`` may run on a locked ticket (``notify``, ``stop``)."""
+    return all(next(iter(action)) in _ON_LOCKED for action in rule.actions)
+
+
 def _listened(by_kind: Mapping[EventKind, object], events: Sequence[Event]) -> bool:
     """Whether any rule listens to the kind of any of ``events``."""
     if len(events) == 1:  # one command, one event: without a generator
@@ -543,8 +583,10 @@ def check_rules(workflow: Workflow, rules: Iterable[Rule]) -> list[str]:
 
     Reported: conditions that name statuses or categories the workflow does not
     have, actions naming unknown commands or triggers, and rules that can never
-    fire because every status their conditions allow refuses their first
-    command or trigger. Rules are not changed; raising is left to the caller.
+    fire: every status their conditions allow refuses their first command or
+    trigger, or every one is locked (closed) and they do more than notify (a
+    time rule anchored on ``closed`` included, unless replies reopen closed
+    tickets). Rules are not changed; raising is left to the caller.
     """
     problems: list[str] = []
     statuses = {s.name for s in workflow.statuses}
@@ -565,11 +607,21 @@ def check_rules(workflow: Workflow, rules: Iterable[Rule]) -> list[str]:
             f"which no status of workflow {workflow.name!r} has"
             for cat in sorted(_pinned(rule, "category") - categories)
         )
+        possible = (pinned & statuses) or statuses
+        # Closed-at is set when a ticket is locked; only a reopening reply unlocks it.
+        at = rule.at
+        if at is not None and at.anchor == "closed" and workflow.closed_policy is not _REOPEN:
+            possible = {s for s in possible if workflow.is_locked(s)}
+        if not _on_locked(rule) and all(workflow.is_locked(s) for s in possible):
+            problems.append(
+                f"rule {rule.name!r} can never fire: it applies only to locked (closed) "
+                f"statuses ({', '.join(sorted(possible))}), where a rule may only notify"
+            )
+            continue
         first = next((a for a in rule.actions if "command" in a or "trigger" in a), None)
         if first is None:
             continue
         trigger = workflow.events.get(first["command"]) if "command" in first else first["trigger"]
-        possible = (pinned & statuses) or statuses
         sources = {
             s
             for t in workflow.transitions

@@ -665,13 +665,17 @@ def _declares(workflow: Workflow, trigger: str, source: str, dest: str) -> bool:
     )
 
 
-def _change_while_locked(workflow: Workflow, timeline: Sequence[Event], index: int) -> str | None:
+def _change_while_locked(  # noqa: PLR0911 - one reason per exception to the lock
+    workflow: Workflow, timeline: Sequence[Event], index: int
+) -> str | None:
     """Return why ``timeline[index]`` may not happen to a locked ticket, or None if it may."""
     event = timeline[index]
     if workflow.status(event.status_before).final:
         return "the ticket was in a final status"
     if event.kind is EventKind.PURGED:
         return None  # data protection outranks the lock
+    if event.kind is EventKind.NOTIFIED and not event.changes_status:
+        return None  # a notification changes nothing (a survey a day after closing)
     if event.kind is not EventKind.CUSTOMER_REPLIED:
         return "only a purge or a reopening customer reply may change a locked ticket"
     if workflow.closed_policy is not ClosedPolicy.REOPEN:
@@ -740,7 +744,8 @@ def check_ticket_invariants(desk: Helpdesk, ticket: Ticket) -> None:  # noqa: C9
       event's command maps to (or that a ``transitioned`` event names) whose
       expanded sources hold the old status and whose destination is the new one;
     * a locked ticket (closed category or final) changed only by a purge (unless
-      final) or by a customer reply that ``closed_policy = "reopen"`` allows within
+      final), by a notification (which changes nothing), or by a customer reply
+      that ``closed_policy = "reopen"`` allows within
       ``reopen_window`` of the ticket entering that status: the two exceptions to
       the lock the engine documents (both still follow declared transitions);
     * event times never decrease; versions start at 1 and never decrease or skip
