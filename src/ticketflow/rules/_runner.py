@@ -293,12 +293,13 @@ class RuleSet:
         wf = self._workflow
         stop = False
         for action in actions:
-            locked = isinstance(action, tuple) and wf.is_locked(batch.ticket.status)
-            if locked and not all(isinstance(m, _NotifyMaker) for m in action):
-                raise _ActionRefused
             if isinstance(action, _Stop):
                 stop = True
                 continue
+            if wf.is_locked(batch.ticket.status) and not all(
+                isinstance(m, _NotifyMaker) for m in action
+            ):
+                raise _ActionRefused
             for make in action:
                 try:
                     decide(batch, make(batch.ticket), actor, wf, at, tag)
