@@ -294,6 +294,8 @@ class Helpdesk:
 
     def _catch_up(self, batch: Batch, at: datetime) -> None:
         """Fire the time rules and SLA stages due by ``at`` into ``batch``, in time order."""
+        if self._sla is None and not self._rules.may_be_due(batch.ticket, at):
+            return  # the common case: nothing is due, known without next_due
         for _ in range(_CATCH_UP_MAX):
             if not self._fire_due_into(batch, at):
                 return

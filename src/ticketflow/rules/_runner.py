@@ -482,6 +482,18 @@ class RuleSet:
             best = key
         return None if best is None else Due(best[0], best[2])
 
+    def may_be_due(self, ticket: Ticket, at: datetime) -> bool:
+        """Whether any time rule's trigger instant is at or before ``at`` (a cheap pre-check).
+
+        Conditions, earlier firings and the lock are not looked at: `next_due`
+        decides. False means that no time rule is due by ``at``.
+        """
+        for compiled in self._time_rules:
+            start = compiled.anchor(ticket)
+            if start is not None and start + compiled.delay <= at:
+                return True
+        return False
+
     def fire_due(
         self, ticket: Ticket, now: datetime, due: Due | None = None
     ) -> tuple[Ticket, list[Event]] | None:
