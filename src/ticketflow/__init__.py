@@ -9,6 +9,7 @@ Quick start::
     desk.agent_reply(ticket.id, "On my way", by="bob")
 """
 
+from . import commands as commands
 from . import rules as rules
 from . import workflows as workflows
 from ._calendar import BusinessCalendar as BusinessCalendar
@@ -94,6 +95,7 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "__version__",
+    "commands",
     "open_store",
     "retry_on_conflict",
     "rules",

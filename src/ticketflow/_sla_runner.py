@@ -14,13 +14,13 @@ timeline, the policies and the calendars.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, final
 
 import attrs
 
-from ._model import Actor, Event, EventKind, Role, Ticket, apply_event, fired_sla
+from ._decide import Batch
+from ._model import Actor, Event, EventKind, Role, Ticket, fired_sla
 from ._sla_fold import Walker, open_cycles
 from ._workflow import Workflow
 from .rules import RuleSet
@@ -197,10 +197,23 @@ class SlaRunner:
         Raises:
             RuleLoopError: the event rules triggered by the SLA events loop.
         """
-        events: list[Event] = []
-        new = ticket
-        at = ticket.updated_at
-        pending, policy, _ = self._pending(new)
+        batch = Batch(ticket)
+        if not self.fire_into(batch, now, before):
+            return None
+        return batch.ticket, batch.events
+
+    def fire_into(self, batch: Batch, now: datetime, before: datetime | None = None) -> bool:
+        """Fire the stages due by ``now`` (and before ``before``) on ``batch`` (see `fire`).
+
+        Returns whether any fired; the events go into the batch, which may hold
+        earlier events of the same commit.
+
+        Raises:
+            RuleLoopError: the event rules triggered by the SLA events loop.
+        """
+        start = len(batch.events)
+        at = batch.ticket.updated_at
+        pending, policy, _ = self._pending(batch.ticket)
         for _ in range(_MAX_STAGES):
             due = [p for p in pending if p.at <= now and (before is None or p.at < before)]
             if not due or policy is None:
@@ -218,7 +231,7 @@ class SlaRunner:
                 if p is not stage
                 and (p.stage is not Stage.WARNING or (p.metric, p.cycle) not in breaching)
             ]
-            at = max(stage.at, new.updated_at)
+            at = max(stage.at, batch.ticket.updated_at)
             tag: dict[str, Any] = {
                 "rule": "sla",
                 "sla": policy.name,
@@ -234,32 +247,19 @@ class SlaRunner:
                     if stage.stage is Stage.WARNING
                     else EventKind.SLA_BREACHED
                 )
-                new = self._emit(new, events, kind, at, tag)
+                status = batch.ticket.status
+                batch.emit(kind, SLA_ACTOR, status, at, tag)
                 continue
-            after = self._rules.apply_actions(new, [level.action()], SLA_ACTOR, at, events, tag)
+            after = self._rules.apply_actions(
+                batch.ticket, [level.action()], SLA_ACTOR, at, batch.events, tag
+            )
             if after is None:  # pragma: no cover - _pending skips locked tickets
                 break
-            new = after
+            batch.ticket = after
             if level.assign or level.department or level.priority:
                 # The policy, targets or due times may have moved: plan again.
-                pending, policy, _ = self._pending(new)
-        if not events:
-            return None
-        new = self._rules.after_command(new, events, at)
-        return new, events
-
-    @staticmethod
-    def _emit(
-        ticket: Ticket, events: list[Event], kind: EventKind, at: datetime, data: Mapping[str, Any]
-    ) -> Ticket:
-        event = Event(
-            kind=kind,
-            at=at,
-            actor=SLA_ACTOR,
-            status_before=ticket.status,
-            status_after=ticket.status,
-            data=data,
-            version=events[0].version if events else ticket.version + 1,
-        )
-        events.append(event)
-        return apply_event(ticket, event)
+                pending, policy, _ = self._pending(batch.ticket)
+        if len(batch.events) == start:
+            return False
+        self._rules.react(batch, at, start)
+        return True

@@ -369,3 +369,34 @@ def test_the_worker_loads_custom_guards_by_name(setup: Callable[[list[Rule]], Se
         assert ["closed", "answered"] == [store.get(i).status for i in ids]
     finally:
         store.close()
+
+
+NOOP = Rule(
+    name="same_priority",
+    at=rules.TimeTrigger(anchor="created", delay=timedelta(days=1)),
+    actions=({"set_priority": "normal"},),
+)
+
+
+def test_a_time_rule_that_changes_nothing_does_not_stop_the_worker(
+    setup: Callable[[list[Rule]], Setup],
+) -> None:
+    """A rule setting the priority the tickets have: recorded once, the reminders still fire."""
+    s = setup([NOOP, REMIND])
+    ids = s.tickets(3)
+    done = s.run("--once", "--subscriber", "recorder:record")
+    assert 0 == done.returncode, done.stderr
+    assert "pass done: 6 rules fired, 0 outbox entries delivered" in done.stderr
+    assert "stopping" not in done.stderr
+    notified = {(t, p) for t, p, _, kind in s.deliveries() if kind == "notified"}
+    assert notified == s.notified(ids)
+    again = s.run("--once")
+    assert 0 == again.returncode, again.stderr
+    store = open_store(s.url)
+    try:
+        assert store.next_due_at() is None
+        for ticket_id in ids:
+            marks = [e for e in store.get(ticket_id).timeline if rules.is_no_change(e)]
+            assert ["same_priority"] == [e.actor.id for e in marks]
+    finally:
+        store.close()

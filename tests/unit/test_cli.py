@@ -55,12 +55,14 @@ def test_the_demo_keeps_its_tickets_in_a_sqlite_file_that_reopens_whole(
     try:
         assert 5 == store.count()
         # The reminder the demo's rule raised; the SLA warning, breach, escalation
-        # and the team lead's notification of the postponed ticket once it woke.
-        assert 5 == store.outbox_pending()
+        # and the team lead's notification of the postponed ticket once it woke;
+        # and the warning of a ticket whose command came after it was due (fired
+        # at its due time by that command, as a sweep on time would have).
+        assert 6 == store.outbox_pending()
     finally:
         store.close()
     assert (
-        f"5 notifications wait in its outbox for a worker: "
+        f"6 notifications wait in its outbox for a worker: "
         f"python -m ticketflow worker --store {DEMO_STORE} --once"
     ) == out[-1]
 
@@ -85,6 +87,9 @@ def test_the_demo_keeps_its_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "Mon 09 09:44 sla_breached",
         "Mon 09 09:44 escalated",
         "Mon 09 09:44 notified",
+        # Due during the morning, before a later command on that ticket: the command
+        # fires it first, stamped at its due time, as a sweep on time would have.
+        "Mon 02 10:59 sla_warning",
     ] == [" ".join(line.split()[:4]) for line in lines if "by sla (system)" in line]
     assert any(line.startswith("  => answered, follow-up of #") for line in lines)
     assert any(line.startswith("  => closed, rated 5/5") for line in lines)

@@ -943,11 +943,28 @@ def test_pending_close_closes_at_postponed_until(desk: Helpdesk, open_ticket: Op
     assert "closed" == result[0].status
 
 
-def test_no_time_rule_due_on_a_locked_ticket(desk: Helpdesk, open_ticket: OpenTicket) -> None:
-    """A closed ticket has no due rule (an anchor-only rule with no conditions)."""
+def test_no_time_rule_that_changes_a_ticket_is_due_on_a_locked_ticket(
+    desk: Helpdesk, open_ticket: OpenTicket
+) -> None:
+    """A closed ticket has no due rule that would change it (an anchor-only rule, no conditions)."""
     ticket = desk.close(open_ticket().id, by="bob")
-    rule = Rule(name="n", at=TimeTrigger(anchor="created"), actions=({"notify": "x"},))
+    rule = Rule(name="n", at=TimeTrigger(anchor="created"), actions=({"add_tags": ["x"]},))
     assert None is RuleSet(LA, [rule]).next_due(ticket)
+
+
+def test_a_notifying_time_rule_is_due_on_a_closed_ticket_but_not_on_a_purged_one(
+    desk: Helpdesk, open_ticket: OpenTicket
+) -> None:
+    """A survey a day after closing fires on the closed ticket; nothing fires once purged."""
+    ticket = desk.close(open_ticket().id, by="bob")
+    survey = Rule(
+        name="survey",
+        at=TimeTrigger(anchor="closed", delay=timedelta(days=1)),
+        actions=({"notify": "survey"},),
+    )
+    rule_set = RuleSet(LA, [survey])
+    assert Due(ticket.closed_at + timedelta(days=1), "survey") == rule_set.next_due(ticket)
+    assert None is rule_set.next_due(desk.purge(ticket.id, by="bob"))
 
 
 # --- check_rules ----------------------------------------------------------------------
@@ -990,3 +1007,34 @@ def test_check_rules_reports_unknown_commands_instead_of_raising() -> None:
     rule = when([], actions=[{"command": "teleport"}], name="t")
     (problem,) = check_rules(LA, [rule])
     assert problem.startswith("rule 't', action 'command': workflow 'liveagent' has no command")
+
+
+def test_check_rules_warns_about_a_rule_anchored_on_closed_that_changes_the_ticket() -> None:
+    """A tag a day after closing can never fire (a closed ticket is locked); a survey can."""
+    tag = Rule(
+        name="tag_after_close",
+        at=TimeTrigger(anchor="closed", delay=timedelta(days=1)),
+        actions=({"add_tags": ["done"]},),
+    )
+    survey = Rule(
+        name="survey",
+        at=TimeTrigger(anchor="closed", delay=timedelta(days=1)),
+        actions=({"notify": "survey"},),
+    )
+    expected = (
+        "rule 'tag_after_close' can never fire: it applies only to locked (closed) "
+        "statuses (closed, merged, purged), where a rule may only notify"
+    )
+    assert [expected] == check_rules(LA, [tag, survey])
+
+
+def test_check_rules_warns_about_a_rule_pinned_to_closed_statuses() -> None:
+    """A condition 'status is closed' with a command action can never fire."""
+    rule = when(
+        {"all": [{"field": "status", "op": "is", "value": "closed"}]},
+        actions=[{"command": "reopen"}],
+        name="reopen_closed",
+    )
+    assert ["rule 'reopen_closed' can never fire"] == [
+        p.split(":")[0] for p in check_rules(LA, [rule])
+    ]

@@ -28,6 +28,7 @@ from ._rules import when as when
 from ._runner import Due as Due
 from ._runner import RuleSet as RuleSet
 from ._runner import check_rules as check_rules
+from ._runner import is_no_change as is_no_change
 
 __all__ = [
     "Due",
@@ -40,6 +41,7 @@ __all__ = [
     "format_duration",
     "from_dicts",
     "inactivity",
+    "is_no_change",
     "parse_duration",
     "pending_close",
     "pending_reminder",

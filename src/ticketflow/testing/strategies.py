@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Final, Required, TypedDict, final
+from typing import Any, Final, Required, TypedDict, final
 
 import attrs
 from hypothesis import strategies as st
@@ -42,7 +42,6 @@ from .._engine import Helpdesk
 from .._model import Event, EventKind, JSONValue, Priority, Requester, Ticket
 from .._workflow import (
     BUILTIN_GUARDS,
-    COMMAND_KINDS,
     COMMANDS,
     Category,
     ClosedPolicy,
@@ -50,6 +49,7 @@ from .._workflow import (
     Transition,
     Workflow,
 )
+from ..commands import BY_KIND, BY_NAME
 from ..exceptions import TicketNotFound
 from ..workflows import PRESETS, freshdesk, liveagent, zendesk
 
@@ -67,27 +67,8 @@ __all__ = [
     "workflows",
 ]
 
-COMMAND_NAMES: Final[tuple[str, ...]] = (
-    "agent_reply",
-    "add_note",
-    "customer_reply",
-    "assign",
-    "set_priority",
-    "add_tags",
-    "remove_tags",
-    "set_field",
-    "resolve",
-    "reopen",
-    "close",
-    "confirm_resolution",
-    "postpone",
-    "wake",
-    "mark_spam",
-    "delete",
-    "restore",
-    "fire",
-    "merge",
-    "purge",
+COMMAND_NAMES: Final[tuple[str, ...]] = tuple(
+    cls.method for cls in BY_NAME.values() if cls.method not in {"open_ticket", "execute"}
 )
 """The `Helpdesk` methods a `Command` can name (every command on an existing ticket)."""
 
@@ -556,27 +537,26 @@ def apply_command(desk: Helpdesk, ticket_id: str, command: Command) -> Ticket:
     """
     if command.name not in COMMAND_NAMES:
         raise ValueError(f"unknown command {command.name!r}; commands: {', '.join(COMMAND_NAMES)}")
-    kwargs = dict(command.kwargs)
-    args: list[object] = [ticket_id]
-    if command.name in ("add_tags", "remove_tags"):
-        tags = kwargs.pop("tags", ())
-        if not isinstance(tags, list | tuple):
-            raise ValueError(f"{command.name}: tags must be a list, got {tags!r}")
-        args.extend(tags)
-    elif command.name == "postpone":
+    cls: Callable[..., Any] = _BY_METHOD[command.name]
+    kwargs: dict[str, Any] = dict(command.kwargs)
+    by = kwargs.pop("by", None)
+    name = _BY_METHOD[command.name].name
+    if name in {"add_tags", "remove_tags"}:
+        kwargs.setdefault("tags", ())
+    if "tags" in kwargs and not isinstance(kwargs["tags"], list | tuple):
+        raise ValueError(f"{command.name}: tags must be a list, got {kwargs['tags']!r}")
+    if name == "postpone":
         delay = kwargs.pop("delay")
         if not isinstance(delay, timedelta):
             raise ValueError(f"postpone: delay must be a timedelta, got {delay!r}")
-        args.append(desk.clock.now() + delay)
-    elif command.name == "merge":
-        args.append(kwargs.pop("into_id"))
-    method: Callable[..., Ticket] = getattr(desk, command.name)
-    return method(*args, **kwargs)
+        kwargs["until"] = desk.clock.now() + delay
+    if name == "set_field":
+        kwargs["field"] = kwargs.pop("name")
+    return desk.execute(cls(ticket_id=ticket_id, **kwargs), by=by)
 
 
-_OWN_METHOD: Final = frozenset(
-    {"agent_reply", "customer_reply", "note", "postpone", "merge", "purge"}
-)
+_BY_METHOD: Final = {cls.method: cls for cls in BY_NAME.values()}
+_OWN_METHOD: Final = frozenset(name for name, cls in BY_NAME.items() if not cls.triggered)
 """Commands whose triggers `Helpdesk.fire` refuses: they take arguments of their own."""
 _BODIES: Final = st.text(_CHARACTERS, max_size=30)
 _CUSTOMER_IDS: Final = st.none() | _NON_BLANK
@@ -670,15 +650,13 @@ def command_sequences(
 
 # --- invariants ------------------------------------------------------------------------
 
-_KIND_COMMANDS: Final[Mapping[EventKind, str]] = {kind: c for c, kind in COMMAND_KINDS.items()}
-
 
 def _trigger_of(workflow: Workflow, event: Event) -> str | None:
     if event.kind is EventKind.TRANSITIONED:
         trigger = event.data.get("trigger")
         return trigger if isinstance(trigger, str) else None
-    command = _KIND_COMMANDS.get(event.kind)
-    return None if command is None else workflow.events.get(command)
+    command = BY_KIND.get(event.kind)
+    return None if command is None else workflow.events.get(command.name)
 
 
 def _declares(workflow: Workflow, trigger: str, source: str, dest: str) -> bool:
@@ -688,13 +666,17 @@ def _declares(workflow: Workflow, trigger: str, source: str, dest: str) -> bool:
     )
 
 
-def _change_while_locked(workflow: Workflow, timeline: Sequence[Event], index: int) -> str | None:
+def _change_while_locked(  # noqa: PLR0911 - one reason per exception to the lock
+    workflow: Workflow, timeline: Sequence[Event], index: int
+) -> str | None:
     """Return why ``timeline[index]`` may not happen to a locked ticket, or None if it may."""
     event = timeline[index]
     if workflow.status(event.status_before).final:
         return "the ticket was in a final status"
     if event.kind is EventKind.PURGED:
         return None  # data protection outranks the lock
+    if event.kind is EventKind.NOTIFIED and not event.changes_status:
+        return None  # a notification changes nothing (a survey a day after closing)
     if event.kind is not EventKind.CUSTOMER_REPLIED:
         return "only a purge or a reopening customer reply may change a locked ticket"
     if workflow.closed_policy is not ClosedPolicy.REOPEN:
@@ -763,7 +745,8 @@ def check_ticket_invariants(desk: Helpdesk, ticket: Ticket) -> None:  # noqa: C9
       event's command maps to (or that a ``transitioned`` event names) whose
       expanded sources hold the old status and whose destination is the new one;
     * a locked ticket (closed category or final) changed only by a purge (unless
-      final) or by a customer reply that ``closed_policy = "reopen"`` allows within
+      final), by a notification (which changes nothing), or by a customer reply
+      that ``closed_policy = "reopen"`` allows within
       ``reopen_window`` of the ticket entering that status: the two exceptions to
       the lock the engine documents (both still follow declared transitions);
     * event times never decrease; versions start at 1 and never decrease or skip
