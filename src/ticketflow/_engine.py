@@ -12,6 +12,7 @@ from typing import Any, Final, final
 import attrs
 
 from . import _validate
+from ._apply import apply_event
 from ._clock import Clock, FakeClock, SystemClock, require_aware
 from ._ids import UlidFactory
 from ._model import (
@@ -26,10 +27,9 @@ from ._model import (
     Requester,
     Role,
     Ticket,
-    apply_event,
     check_json,
-    scrub_event,
 )
+from ._scrub import scrub_event
 from ._sla_runner import SlaRunner
 from ._workflow import COMMAND_KINDS, Category, ClosedPolicy, Workflow
 from .config import HelpdeskConfig

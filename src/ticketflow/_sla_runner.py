@@ -20,7 +20,8 @@ from typing import Any, Final, final
 
 import attrs
 
-from ._model import Actor, Event, EventKind, Role, Ticket, apply_event, fired_sla
+from ._apply import apply_event, fired_sla
+from ._model import Actor, Event, EventKind, Role, Ticket
 from ._sla_fold import Walker, open_cycles
 from ._workflow import Workflow
 from .rules import RuleSet

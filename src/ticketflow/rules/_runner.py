@@ -13,7 +13,8 @@ from typing import Any, Final, final
 
 import attrs
 
-from .._model import Actor, Event, EventKind, Priority, Role, Ticket, apply_event, fired_due
+from .._apply import apply_event, fired_due
+from .._model import Actor, Event, EventKind, Priority, Role, Ticket
 from .._workflow import COMMAND_KINDS, Workflow
 from ..exceptions import RuleError, RuleLoopError, TransitionError
 from ._conditions import ConditionFn

@@ -64,9 +64,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from .._apply import apply_event
 from .._clock import FakeClock
 from .._engine import Helpdesk
-from .._model import Actor, Event, EventKind, Priority, Requester, Role, Ticket, apply_event
+from .._model import Actor, Event, EventKind, Priority, Requester, Role, Ticket
 from .._workflow import Workflow
 from ..exceptions import (
     ConflictError,
