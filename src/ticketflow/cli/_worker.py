@@ -17,8 +17,7 @@ from .._clock import SystemClock
 from .._engine import Helpdesk
 from .._model import Event, Ticket
 from ..exceptions import StoreError, StoreUnavailable, TicketflowError
-from ..stores import IndexUpdate, OutboxEntry, TicketQuery, TicketStore
-from ..stores._protocol import Change
+from ..stores import Change, IndexUpdate, OutboxEntry, TicketQuery, TicketStore
 from ._setup import (
     EXIT_ABORTED,
     EXIT_BAD_SETUP,
