@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, final
 
-from ._model import EMPTY, Actor, Event, EventKind, Ticket, apply_event
+from ._apply import apply_event
+from ._model import EMPTY, Actor, Event, EventKind, Ticket
 from ._workflow import COMMAND_KINDS, Category, Workflow
 from .commands import (
     BY_NAME,

@@ -26,8 +26,8 @@ from ._model import (
     Requester,
     Role,
     Ticket,
-    scrub_event,
 )
+from ._scrub import scrub_event
 from ._sla_runner import SlaRunner
 from ._workflow import Category, ClosedPolicy, Workflow
 from .commands import (

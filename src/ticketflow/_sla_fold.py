@@ -30,7 +30,8 @@ from typing import Any, Final, final
 from ._calendar import BusinessCalendar
 from ._model import Event, EventKind, Ticket, _extend
 from ._workflow import Category, Workflow
-from .sla import _DONE, _METRICS, _WHOLE, Metric, SlaPolicies, SlaPolicy, _OpenCycle
+from .sla._policy import _METRICS, Metric, SlaPolicies, SlaPolicy
+from .sla._state import _DONE, _WHOLE, _OpenCycle
 
 __all__ = ["Fold", "Walker", "open_cycles"]
 
@@ -159,7 +160,7 @@ class Fold:
         start: datetime,
         amount: timedelta,
     ) -> datetime | None:
-        """When an open cycle from ``start`` reaches ``amount`` (``sla._reach`` of its pieces)."""
+        """When an open cycle from ``start`` reaches ``amount`` (``sla._state._reach``, folded)."""
         key = (calendar, run, start)
         acc = self.accs.get(key)
         phases = self.phases
@@ -278,7 +279,7 @@ def open_cycles(
 ) -> tuple[SlaPolicy | None, list[_OpenCycle]]:
     """Return the policy for ``ticket`` as it is and the open cycle of each metric.
 
-    What `sla._open_cycles` returns, from the ticket's fold.
+    What `sla._state._open_cycles` returns, from the ticket's fold.
     """
     policy = policies.select(ticket, walker._workflow, ticket.updated_at)  # noqa: SLF001
     if policy is None:

@@ -19,8 +19,9 @@ from typing import Any, Final, final
 
 import attrs
 
+from ._apply import fired_sla
 from ._decide import Batch
-from ._model import Actor, Event, EventKind, Role, Ticket, fired_sla
+from ._model import Actor, Event, EventKind, Role, Ticket
 from ._sla_fold import Walker, open_cycles
 from ._workflow import Workflow
 from .rules import RuleSet

@@ -46,7 +46,7 @@ from ticketflow.stores import (
     TicketStore,
 )
 from ticketflow.stores import _postgres as postgres_module
-from ticketflow.stores._postgres import SCHEMA_VERSION
+from ticketflow.stores._postgres_schema import SCHEMA_VERSION
 from ticketflow.testing._postgres import with_schema
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -24,7 +24,8 @@ from ticketflow import (
     open_store,
     rules,
 )
-from ticketflow._model import Actor, Event, EventKind, Role, apply_event
+from ticketflow._apply import apply_event
+from ticketflow._model import Actor, Event, EventKind, Role
 from ticketflow.stores import Change, IndexUpdate, QueueKey, TicketQuery
 from ticketflow.stores._sqlite import _MIGRATIONS, APPLICATION_ID, SCHEMA_VERSION
 

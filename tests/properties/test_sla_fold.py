@@ -1,7 +1,7 @@
 """The scheduler's incremental SLA fold agrees with the full timeline walk.
 
 `ticketflow._sla_fold` extends a per-ticket fold with each commit's events and
-accumulates business time as phases close; `sla._open_cycles` walks the whole
+accumulates business time as phases close; `sla._state._open_cycles` walks the whole
 timeline. On random lifecycles of the presets, with random gaps, calendars,
 pauses, warnings and targets, both give the same policy and the same open
 cycles (start, due, warning, paused) after every command, whether the fold is
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from ticketflow import Workflow
 from ticketflow._model import Ticket
 from ticketflow._sla_fold import Walker, open_cycles
-from ticketflow.sla import _open_cycles
+from ticketflow.sla._state import _open_cycles
 
 from .test_sla_properties import ALWAYS, OFFICE, TARGETS, lifecycles, one_policy
 

@@ -71,7 +71,8 @@ from ticketflow import (
     Workflow,
     open_store,
 )
-from ticketflow._model import Actor, Role, apply_event
+from ticketflow._apply import apply_event
+from ticketflow._model import Actor, Role
 from ticketflow.rules import Rule, from_dicts, inactivity
 from ticketflow.stores import Change, IndexUpdate, OutboxEntry, QueueKey, TicketQuery
 from ticketflow.testing import apply_command, commands, open_ticket_kwargs, postgres_schema, presets

@@ -24,7 +24,8 @@ from ticketflow import (
     open_store,
     rules,
 )
-from ticketflow.cli import DEMO_STORE, _StoppableStore, _Worker, main, run_demo
+from ticketflow.cli import DEMO_STORE, main, run_demo
+from ticketflow.cli._worker import _StoppableStore, _Worker
 from ticketflow.stores._sqlite import SCHEMA_VERSION
 
 DEMO_FILE = "ticketflow-demo.db"

@@ -13,8 +13,9 @@ from typing import Any, Final, final
 
 import attrs
 
+from .._apply import fired_due
 from .._decide import Batch, decide
-from .._model import EMPTY, Actor, Event, EventKind, Priority, Role, Ticket, fired_due
+from .._model import EMPTY, Actor, Event, EventKind, Priority, Role, Ticket
 from .._workflow import ClosedPolicy, Workflow
 from ..commands import (
     BY_NAME,

@@ -3,7 +3,9 @@
 `MemoryStore` and `SQLiteStore` are built in, `PostgresStore` comes with the
 ``postgres`` extra, and third-party backends need only implement `TicketStore`,
 pass the contract suite in `ticketflow.testing`, and register their URL scheme
-under the ``ticketflow.stores`` entry-point group.
+under the ``ticketflow.stores`` entry-point group. The built-in stores' helpers
+are theirs too: `check_version_step` (a malformed change), `new_positions` (the
+events a commit added) and `queue_order` (the work queue's sort key).
 """
 
 from ._memory import MemoryStore as MemoryStore
@@ -14,6 +16,9 @@ from ._protocol import OutboxEntry as OutboxEntry
 from ._protocol import QueueKey as QueueKey
 from ._protocol import TicketQuery as TicketQuery
 from ._protocol import TicketStore as TicketStore
+from ._protocol import check_version_step as check_version_step
+from ._protocol import new_positions as new_positions
+from ._protocol import queue_order as queue_order
 from ._registry import open_store as open_store
 from ._sqlite import SQLiteStore as SQLiteStore
 
@@ -27,5 +32,8 @@ __all__ = [
     "SQLiteStore",
     "TicketQuery",
     "TicketStore",
+    "check_version_step",
+    "new_positions",
     "open_store",
+    "queue_order",
 ]

@@ -16,7 +16,8 @@ since the first schema). Reading a ticket back decodes its rows in one pass:
 * the events built without the public constructor's checks (`trusted_event`):
   the store wrote them from events that were validated when their command ran.
 
-Then `Ticket.rebuild` folds the events into the snapshot.
+Then the reducer (`ticketflow._apply.rebuild`, what `Ticket.rebuild` runs) folds the
+events into the snapshot.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from .._apply import rebuild
 from .._model import (
     EMPTY,
     Actor,
@@ -177,4 +179,4 @@ def decode_ticket(bodies: Sequence[str], where: str) -> Ticket:
             decode_events(records, into=events, actors=actors, stamps=stamps)
     except (KeyError, TypeError, ValueError) as exc:
         raise _undecodable(where, exc) from exc
-    return Ticket.rebuild(events)
+    return rebuild(events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final, final
 
 from .._model import Event, Ticket
@@ -17,26 +17,13 @@ from ._protocol import (
     QueueKey,
     TicketQuery,
     check_version_step,
+    queue_order,
 )
 
 __all__ = ["MemoryStore"]
 
-_LAST: Final = datetime.max.replace(tzinfo=UTC)  # where a key without an SLA due time sorts
-
-_Rank = tuple[bool, datetime, datetime, int, str]
+_Rank = tuple[bool, datetime, datetime, int, str]  # a queued ticket's `queue_order`
 _COMPACT_SLACK: Final = 1024  # stale heap entries tolerated beyond the live ones
-
-
-def _rank(ticket_id: str, key: QueueKey) -> _Rank:
-    """The sort key of a queued ticket: SLA due (None last), waiting since, priority, id."""
-    sla_due = key.sla_due
-    return (
-        sla_due is None,
-        _LAST if sla_due is None else sla_due,
-        key.waiting_since,
-        -key.priority,
-        ticket_id,
-    )
 
 
 @final
@@ -119,7 +106,7 @@ class MemoryStore:
                 continue
             ticket = tickets[ticket_id]  # its assignee and department as committed last
             assignee, department = ticket.assignee, ticket.department
-            entry = (_rank(ticket_id, key), assignee, department)
+            entry = (queue_order(ticket_id, key), assignee, department)
             if indexed.get(ticket_id) == entry:
                 continue
             indexed[ticket_id] = entry

@@ -20,6 +20,7 @@ from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
 from ._codec import decode_ticket, dump_event
+from ._postgres_schema import migrate
 from ._protocol import (
     Change,
     IndexUpdate,
@@ -37,105 +38,13 @@ if TYPE_CHECKING:
 
     _Connection = psycopg.Connection[tuple[Any, ...]]
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore"]
-
-SCHEMA_VERSION: Final = 2
-"""The schema version this ticketflow writes; older schemas are migrated on open."""
+__all__ = ["PostgresStore"]
 
 INSTALL_HINT: Final = "pip install 'ticketflow[postgres]'"
 
 _T = TypeVar("_T")
 
-_MIGRATIONS_TABLE: Final = "ticketflow_migrations"
-# pg_advisory_xact_lock key ("tflw"): one migrating process per database at a time.
-_MIGRATION_LOCK: Final = 0x74666C77
 _TAG_KINDS: Final = frozenset({EventKind.CREATED, EventKind.TAGS_ADDED, EventKind.TAGS_REMOVED})
-# Ids compare in code-point order (COLLATE "C"), as Python sorts strings: `find` and
-# `due` order by id the same way on every database, whatever its locale.
-# Each entry moves the schema from version i to i + 1; they run in order on open.
-_MIGRATIONS: Final[tuple[str, ...]] = (
-    """
-    CREATE TABLE tickets (
-        id text COLLATE "C" PRIMARY KEY,
-        version integer NOT NULL,
-        status text NOT NULL,
-        priority smallint NOT NULL,
-        assignee text,
-        department text,
-        due_at timestamptz,
-        claimed_until timestamptz
-    );
-    CREATE INDEX tickets_due ON tickets (due_at, id) WHERE due_at IS NOT NULL;
-    CREATE INDEX tickets_status ON tickets (status, id);
-    CREATE INDEX tickets_assignee ON tickets (assignee, id) WHERE assignee IS NOT NULL;
-    CREATE INDEX tickets_department ON tickets (department, id) WHERE department IS NOT NULL;
-    CREATE TABLE events (
-        ticket_id text COLLATE "C" NOT NULL,
-        position integer NOT NULL,
-        body json NOT NULL,
-        PRIMARY KEY (ticket_id, position)
-    );
-    CREATE TABLE tags (
-        tag text NOT NULL,
-        ticket_id text COLLATE "C" NOT NULL,
-        PRIMARY KEY (tag, ticket_id)
-    );
-    CREATE INDEX tags_ticket ON tags (ticket_id);
-    CREATE TABLE outbox (
-        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        ticket_id text COLLATE "C" NOT NULL,
-        position integer NOT NULL,
-        kind text NOT NULL,
-        claimed_until timestamptz,
-        attempts integer NOT NULL DEFAULT 0,
-        UNIQUE (ticket_id, position)
-    );
-    """,
-    # 2: the work queue (QueueKey). queue_since IS NOT NULL means "queued";
-    # queue_due NULL (no SLA clock) sorts last, as ascending order puts NULLs in
-    # PostgreSQL, indexes included; queue_rank is -priority so that every column
-    # sorts ascending. Rows of version 1 are not queued until their next commit
-    # or reindex.
-    """
-    ALTER TABLE tickets
-        ADD COLUMN queue_due timestamptz,
-        ADD COLUMN queue_since timestamptz,
-        ADD COLUMN queue_rank smallint;
-    CREATE INDEX tickets_queue ON tickets (queue_due, queue_since, queue_rank, id)
-        WHERE queue_since IS NOT NULL;
-    CREATE INDEX tickets_queue_assignee
-        ON tickets (assignee, queue_due, queue_since, queue_rank, id)
-        WHERE queue_since IS NOT NULL;
-    CREATE INDEX tickets_queue_department
-        ON tickets (department, queue_due, queue_since, queue_rank, id)
-        WHERE queue_since IS NOT NULL;
-    """,
-)
-assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
-
-# The columns each table must have; checked on open, so a foreign table that
-# happens to carry one of our names is refused rather than written into.
-_SHAPE: Final[dict[str, frozenset[str]]] = {
-    "tickets": frozenset(
-        {
-            "id",
-            "version",
-            "status",
-            "priority",
-            "assignee",
-            "department",
-            "due_at",
-            "claimed_until",
-            "queue_due",
-            "queue_since",
-            "queue_rank",
-        }
-    ),
-    "events": frozenset({"ticket_id", "position", "body"}),
-    "tags": frozenset({"tag", "ticket_id"}),
-    "outbox": frozenset({"seq", "ticket_id", "position", "kind", "claimed_until", "attempts"}),
-    _MIGRATIONS_TABLE: frozenset({"version", "applied_at"}),
-}
 
 # A read of one ticket is one statement: the stored version, and the events only
 # when that version is not the one the caller already holds (the cache).
@@ -439,7 +348,7 @@ class PostgresStore:
             extra["application_name"] = "ticketflow"
         with self._errors():
             with psycopg.connect(conninfo, **extra) as conn:
-                self._migrate(conn)
+                migrate(conn, self._where)
             # Autocommit: a single statement is its own transaction (no BEGIN and
             # COMMIT round trips); several statements use conn.transaction().
             self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
@@ -578,93 +487,6 @@ class PostgresStore:
             conn.close()  # so that the pool discards it
             return False
         return True
-
-    def _migrate(self, conn: psycopg.Connection[tuple[Any, ...]]) -> None:
-        """Create or upgrade the schema; refuse newer or foreign schemas untouched."""
-        with conn.cursor() as cur:
-            cur.execute("SELECT current_schema()")
-            row = cur.fetchone()
-            schema = None if row is None else row[0]
-            if schema is None:
-                raise StoreError(
-                    f"{self._where}: no schema of the search_path exists, so there is "
-                    "nowhere to create the tables (create the schema, or fix options=-csearch_path)"
-                )
-            version = self._stored_version(cur, schema)
-            if version != SCHEMA_VERSION:
-                # Serialise migrations between processes; read again under the lock.
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-                version = self._stored_version(cur, schema)
-                if version is None:
-                    self._refuse_foreign(cur, schema)
-                    cur.execute(
-                        "CREATE TABLE ticketflow_migrations ("
-                        "version integer PRIMARY KEY, "
-                        "applied_at timestamptz NOT NULL DEFAULT now())"
-                    )
-                    version = 0
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{self._where} (schema {schema!r}) was written by a newer ticketflow "
-                        f"(schema version {version}; this one knows up to {SCHEMA_VERSION}): "
-                        "upgrade ticketflow"
-                    )
-                for number in range(version, SCHEMA_VERSION):
-                    cur.execute(_MIGRATIONS[number])
-                    cur.execute(
-                        "INSERT INTO ticketflow_migrations (version) VALUES (%s)",
-                        (number + 1,),
-                    )
-            self._check_shape(cur, schema)
-        conn.commit()
-
-    @staticmethod
-    def _stored_version(cur: psycopg.Cursor[tuple[Any, ...]], schema: str) -> int | None:
-        """The schema version recorded in ``schema``; None when it has no migrations table."""
-        cur.execute(
-            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s",
-            (schema, _MIGRATIONS_TABLE),
-        )
-        if cur.fetchone() is None:
-            return None
-        cur.execute("SELECT coalesce(max(version), 0) FROM ticketflow_migrations")
-        row = cur.fetchone()
-        return 0 if row is None else int(row[0])
-
-    def _refuse_foreign(self, cur: psycopg.Cursor[tuple[Any, ...]], schema: str) -> None:
-        """Refuse a schema holding tables with our names that ticketflow did not create."""
-        cur.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s) "
-            "ORDER BY tablename",
-            (schema, sorted(_SHAPE)),
-        )
-        taken = [r[0] for r in cur.fetchall()]
-        if taken:
-            raise StoreError(
-                f"{self._where}: schema {schema!r} already has tables named "
-                f"{', '.join(taken)} that ticketflow did not create (it has no "
-                f"{_MIGRATIONS_TABLE} table); nothing was changed: use another database "
-                "or schema (options=-csearch_path=...)"
-            )
-
-    def _check_shape(self, cur: psycopg.Cursor[tuple[Any, ...]], schema: str) -> None:
-        """Refuse tables whose columns are not the ones ticketflow created."""
-        cur.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s AND table_name = ANY(%s)",
-            (schema, sorted(_SHAPE)),
-        )
-        found: dict[str, set[str]] = {}
-        for table, column in cur.fetchall():
-            found.setdefault(table, set()).add(column)
-        for table, columns in sorted(_SHAPE.items()):
-            missing = columns - found.get(table, set())
-            if missing:
-                raise StoreError(
-                    f"{self._where}: table {schema}.{table} is not the one ticketflow "
-                    f"created: it lacks column(s) {', '.join(sorted(missing))}; "
-                    "nothing was changed"
-                )
 
     def schema_version(self) -> int:
         """Return the schema version of the database (of the schema in use)."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol, final, runtime_checkable
+from datetime import UTC, datetime, timedelta
+from typing import Final, NamedTuple, Protocol, final, runtime_checkable
 
 import attrs
 
@@ -21,6 +21,7 @@ __all__ = [
     "TicketStore",
     "check_version_step",
     "new_positions",
+    "queue_order",
 ]
 
 
@@ -41,6 +42,33 @@ class QueueKey(NamedTuple):
     sla_due: datetime | None
     waiting_since: datetime
     priority: int
+
+
+_NO_SLA_DUE: Final = datetime.max.replace(tzinfo=UTC)  # where a key without an SLA due sorts
+
+
+def queue_order(ticket_id: str, key: QueueKey) -> tuple[bool, datetime, datetime, int, str]:
+    """Return the sort key that puts queued tickets in work-queue order.
+
+    Sorting ``(ticket_id, key)`` pairs by it gives `TicketStore.queue`'s order:
+    ``sla_due`` earliest first (``None`` last), then ``waiting_since`` earliest
+    first, then ``priority`` highest first, then ticket id.
+
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+        >>> keys = {"a": QueueKey(None, at, 4), "b": QueueKey(at, at, 1), "c": QueueKey(at, at, 3)}
+        >>> sorted(keys, key=lambda tid: queue_order(tid, keys[tid]))
+        ['c', 'b', 'a']
+    """
+    sla_due = key.sla_due
+    return (
+        sla_due is None,
+        _NO_SLA_DUE if sla_due is None else sla_due,
+        key.waiting_since,
+        -key.priority,
+        ticket_id,
+    )
 
 
 class Change(NamedTuple):
@@ -94,6 +122,10 @@ class IndexUpdate(NamedTuple):
 def check_version_step(change: Change) -> None:
     """Refuse a change whose ticket does not raise the version by exactly one.
 
+    A store calls it on every change of a `TicketStore.commit` before writing
+    anything; it says nothing of the version the store holds (compare that with
+    ``change.expected_version`` and raise `ConflictError` when they differ).
+
     Raises:
         StoreError: ``change.ticket.version != change.expected_version + 1``.
     """
@@ -105,10 +137,12 @@ def check_version_step(change: Change) -> None:
 
 
 def new_positions(ticket: Ticket) -> range:
-    """The timeline positions of the events the ticket's last commit added.
+    """Return the timeline positions of the events the ticket's last commit added.
 
     All events of one commit share the commit's version, so they are the tail of
-    the timeline whose version is the ticket's.
+    the timeline whose version is the ticket's. A store appends these events to
+    the ones it holds (unless the change is a ``rewrite``: then it replaces them
+    with the whole timeline).
     """
     timeline = ticket.timeline
     start = len(timeline)

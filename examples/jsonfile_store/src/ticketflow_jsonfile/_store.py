@@ -18,7 +18,16 @@ from urllib.parse import parse_qsl
 
 from ticketflow import Event, Ticket
 from ticketflow.exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
-from ticketflow.stores import Change, IndexUpdate, OutboxEntry, QueueKey, TicketQuery
+from ticketflow.stores import (
+    Change,
+    IndexUpdate,
+    OutboxEntry,
+    QueueKey,
+    TicketQuery,
+    check_version_step,
+    new_positions,
+    queue_order,
+)
 
 __all__ = ["FORMAT_VERSION", "JsonFileStore"]
 
@@ -71,21 +80,6 @@ def _load_queue(data: list[Any] | None) -> QueueKey | None:
     if since is None:
         raise ValueError("a queue key needs waiting_since")
     return QueueKey(_unstamp(sla_due), since, int(priority))
-
-
-_LAST: Final = datetime.max.replace(tzinfo=UTC)
-
-
-def _queue_order(ticket_id: str, key: QueueKey) -> tuple[bool, datetime, datetime, int, str]:
-    """Queue order: SLA due (None last), waiting since, priority (highest first), id."""
-    sla_due = key.sla_due
-    return (
-        sla_due is None,
-        _LAST if sla_due is None else sla_due,
-        key.waiting_since,
-        -key.priority,
-        ticket_id,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,7 +478,7 @@ class JsonFileStore:
         Raises:
             TicketNotFound: no ticket has this id.
         """
-        return self.get(ticket_id).timeline
+        return tuple(self.get(ticket_id).timeline)
 
     # --8<-- [start:commit]
     def commit(self, changes: Sequence[Change]) -> None:
@@ -498,13 +492,10 @@ class JsonFileStore:
         with self._locked(exclusive=True):
             records: dict[str, _Record] = {}
             outbox: list[_Pending] | None = None
-            for ticket, expected, rewrite, due_at, positions, queued in changes:
+            for change in changes:
+                check_version_step(change)  # a malformed change: StoreError
+                ticket, expected, rewrite, due_at, positions, queued = change
                 tid = ticket.id
-                if ticket.version != expected + 1:
-                    raise StoreError(
-                        f"ticket {tid}: a commit must raise the version by one "
-                        f"(expected {expected + 1}, got {ticket.version})"
-                    )
                 current = records[tid] if tid in records else self._read_record(tid)
                 actual = 0 if current is None else current.version
                 if actual != expected:
@@ -512,11 +503,9 @@ class JsonFileStore:
                         ticket_id=tid, expected_version=expected, actual_version=actual
                     )
                 timeline = ticket.timeline
-                start = 0 if rewrite else len(timeline)
-                while start and timeline[start - 1].version == ticket.version:
-                    start -= 1  # the new events: the tail carrying the new version
+                added = range(len(timeline)) if rewrite else new_positions(ticket)
                 kept = () if rewrite or current is None else current.events
-                new = tuple(timeline[i].to_dict() for i in range(start, len(timeline)))
+                new = tuple(timeline[i].to_dict() for i in added)
                 records[tid] = _Record(
                     tid,
                     ticket.version,
@@ -650,7 +639,7 @@ class JsonFileStore:
         with self._locked(exclusive=False):
             records = self._records()
         queued = sorted(
-            (_queue_order(r.id, r.queue), r)
+            (queue_order(r.id, r.queue), r)
             for r in records
             if r.queue is not None
             and (assignee is None or r.assignee == assignee)
