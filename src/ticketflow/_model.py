@@ -641,6 +641,11 @@ class _Log(Sequence[Any]):
         return repr(tuple(self))
 
 
+def raw_items(items: Sequence[Any]) -> Sequence[Any]:
+    """The list or tuple behind ``items``: index it only below ``len(items)`` (hot loops)."""
+    return items._items if type(items) is _Log else items  # noqa: SLF001 - the log's own storage
+
+
 def _extend(items: Sequence[Any], item: Any) -> Sequence[Any]:
     """Return ``items`` with ``item`` appended, sharing storage once they are long."""
     if type(items) is tuple:

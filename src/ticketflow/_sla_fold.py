@@ -25,10 +25,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final, final
+from typing import Any, Final, TypeAlias, final
 
 from ._calendar import BusinessCalendar
-from ._model import Event, EventKind, Ticket, _extend
+from ._model import Event, EventKind, Priority, Ticket, _extend, raw_items
 from ._workflow import Category, Workflow
 from .sla._policy import _METRICS, Metric, SlaPolicies, SlaPolicy
 from .sla._state import _DONE, _WHOLE, _OpenCycle
@@ -88,8 +88,9 @@ class Fold:
         assigned, created = EventKind.ASSIGNED, EventKind.CREATED
         cycles = self.cycles
         end = len(timeline)
+        events = raw_items(timeline)
         for index in range(self.count, end):
-            event = timeline[index]
+            event = events[index]
             step = event._step  # noqa: SLF001 - the flyweight: Event.kind is a property
             kind = step.kind
             if kind is purged:
@@ -130,7 +131,7 @@ class Fold:
                 self.category = after
         if end > self.count:
             self.count = end
-            self.last = timeline[end - 1]
+            self.last = events[end - 1]
             # Only the accumulators of cycles still open can be asked about again.
             accs = self.accs
             if accs:
@@ -163,12 +164,12 @@ class Fold:
         """When an open cycle from ``start`` reaches ``amount`` (``sla._state._reach``, folded)."""
         key = (calendar, run, start)
         acc = self.accs.get(key)
-        phases = self.phases
+        closed = len(self.phases) - 1
+        phases = raw_items(self.phases)
         if acc is None:
             # The phases that closed before the cycle started add nothing. A new
             # cycle starts at a recent event: look back from the last phase.
-            acc = self.accs[key] = _Acc(_phase_at(phases, start, len(phases) - 1), _ZERO, {})
-        closed = len(phases) - 1
+            acc = self.accs[key] = _Acc(_phase_at(phases, start, closed), _ZERO, {})
         crossed = acc.crossed
         if amount not in crossed:
             if acc.cum >= amount:  # crossed before it was asked: find where, once
@@ -232,7 +233,7 @@ def _crossing(
 class Walker:
     """The last `Fold` of each ticket, for one workflow (least recently used, bounded)."""
 
-    __slots__ = ("_categories", "_folds", "_workflow", "lock")
+    __slots__ = ("_categories", "_folds", "_workflow", "lock", "specs")
 
     def __init__(self, workflow: Workflow) -> None:
         self._workflow = workflow
@@ -241,6 +242,9 @@ class Walker:
         self.lock = threading.Lock()
         self._categories = {s.name: s.category for s in workflow.statuses}
         self._folds: OrderedDict[str, Fold] = OrderedDict()
+        # What each policy asks of a ticket of each priority (policies live as
+        # long as the help desk: a handful of entries).
+        self.specs: dict[tuple[int, Priority], tuple[_Spec, ...]] = {}
 
     def _category_of(self, status: str) -> Category:
         found = self._categories.get(status)
@@ -254,16 +258,15 @@ class Walker:
         known = folds.get(ticket.id)
         if known is not None:
             count = known.count
-            if count == len(timeline) and timeline[count - 1] is known.last:
+            size = len(timeline)
+            last = raw_items(timeline)[count - 1] if 0 < count <= size else None
+            if count == size and last is known.last:
                 folds.move_to_end(ticket.id)
                 return known
-            if 0 < count < len(timeline) and timeline[count - 1] is known.last:
-                # The ticket continues the folded timeline: extend the fold in place.
-                # Asked about an older snapshot later (a retried conflict), the
-                # walker folds that one from scratch: right, if slower.
-                fold = known
-            else:
-                fold = Fold()
+            # The ticket continues the folded timeline: extend the fold in place.
+            # Asked about an older snapshot later (a retried conflict), the
+            # walker folds that one from scratch: right, if slower.
+            fold = known if count < size and last is known.last else Fold()
         else:
             fold = Fold()
         fold.extend(timeline, self._category_of)
@@ -285,25 +288,37 @@ def open_cycles(
     if policy is None:
         return None, []
     with walker.lock:
-        return policy, _open(ticket, walker.fold(ticket), policy)
+        key = (id(policy), ticket.priority)  # the runner holds its policies: ids stay theirs
+        specs = walker.specs.get(key)
+        if specs is None:
+            specs = walker.specs[key] = _specs(policy, ticket.priority)
+        return policy, _open(walker.fold(ticket), policy.calendar, specs)
 
 
-def _open(ticket: Ticket, fold: Fold, policy: SlaPolicy) -> list[_OpenCycle]:
-    calendar = policy.calendar
-    out: list[_OpenCycle] = []
+_Spec: TypeAlias = tuple[Metric, timedelta, frozenset[Category], timedelta | None]
+
+
+def _specs(policy: SlaPolicy, priority: Priority) -> tuple[_Spec, ...]:
+    """Per metric with a target: (metric, target, run set, warning amount or None)."""
+    out = []
     for metric in _METRICS:
-        target = policy.target(ticket.priority, metric)
+        target = policy.target(priority, metric)
         if target is None:
             continue
+        warn = policy.warn_before.get(metric)
+        amount = target - warn if warn is not None and _ZERO < warn < target else None
+        out.append((metric, target, policy.run_set(metric), amount))
+    return tuple(out)
+
+
+def _open(fold: Fold, calendar: BusinessCalendar, specs: tuple[_Spec, ...]) -> list[_OpenCycle]:
+    out: list[_OpenCycle] = []
+    for metric, target, run, warn in specs:
         cycle = fold.last_cycle(metric)
         if cycle is None or cycle[1] is not None:
             continue
         start = cycle[0]
-        run = policy.run_set(metric)
         due = fold.reach(calendar, run, start, target)
-        warn = policy.warn_before.get(metric)
-        warn_at = None
-        if warn is not None and _ZERO < warn < target:
-            warn_at = fold.reach(calendar, run, start, target - warn)
+        warn_at = None if warn is None else fold.reach(calendar, run, start, warn)
         out.append(_OpenCycle(metric, start, due, warn_at, fold.category not in run))
     return out

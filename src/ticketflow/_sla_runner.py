@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Any, Final, final
+from typing import Any, Final, TypeAlias, final
 
 import attrs
 
@@ -72,19 +72,25 @@ class SlaPlan:
     queue_due: datetime | None
 
 
-def _fired(ticket: Ticket) -> tuple[set[tuple[str, str, Stage, int]], dict[tuple[str, str], str]]:
-    """The stages recorded for each metric's latest cycle, and its breach due time."""
-    fired: set[tuple[str, str, Stage, int]] = set()
-    breach_due: dict[tuple[str, str], str] = {}
-    for metric in _METRIC_NAMES:
-        cycle, stages, due = fired_sla(ticket, metric)
-        if not cycle:
-            continue
-        for stage, level in stages:
-            fired.add((metric, cycle, Stage(stage), level))
-        if due is not None:
-            breach_due[(metric, cycle)] = due
-    return fired, breach_due
+_Plan: TypeAlias = tuple[tuple[_Pending, ...], SlaPolicy | None, datetime | None]
+
+
+def _fired(
+    ticket: Ticket, metric: str, cycle: str
+) -> tuple[frozenset[tuple[str, int]], str | None]:
+    """The stages (stage, level) recorded for the metric's cycle, and its breach due time."""
+    recorded, stages, due = fired_sla(ticket, metric)
+    if recorded != cycle:
+        return _NONE_FIRED, None
+    return stages, due
+
+
+_NONE_FIRED: Final[frozenset[tuple[str, int]]] = frozenset()
+_PLANS_SIZE: Final = 4096
+
+
+def _order(pending: _Pending) -> tuple[datetime, int, str]:
+    return pending.at, pending.order, pending.metric.value
 
 
 def _levels(
@@ -92,16 +98,12 @@ def _levels(
     metric: Metric,
     cycle: datetime,
     anchor: datetime,
-    fired: set[tuple[str, str, Stage, int]],
+    fired: frozenset[tuple[str, int]],
 ) -> list[_Pending]:
     """The escalation levels of a breached (or breaching) cycle not fired yet."""
     out: list[_Pending] = []
-    start = cycle.isoformat()
     for level in policy.escalations:
-        if (
-            not level.covers(metric)
-            or (metric.value, start, Stage.ESCALATION, level.level) in fired
-        ):
+        if not level.covers(metric) or (Stage.ESCALATION, level.level) in fired:
             continue
         at = anchor
         if level.after > timedelta(0):
@@ -125,7 +127,7 @@ class SlaRunner:
             their event rules react to the SLA events.
     """
 
-    __slots__ = ("_by_name", "_rules", "_walker", "_workflow", "policies")
+    __slots__ = ("_by_name", "_plans", "_rules", "_walker", "_workflow", "policies")
 
     def __init__(self, workflow: Workflow, policies: SlaPolicies, rules: RuleSet) -> None:
         self._workflow = workflow
@@ -133,15 +135,28 @@ class SlaRunner:
         self.policies = policies
         self._by_name: dict[str, SlaPolicy] = {p.name: p for p in policies.policies}
         self._walker = Walker(workflow)
+        # The last plan of each ticket snapshot: the command after a commit asks
+        # first what is due on the snapshot the commit planned (item 5 of issue 10).
+        self._plans: dict[str, tuple[Ticket, _Plan]] = {}
 
-    def _pending(self, ticket: Ticket) -> tuple[list[_Pending], SlaPolicy | None, datetime | None]:
+    def _pending(self, ticket: Ticket) -> _Plan:
         """The pending stages (sorted), the policy, and the queue's due time."""
+        known = self._plans.get(ticket.id)
+        if known is not None and known[0] is ticket:
+            return known[1]
+        plan = self._plan(ticket)
+        plans = self._plans
+        if len(plans) >= _PLANS_SIZE:
+            plans.clear()  # a bounded memo: rebuilt by the next commits
+        plans[ticket.id] = (ticket, plan)
+        return plan
+
+    def _plan(self, ticket: Ticket) -> _Plan:
         if self._workflow.is_locked(ticket.status):
-            return [], None, None
+            return (), None, None
         policy, cycles = open_cycles(ticket, self._walker, self.policies)
         if policy is None:
-            return [], None, None
-        fired, breach_due = _fired(ticket)
+            return (), None, None
         pending: list[_Pending] = []
         queue_due: datetime | None = None
         for cycle in cycles:
@@ -151,10 +166,10 @@ class SlaRunner:
             metric = cycle.metric
             if not cycle.paused:
                 queue_due = due if queue_due is None else min(queue_due, due)
-            key = (metric.value, cycle.started_at.isoformat())
-            if (*key, Stage.BREACH, 0) not in fired:
+            fired, breach_due = _fired(ticket, metric.value, cycle.started_at.isoformat())
+            if (Stage.BREACH, 0) not in fired:
                 warn = cycle.warn_at
-                if warn is not None and (*key, Stage.WARNING, 0) not in fired:
+                if warn is not None and (Stage.WARNING, 0) not in fired:
                     pending.append(
                         _Pending(warn, 0, metric, Stage.WARNING, 0, cycle.started_at, due, None)
                     )
@@ -163,11 +178,12 @@ class SlaRunner:
                 )
                 anchor = due
             else:
-                anchor = datetime.fromisoformat(breach_due[key])
-            if not cycle.paused:  # no escalation while the clock waits on the customer
+                anchor = datetime.fromisoformat(str(breach_due))
+            if not cycle.paused and policy.escalations:  # no escalation while paused
                 pending.extend(_levels(policy, metric, cycle.started_at, anchor, fired))
-        pending.sort(key=lambda p: (p.at, p.order, p.metric.value))
-        return pending, policy, queue_due
+        if len(pending) > 1:
+            pending.sort(key=_order)
+        return tuple(pending), policy, queue_due
 
     def plan(self, ticket: Ticket) -> SlaPlan:
         """Return the ticket's next SLA instant and its queue due time."""
@@ -226,12 +242,12 @@ class SlaRunner:
                 for p in due
                 if p.stage is not Stage.WARNING or (p.metric, p.cycle) not in breaching
             )
-            pending = [
+            pending = tuple(
                 p
                 for p in pending
                 if p is not stage
                 and (p.stage is not Stage.WARNING or (p.metric, p.cycle) not in breaching)
-            ]
+            )
             at = max(stage.at, batch.ticket.updated_at)
             tag: dict[str, Any] = {
                 "rule": "sla",
