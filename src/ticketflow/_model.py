@@ -490,27 +490,22 @@ class Ticket:
     @property
     def subject(self) -> str:
         """One-line summary (from the creation record)."""
-        return self._created.subject
+        return self.timeline[0].data.subject  # type: ignore[attr-defined, no-any-return]
 
     @property
     def description(self) -> str:
         """The customer's original request (from the creation record)."""
-        return self._created.description
+        return self.timeline[0].data.description  # type: ignore[attr-defined, no-any-return]
 
     @property
     def requester(self) -> Requester:
         """Who asked (from the creation record)."""
-        return self._created.requester
+        return self.timeline[0].data.requester  # type: ignore[attr-defined, no-any-return]
 
     @property
     def channel(self) -> str:
         """Where it came from (from the creation record)."""
-        return self._created.channel
-
-    @property
-    def _created(self) -> CreatedData:
-        data: CreatedData = self.timeline[0].data  # type: ignore[assignment]
-        return data
+        return self.timeline[0].data.channel  # type: ignore[attr-defined, no-any-return]
 
     @property
     def waiting_since(self) -> datetime:
