@@ -7,13 +7,14 @@ the graph is compiled into a dict keyed by ``(status, trigger)``. The engine
 decides transitions from that dict (a lookup and a guard call), never by binding
 a `transitions` model per ticket; the property tests check on random graphs that
 the dict and the machine always decide the same.
+
+The graph's parts (`Status`, `Transition`, `Category`, ...) live in
+`_workflow_parts` and are re-exported here; a workflow's serialisation (dict,
+JSON, TOML, files) is `_workflow_io`, its Mermaid diagram `_diagram`.
 """
 
 from __future__ import annotations
 
-import enum
-import json
-import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
@@ -23,14 +24,27 @@ from typing import Any, Final, final
 import attrs
 from transitions import Machine, MachineError
 
-from . import _validate
-from ._model import EventKind, Ticket
-from ._toml import dumps as toml_dumps
+from . import _diagram, _validate, _workflow_io
+from ._model import Ticket
+from ._workflow_parts import (
+    BUILTIN_GUARDS,
+    COMMAND_KINDS,
+    COMMANDS,
+    MESSAGE_COMMANDS,
+    Category,
+    ClosedPolicy,
+    Guard,
+    Status,
+    Transition,
+)
+from ._workflow_parts import check_name as _name
 from .exceptions import TransitionError, WorkflowError
 
 __all__ = [
     "BUILTIN_GUARDS",
     "COMMANDS",
+    "COMMAND_KINDS",
+    "MESSAGE_COMMANDS",
     "Category",
     "ClosedPolicy",
     "Guard",
@@ -38,160 +52,6 @@ __all__ = [
     "Transition",
     "Workflow",
 ]
-
-Guard = Callable[[Ticket], bool]
-"""A guard: a predicate over the ticket; the transition is taken only when it returns True."""
-
-
-class Category(enum.StrEnum):
-    """What a status means to the engine, to SLAs and to reports."""
-
-    NEW = "new"
-    """Not yet handled by an agent."""
-    OPEN = "open"
-    """Waiting on an agent."""
-    PENDING = "pending"
-    """Waiting on the customer, a third party or a date (SLA clocks may pause)."""
-    RESOLVED = "resolved"
-    """Solved, still open for follow-up."""
-    CLOSED = "closed"
-    """Done and locked."""
-    TRASH = "trash"
-    """Spam, deleted or purged."""
-
-
-class ClosedPolicy(enum.StrEnum):
-    """What a customer reply to a closed ticket does."""
-
-    FOLLOW_UP = "follow_up"
-    """Open a new ticket linked to the closed one (Zendesk). The default."""
-    REOPEN = "reopen"
-    """Reopen the closed ticket within ``reopen_window`` (Zammad); later, a follow-up."""
-    REFUSE = "refuse"
-    """Refuse the reply with `TicketLockedError`."""
-
-
-COMMANDS: Final[tuple[str, ...]] = (
-    "agent_reply",
-    "customer_reply",
-    "note",
-    "resolve",
-    "reopen",
-    "close",
-    "confirm",
-    "postpone",
-    "wake",
-    "spam",
-    "delete",
-    "restore",
-    "merge",
-    "purge",
-)
-"""The domain events a workflow maps to triggers (the commands that can move a status)."""
-
-MESSAGE_COMMANDS: Final = frozenset({"agent_reply", "customer_reply", "note"})
-"""Commands that are recorded without a status change when the workflow maps no trigger."""
-
-COMMAND_KINDS: Final[Mapping[str, EventKind]] = {
-    "agent_reply": EventKind.AGENT_REPLIED,
-    "customer_reply": EventKind.CUSTOMER_REPLIED,
-    "note": EventKind.NOTE_ADDED,
-    "resolve": EventKind.RESOLVED,
-    "reopen": EventKind.REOPENED,
-    "close": EventKind.CLOSED,
-    "confirm": EventKind.CONFIRMED,
-    "postpone": EventKind.POSTPONED,
-    "wake": EventKind.WOKEN,
-    "spam": EventKind.MARKED_SPAM,
-    "delete": EventKind.DELETED,
-    "restore": EventKind.RESTORED,
-    "merge": EventKind.MERGED,
-    "purge": EventKind.PURGED,
-}
-
-
-def _has_assignee(ticket: Ticket) -> bool:
-    """The ticket is assigned to an agent."""
-    return ticket.assignee is not None
-
-
-def _has_department(ticket: Ticket) -> bool:
-    """The ticket is assigned to a department."""
-    return ticket.department is not None
-
-
-def _was_new(ticket: Ticket) -> bool:
-    """The ticket was in its initial status when it was last postponed."""
-    initial = ticket.timeline[0].status_after
-    for event in reversed(ticket.timeline):
-        if event.kind is EventKind.POSTPONED and event.changes_status:
-            return event.status_before == initial
-    return False
-
-
-BUILTIN_GUARDS: Final[Mapping[str, Guard]] = {
-    "has_assignee": _has_assignee,
-    "has_department": _has_department,
-    "was_new": _was_new,
-}
-"""Guards every workflow can name: ``has_assignee``, ``has_department``, ``was_new``."""
-
-
-def _name(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        shown = _validate.describe(value)
-        raise WorkflowError(f"{what} must be a non-empty string, got {shown}", item=shown)
-    problem = _validate.text_problem(value)
-    if problem is not None:
-        raise WorkflowError(f"{what} {value!r} {problem}", item=what)
-    return value
-
-
-def _mermaid_text(value: str) -> str:
-    """``value`` made safe inside a quoted Mermaid label: one line, no quote."""
-    out = "".join(" " if ch.isspace() or not ch.isprintable() else ch for ch in value)
-    return out.replace("#", "#35;").replace('"', "#quot;")
-
-
-@final
-@attrs.frozen(kw_only=True, slots=True)
-class Status:
-    """A status of the graph.
-
-    Args:
-        name: Its id (``"answered"``).
-        category: What it means (`Category`).
-        label: Display name; defaults to the name, capitalised.
-        final: No transition leaves it (``purged``).
-    """
-
-    name: str
-    category: Category
-    label: str = ""
-    final: bool = False
-
-    @property
-    def display(self) -> str:
-        """The label, or the capitalised name when no label was given."""
-        return self.label or self.name.replace("_", " ").capitalize()
-
-
-@final
-@attrs.frozen(kw_only=True, slots=True)
-class Transition:
-    """A transition: ``trigger`` moves a ticket from any of ``sources`` to ``dest``.
-
-    Args:
-        trigger: The trigger name (what domain events map to).
-        sources: Source statuses; ``("*",)`` means every non-final status but ``dest``.
-        dest: The destination status.
-        guard: Name of a guard that must return True for the transition to be taken.
-    """
-
-    trigger: str
-    sources: tuple[str, ...]
-    dest: str
-    guard: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -227,8 +87,6 @@ def _sorted_events(mapping: Mapping[str, str]) -> dict[str, str]:
 
 _RESERVED_STATUS_NAMES: Final = frozenset({"*", "="})
 _RESERVED_TRIGGERS: Final = frozenset({"state", "get_graph"})  # model attributes transitions needs
-
-_SETTINGS_KEYS: Final = frozenset({"closed_policy", "reopen_window_days", "reopen_resolved"})
 
 
 @final
@@ -656,79 +514,13 @@ class Workflow:
 
     def mermaid(self) -> str:
         """Return the status diagram in Mermaid syntax, drawn by `transitions`' mermaid engine."""
-        # Imported here: the diagram engine is not needed on any hot path.
-        from transitions.extensions import GraphMachine  # noqa: PLC0415
+        return _diagram.mermaid(self)
 
-        holder = _DiagramModel()
-        config = self._machine_config()
-        GraphMachine(
-            model=holder,
-            graph_engine="mermaid",
-            show_conditions=True,
-            title=_mermaid_text(f"{self.name} workflow"),
-            **config,
-        )
-        source: str = holder.get_graph().draw(None)
-        lines = []
-        for raw in source.splitlines():
-            line = raw
-            if line.startswith("  Class "):
-                # transitions highlights the model's current state; a workflow
-                # diagram has no current state, and Mermaid spells it "class".
-                name = line.split()[1]
-                cat = self._by_name[name].category.value
-                line = f"  class {name} s_{cat}"
-            elif line.startswith("  classDef "):
-                continue
-            elif line.startswith('  state "'):
-                name = line.rsplit(" as ", 1)[1]
-                line = f'  state "{_mermaid_text(self._by_name[name].display)}" as {name}'
-            lines.append(line)
-        # transitions writes the title as bare front matter; Mermaid reads "title:".
-        if lines[:1] == ["---"] and len(lines) > 2 and lines[2] == "---":
-            lines[1] = f"title: {lines[1]}"
-        header = lines.index("stateDiagram-v2") + 1
-        lines[header:header] = [f"  classDef s_{c} {_CATEGORY_STYLE[c]}" for c in Category]
-        return "\n".join(lines) + "\n"
-
-    # --- (de)serialisation -------------------------------------------------------------
+    # --- (de)serialisation (see _workflow_io) ---------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """Return the workflow as plain data (JSON and TOML compatible)."""
-        statuses = []
-        for s in self.statuses:
-            item: dict[str, Any] = {"name": s.name, "category": s.category.value}
-            if s.label:
-                item["label"] = s.label
-            if s.final:
-                item["final"] = True
-            statuses.append(item)
-        transitions = []
-        for t in self.transitions:
-            entry: dict[str, Any] = {
-                "trigger": t.trigger,
-                "sources": list(t.sources),
-                "dest": t.dest,
-            }
-            if t.guard:
-                entry["guard"] = t.guard
-            transitions.append(entry)
-        settings: dict[str, Any] = {
-            "closed_policy": self.closed_policy.value,
-            "reopen_resolved": self.reopen_resolved,
-        }
-        if self.reopen_window is not None:
-            settings["reopen_window_days"] = self.reopen_window / timedelta(days=1)
-        return {
-            "name": self.name,
-            "initial": self.initial,
-            "settings": settings,
-            "statuses": statuses,
-            "transitions": transitions,
-            "events": dict(self.events),
-            **({"rules": [dict(r) for r in self.rules]} if self.rules else {}),
-            **({"sla": [dict(p) for p in self.sla]} if self.sla else {}),
-        }
+        return _workflow_io.to_dict(self)
 
     @classmethod
     def from_dict(
@@ -743,45 +535,11 @@ class Workflow:
         Raises:
             WorkflowError: the data is malformed or the workflow invalid.
         """
-        if not isinstance(data, Mapping):
-            raise WorkflowError("a workflow definition must be a mapping", item=None)
-        _no_extra(
-            data,
-            {"name", "initial", "settings", "statuses", "transitions", "events", "rules", "sla"},
-            "workflow",
-        )
-        settings = data.get("settings", {})
-        _no_extra(settings, _SETTINGS_KEYS, "settings")
-        window = settings.get("reopen_window_days")
-        if window is not None and (
-            isinstance(window, bool)
-            or not isinstance(window, int | float)
-            or not -_validate.MAX_DURATION.days <= window <= _validate.MAX_DURATION.days
-        ):
-            raise WorkflowError(
-                "settings: reopen_window_days must be a number of days up to "
-                f"{_validate.MAX_DURATION.days}, got {_validate.describe(window)}",
-                item="reopen_window_days",
-            )
-        return cls(
-            name=data.get("name", ""),
-            initial=data.get("initial", ""),
-            statuses=[_status_from(item, i) for i, item in enumerate(_list(data, "statuses"))],
-            transitions=[
-                _transition_from(item, i) for i, item in enumerate(_list(data, "transitions"))
-            ],
-            events=_events_from(data.get("events", {})),
-            closed_policy=settings.get("closed_policy", ClosedPolicy.FOLLOW_UP),
-            reopen_window=None if window is None else timedelta(days=window),
-            reopen_resolved=bool(settings.get("reopen_resolved", True)),
-            guards=dict(guards or {}),
-            rules=_list(data, "rules"),
-            sla=_list(data, "sla"),
-        )
+        return _workflow_io.from_dict(cls, data, guards=guards)
 
     def to_json(self) -> str:
         """Return the workflow as JSON text."""
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        return _workflow_io.to_json(self)
 
     @classmethod
     def from_json(cls, text: str, *, guards: Mapping[str, Guard] | None = None) -> Workflow:
@@ -790,15 +548,11 @@ class Workflow:
         Raises:
             WorkflowError: the text is not valid JSON or the workflow is invalid.
         """
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise WorkflowError(f"invalid JSON: {exc}", item=None) from exc
-        return cls.from_dict(data, guards=guards)
+        return _workflow_io.from_json(cls, text, guards=guards)
 
     def to_toml(self) -> str:
         """Return the workflow as TOML text."""
-        return toml_dumps(self.to_dict())
+        return _workflow_io.to_toml(self)
 
     @classmethod
     def from_toml(cls, text: str, *, guards: Mapping[str, Guard] | None = None) -> Workflow:
@@ -807,11 +561,7 @@ class Workflow:
         Raises:
             WorkflowError: the text is not valid TOML or the workflow is invalid.
         """
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise WorkflowError(f"invalid TOML: {exc}", item=None) from exc
-        return cls.from_dict(data, guards=guards)
+        return _workflow_io.from_toml(cls, text, guards=guards)
 
     @classmethod
     def load(cls, path: str | Path, *, guards: Mapping[str, Guard] | None = None) -> Workflow:
@@ -821,13 +571,7 @@ class Workflow:
             WorkflowError: unknown file type, or an invalid workflow.
             OSError: the file cannot be read.
         """
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".toml":
-            return cls.from_toml(text, guards=guards)
-        if path.suffix == ".json":
-            return cls.from_json(text, guards=guards)
-        raise WorkflowError(f"{path}: expected a .toml or .json file", item=str(path))
+        return _workflow_io.load(cls, path, guards=guards)
 
     def save(self, path: str | Path) -> None:
         """Write the workflow to a ``.toml`` or ``.json`` file.
@@ -835,23 +579,7 @@ class Workflow:
         Raises:
             WorkflowError: unknown file type.
         """
-        path = Path(path)
-        if path.suffix == ".toml":
-            path.write_text(self.to_toml(), encoding="utf-8")
-        elif path.suffix == ".json":
-            path.write_text(self.to_json(), encoding="utf-8")
-        else:
-            raise WorkflowError(f"{path}: expected a .toml or .json file", item=str(path))
-
-
-_CATEGORY_STYLE: Final = {
-    Category.NEW: "fill:#e3f2fd,color:black",
-    Category.OPEN: "fill:#fff3e0,color:black",
-    Category.PENDING: "fill:#f3e5f5,color:black",
-    Category.RESOLVED: "fill:#e8f5e9,color:black",
-    Category.CLOSED: "fill:#eeeeee,color:black",
-    Category.TRASH: "fill:#ffebee,color:black",
-}
+        _workflow_io.save(self, path)
 
 
 class _OracleModel:
@@ -869,82 +597,3 @@ class _OracleModel:
             raise AttributeError(name)
         ticket = self.__dict__["_ticket"]
         return lambda _event_data: guard(ticket)
-
-
-class _DiagramModel:
-    """A throwaway model that GraphMachine decorates with ``get_graph``."""
-
-    get_graph: Callable[[], Any]
-
-
-def _no_extra(data: object, allowed: Iterable[str], where: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise WorkflowError(
-            f"{where} must be a table/mapping, got {type(data).__name__}", item=where
-        )
-    extra = sorted(set(data) - set(allowed))
-    if extra:
-        raise WorkflowError(
-            f"{where}: unknown key(s) {', '.join(map(repr, extra))}; "
-            f"allowed: {', '.join(sorted(allowed))}",
-            item=extra[0],
-        )
-    return data
-
-
-def _list(data: Mapping[str, Any], key: str) -> list[Any]:
-    value = data.get(key, [])
-    if not isinstance(value, list | tuple):
-        raise WorkflowError(f"{key} must be a list", item=key)
-    return list(value)
-
-
-def _status_from(item: object, index: int) -> Status:
-    where = f"statuses[{index}]"
-    item = _no_extra(item, {"name", "category", "label", "final"}, where)
-    name = _name(item.get("name"), f"{where}.name")
-    category = item.get("category")
-    if category not in {c.value for c in Category}:
-        cats = ", ".join(c.value for c in Category)
-        raise WorkflowError(
-            f"status {name!r}: unknown category {category!r}; categories: {cats}", item=name
-        )
-    label = item.get("label", "")
-    final_ = item.get("final", False)
-    if not isinstance(label, str) or not isinstance(final_, bool):
-        raise WorkflowError(
-            f"status {name!r}: label must be a string and final a boolean", item=name
-        )
-    return Status(name=name, category=Category(category), label=label, final=final_)
-
-
-def _transition_from(item: object, index: int) -> Transition:
-    where = f"transitions[{index}]"
-    item = _no_extra(item, {"trigger", "sources", "source", "dest", "guard"}, where)
-    trigger = _name(item.get("trigger"), f"{where}.trigger")
-    sources = item.get("sources", item.get("source"))
-    if isinstance(sources, str):
-        sources = [sources]
-    if not isinstance(sources, list | tuple) or not sources:
-        raise WorkflowError(
-            f"{where} ({trigger!r}): sources must be a non-empty list", item=trigger
-        )
-    dest = _name(item.get("dest"), f"{where}.dest")
-    guard = item.get("guard")
-    if guard is not None:
-        guard = _name(guard, f"{where}.guard")
-    return Transition(
-        trigger=trigger,
-        sources=tuple(_name(s, f"{where}.sources") for s in sources),
-        dest=dest,
-        guard=guard,
-    )
-
-
-def _events_from(value: object) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        raise WorkflowError("events must be a table/mapping", item="events")
-    out = {}
-    for command, trigger in value.items():
-        out[_name(command, "events key")] = _name(trigger, f"events.{command}")
-    return out

@@ -1,4 +1,12 @@
-"""The engine: command -> workflow decision -> events -> new ticket -> store."""
+"""The facade, `Helpdesk`, and the command pipeline every change runs through.
+
+command -> read -> catch up (time rules and SLA stages already due) -> decide
+(workflow) -> build events (one version per commit) -> apply -> react (event
+rules) -> schedule (due time, queue key) -> commit -> publish. The whole command
+path lives in this module, so a command costs no more calls than it must; the
+other jobs of the facade (sweeps, delivery, queries, simulation) are the sibling
+modules it delegates to in one line.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +15,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, final
 
-import attrs
-
-from . import _validate
-from ._clock import Clock, FakeClock, SystemClock, require_aware
-from ._decide import DECIDE as _DECIDE
-from ._decide import Batch
-from ._ids import UlidFactory
-from ._model import (
+from .. import _validate
+from .._clock import Clock, SystemClock, require_aware
+from .._decide import DECIDE as _DECIDE
+from .._decide import Batch
+from .._ids import UlidFactory
+from .._model import (
     EMPTY,
     SYSTEM_ACTOR,
     Actor,
@@ -27,11 +33,10 @@ from ._model import (
     Role,
     Ticket,
 )
-from ._scrub import scrub_event
-from ._sla_runner import SlaRunner
-from ._workflow import Category, ClosedPolicy, Workflow
-from .commands import (
-    BY_KIND,
+from .._scrub import scrub_event
+from .._sla_runner import SlaRunner
+from .._workflow import Category, ClosedPolicy, Workflow
+from ..commands import (
     KEEP,
     AddTags,
     AgentReply,
@@ -57,41 +62,29 @@ from .commands import (
     Spam,
     Wake,
 )
-from .config import HelpdeskConfig
-from .exceptions import (
-    ConflictError,
-    InvalidInputError,
-    RuleLoopError,
-    StoreError,
-    TicketflowError,
-    TicketLockedError,
-)
-from .rules import Due, Rule, RuleSet
-from .rules._runner import is_no_change
-from .sla import SlaPolicies, SlaPolicy, SlaState, sla_state
-from .stores import Change, IndexUpdate, MemoryStore, QueueKey, TicketQuery, TicketStore
-from .stores._protocol import new_positions
-from .workflows import liveagent
+from ..config import HelpdeskConfig
+from ..exceptions import InvalidInputError, TicketLockedError
+from ..rules import Due, Rule, RuleSet
+from ..sla import SlaPolicies, SlaPolicy, SlaState
+from ..stores import Change, MemoryStore, QueueKey, TicketStore
+from ..workflows import liveagent
+from . import _delivery, _queries, _simulate, _sweeps
+from ._delivery import EVENT_KINDS as _EVENT_KINDS
+from ._delivery import publish as _publish
+from ._simulate import Simulation
 
-__all__ = ["Helpdesk", "SimulatedAction", "Simulation"]
-
+__all__ = ["Helpdesk"]
 
 _ACTOR_CACHE_LIMIT: Final = 4096
-_QUEUE_MAX: Final = 10_000
 _tuple_new: Final = tuple.__new__
 _WAITING: Final = frozenset({Category.NEW, Category.OPEN})  # waiting on an agent: the queue
-_DEFAULT_LEASE: Final = timedelta(seconds=60)
-_COMMIT_GROUP: Final = 100  # rule firings per transaction in run_due
-_BACK_OFF_MIN: Final = timedelta(minutes=1)  # a failing ticket's first retry in run_due
-_BACK_OFF_MAX: Final = timedelta(hours=1)
+_DEFAULT_LEASE: Final = timedelta(seconds=60)  # run_due and dispatch claim this long
 _CATCH_UP_MAX: Final = 64  # time rules fired before one command: far above any real rule set
 _LOG: Final = logging.getLogger("ticketflow")
 
 
 # The edge checks live in _validate; these names are the engine's shorthands for them.
 _text: Final = _validate.text
-_optional_text: Final = _validate.optional_text
-_tags: Final = _validate.tags
 _AGENT: Final = Role.AGENT
 
 
@@ -330,6 +323,21 @@ class Helpdesk:
             "ticket %s: more than %d time rules due at once", batch.ticket.id, _CATCH_UP_MAX
         )
 
+    def _fire_due_into(self, batch: Batch, now: datetime) -> bool:
+        """Fire what is due first by ``now`` into ``batch``; return whether anything fired.
+
+        The SLA stages due before the next time rule fire first, else that rule.
+        """
+        if self._sla is not None:
+            ticket = batch.ticket
+            due = self._rules.next_due(ticket) if self._rules.has_time_rules else None
+            if self._sla.fire_into(batch, now, None if due is None else due.at):
+                return True
+            if due is None:
+                return False
+            return self._rules.fire_into(batch, now, due)
+        return self._rules.fire_into(batch, now)
+
     def _run(self, command: Any, by: str | Actor | None) -> Ticket:
         """Run a single-ticket command through `decide` (the common path)."""
         cls = type(command)
@@ -363,7 +371,7 @@ class Helpdesk:
         change = _tuple_new(Change, (ticket, expected, False, due_at, outbox, queue))
         self._store.commit((change,))
         if self._subscribers:
-            self._publish(change)
+            _publish(self, change)
         return ticket
 
     def _schedule(self, ticket: Ticket) -> tuple[datetime | None, QueueKey | None]:
@@ -396,32 +404,6 @@ class Helpdesk:
         if new == 1:  # one command, one event: the common case, without a generator
             return (end - 1,) if timeline[-1]._step.kind in kinds else ()  # noqa: SLF001
         return tuple(i for i in range(end - new, end) if timeline[i].kind in kinds)
-
-    def _publish(self, *changes: Change) -> None:
-        """Deliver each change's new events to the subscribers; acknowledge outbox entries."""
-        delivered: list[tuple[str, int]] = []
-        for change in changes:
-            ticket = change.ticket
-            for position in new_positions(ticket):
-                ok = self._deliver(ticket, ticket.timeline[position])
-                if ok and position in change.outbox:
-                    delivered.append((ticket.id, position))
-        if delivered:
-            self._store.ack_outbox(delivered)
-
-    def _deliver(self, ticket: Ticket, event: Event) -> bool:
-        """Call the subscribers of ``event``; return whether none of them failed."""
-        ok = True
-        for callback, kinds in self._subscribers:
-            if not kinds or event.kind in kinds:
-                try:
-                    callback(ticket, event)
-                except Exception:  # noqa: BLE001 - any subscriber bug is logged
-                    # The change is committed; a subscriber's failure must not look
-                    # like the command's. An outbox entry stays pending for a retry.
-                    _LOG.exception("subscriber %r failed on %s", callback, event.kind)
-                    ok = False
-        return ok
 
     def _open(self, command: Open, by: str | Actor | None) -> Ticket:
         if command.parent_id is not None:
@@ -555,7 +537,7 @@ class Helpdesk:
         )
         self._store.commit(changes)
         if self._subscribers:
-            self._publish(*changes)
+            _publish(self, *changes)
         return changes[0].ticket
 
     def _change(self, batch: Batch) -> Change:
@@ -582,7 +564,7 @@ class Helpdesk:
         )
         self._store.commit((change,))
         if self._subscribers:
-            self._publish(change)
+            _publish(self, change)
         return tombstone
 
     # --- creating -------------------------------------------------------------------
@@ -840,7 +822,7 @@ class Helpdesk:
         """
         return self.execute(Purge(ticket_id=ticket_id), by=by)
 
-    # --- time rules and subscribers -------------------------------------------------------
+    # --- time rules: sweeps (see _sweeps) -----------------------------------------
 
     def run_due(
         self,
@@ -873,126 +855,45 @@ class Helpdesk:
         Returns:
             How many rules fired.
         """
-        _validate.batch_size(batch)
-        _validate.lease(lease)
-        if now is not None:
-            _validate.aware_time(now, "now")
-        now = self._now() if now is None else require_aware(now, "now")
-        fired = 0
-        store = self._store
-        # Tickets left due in this run: the claim keeps them out of later batches,
-        # unless the lease is shorter than the run (zero), when they come back.
-        skipped: set[str] = set()
-        while True:
-            due = [t for t in store.claim_due(now, batch, lease) if t.id not in skipped]
-            if not due:
-                return fired
-            group: list[Change] = []
-            for ticket in due:
-                try:
-                    result = self._fire_due(ticket, now)
-                    if result is not None:
-                        new, events = result
-                        change = self._change(Batch(new, events))
-                except RuleLoopError:
-                    # Its rules undo each other: nothing is saved, the ticket stays
-                    # due (and claimed until the lease ends), the others still run.
-                    _LOG.exception("ticket %s skipped by run_due: its rules loop", ticket.id)
-                    skipped.add(ticket.id)
-                    continue
-                except Exception:  # noqa: BLE001 - one ticket's failure must not stop the sweep
-                    _LOG.exception("ticket %s failed in run_due; retried later", ticket.id)
-                    skipped.add(ticket.id)
-                    self._back_off(ticket, now)
-                    continue
-                if result is None:
-                    # The stored due time is stale (rules or policies changed; see
-                    # reschedule): the claim keeps it out of this run.
-                    skipped.add(ticket.id)
-                    continue
-                group.append(change)
-                if len(group) >= _COMMIT_GROUP:
-                    fired += self._commit_group(group, now, skipped)
-                    group = []
-            fired += self._commit_group(group, now, skipped)
+        return _sweeps.run_due(self, now, batch=batch, lease=lease)
 
-    def _back_off(self, ticket: Ticket, now: datetime) -> None:
-        """Move a failing ticket's due time later: as long again as it is overdue (1 min to 1 h).
+    def run_until(self, until: datetime) -> int:
+        """Move a `FakeClock` through every due time up to ``until``, firing rules on the way.
 
-        The delay doubles with each failure without any state: a ticket due at
-        ``D`` that fails at ``D + x`` is retried at ``D + 2x``. Only the stored due
-        time moves, so the next success fires everything that is due. When even
-        its schedule cannot be computed (the failure is in its rules), the ticket
-        is retried when its claim ends.
+        Returns:
+            How many rules fired.
+
+        Raises:
+            InvalidInputError: the help desk's clock is not a `FakeClock`.
         """
-        try:
-            due_at, queue = self._schedule(ticket)
-        except Exception:  # noqa: BLE001 - the claim's lease retries it anyway
-            _LOG.warning("ticket %s: retried when its claim ends", ticket.id)
-            return
-        overdue = now - due_at if due_at is not None else _BACK_OFF_MIN
-        delay = min(max(overdue, _BACK_OFF_MIN), _BACK_OFF_MAX)
-        self._store.reindex([IndexUpdate(ticket.id, ticket.version, now + delay, queue)])
+        return _sweeps.run_until(self, until)
 
-    def _fire_due(self, ticket: Ticket, now: datetime) -> tuple[Ticket, list[Event]] | None:
-        """Fire what is due first by ``now``; return the new ticket and its events."""
-        batch = Batch(ticket)
-        if not self._fire_due_into(batch, now):
-            return None
-        return batch.ticket, batch.events
+    def reschedule(self, *, batch: int = 500) -> int:
+        """Recompute the stored due times and queue keys; return how many tickets were updated.
 
-    def _fire_due_into(self, batch: Batch, now: datetime) -> bool:
-        """Fire what is due first by ``now`` into ``batch``; return whether anything fired.
-
-        The SLA stages due before the next time rule fire first, else that rule.
+        Due times and queue keys are stored with each commit; a help desk started
+        with new rules, SLA policies or calendars computes new ones on each
+        ticket's next commit. Call this once after such a change (or after
+        upgrading a store) to bring the others up to date now. Tickets are read
+        in their stored order and updated with `TicketStore.reindex` in batches
+        of ``batch``, each applied only if the ticket did not change meanwhile
+        (a concurrent commit computed fresh values itself). Nothing is added to any timeline.
         """
-        if self._sla is not None:
-            ticket = batch.ticket
-            due = self._rules.next_due(ticket) if self._rules.has_time_rules else None
-            if self._sla.fire_into(batch, now, None if due is None else due.at):
-                return True
-            if due is None:
-                return False
-            return self._rules.fire_into(batch, now, due)
-        return self._rules.fire_into(batch, now)
+        return _sweeps.reschedule(self, batch=batch)
 
-    def _commit_group(self, group: list[Change], now: datetime, skipped: set[str]) -> int:
-        """Commit rule firings of distinct tickets together; return how many were saved.
+    # --- delivery (see _delivery) -------------------------------------------------
 
-        One transaction for many firings: on a durable store the cost of a sweep is
-        one sync per group, not per ticket. If the group is refused (a ticket
-        changed since it was claimed, by a command or another worker whose lease
-        ran out, or one change is refused by the store), it is saved ticket by
-        ticket: a stale ticket is dropped (the commit that won set its due time
-        afresh), a refused one is logged with its id and retried later with
-        back-off; the others are saved.
+    def subscribe(
+        self,
+        callback: Callable[[Ticket, Event], None],
+        kinds: Iterable[EventKind | str] | None = None,
+    ) -> Callable[[], None]:
+        """Call ``callback(ticket, event)`` after each committed event (of ``kinds``, if given).
+
+        Delivery is in-process and after the commit; a callback's exception is
+        logged, not raised. Returns a function that unsubscribes.
         """
-        if not group:
-            return 0
-        store = self._store
-        try:
-            store.commit(group)
-            saved = group
-        except StoreError:
-            saved = []
-            for change in group:
-                ticket_id = change.ticket.id
-                try:
-                    store.commit((change,))
-                except ConflictError:
-                    _LOG.info("ticket %s changed while due; left to its new due time", ticket_id)
-                    continue
-                except StoreError:
-                    _LOG.exception(
-                        "ticket %s could not be saved by run_due; retried later", ticket_id
-                    )
-                    skipped.add(ticket_id)
-                    self._back_off(store.get(ticket_id), now)
-                    continue
-                saved.append(change)
-        if self._subscribers and saved:
-            self._publish(*saved)
-        return len(saved)
+        return _delivery.subscribe(self, callback, kinds)
 
     def dispatch(
         self,
@@ -1015,186 +916,9 @@ class Helpdesk:
         Raises:
             InvalidInputError: the help desk has no subscriber to deliver to.
         """
-        _validate.batch_size(limit, "limit")
-        _validate.lease(lease)
-        if now is not None:
-            _validate.aware_time(now, "now")
-        if not self._subscribers:
-            raise InvalidInputError(
-                "dispatch needs a subscriber: call subscribe() first", field="subscribers"
-            )
-        now = self._now() if now is None else require_aware(now, "now")
-        store = self._store
-        delivered = 0
-        while True:
-            entries = store.claim_outbox(now, limit, lease)
-            if not entries:
-                return delivered
-            tickets: dict[str, Ticket] = {}
-            done: list[tuple[str, int]] = []
-            for entry in entries:
-                ticket = tickets.get(entry.ticket_id)
-                if ticket is None:
-                    ticket = tickets[entry.ticket_id] = store.get(entry.ticket_id)
-                if self._deliver(ticket, ticket.timeline[entry.position]):
-                    done.append((entry.ticket_id, entry.position))
-                    delivered += 1
-            if done:
-                store.ack_outbox(done)
+        return _delivery.dispatch(self, limit=limit, lease=lease, now=now)
 
-    def run_until(self, until: datetime) -> int:
-        """Move a `FakeClock` through every due time up to ``until``, firing rules on the way.
-
-        Returns:
-            How many rules fired.
-
-        Raises:
-            InvalidInputError: the help desk's clock is not a `FakeClock`.
-        """
-        _validate.aware_time(until, "until")
-        clock = self._clock
-        if not isinstance(clock, FakeClock):
-            raise InvalidInputError("run_until needs a FakeClock", field="clock")
-        until = require_aware(until, "until")
-        fired = 0
-        while True:
-            next_at = self._store.next_due_at()
-            if next_at is None or next_at > until:
-                break
-            if next_at <= clock.now():
-                # A ticket that stays due (its rules loop, or its due time is stale)
-                # would hold the clock here: sweep the rest of the way in one go.
-                fired += self.run_due(until)
-                break
-            clock.set(next_at)
-            fired += self.run_due()
-        clock.set(max(until, clock.now()))
-        return fired
-
-    def next_due(self, ticket_id: str) -> Due | None:
-        """Return what the ticket has due next: a time rule, or an SLA stage.
-
-        An SLA stage is named ``sla:<metric>:<stage>`` (``warning``, ``breach``
-        or ``escalation``).
-        """
-        _validate.ticket_id(ticket_id)
-        ticket = self._store.get(ticket_id)
-        due = self._rules.next_due(ticket)
-        if self._sla is not None:
-            stage = self._sla.next_stage(ticket)
-            if stage is not None and (due is None or stage[0] < due.at):
-                return Due(*stage)
-        return due
-
-    def sla_state(self, ticket_id: str, now: datetime | None = None) -> SlaState:
-        """Return the ticket's SLA state at ``now`` (default: the clock).
-
-        Targets, due times, time left or overdue, paused or not, met or breached,
-        per metric (see `ticketflow.sla.sla_state`). A ``now`` before the ticket's
-        creation (a wall clock behind the one that stamped it) reads as its creation.
-
-        Raises:
-            TicketNotFound: no such ticket.
-            InvalidInputError: the help desk has no SLA policies, or ``now`` is naive.
-        """
-        if now is not None:
-            _validate.aware_time(now, "now")
-        _validate.ticket_id(ticket_id)
-        if self._sla is None:
-            raise InvalidInputError(
-                "this help desk has no SLA policies: pass Helpdesk(sla=...) or put "
-                "[[sla]] policies in the workflow",
-                field="sla",
-            )
-        ticket = self._store.get(ticket_id)
-        at = self._now() if now is None else require_aware(now, "now")
-        return sla_state(ticket, self._workflow, self._sla.policies, max(at, ticket.created_at))
-
-    def queue(
-        self,
-        *,
-        agent: str | None = None,
-        department: str | None = None,
-        limit: int = 50,
-    ) -> list[Ticket]:
-        """Return the tickets waiting on an agent, most urgent first (the "to solve" view).
-
-        Waiting on an agent: a status of category ``new`` or ``open``. The order:
-        the nearest SLA due time of the ticket's running clocks (breached ones
-        first, tickets without an SLA clock last), then how long the customer
-        has waited (longest first), then priority (highest first), then age. The
-        store answers from its queue index: the cost grows with ``limit``, not
-        with the number of tickets.
-
-        Args:
-            agent: Only tickets assigned to this agent.
-            department: Only tickets of this department.
-            limit: At most this many (1 to 10,000).
-
-        Raises:
-            InvalidInputError: ``limit`` is out of range, or ``agent`` or
-                ``department`` is not a non-empty string.
-        """
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _QUEUE_MAX:
-            raise InvalidInputError(
-                f"limit must be a whole number from 1 to 10000, got {_validate.describe(limit)}",
-                field="limit",
-            )
-        return self._store.queue(
-            assignee=_optional_text(agent, "agent"),
-            department=_optional_text(department, "department"),
-            limit=limit,
-        )
-
-    def reschedule(self, *, batch: int = 500) -> int:
-        """Recompute the stored due times and queue keys; return how many tickets were updated.
-
-        Due times and queue keys are stored with each commit; a help desk started
-        with new rules, SLA policies or calendars computes new ones on each
-        ticket's next commit. Call this once after such a change (or after
-        upgrading a store) to bring the others up to date now. Tickets are read
-        in their stored order and updated with `TicketStore.reindex` in batches
-        of ``batch``, each applied only if the ticket did not change meanwhile
-        (a concurrent commit computed fresh values itself). Nothing is added to any timeline.
-        """
-        _validate.batch_size(batch)
-        wf = self._workflow
-        # Closed tickets too: a time rule may notify about them (a survey after closing).
-        live = frozenset(s.name for s in wf.statuses if not s.final)
-        updates: list[IndexUpdate] = []
-        changed = 0
-        for ticket in self._store.find(TicketQuery(statuses=live)):
-            due_at, queue = self._schedule(ticket)
-            updates.append(IndexUpdate(ticket.id, ticket.version, due_at, queue))
-            if len(updates) >= batch:
-                changed += self._store.reindex(updates)
-                updates = []
-        if updates:
-            changed += self._store.reindex(updates)
-        return changed
-
-    def subscribe(
-        self,
-        callback: Callable[[Ticket, Event], None],
-        kinds: Iterable[EventKind | str] | None = None,
-    ) -> Callable[[], None]:
-        """Call ``callback(ticket, event)`` after each committed event (of ``kinds``, if given).
-
-        Delivery is in-process and after the commit; a callback's exception is
-        logged, not raised. Returns a function that unsubscribes.
-        """
-        if not callable(callback):
-            raise InvalidInputError("callback must be callable", field="callback")
-        if kinds is not None:
-            _validate.names(kinds, "kinds", allowed=_EVENT_KINDS)
-        entry = (callback, frozenset(EventKind(k) for k in kinds or ()))
-        self._subscribers.append(entry)
-
-        def unsubscribe() -> None:
-            if entry in self._subscribers:
-                self._subscribers.remove(entry)
-
-        return unsubscribe
+    # --- simulation (see _simulate) -----------------------------------------------
 
     def simulate(self, rules: Iterable[Rule], since: datetime, until: datetime) -> Simulation:
         """Replay the stored tickets' history against ``rules``; report what they would do.
@@ -1216,24 +940,9 @@ class Helpdesk:
             The rule actions between ``since`` and ``until``, in time order, and the
             recorded commands the new rules made impossible.
         """
-        _validate.aware_time(since, "since")
-        _validate.aware_time(until, "until")
-        since = require_aware(since, "since")
-        until = require_aware(until, "until")
-        rules = tuple(rules)
-        RuleSet(self._workflow, rules)  # fail early, naming the bad rule
-        actions: list[SimulatedAction] = []
-        refused: list[SimulatedAction] = []
-        for ticket in self._store.find(TicketQuery()):
-            if ticket.created_at > until:
-                continue
-            replay = _Replay(self._workflow, rules, ticket, self.sla)
-            refused.extend(replay.run(until))
-            actions.extend(a for a in replay.rule_actions() if since <= a.at <= until)
-        actions.sort(key=lambda a: (a.at, a.ticket_id))
-        return Simulation(actions=tuple(actions), refused=tuple(refused))
+        return _simulate.simulate(self, rules, since, until)
 
-    # --- queries -------------------------------------------------------------------------
+    # --- queries (see _queries) ---------------------------------------------------
 
     def get(self, ticket_id: str) -> Ticket:
         """Return the ticket.
@@ -1241,8 +950,7 @@ class Helpdesk:
         Raises:
             TicketNotFound: no such ticket.
         """
-        _validate.ticket_id(ticket_id)
-        return self._store.get(ticket_id)
+        return _queries.get(self, ticket_id)
 
     def timeline(self, ticket_id: str) -> tuple[Event, ...]:
         """Return the ticket's events, oldest first.
@@ -1250,8 +958,7 @@ class Helpdesk:
         Raises:
             TicketNotFound: no such ticket.
         """
-        _validate.ticket_id(ticket_id)
-        return self._store.events(ticket_id)
+        return _queries.timeline(self, ticket_id)
 
     def allowed(self, ticket_id: str) -> tuple[str, ...]:
         """Return the commands the workflow allows on the ticket in its status, sorted.
@@ -1260,17 +967,7 @@ class Helpdesk:
         through is listed: ``customer_reply`` (unless the closed policy refuses
         it) and ``purge`` (unless the ticket is already purged).
         """
-        _validate.ticket_id(ticket_id)
-        ticket = self._store.get(ticket_id)
-        wf = self._workflow
-        if not wf.is_locked(ticket.status):
-            return wf.allowed(ticket.status)
-        if wf.status(ticket.status).final:
-            return ()
-        through = {"purge"} & set(wf.allowed(ticket.status))
-        if wf.closed_policy is not ClosedPolicy.REFUSE:
-            through.add("customer_reply")
-        return tuple(sorted(through))
+        return _queries.allowed(self, ticket_id)
 
     def find(
         self,
@@ -1298,202 +995,72 @@ class Helpdesk:
             WorkflowError: an unknown status.
             InvalidInputError: an unknown category.
         """
-        if status is not None:
-            status = _validate.names(status, "status")
-        if category is not None:
-            category = _validate.names(category, "category")
-        _validate.optional_text(assignee, "assignee")
-        _validate.optional_text(department, "department")
-        _validate.optional_text(tag, "tag")
-        _validate.optional_limit(limit)
-        statuses: frozenset[str] | None = None
-        if status is not None:
-            names = {status} if isinstance(status, str) else set(status)
-            for name in names:
-                self._workflow.status(name)
-            statuses = frozenset(names)
-        if category is not None:
-            cats = [category] if isinstance(category, str) else list(category)
-            try:
-                in_cats = self._workflow.statuses_in(*cats)
-            except ValueError as exc:
-                raise InvalidInputError(f"unknown category in {cats!r}", field="category") from exc
-            statuses = in_cats if statuses is None else statuses & in_cats
-        query = TicketQuery(
-            statuses=statuses,
+        return _queries.find(
+            self,
+            status=status,
+            category=category,
             assignee=assignee,
             department=department,
-            priority=None if priority is None else Priority.parse(priority),
+            priority=priority,
             tag=tag,
             limit=limit,
         )
-        return self._store.find(query)
+
+    def queue(
+        self,
+        *,
+        agent: str | None = None,
+        department: str | None = None,
+        limit: int = 50,
+    ) -> list[Ticket]:
+        """Return the tickets waiting on an agent, most urgent first (the "to solve" view).
+
+        Waiting on an agent: a status of category ``new`` or ``open``. The order:
+        the nearest SLA due time of the ticket's running clocks (breached ones
+        first, tickets without an SLA clock last), then how long the customer
+        has waited (longest first), then priority (highest first), then age. The
+        store answers from its queue index: the cost grows with ``limit``, not
+        with the number of tickets.
+
+        Args:
+            agent: Only tickets assigned to this agent.
+            department: Only tickets of this department.
+            limit: At most this many (1 to 10,000).
+
+        Raises:
+            InvalidInputError: ``limit`` is out of range, or ``agent`` or
+                ``department`` is not a non-empty string.
+        """
+        return _queries.queue(self, agent=agent, department=department, limit=limit)
+
+    def next_due(self, ticket_id: str) -> Due | None:
+        """Return what the ticket has due next: a time rule, or an SLA stage.
+
+        An SLA stage is named ``sla:<metric>:<stage>`` (``warning``, ``breach``
+        or ``escalation``).
+        """
+        return _queries.next_due(self, ticket_id)
+
+    def sla_state(self, ticket_id: str, now: datetime | None = None) -> SlaState:
+        """Return the ticket's SLA state at ``now`` (default: the clock).
+
+        Targets, due times, time left or overdue, paused or not, met or breached,
+        per metric (see `ticketflow.sla.sla_state`). A ``now`` before the ticket's
+        creation (a wall clock behind the one that stamped it) reads as its creation.
+
+        Raises:
+            TicketNotFound: no such ticket.
+            InvalidInputError: the help desk has no SLA policies, or ``now`` is naive.
+        """
+        return _queries.sla_state(self, ticket_id, now)
 
     def __repr__(self) -> str:
         return f"Helpdesk(workflow={self._workflow.name!r}, store={self._store!r})"
 
 
-@final
-@attrs.frozen(kw_only=True, slots=True)
-class SimulatedAction:
-    """One thing a simulated rule did (or one recorded command it made impossible).
-
-    Attributes:
-        ticket_id: The ticket (a follow-up gets an id of its own).
-        rule: The rule's name ("" for a refused recorded command).
-        kind: The event kind.
-        at: When.
-        status_before: The status before.
-        status_after: The status after.
-        error: For a refused command, why it was refused.
-    """
-
-    ticket_id: str
-    rule: str
-    kind: EventKind
-    at: datetime
-    status_before: str
-    status_after: str
-    error: str = ""
-
-
-@final
-@attrs.frozen(kw_only=True, slots=True)
-class Simulation:
-    """What `Helpdesk.simulate` found: the rules' actions and the commands they blocked."""
-
-    actions: tuple[SimulatedAction, ...]
-    refused: tuple[SimulatedAction, ...]
-
-
-_REPLAY_STOP: Final = frozenset({EventKind.MERGED, EventKind.MERGE_RECEIVED, EventKind.PURGED})
-
-
-class _Replay:
-    """One ticket's recorded commands, replayed on a private help desk."""
-
-    def __init__(
-        self,
-        workflow: Workflow,
-        rules: tuple[Rule, ...],
-        ticket: Ticket,
-        sla: SlaPolicies | None,
-    ) -> None:
-        self.ticket = ticket
-        self.clock = FakeClock(ticket.created_at)
-        ids = UlidFactory()
-        first = [ticket.id]
-
-        def new_id(at: datetime) -> str:
-            return first.pop() if first else ids(at)
-
-        self.desk = Helpdesk(
-            workflow,
-            MemoryStore(),
-            self.clock,
-            id_factory=new_id,
-            rules=rules,
-            sla=() if sla is None else sla,
-        )
-
-    def run(self, until: datetime) -> list[SimulatedAction]:
-        refused = []
-        for event in self.ticket.timeline:
-            if event.at > until or event.kind in _REPLAY_STOP:
-                break
-            if _by_rule(event):
-                continue
-            self.desk.run_until(event.at)
-            try:
-                self._command(event)
-            except TicketflowError as exc:
-                refused.append(
-                    SimulatedAction(
-                        ticket_id=self.ticket.id,
-                        rule="",
-                        kind=event.kind,
-                        at=event.at,
-                        status_before=event.status_before,
-                        status_after=event.status_after,
-                        error=str(exc),
-                    )
-                )
-        self.desk.run_until(max(until, self.clock.now()))
-        return refused
-
-    def rule_actions(self) -> list[SimulatedAction]:
-        return [
-            SimulatedAction(
-                ticket_id=t.id,
-                rule=e.data["rule"],
-                kind=e.kind,
-                at=e.at,
-                status_before=e.status_before,
-                status_after=e.status_after,
-            )
-            for t in self.desk.store.find(TicketQuery())
-            for e in t.timeline
-            # The SLA's own events are not rules; a firing that changed nothing did nothing.
-            if _by_rule(e) and e.data["rule"] != "sla" and not is_no_change(e)
-        ]
-
-    def _command(self, event: Event) -> None:
-        """Run the recorded command again: the command class that records its kind."""
-        cls = BY_KIND.get(event.kind)
-        if cls is None:  # pragma: no cover - merge_received stops the replay first
-            return
-        if cls is Open:
-            c = CreatedData.from_mapping(event.data)
-            command: Command = Open(
-                subject=c.subject,
-                requester=c.requester,
-                description=c.description,
-                priority=c.priority,
-                channel=c.channel,
-                assignee=c.assignee,
-                department=c.department,
-                tags=frozenset(c.tags),
-                custom_fields=c.custom_fields,
-            )
-        else:
-            data = event.data
-            kwargs: dict[str, Any] = {"ticket_id": self.ticket.id}
-            for field in attrs.fields(cls):
-                key = _DATA_KEYS.get(field.name, field.name)
-                if key in data:
-                    kwargs[field.name] = data[key]
-                elif field.name == "body":  # an erased message
-                    kwargs["body"] = ""
-            command = cls(**kwargs)
-        # The recorded actor, role included (``None``: the system, or the requester).
-        actor = event.actor
-        by = (
-            None
-            if actor == SYSTEM_ACTOR or (cls is Open and actor.role is Role.CUSTOMER)
-            else actor
-        )
-        self.desk.execute(command, by=by)
-
-
-_DATA_KEYS: Final = {"agent": "assignee", "field": "name", "into_id": "into"}
-"""Where a command's field is found in the data of the event it records, when named otherwise."""
-
-
-# Enum members as module constants: a lookup on the enum class is slow in a hot loop.
-_AGENT_REPLIED: Final = EventKind.AGENT_REPLIED
-_CUSTOMER_OR_CREATED: Final = frozenset({EventKind.CUSTOMER_REPLIED, EventKind.CREATED})
-
-
 def _waiting_since(ticket: Ticket) -> datetime:
     """Since when the customer has been waiting for an agent (see `Ticket.waiting_since`)."""
     return ticket.waiting_since
-
-
-def _by_rule(event: Event) -> bool:
-    return event.actor.role is Role.SYSTEM and "rule" in event.data
-
-
-_EVENT_KINDS: Final = frozenset(k.value for k in EventKind)
 
 
 def _check_parts(workflow: object, clock: object, outbox: object) -> None:

@@ -1,0 +1,112 @@
+"""Delivery: subscribers, publishing committed events to them, and the outbox.
+
+`publish` runs after a commit (in-process, at most once for kinds outside the
+outbox); `dispatch` hands out pending outbox entries (at least once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from .. import _validate
+from .._clock import require_aware
+from .._model import Event, EventKind, Ticket
+from ..exceptions import InvalidInputError
+from ..stores import Change
+from ..stores._protocol import new_positions
+
+if TYPE_CHECKING:
+    from ._helpdesk import Helpdesk
+
+__all__ = ["EVENT_KINDS", "deliver", "dispatch", "publish", "subscribe"]
+
+EVENT_KINDS: Final = frozenset(k.value for k in EventKind)
+"""Every event kind's name: what ``kinds`` and ``outbox`` may list."""
+_LOG: Final = logging.getLogger("ticketflow")
+
+
+def subscribe(
+    desk: Helpdesk,
+    callback: Callable[[Ticket, Event], None],
+    kinds: Iterable[EventKind | str] | None,
+) -> Callable[[], None]:
+    """`Helpdesk.subscribe` (documented there)."""
+    if not callable(callback):
+        raise InvalidInputError("callback must be callable", field="callback")
+    if kinds is not None:
+        _validate.names(kinds, "kinds", allowed=EVENT_KINDS)
+    entry = (callback, frozenset(EventKind(k) for k in kinds or ()))
+    desk._subscribers.append(entry)
+
+    def unsubscribe() -> None:
+        if entry in desk._subscribers:
+            desk._subscribers.remove(entry)
+
+    return unsubscribe
+
+
+def dispatch(
+    desk: Helpdesk,
+    *,
+    limit: int,
+    lease: timedelta,
+    now: datetime | None,
+) -> int:
+    """`Helpdesk.dispatch` (documented there)."""
+    _validate.batch_size(limit, "limit")
+    _validate.lease(lease)
+    if now is not None:
+        _validate.aware_time(now, "now")
+    if not desk._subscribers:
+        raise InvalidInputError(
+            "dispatch needs a subscriber: call subscribe() first", field="subscribers"
+        )
+    now = desk._now() if now is None else require_aware(now, "now")
+    store = desk._store
+    delivered = 0
+    while True:
+        entries = store.claim_outbox(now, limit, lease)
+        if not entries:
+            return delivered
+        tickets: dict[str, Ticket] = {}
+        done: list[tuple[str, int]] = []
+        for entry in entries:
+            ticket = tickets.get(entry.ticket_id)
+            if ticket is None:
+                ticket = tickets[entry.ticket_id] = store.get(entry.ticket_id)
+            if deliver(desk, ticket, ticket.timeline[entry.position]):
+                done.append((entry.ticket_id, entry.position))
+                delivered += 1
+        if done:
+            store.ack_outbox(done)
+
+
+def publish(desk: Helpdesk, *changes: Change) -> None:
+    """Deliver each change's new events to the subscribers; acknowledge outbox entries."""
+    delivered: list[tuple[str, int]] = []
+    for change in changes:
+        ticket = change.ticket
+        for position in new_positions(ticket):
+            ok = deliver(desk, ticket, ticket.timeline[position])
+            if ok and position in change.outbox:
+                delivered.append((ticket.id, position))
+    if delivered:
+        desk._store.ack_outbox(delivered)
+
+
+def deliver(desk: Helpdesk, ticket: Ticket, event: Event) -> bool:
+    """Call the subscribers of ``event``; return whether none of them failed."""
+    ok = True
+    for callback, kinds in desk._subscribers:
+        if not kinds or event.kind in kinds:
+            try:
+                callback(ticket, event)
+            except Exception:  # noqa: BLE001 - any subscriber bug is logged
+                # The change is committed; a subscriber's failure must not look
+                # like the command's. An outbox entry stays pending for a retry.
+                _LOG.exception("subscriber %r failed on %s", callback, event.kind)
+                ok = False
+    return ok
