@@ -155,6 +155,21 @@ class _Base:
     and as a rule's ``command`` action (it takes no arguments of its own)."""
 
 
+@attrs.frozen(kw_only=True, init=False)
+class _OnTicket(_Base):
+    """A command that takes only the ticket: the status commands and purge."""
+
+    ticket_id: str
+
+    def __init__(self, *, ticket_id: str) -> None:
+        """Build it; a hand-written ``__init__``: it is on every status change's path."""
+        _check_id(ticket_id)
+        _set_ticket_id(self, ticket_id)
+
+
+_set_ticket_id = _OnTicket.__dict__["ticket_id"].__set__
+
+
 @final
 @attrs.frozen(kw_only=True)
 class Open(_Base):
@@ -379,7 +394,7 @@ class SetField(_Base):
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class Resolve(_Base):
+class Resolve(_OnTicket):
     """Resolve the ticket (`Helpdesk.resolve`)."""
 
     name: ClassVar[str] = "resolve"
@@ -387,20 +402,10 @@ class Resolve(_Base):
     kind: ClassVar[EventKind] = EventKind.RESOLVED
     triggered: ClassVar[bool] = True
 
-    ticket_id: str
-
-    def __init__(self, *, ticket_id: str) -> None:
-        """Build it; a hand-written ``__init__``: it is on every status change's path."""
-        _check_id(ticket_id)
-        _Resolve_ticket_id(self, ticket_id)
-
-
-_Resolve_ticket_id = Resolve.__dict__["ticket_id"].__set__
-
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class Reopen(_Base):
+class Reopen(_OnTicket):
     """Reopen a resolved ticket (`Helpdesk.reopen`)."""
 
     name: ClassVar[str] = "reopen"
@@ -408,36 +413,16 @@ class Reopen(_Base):
     kind: ClassVar[EventKind] = EventKind.REOPENED
     triggered: ClassVar[bool] = True
 
-    ticket_id: str
-
-    def __init__(self, *, ticket_id: str) -> None:
-        """Build it; a hand-written ``__init__``: it is on every status change's path."""
-        _check_id(ticket_id)
-        _Reopen_ticket_id(self, ticket_id)
-
-
-_Reopen_ticket_id = Reopen.__dict__["ticket_id"].__set__
-
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class Close(_Base):
+class Close(_OnTicket):
     """Close the ticket; it is locked from then on (`Helpdesk.close`)."""
 
     name: ClassVar[str] = "close"
     method: ClassVar[str] = "close"
     kind: ClassVar[EventKind] = EventKind.CLOSED
     triggered: ClassVar[bool] = True
-
-    ticket_id: str
-
-    def __init__(self, *, ticket_id: str) -> None:
-        """Build it; a hand-written ``__init__``: it is on every status change's path."""
-        _check_id(ticket_id)
-        _Close_ticket_id(self, ticket_id)
-
-
-_Close_ticket_id = Close.__dict__["ticket_id"].__set__
 
 
 @final
@@ -491,7 +476,7 @@ class Postpone(_Base):
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class Wake(_Base):
+class Wake(_OnTicket):
     """Wake a postponed ticket (`Helpdesk.wake`)."""
 
     name: ClassVar[str] = "wake"
@@ -499,20 +484,10 @@ class Wake(_Base):
     kind: ClassVar[EventKind] = EventKind.WOKEN
     triggered: ClassVar[bool] = True
 
-    ticket_id: str
-
-    def __init__(self, *, ticket_id: str) -> None:
-        """Build it; a hand-written ``__init__``: it is on every status change's path."""
-        _check_id(ticket_id)
-        _Wake_ticket_id(self, ticket_id)
-
-
-_Wake_ticket_id = Wake.__dict__["ticket_id"].__set__
-
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class Spam(_Base):
+class Spam(_OnTicket):
     """Mark the ticket as spam, restorably (`Helpdesk.mark_spam`)."""
 
     name: ClassVar[str] = "spam"
@@ -520,20 +495,10 @@ class Spam(_Base):
     kind: ClassVar[EventKind] = EventKind.MARKED_SPAM
     triggered: ClassVar[bool] = True
 
-    ticket_id: str
-
-    def __init__(self, *, ticket_id: str) -> None:
-        """Build it; a hand-written ``__init__``: it is on every status change's path."""
-        _check_id(ticket_id)
-        _Spam_ticket_id(self, ticket_id)
-
-
-_Spam_ticket_id = Spam.__dict__["ticket_id"].__set__
-
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class Delete(_Base):
+class Delete(_OnTicket):
     """Delete the ticket softly (`Helpdesk.delete`)."""
 
     name: ClassVar[str] = "delete"
@@ -541,36 +506,16 @@ class Delete(_Base):
     kind: ClassVar[EventKind] = EventKind.DELETED
     triggered: ClassVar[bool] = True
 
-    ticket_id: str
-
-    def __init__(self, *, ticket_id: str) -> None:
-        """Build it; a hand-written ``__init__``: it is on every status change's path."""
-        _check_id(ticket_id)
-        _Delete_ticket_id(self, ticket_id)
-
-
-_Delete_ticket_id = Delete.__dict__["ticket_id"].__set__
-
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class Restore(_Base):
+class Restore(_OnTicket):
     """Restore a deleted or spam ticket (`Helpdesk.restore`)."""
 
     name: ClassVar[str] = "restore"
     method: ClassVar[str] = "restore"
     kind: ClassVar[EventKind] = EventKind.RESTORED
     triggered: ClassVar[bool] = True
-
-    ticket_id: str
-
-    def __init__(self, *, ticket_id: str) -> None:
-        """Build it; a hand-written ``__init__``: it is on every status change's path."""
-        _check_id(ticket_id)
-        _Restore_ticket_id(self, ticket_id)
-
-
-_Restore_ticket_id = Restore.__dict__["ticket_id"].__set__
 
 
 @final
@@ -595,22 +540,12 @@ class Merge(_Base):
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class Purge(_Base):
+class Purge(_OnTicket):
     """Erase the ticket's personal data for good (`Helpdesk.purge`)."""
 
     name: ClassVar[str] = "purge"
     method: ClassVar[str] = "purge"
     kind: ClassVar[EventKind] = EventKind.PURGED
-
-    ticket_id: str
-
-    def __init__(self, *, ticket_id: str) -> None:
-        """Build it; a hand-written ``__init__``: it is on every status change's path."""
-        _check_id(ticket_id)
-        _Purge_ticket_id(self, ticket_id)
-
-
-_Purge_ticket_id = Purge.__dict__["ticket_id"].__set__
 
 
 @final
