@@ -391,7 +391,7 @@ class Helpdesk:
             return due_at, None
         # tuple.__new__ rather than QueueKey(...): one command builds one, and the
         # named tuple's Python-level __new__ costs a third of this method.
-        key = _tuple_new(QueueKey, (sla_due, _waiting_since(ticket), int(ticket.priority)))
+        key = _tuple_new(QueueKey, (sla_due, ticket.waiting_since, int(ticket.priority)))
         return due_at, key
 
     def _outbox_of(self, ticket: Ticket, new: int) -> tuple[int, ...]:
@@ -1056,11 +1056,6 @@ class Helpdesk:
 
     def __repr__(self) -> str:
         return f"Helpdesk(workflow={self._workflow.name!r}, store={self._store!r})"
-
-
-def _waiting_since(ticket: Ticket) -> datetime:
-    """Since when the customer has been waiting for an agent (see `Ticket.waiting_since`)."""
-    return ticket.waiting_since
 
 
 def _check_parts(workflow: object, clock: object, outbox: object) -> None:

@@ -23,7 +23,6 @@ __all__ = [
     "compile_condition",
     "format_duration",
     "parse_duration",
-    "status_entered_at",
 ]
 
 ConditionFn = Callable[[Ticket, datetime], bool]
@@ -82,11 +81,6 @@ def format_duration(value: timedelta) -> str:
     return "".join(out)
 
 
-def status_entered_at(ticket: Ticket) -> datetime:
-    """Return when the ticket entered its current status (folded as events are applied)."""
-    return ticket.status_entered_at
-
-
 def _count(role: Role | None) -> Callable[[Ticket, datetime], Any]:
     if role is None:
         return lambda t, _now: len(t.messages)
@@ -116,7 +110,7 @@ _FIELDS: Final[dict[str, tuple[str, Callable[[Ticket, datetime], Any]]]] = {
     "since_customer_activity": ("duration", _since(lambda t: t.last_customer_activity_at)),
     "since_agent_activity": ("duration", _since(lambda t: t.last_agent_activity_at)),
     "since_resolved": ("duration", _since(lambda t: t.resolved_at)),
-    "in_status": ("duration", _since(status_entered_at)),
+    "in_status": ("duration", _since(lambda t: t.status_entered_at)),
 }
 # "category" needs the workflow; the engine binds it (see compile_condition).
 _OPS: Final[dict[str, frozenset[str]]] = {

@@ -18,7 +18,6 @@ from ._conditions import (
     compile_condition,
     format_duration,
     parse_duration,
-    status_entered_at,
 )
 
 __all__ = [
@@ -38,7 +37,7 @@ __all__ = [
 
 
 def _last_activity(ticket: Ticket) -> datetime:
-    times = [status_entered_at(ticket)]
+    times = [ticket.status_entered_at]
     if ticket.last_customer_activity_at is not None:
         times.append(ticket.last_customer_activity_at)
     if ticket.last_agent_activity_at is not None:
@@ -48,7 +47,7 @@ def _last_activity(ticket: Ticket) -> datetime:
 
 ANCHORS: Final[Mapping[str, Callable[[Ticket], datetime | None]]] = {
     "created": lambda t: t.created_at,
-    "status_entered": status_entered_at,
+    "status_entered": lambda t: t.status_entered_at,
     "last_activity": _last_activity,
     "last_customer_activity": lambda t: t.last_customer_activity_at,
     "last_agent_activity": lambda t: t.last_agent_activity_at,
