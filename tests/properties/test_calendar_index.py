@@ -31,6 +31,8 @@ from hypothesis import strategies as st
 from ticketflow import BusinessCalendar, InvalidInputError
 from ticketflow._calendar import _compute_day_intervals, _first_instant
 
+from .test_calendar_properties import offset_changes
+
 ZONES = (
     "Europe/Brussels",
     "America/Santiago",
@@ -46,27 +48,7 @@ SCAN_FROM = datetime(2011, 1, 1, tzinfo=UTC)
 SCAN_TO = datetime(2027, 1, 1, tzinfo=UTC)
 
 
-def _offset_changes(zone_name: str) -> list[datetime]:
-    """Return the UTC instants (to the minute) at which the zone's offset changed, 2011-2026."""
-    zone = ZoneInfo(zone_name)
-    found: list[datetime] = []
-    step = timedelta(hours=12)
-    moment = SCAN_FROM
-    while moment < SCAN_TO:
-        if moment.astimezone(zone).utcoffset() != (moment + step).astimezone(zone).utcoffset():
-            low, high = moment, moment + step
-            while high - low > MINUTE:
-                middle = low + ((high - low) // MINUTE // 2) * MINUTE
-                if middle.astimezone(zone).utcoffset() == low.astimezone(zone).utcoffset():
-                    low = middle
-                else:
-                    high = middle
-            found.append(high)
-        moment += step
-    return found
-
-
-CHANGES = {zone: _offset_changes(zone) for zone in ZONES}
+CHANGES = {zone: offset_changes(zone, SCAN_FROM, SCAN_TO) for zone in ZONES}
 
 
 def test_the_zones_have_their_quirks() -> None:

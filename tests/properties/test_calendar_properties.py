@@ -27,13 +27,13 @@ ZONES = ("Europe/Brussels", "America/New_York", "Australia/Lord_Howe", "Asia/Kol
 MINUTE = timedelta(minutes=1)
 
 
-def _transitions(zone_name: str) -> list[datetime]:
-    """Find the UTC minutes at which the zone's offset changed in 2025-2026."""
+def offset_changes(zone_name: str, since: datetime, until: datetime) -> list[datetime]:
+    """Find the UTC minutes at which the zone's offset changed between ``since`` and ``until``."""
     zone = ZoneInfo(zone_name)
     found: list[datetime] = []
     step = timedelta(hours=6)
-    moment = datetime(2025, 1, 1, tzinfo=UTC)
-    while moment < datetime(2027, 1, 1, tzinfo=UTC):
+    moment = since
+    while moment < until:
         if moment.astimezone(zone).utcoffset() != (moment + step).astimezone(zone).utcoffset():
             low, high = moment, moment + step
             while high - low > MINUTE:
@@ -47,7 +47,10 @@ def _transitions(zone_name: str) -> list[datetime]:
     return found
 
 
-TRANSITIONS = {zone: _transitions(zone) for zone in ZONES}
+TRANSITIONS = {
+    zone: offset_changes(zone, datetime(2025, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    for zone in ZONES
+}
 
 
 def test_transition_finder_finds_the_known_changes() -> None:
