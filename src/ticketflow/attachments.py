@@ -47,15 +47,13 @@ from . import _validate
 from .exceptions import InvalidInputError, TicketflowError
 
 __all__ = [
-    "DEFAULT_MAX_BYTES",
     "Attachment",
     "AttachmentNotFound",
     "AttachmentStore",
     "FileSystemAttachmentStore",
 ]
 
-DEFAULT_MAX_BYTES: Final = 25 * 1024 * 1024
-"""The largest upload `FileSystemAttachmentStore` accepts unless told otherwise (25 MiB)."""
+_DEFAULT_MAX_BYTES: Final = 25 * 1024 * 1024
 
 _CHUNK: Final = 1 << 16
 _REF: Final = re.compile(r"[0-9a-f]{32}")
@@ -251,7 +249,7 @@ class FileSystemAttachmentStore:
 
     Args:
         root: The directory (created if missing).
-        max_bytes: The largest upload accepted.
+        max_bytes: The largest upload accepted (default 25 MiB).
 
     Raises:
         InvalidInputError: ``max_bytes`` is not a positive whole number.
@@ -259,7 +257,9 @@ class FileSystemAttachmentStore:
 
     __slots__ = ("_max", "_root")
 
-    def __init__(self, root: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, max_bytes: int = _DEFAULT_MAX_BYTES
+    ) -> None:
         if type(max_bytes) is not int or not 0 < max_bytes <= _validate.INT_MAX:
             raise InvalidInputError(
                 f"max_bytes must be a whole number > 0, got {_validate.describe(max_bytes)}",
