@@ -33,6 +33,7 @@ from .._model import (
     Ticket,
     check_json,
 )
+from .._model import trusted_event as _trusted_event
 from .._sla_runner import SLA_ACTOR, Stage
 from .._workflow import COMMAND_KINDS, Category, Workflow
 from ..commands import BY_NAME
@@ -84,7 +85,7 @@ class _Whole(Exception):  # internal signal: the whole event is refused, nothing
 
 
 class _Part(_Whole):  # internal signal: the event's own change is refused, its fields stand
-    pass
+    ticket: Ticket | None = None  # the ticket with those fields applied
 
 
 @final
@@ -179,7 +180,7 @@ class _Importer:
         try:
             if not events:
                 raise _Whole("a record needs its events, the creation first", "events")
-            ticket, out = self._created(ext, events[0])
+            ticket = self._created(ext, events[0])
         except _Whole as exc:
             self._refuse(ext, 0, exc, "", events[0].status if events else None, refusals)
             return None, refusals, 0
@@ -187,10 +188,14 @@ class _Importer:
             event = events[index]
             status = ticket.status
             try:
-                ticket = self._event(ticket, event, index, out)
+                ticket = self._event(ticket, event, index)
+            except _Part as exc:
+                self._refuse(ext, index, exc, status, event.status, refusals)
+                if exc.ticket is not None:
+                    ticket = exc.ticket
             except _Whole as exc:
                 self._refuse(ext, index, exc, status, event.status, refusals)
-        ticket = self._settle(ticket, self.now, out, final=True)
+        ticket = self._settle(ticket, self.now, final=True)
         due_at, queue = self.desk._schedule(ticket)
         change = Change(ticket, 0, False, due_at, (), queue)
         return change, refusals, len(events)
@@ -255,7 +260,7 @@ class _Importer:
             )
         return at
 
-    def _created(self, ext: str, first: ImportEvent) -> tuple[Ticket, list[Event]]:
+    def _created(self, ext: str, first: ImportEvent) -> Ticket:
         if not isinstance(first, ImportEvent):
             raise _Whole(f"events must be ImportEvent values, got {type(first).__name__}", "")
         if first.kind != "created":
@@ -306,12 +311,12 @@ class _Importer:
             data=created,
             version=1,
         )
-        return Ticket.rebuild((event,)), [event]
+        return Ticket.rebuild((event,))
 
     def _requester_actor(self, requester: Requester) -> Actor:
         return Actor(requester.email or requester.name, Role.CUSTOMER)
 
-    def _event(self, ticket: Ticket, ev: ImportEvent, index: int, out: list[Event]) -> Ticket:  # noqa: C901, PLR0912 - one branch per kind
+    def _event(self, ticket: Ticket, ev: ImportEvent, index: int) -> Ticket:  # noqa: C901, PLR0912 - one branch per kind
         if not isinstance(ev, ImportEvent):
             raise _Whole(f"events must be ImportEvent values, got {type(ev).__name__}", "")
         kind = ev.kind
@@ -321,7 +326,7 @@ class _Importer:
             raise _Whole("only the first event of a record may be 'created'", "kind")
         at = self._at(ev, ticket.timeline[-1].at)
         if self.mark:
-            ticket = self._settle(ticket, at, out, final=False)
+            ticket = self._settle(ticket, at, final=False)
         status = ticket.status
         customer = kind in _CUSTOMER_KINDS
         if ev.actor is None and ev.role is None:
@@ -340,14 +345,25 @@ class _Importer:
             if ev.department is not None and ev.department != ticket.department:
                 changed["department"] = _text(ev.department, "department")
             if changed:
-                ticket = _emit(ticket, out, _ASSIGNED, at, actor, status, changed)
+                ticket = _emit(ticket, _ASSIGNED, at, actor, status, changed)
         if ev.priority is not None:
             priority = _PRIORITIES.get(ev.priority) if isinstance(ev.priority, str) else None
             if priority is None:
                 raise _Whole(f"unknown priority {ev.priority!r}", "priority")
             if priority is not ticket.priority:
                 data = {"priority": priority.label}
-                ticket = _emit(ticket, out, _PRIORITY_CHANGED, at, actor, status, data)
+                ticket = _emit(ticket, _PRIORITY_CHANGED, at, actor, status, data)
+        try:
+            return self._main(ticket, ev, kind, main, at, actor)
+        except _Part as exc:
+            exc.ticket = ticket
+            raise
+
+    def _main(  # noqa: PLR0911 - one return per kind
+        self, ticket: Ticket, ev: ImportEvent, kind: str, main: Any, at: datetime, actor: Actor
+    ) -> Ticket:
+        """Record the event's own change (after its field changes)."""
+        status = ticket.status
         target = ev.status
         graph = self.graph
         if kind in _FIELD_KINDS:
@@ -357,7 +373,7 @@ class _Importer:
                 raise _Part(f"a {kind!r} event does not change the status", "status")
             graph.check_move(status, target)
             event_kind, data = graph.recorded[status, target]
-            return _emit(ticket, out, event_kind, at, actor, target, data)
+            return _emit(ticket, event_kind, at, actor, target, data)
         if kind in _MESSAGE_KINDS:
             if target is None:
                 target = status
@@ -367,7 +383,7 @@ class _Importer:
                     target = graph.dest_of(status, _MESSAGE_KINDS[kind]) or status
             elif target != status:
                 graph.check_move(status, target)
-            return _emit(ticket, out, EventKind(kind), at, actor, target, main)
+            return _emit(ticket, EventKind(kind), at, actor, target, main)
         if kind in _STATUS_KINDS:
             command = _STATUS_KINDS[kind]
             if target is None:
@@ -383,7 +399,7 @@ class _Importer:
             if kind == "transitioned":
                 trigger = graph.moves.get((status, target))
                 main = {"trigger": trigger} if trigger is not None else EMPTY
-            return _emit(ticket, out, EventKind(kind), at, actor, target, main)
+            return _emit(ticket, EventKind(kind), at, actor, target, main)
         # Tags and fields: they never move the status.
         if target is not None and target != status:
             raise _Part(f"a {kind!r} event does not change the status", "status")
@@ -398,12 +414,14 @@ class _Importer:
             if not change:
                 return ticket
             main = {"tags": sorted(change)}
-        return _emit(ticket, out, EventKind(kind), at, actor, status, main)
+        return _emit(ticket, EventKind(kind), at, actor, status, main)
 
     def _payload(self, ev: ImportEvent, kind: str) -> Any:  # noqa: PLR0911 - one return per kind
         """The checked data of the event's own kind (refused whole when wrong)."""
+        if kind in _FIELD_KINDS:
+            return EMPTY
         data = ev.data
-        if not isinstance(data, Mapping):
+        if data is not EMPTY and not isinstance(data, Mapping):
             raise _Whole(f"data must be a mapping, got {type(data).__name__}", "data")
         if kind in _MESSAGE_KINDS:
             body = ev.message if ev.message is not None else data.get("body", "")
@@ -440,7 +458,7 @@ class _Importer:
 
     # --- after the history: what came due before the import -------------------------
 
-    def _settle(self, ticket: Ticket, until: datetime, out: list[Event], *, final: bool) -> Ticket:
+    def _settle(self, ticket: Ticket, until: datetime, *, final: bool) -> Ticket:
         """Record the SLA stages (and, when ``final``, time rules) due by ``until`` as done.
 
         With ``mark_breaches`` a breach is recorded as the ``sla_breached`` event
@@ -467,14 +485,14 @@ class _Importer:
                 at = max(stage.at, ticket.timeline[-1].at)
                 if self.mark and stage.stage is Stage.BREACH:
                     ticket = _emit(
-                        ticket, out, EventKind.SLA_BREACHED, at, SLA_ACTOR, ticket.status, tag
+                        ticket, EventKind.SLA_BREACHED, at, SLA_ACTOR, ticket.status, tag
                     )
                     continue
                 tag[NO_CHANGE] = True
                 tag["stage"] = stage.stage.value
                 if stage.stage is Stage.ESCALATION:
                     tag["level"] = stage.level
-                ticket = _emit(ticket, out, _TRANSITIONED, at, SLA_ACTOR, ticket.status, tag)
+                ticket = _emit(ticket, _TRANSITIONED, at, SLA_ACTOR, ticket.status, tag)
         rules = desk._rules
         if final and rules.has_time_rules:
             for _ in range(_MAX_SETTLE):
@@ -489,29 +507,19 @@ class _Importer:
                 }
                 at = max(due.at, ticket.timeline[-1].at)
                 actor = Actor(due.rule, Role.SYSTEM)
-                ticket = _emit(ticket, out, _TRANSITIONED, at, actor, ticket.status, marker)
+                ticket = _emit(ticket, _TRANSITIONED, at, actor, ticket.status, marker)
         return ticket
 
 
 def _emit(
     ticket: Ticket,
-    out: list[Event],
     kind: EventKind,
     at: datetime,
     actor: Actor,
     dest: str,
     data: Mapping[str, Any],
 ) -> Ticket:
-    event = Event(
-        kind=kind,
-        at=at,
-        actor=actor,
-        status_before=ticket.status,
-        status_after=dest,
-        data=data,
-        version=1,
-    )
-    out.append(event)
+    event = _trusted_event(kind, at, actor, ticket.status, dest, data, 1)
     return apply_event(ticket, event)
 
 
