@@ -243,9 +243,7 @@ def read_records(
         OSError: the file cannot be read.
         ImportFormatError: a row lacks a column or has a malformed timestamp.
     """
-    records = read_csv(
-        path, CsvMapping.load(MAPPING_FILE), workflow=workflow or load_workflow()
-    )
+    records = read_csv(path, CsvMapping.load(MAPPING_FILE), workflow=workflow or load_workflow())
     return records if incidents is None else itertools.islice(records, incidents)
 
 

@@ -20,7 +20,6 @@ from .._clock import Clock, SystemClock, require_aware
 from .._decide import DECIDE as _DECIDE
 from .._decide import Batch
 from .._ids import UlidFactory
-from .._importing import ImportRecord, ImportReport
 from .._model import (
     EMPTY,
     SYSTEM_ACTOR,
@@ -65,6 +64,7 @@ from ..commands import (
 )
 from ..config import HelpdeskConfig
 from ..exceptions import InvalidInputError, TicketLockedError
+from ..importing._records import ImportRecord, ImportReport
 from ..rules import Due, Rule, RuleSet
 from ..sla import SlaPolicies, SlaPolicy, SlaState
 from ..stores import Change, MemoryStore, QueueKey, TicketStore

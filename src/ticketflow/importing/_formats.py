@@ -16,15 +16,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import IO, Any, Final, final
+from typing import IO, Any, BinaryIO, Final, cast, final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from ._importing import IMPORT_KINDS, ImportEvent, ImportRecord
-from ._model import EMPTY
-from ._workflow import Workflow
-from .exceptions import ImportFormatError, InvalidInputError
+from .._model import EMPTY
+from .._workflow import Workflow
+from ..exceptions import ImportFormatError, InvalidInputError
+from ._records import IMPORT_KINDS, ImportEvent, ImportRecord
 
 __all__ = ["CsvMapping", "read_csv", "read_jsonl"]
 
@@ -53,11 +53,10 @@ _OPTIONAL_TEXT: Final = ("actor", "role", "status", "assignee", "department", "p
 def _lines(source: Source) -> Iterator[Iterable[str]]:
     if isinstance(source, str | Path):
         path = Path(source)
-        opened: IO[str] = (
-            gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-            if path.suffix == ".gz"
-            else path.open(encoding="utf-8-sig", newline="")
-        )
+        if path.suffix == ".gz":
+            opened: IO[str] = gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the with below
+        else:
+            opened = path.open(encoding="utf-8-sig", newline="")
         with opened as file:
             yield file
     elif isinstance(source, Iterable):
@@ -165,7 +164,7 @@ def _jsonl_event(item: Mapping[str, Any], number: int, tz: tzinfo | None) -> Imp
         if value is not None and not isinstance(value, str):
             raise ImportFormatError(f"{key} must be a string, got {value!r}", line=number)
     data = item.get("data", EMPTY)
-    if not isinstance(data, dict):
+    if data is not EMPTY and not isinstance(data, dict):
         raise ImportFormatError(f"data must be an object, got {data!r}", line=number)
     if "at" not in item:
         raise ImportFormatError("at is missing", line=number)
@@ -192,6 +191,10 @@ def _strings(value: object, field: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise InvalidInputError(f"{field} must be a table of names", field=field)
     return dict(value)
+
+
+def _columns(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @final
@@ -231,7 +234,7 @@ class CsvMapping:
     """
 
     ticket: str
-    activity: tuple[str, ...] = attrs.field(converter=lambda v: (v,) if isinstance(v, str) else tuple(v))
+    activity: tuple[str, ...] = attrs.field(converter=_columns)
     timestamp: str
     actor: str | None = None
     assignee: str | None = None
@@ -255,10 +258,15 @@ class CsvMapping:
         for activity, target in self.activities.items():
             if isinstance(target, Mapping):
                 kind = target.get("kind", "status")
-                if kind not in IMPORT_KINDS or kind == "created" or set(target) - {"kind", "status"}:
+                if (
+                    kind not in IMPORT_KINDS
+                    or kind == "created"
+                    or set(target) - {"kind", "status"}
+                ):
                     raise InvalidInputError(
-                        f"activities.{activity}: give a status name or {{kind = ..., status = ...}} "
-                        f"with a kind among {', '.join(sorted(IMPORT_KINDS - {'created'}))}",
+                        f"activities.{activity}: give a status name or "
+                        "{kind = ..., status = ...} with a kind among "
+                        f"{', '.join(sorted(IMPORT_KINDS - {'created'}))}",
                         field="activities",
                     )
             elif not isinstance(target, str):
@@ -377,7 +385,7 @@ def read_csv(
         yield from _csv_records(reader, header, mapping, resolve, tz)
 
 
-def _csv_records(  # noqa: C901, PLR0912, PLR0915 - one loop over the rows, kept flat for speed
+def _csv_records(  # noqa: C901, PLR0915 - one loop over the rows, kept flat for speed
     reader: Any,
     header: list[str],
     mapping: CsvMapping,
@@ -428,16 +436,14 @@ def _csv_records(  # noqa: C901, PLR0912, PLR0915 - one loop over the rows, kept
                 raise ImportFormatError(
                     f"{len(row)} columns, the header has {len(header)}", line=line
                 )
-            ticket = row[ticket_col]  # type: ignore[index]
+            ticket = row[ticket_col]
             if not ticket:
                 raise ImportFormatError(
                     f"{mapping.ticket} is empty", line=line, field=mapping.ticket
                 )
-            at = _time(row[time_col], line, mapping.timestamp, tz, fmt)  # type: ignore[index]
+            at = _time(row[time_col], line, mapping.timestamp, tz, fmt)
             activity = (
-                row[single]
-                if single is not None
-                else separator.join(row[i] for i in activity_cols)  # type: ignore[index]
+                row[single] if single is not None else separator.join(row[i] for i in activity_cols)
             )
             kind, status = resolve.get(activity) or ("status", activity)
             actor = (row[actor_col] or None) if actor_col is not None else None
@@ -455,10 +461,7 @@ def _csv_records(  # noqa: C901, PLR0912, PLR0915 - one loop over the rows, kept
                 if requester is not None:
                     data["requester"] = requester
                 if field_cols:
-                    data["custom_fields"] = {
-                        name: row[i]  # type: ignore[index]
-                        for name, i in field_cols.items()
-                    }
+                    data["custom_fields"] = {name: row[i] for name, i in field_cols.items()}
                 events.append(
                     ImportEvent(
                         kind="created",
@@ -490,18 +493,12 @@ def _csv_records(  # noqa: C901, PLR0912, PLR0915 - one loop over the rows, kept
         yield ImportRecord(external_id=current, events=events)
 
 
-def open_counting(path: str | Path) -> tuple[IO[bytes], Any]:
-    """Open ``path`` for reading, with a count of the bytes read so far (for a progress bar).
+def open_counting(path: str | Path) -> tuple[io.TextIOWrapper, io.BufferedReader]:
+    """Open ``path`` as text lines, and the raw file under them (for a progress bar).
 
-    Returns the binary file (gzip-decompressed for ``.gz``) and a zero-argument
-    callable giving the bytes of ``path`` read so far.
+    Returns the lines (UTF-8, a byte-order mark skipped, gunzipped for ``.gz``)
+    and the raw file, whose ``tell()`` gives the bytes read so far. Close both.
     """
-    raw = Path(path).open("rb")  # noqa: SIM115 - closed by the caller through the wrapper
-    if Path(path).suffix == ".gz":
-        return gzip.GzipFile(fileobj=raw), raw.tell
-    return raw, raw.tell
-
-
-def text_lines(binary: IO[bytes]) -> io.TextIOWrapper:
-    """The text lines of an open binary file (UTF-8, a byte-order mark skipped)."""
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    raw = Path(path).open("rb")  # noqa: SIM115 - the caller closes it
+    binary = gzip.GzipFile(fileobj=raw) if Path(path).suffix == ".gz" else raw
+    return io.TextIOWrapper(cast("BinaryIO", binary), encoding="utf-8-sig", newline=""), raw

@@ -4,7 +4,9 @@
 external id and its `ImportEvent` history) and returns an `ImportReport`;
 `read_jsonl` and `read_csv` (with a `CsvMapping`) read them lazily from JSON
 Lines and from CSV event logs. ``python -m ticketflow import`` does both from
-the command line. See docs/howto/import.md.
+the command line. Refusals raise `ticketflow.exceptions.ImportRecordError` (a
+record) and `ticketflow.exceptions.ImportFormatError` (a line or row of a file).
+See docs/howto/import.md.
 
 Example:
     >>> from datetime import UTC, datetime
@@ -27,22 +29,18 @@ Example:
 
 from __future__ import annotations
 
-from ._import_formats import CsvMapping as CsvMapping
-from ._import_formats import read_csv as read_csv
-from ._import_formats import read_jsonl as read_jsonl
-from ._importing import ImportEvent as ImportEvent
-from ._importing import ImportRecord as ImportRecord
-from ._importing import ImportReport as ImportReport
-from ._importing import Refusal as Refusal
-from .exceptions import ImportFormatError as ImportFormatError
-from .exceptions import ImportRecordError as ImportRecordError
+from ._formats import CsvMapping as CsvMapping
+from ._formats import read_csv as read_csv
+from ._formats import read_jsonl as read_jsonl
+from ._records import ImportEvent as ImportEvent
+from ._records import ImportRecord as ImportRecord
+from ._records import ImportReport as ImportReport
+from ._records import Refusal as Refusal
 
 __all__ = [
     "CsvMapping",
     "ImportEvent",
-    "ImportFormatError",
     "ImportRecord",
-    "ImportRecordError",
     "ImportReport",
     "Refusal",
     "read_csv",

@@ -13,7 +13,7 @@ from typing import Any, Final, final
 
 import attrs
 
-from ._model import EMPTY
+from .._model import EMPTY
 
 __all__ = ["IMPORT_KINDS", "ImportEvent", "ImportRecord", "ImportReport", "Refusal"]
 
@@ -102,6 +102,10 @@ class ImportEvent:
     data: Mapping[str, Any] = EMPTY
 
 
+def _events(value: Iterable[ImportEvent]) -> tuple[ImportEvent, ...]:
+    return value if type(value) is tuple else tuple(value)
+
+
 @final
 @attrs.frozen(kw_only=True, slots=True)
 class ImportRecord:
@@ -116,7 +120,7 @@ class ImportRecord:
     """
 
     external_id: str
-    events: tuple[ImportEvent, ...] = attrs.field(converter=tuple)
+    events: tuple[ImportEvent, ...] = attrs.field(converter=_events)
 
 
 @final
@@ -172,7 +176,7 @@ class ImportReport:
 def records_of(records: object) -> Iterable[ImportRecord]:
     """Return ``records`` if it can be iterated (checked item by item later)."""
     if isinstance(records, ImportRecord) or not isinstance(records, Iterable):
-        from .exceptions import InvalidInputError  # noqa: PLC0415 - only on the error path
+        from ..exceptions import InvalidInputError  # noqa: PLC0415 - only on the error path
 
         raise InvalidInputError(
             f"records must be an iterable of ImportRecord, got {type(records).__name__}",
