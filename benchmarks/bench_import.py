@@ -76,7 +76,8 @@ def _import(
 def _raw_rows(path: Path) -> list[tuple[str, int, str]]:
     conn = sqlite3.connect(path)
     try:
-        return list(conn.execute("SELECT ticket_id, position, body FROM events ORDER BY ticket_id, position"))
+        query = "SELECT ticket_id, position, body FROM events ORDER BY ticket_id, position"
+        return list(conn.execute(query))
     finally:
         conn.close()
 
