@@ -627,3 +627,24 @@ def test_every_backend_stores_the_import_and_skips_a_rerun(tmp_path: Path) -> No
         finally:
             store.close()
     assert len({tuple(v) for v in seen.values()}) == 1, seen
+
+
+def test_the_store_codec_writes_the_same_text_as_to_dict() -> None:
+    """dump_event's fast path writes exactly json.dumps(event.to_dict()) for every kind met."""
+    from ticketflow.stores._codec import dump_event  # noqa: PLC0415
+
+    desk = _desk()
+    desk.import_tickets([_resolved_ticket("A")])
+    other = desk.open_ticket(subject="Two", requester=desk.get("A").requester)
+    desk.postpone(other.id, NOW + timedelta(days=2), by="bob")
+    desk.add_tags(other.id, "vip", by="bob")
+    desk.set_field(other.id, "order", {"id": 7, "lines": [1, 2]}, by="bob")
+    third = desk.open_ticket(subject="Three", requester=desk.get("A").requester)
+    desk.merge(third.id, other.id, by="bob")
+    events = [e for t in ("A", other.id, third.id) for e in desk.timeline(t)]
+    assert {"created", "postponed", "merge_received", "field_set", "tags_added"} <= {
+        e.kind.value for e in events
+    }
+    for event in events:
+        expected = json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        assert expected == dump_event(event)

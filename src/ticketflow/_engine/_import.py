@@ -150,6 +150,7 @@ class _Importer:
         self.desk = desk
         self.wf = desk._workflow
         self.graph = _Graph(self.wf)
+        self.locked = frozenset(s.name for s in self.wf.statuses if self.wf.is_locked(s.name))
         self.strict = strict
         self.mark = mark_breaches and desk._sla is not None
         self.prefix = id_prefix
@@ -325,7 +326,7 @@ class _Importer:
         return Actor(requester.email or requester.name, Role.CUSTOMER)
 
     def _event(self, ticket: Ticket, ev: ImportEvent) -> Ticket:  # noqa: C901, PLR0912 - one branch per kind
-        if not isinstance(ev, ImportEvent):
+        if type(ev) is not ImportEvent:
             raise _Whole(f"events must be ImportEvent values, got {type(ev).__name__}", "")
         kind = ev.kind
         if kind not in IMPORT_KINDS:
@@ -341,8 +342,8 @@ class _Importer:
             actor = self._requester_actor(ticket.requester) if customer else SYSTEM_ACTOR
         else:
             actor = self._actor(ev, Role.CUSTOMER if customer else Role.AGENT, ticket.requester)
-        main = self._payload(ev, kind)
-        if self.wf.is_locked(status):
+        main = EMPTY if kind in _FIELD_KINDS else self._payload(ev, kind)
+        if status in self.locked:
             raise _Whole(f"the ticket is locked in status {status!r}", "status")
         # The fields the event carries come first, as a help desk records an
         # assignment before the move: a refused move leaves them standing.
@@ -379,8 +380,10 @@ class _Importer:
                 return ticket
             if kind != "status":
                 raise _Part(f"a {kind!r} event does not change the status", "status")
-            graph.check_move(status, target)
-            event_kind, data = graph.recorded[status, target]
+            recorded = graph.recorded.get((status, target))
+            if recorded is None:
+                graph.check_move(status, target)  # raises, saying why
+            event_kind, data = recorded  # type: ignore[misc]
             return _emit(ticket, event_kind, at, actor, target, data)
         if kind in _MESSAGE_KINDS:
             if target is None:

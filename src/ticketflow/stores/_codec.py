@@ -84,9 +84,11 @@ def dump_event(event: Event) -> str:
     """
     step = event._step  # noqa: SLF001 - the flyweight: Event.kind is a property
     kind = step.kind
-    data = event.data
-    if kind not in _PLAIN_DATA or type(data) is not dict:
+    data: Any = event.data
+    if kind not in _PLAIN_DATA:
         data = event.to_dict()["data"]
+    elif type(data) is not dict:
+        data = dict(data)  # a read-only mapping; nested ones go through _plain_default
     actor = event.actor
     return _encode(
         {
