@@ -240,6 +240,17 @@ def test_a_bad_creation_skips_its_record_in_non_strict_mode() -> None:
         desk.import_tickets([record])
 
 
+def test_a_bad_external_id_is_refused_strict_or_reported() -> None:
+    """A blank external id raises ImportRecordError (strict) or is reported and skipped."""
+    desk = _desk()
+    record = ImportRecord(external_id=" ", events=[_created()])
+    with pytest.raises(ImportRecordError) as caught:
+        desk.import_tickets([record])
+    assert ("external_id", None) == (caught.value.field, caught.value.index)
+    report = desk.import_tickets([record, _resolved_ticket()], strict=False)
+    assert (1, [" "]) == (report.tickets, [r.external_id for r in report.refused])
+
+
 def test_records_must_be_an_iterable_of_records() -> None:
     """Anything else is refused with a typed error naming the argument."""
     desk = _desk()

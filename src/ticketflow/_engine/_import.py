@@ -177,12 +177,13 @@ class _Importer:
             )
         ext = record.external_id
         if type(ext) is not str or not ext.strip() or _validate.text_problem(ext) is not None:
-            raise ImportRecordError(
-                f"external_id must be a non-empty storable string, got {_validate.describe(ext)}",
-                external_id=ext if isinstance(ext, str) else "",
-                index=None,
-                field="external_id",
+            reason = (
+                f"external_id must be a non-empty storable string, got {_validate.describe(ext)}"
             )
+            name = ext if isinstance(ext, str) else ""
+            if self.strict:
+                raise ImportRecordError(reason, external_id=name, index=None, field="external_id")
+            return None, [Refusal(external_id=name, index=0, reason=reason)], 0
         events = record.events
         refusals: list[Refusal] = []
         try:
@@ -190,7 +191,8 @@ class _Importer:
                 raise _Whole("a record needs its events, the creation first", "events")  # noqa: TRY301 - refused like the creation's own problems
             ticket = self._created(ext, events[0])
         except _Whole as exc:
-            self._refuse(ext, 0, exc, "", events[0].status if events else None, refusals)
+            wanted = getattr(events[0], "status", None) if events else None
+            self._refuse(ext, 0, exc, "", wanted, refusals)
             return None, refusals, 0
         for index in range(1, len(events)):
             event = events[index]
