@@ -64,11 +64,12 @@ from ..commands import (
 )
 from ..config import HelpdeskConfig
 from ..exceptions import InvalidInputError, TicketLockedError
+from ..importing._records import ImportRecord, ImportReport
 from ..rules import Due, Rule, RuleSet
 from ..sla import SlaPolicies, SlaPolicy, SlaState
 from ..stores import Change, MemoryStore, QueueKey, TicketStore
 from ..workflows import liveagent
-from . import _delivery, _queries, _simulate, _sweeps
+from . import _delivery, _import, _queries, _simulate, _sweeps
 from ._delivery import EVENT_KINDS as _EVENT_KINDS
 from ._delivery import publish as _publish
 from ._simulate import Simulation
@@ -880,6 +881,71 @@ class Helpdesk:
         (a concurrent commit computed fresh values itself). Nothing is added to any timeline.
         """
         return _sweeps.reschedule(self, batch=batch)
+
+    # --- bulk import (see _import) ------------------------------------------------
+
+    def import_tickets(
+        self,
+        records: Iterable[ImportRecord],
+        *,
+        strict: bool = True,
+        mark_breaches: bool = False,
+        id_prefix: str = "",
+        requester: Requester | None = None,
+        batch: int = 1000,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        """Import tickets with their past events (`ticketflow.importing`); see docs/howto/import.md.
+
+        Each record (an external id and its events, the creation first) is
+        checked against the workflow: every status change must be a move some
+        trigger of the graph makes (guards are not evaluated), no event may come
+        after the ticket entered a locked status, times must be timezone-aware,
+        in order, and not after the import's instant (the clock's now). Events
+        keep their own times and all get version 1 (the import is the ticket's
+        first commit). No rule runs on the imported events; afterwards, every
+        time rule and SLA stage that came due before the import's instant is
+        recorded as done (a ``no_change`` marker), so none fires later, and due
+        times and queue keys are computed as after any commit. Tickets are
+        committed ``batch`` at a time, one transaction each; nothing goes to the
+        outbox or to subscribers.
+
+        Args:
+            records: `ImportRecord` values, read lazily (a generator is fine:
+                only one batch is held in memory).
+            strict: Raise on the first problem (the records before it stay
+                committed, that one and the rest are not); with ``False``, a
+                refused event is skipped and reported (its assignee, department
+                and priority changes stand), and a refused creation skips its record.
+            mark_breaches: Record each SLA breach that came due in the imported
+                history as an ``sla_breached`` event at its instant (the other
+                stages are recorded as done without an event).
+            id_prefix: The ticket id is ``id_prefix + external_id``: a second
+                import of the same record finds its ticket and skips it.
+            requester: The requester of records whose creation names none
+                (default: ``Requester(name="unknown")``).
+            batch: Tickets per transaction (1 to 100,000).
+            progress: Called with (tickets imported, events read) after each batch.
+
+        Returns:
+            The counts, the refused events and the skipped records.
+
+        Raises:
+            ImportRecordError: ``strict``, and a record is refused (its external
+                id, the event's index and the field are named).
+            InvalidInputError: ``records`` is not an iterable of `ImportRecord`,
+                or an option is invalid.
+        """
+        return _import.import_tickets(
+            self,
+            records,
+            strict=strict,
+            mark_breaches=mark_breaches,
+            id_prefix=id_prefix,
+            requester=requester,
+            batch=batch,
+            progress=progress,
+        )
 
     # --- delivery (see _delivery) -------------------------------------------------
 
