@@ -16,7 +16,9 @@ from ._calendar import BusinessCalendar as BusinessCalendar
 from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
+from ._engine import ErasureResult as ErasureResult
 from ._engine import Helpdesk as Helpdesk
+from ._engine import PurgeResult as PurgeResult
 from ._engine import SimulatedAction as SimulatedAction
 from ._engine import Simulation as Simulation
 from ._model import Actor as Actor
@@ -64,6 +66,7 @@ __all__ = [
     "ConflictError",
     "ConflictRetry",
     "CreatedData",
+    "ErasureResult",
     "Event",
     "EventKind",
     "FakeClock",
@@ -74,6 +77,7 @@ __all__ = [
     "Message",
     "PostgresStore",
     "Priority",
+    "PurgeResult",
     "Requester",
     "Role",
     "RuleError",
