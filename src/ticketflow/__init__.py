@@ -16,7 +16,9 @@ from ._calendar import BusinessCalendar as BusinessCalendar
 from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
+from ._engine import ErasureResult as ErasureResult
 from ._engine import Helpdesk as Helpdesk
+from ._engine import PurgeResult as PurgeResult
 from ._engine import SimulatedAction as SimulatedAction
 from ._engine import Simulation as Simulation
 from ._model import Actor as Actor
@@ -69,6 +71,7 @@ __all__ = [
     "ConflictRetry",
     "CreatedData",
     "CustomerView",
+    "ErasureResult",
     "Event",
     "EventKind",
     "FakeClock",
@@ -81,6 +84,7 @@ __all__ = [
     "Priority",
     "PublicEvent",
     "PublicMessage",
+    "PurgeResult",
     "Requester",
     "Role",
     "RuleError",

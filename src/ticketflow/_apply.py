@@ -344,6 +344,9 @@ _APPLY: Final[dict[EventKind, Callable[[Ticket, Event, _Replace], Ticket]]] = {
     EventKind.MERGED: _on_merged,
     EventKind.MERGE_RECEIVED: _on_merge_received,
     EventKind.PURGED: _on_purged,
+    # What a merge copied here from a purged ticket was erased: the timeline handed
+    # over is already scrubbed (see `scrub_copies`); the event only records it.
+    EventKind.ERASED: _on_status_only,
     EventKind.TRANSITIONED: _on_status_only,
     EventKind.NOTIFIED: _on_status_only,
     EventKind.ESCALATED: _on_status_only,

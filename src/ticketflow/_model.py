@@ -120,6 +120,7 @@ class EventKind(enum.StrEnum):
     MERGED = "merged"
     MERGE_RECEIVED = "merge_received"
     PURGED = "purged"
+    ERASED = "erased"
     TRANSITIONED = "transitioned"
     NOTIFIED = "notified"
     ESCALATED = "escalated"

@@ -33,7 +33,6 @@ from .._model import (
     Role,
     Ticket,
 )
-from .._scrub import scrub_event
 from .._sla_runner import SlaRunner
 from .._workflow import Category, ClosedPolicy, Workflow
 from ..commands import (
@@ -69,9 +68,10 @@ from ..rules import Due, Rule, RuleSet
 from ..sla import SlaPolicies, SlaPolicy, SlaState
 from ..stores import Change, MemoryStore, QueueKey, TicketStore
 from ..workflows import liveagent
-from . import _delivery, _import, _queries, _simulate, _sweeps
+from . import _delivery, _erase, _import, _queries, _simulate, _sweeps
 from ._delivery import EVENT_KINDS as _EVENT_KINDS
 from ._delivery import publish as _publish
+from ._erase import ErasureResult, PurgeResult
 from ._simulate import Simulation
 
 __all__ = ["Helpdesk"]
@@ -548,25 +548,8 @@ class Helpdesk:
         return Change(ticket, batch.version - 1, due_at=due_at, outbox=outbox, queue=queue)
 
     def _purge(self, command: Purge, by: str | Actor | None) -> Ticket:
-        actor = self._actor(by, Role.AGENT)
-        ticket = self._store.get(command.ticket_id)
-        if self._workflow.status(ticket.status).final:
-            raise TicketLockedError(ticket_id=ticket.id, status=ticket.status, command="purge")
-        batch, at = self._begin(ticket)
-        dest = self._workflow.next_status(batch.ticket, "purge")
-        batch.emit(EventKind.PURGED, actor, dest, at)
-        # Nothing of the erased data may stay: the whole timeline is rewritten.
-        tombstone = Ticket.rebuild(map(scrub_event, batch.ticket.timeline))
-        change = Change(
-            tombstone,
-            ticket.version,
-            rewrite=True,
-            outbox=self._outbox_of(tombstone, len(batch.events)),
-        )
-        self._store.commit((change,))
-        if self._subscribers:
-            _publish(self, change)
-        return tombstone
+        # execute() returns a Ticket, always: the tombstone (purge() returns the whole result).
+        return _erase.purge(self, command, self._actor(by, Role.AGENT)).ticket
 
     # --- creating -------------------------------------------------------------------
 
@@ -809,19 +792,60 @@ class Helpdesk:
         """
         return self.execute(Merge(ticket_id=source_id, into_id=into_id), by=by)
 
-    def purge(self, ticket_id: str, *, by: str | None = None) -> Ticket:
-        """Erase the ticket's personal data for good, leaving an anonymous tombstone.
+    def purge(self, ticket_id: str, *, by: str | None = None) -> PurgeResult:
+        """Erase the ticket's personal data, and every copy of it, leaving an anonymous tombstone.
 
-        The requester, subject, description, message bodies, custom fields and
-        customer identities are erased from the ticket and from every event of its
-        timeline; statuses, times, roles and agent ids stay, so metrics stay right.
+        The requester, subject, description, message bodies, tags, custom field
+        names and values and customer identities are erased from the ticket and
+        from every event of its timeline; statuses, times, roles and agent ids
+        stay, so metrics stay right. In the same commit, the messages a merge
+        copied from this ticket into another (the ticket it was merged into, and
+        on along the chain of merges) become tombstones keeping their time and
+        author role, and the replies its customer sent there after the merge are
+        erased too (unless that ticket is the same person's); each such ticket
+        records an ``erased`` event. Follow-ups the same requester opened from
+        this ticket are tickets of their own: they are listed, not purged.
         Allowed on closed tickets too (data protection outranks the lock;
-        `commands.Purge`).
+        `commands.Purge`, which through `execute` returns the tombstone only).
+
+        What stays in the database files until the backend reuses or cleans the
+        space (SQLite's WAL, PostgreSQL's dead tuples and WAL, backups) is said in
+        the how-to "Erase personal data".
+
+        Returns:
+            A `PurgeResult`: the tombstone, the ids of the tickets whose copies
+            were scrubbed, and the ids of the follow-ups left in place.
 
         Raises:
+            TicketNotFound: no such ticket.
             TicketLockedError: the ticket is already purged (final).
         """
-        return self.execute(Purge(ticket_id=ticket_id), by=by)
+        command = Purge(ticket_id=ticket_id)
+        return _erase.purge(self, command, self._actor(by, Role.AGENT))
+
+    def erase_requester(self, email: str, *, by: str | None = None) -> ErasureResult:
+        """Erase everything of one person: purge each of their tickets and scrub their copies.
+
+        The person's tickets are found by e-mail address through the store's
+        requester index (matched case-insensitively, as `find` does); each is
+        purged as `purge` does, in its own commit, so an interrupted erasure is
+        finished by running it again. A second run finds nothing and returns an
+        empty result (tickets in a final status other than purged, which nothing
+        may change, are listed as ``skipped`` every time).
+
+        Args:
+            email: The person's e-mail address.
+            by: Who erases (an agent id); defaults to the system.
+
+        Returns:
+            An `ErasureResult`: the tickets purged, the other tickets whose copies
+            of the person's messages were scrubbed, and any skipped.
+
+        Raises:
+            InvalidInputError: ``email`` is not a non-empty string (``field`` is
+                ``"email"``).
+        """
+        return _erase.erase_requester(self, email, self._actor(by, Role.AGENT))
 
     # --- time rules: sweeps (see _sweeps) -----------------------------------------
 
