@@ -277,7 +277,7 @@ def test_a_follow_up_shows_its_parent(clock: FakeClock) -> None:
 def test_a_purged_ticket_shows_the_tombstone(desk: Helpdesk, ticket: Ticket) -> None:
     """After a purge the view shows the erased requester and the purge, no personal data."""
     desk.agent_reply(ticket.id, "Reply to Ann", by="bob")
-    ticket = desk.purge(ticket.id, by="bob")
+    ticket = desk.purge(ticket.id, by="bob").ticket
     view = ticket.for_customer()
     assert ("purged", "purged") == (view.status, view.events[-1].kind)
     text = dump(view)
