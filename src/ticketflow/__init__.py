@@ -38,6 +38,8 @@ from ._workflow import Workflow as Workflow
 from .config import HelpdeskConfig as HelpdeskConfig
 from .exceptions import ConflictError as ConflictError
 from .exceptions import InvalidInputError as InvalidInputError
+from .exceptions import PermissionDenied as PermissionDenied
+from .exceptions import RequesterMismatchError as RequesterMismatchError
 from .exceptions import RuleError as RuleError
 from .exceptions import RuleLoopError as RuleLoopError
 from .exceptions import StoreError as StoreError
@@ -72,9 +74,11 @@ __all__ = [
     "InvalidInputError",
     "MemoryStore",
     "Message",
+    "PermissionDenied",
     "PostgresStore",
     "Priority",
     "Requester",
+    "RequesterMismatchError",
     "Role",
     "RuleError",
     "RuleLoopError",
