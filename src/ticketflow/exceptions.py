@@ -23,10 +23,10 @@ them, so a help desk can show or log it without parsing text.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from ._model import Actor, Requester, Role
 
 __all__ = [

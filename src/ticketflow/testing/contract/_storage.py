@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 
 from ..._clock import FakeClock
-from ..._model import EventKind, Priority, Requester, Ticket
+from ..._model import Actor, EventKind, Priority, Requester, Role, Ticket
 from ...exceptions import ConflictError, InvalidInputError, StoreError, TicketNotFound
 from ...rules import confirmation, wake_postponed
 from ...stores import Change, MemoryStore, TicketQuery, TicketStore
@@ -171,7 +171,7 @@ class StorageContract(ContractBase):
         clock.advance(minutes=5)
         desk.customer_reply(ticket.id, "secret reply")
         desk.set_field(ticket.id, "card", "secret card")
-        tombstone = desk.purge(ticket.id, by="dpo")
+        tombstone = desk.purge(ticket.id, by=Actor("dpo", Role.ADMIN))
         assert tombstone == store.get(ticket.id)
         stored = store.events(ticket.id)
         assert tombstone.timeline == stored
@@ -402,7 +402,9 @@ class StorageContract(ContractBase):
         desk.assign("T8", "ann", by="bob")  # moved to ann
         desk.set_priority("T8", "high", by="bob")
         desk.add_tags("T8", "vip", by="bob")
-        desk.purge("T4", by="dpo")  # a tombstone keeps its tags and stays findable
+        desk.purge(
+            "T4", by=Actor("dpo", Role.ADMIN)
+        )  # a tombstone keeps its tags and stays findable
         desk.merge("T2", "T3", by="bob")
         return [store.get(t.id) for t in made]
 
@@ -445,6 +447,6 @@ class StorageContract(ContractBase):
         ids = [desk.open_ticket(subject=str(n), requester=_ANN).id for n in range(5)]
         assert 5 == store.count()
         desk.merge(ids[0], ids[1], by="bob")
-        desk.purge(ids[2], by="dpo")
+        desk.purge(ids[2], by=Actor("dpo", Role.ADMIN))
         desk.agent_reply(ids[3], "hi", by="bob")
         assert 5 == store.count()
