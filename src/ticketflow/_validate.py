@@ -32,6 +32,8 @@ __all__ = [
     "check_data",
     "describe",
     "duration",
+    "email",
+    "email_key",
     "lease",
     "names",
     "optional_limit",
@@ -94,6 +96,38 @@ def text(value: object, field: str, *, allow_empty: bool = True) -> str:
 def optional_text(value: object, field: str) -> str | None:
     """Return ``value``: None, or a storable non-blank string (see `text`)."""
     return None if value is None else text(value, field, allow_empty=False)
+
+
+def email_key(email: str | None) -> str | None:
+    """Return the form an e-mail address is indexed and matched by, or None.
+
+    The one normalisation of requester addresses (the requester index of every
+    store, `TicketQuery.requester`, ``Helpdesk.erase_requester``): surrounding
+    white space stripped, then case-folded (``str.casefold``), so
+    ``" Ann@Example.COM "`` and ``"ann@example.com"`` are one person. None, or an
+    address that is only white space, has no key (None).
+
+    Examples:
+        >>> email_key(" Ann@Example.COM ")
+        'ann@example.com'
+        >>> email_key("   ") is None
+        True
+    """
+    if email is None:
+        return None
+    return email.strip().casefold() or None
+
+
+def email(value: object, field: str) -> str:
+    """Return the key (`email_key`) of ``value``, an e-mail address to look a requester up by.
+
+    Raises:
+        InvalidInputError: not a string, blank, or holding text no database can
+            store (a lone surrogate, a NUL).
+    """
+    key = email_key(text(value, field, allow_empty=False))
+    assert key is not None  # noqa: S101 - text() refused blank values
+    return key
 
 
 def ticket_id(value: object, field: str = "ticket_id") -> str:

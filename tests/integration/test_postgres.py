@@ -485,13 +485,14 @@ def test_a_version_1_schema_is_migrated_keeping_every_ticket_none_of_them_queued
     before = [desk.get(i) for i in ids]
     due = [t.id for t in desk.store.due(START + 30 * DAY, 10)]
     desk.store.close()
-    # Back to version 1: the columns (and so their indexes) of migration 2 go.
+    # Back to version 1: the columns (and so their indexes) of migrations 2 and 3 go.
     admin.execute(
-        "ALTER TABLE tickets DROP COLUMN queue_due, DROP COLUMN queue_since, DROP COLUMN queue_rank"
+        "ALTER TABLE tickets DROP COLUMN queue_due, DROP COLUMN queue_since, "
+        "DROP COLUMN queue_rank, DROP COLUMN requester_email"
     )
-    admin.execute("DELETE FROM ticketflow_migrations WHERE version = 2")
+    admin.execute("DELETE FROM ticketflow_migrations WHERE version >= 2")
     store = connect()
-    assert 2 == SCHEMA_VERSION == store.schema_version()
+    assert 3 == SCHEMA_VERSION == store.schema_version()
     assert before == [store.get(i) for i in ids]
     assert due == [t.id for t in store.due(START + 30 * DAY, 10)]
     assert [] == store.queue(assignee=None, department=None, limit=10)
@@ -510,6 +511,40 @@ def test_a_version_1_schema_is_migrated_keeping_every_ticket_none_of_them_queued
         ("tickets_queue_assignee",),
         ("tickets_queue_department",),
     ] == indexes
+
+
+def test_a_version_2_schema_gets_the_requester_index_on_open(
+    connect: Callable[..., PostgresStore], admin: Any
+) -> None:
+    """A schema at version 2 (no requester column) is migrated on open, its tickets indexed.
+
+    Each key is computed from the ticket's creation event as for new tickets
+    (stripped and case-folded, beyond ASCII); a second open finds it current.
+    """
+    store = connect()
+    desk = Helpdesk(store=store, clock=FakeClock(START))
+    ann = [desk.open_ticket(subject=str(n), requester=ANN).id for n in range(3)]
+    dora = desk.open_ticket(
+        subject="d", requester=Requester(name="Dora", email=" Dora.Straße@Example.DE")
+    ).id
+    store.close()
+    admin.execute("ALTER TABLE tickets DROP COLUMN requester_email")
+    admin.execute("DELETE FROM ticketflow_migrations WHERE version = 3")
+    store = connect()
+    assert 3 == store.schema_version()
+    assert ann == [t.id for t in store.find(TicketQuery(requester="Ann@Example.com"))]
+    assert [dora] == [t.id for t in store.find(TicketQuery(requester="dora.strasse@example.de"))]
+    store.close()
+    again = connect()
+    assert (3, [dora]) == (
+        again.schema_version(),
+        [t.id for t in again.find(TicketQuery(requester="DORA.STRASSE@example.de"))],
+    )
+    indexes = admin.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND indexname = 'tickets_requester'"
+    ).fetchall()
+    assert [("tickets_requester",)] == indexes
 
 
 QUEUE_ROWS = """

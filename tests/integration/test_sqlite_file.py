@@ -32,6 +32,7 @@ from ticketflow.stores._sqlite import _MIGRATIONS, APPLICATION_ID, SCHEMA_VERSIO
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 ANN = Requester(name="Ann Example", email="ann@example.com")
+CY = Requester(name="Cy", email=" Cy.Wong@Example.ORG")
 RULES = [
     rules.inactivity(status="resolved", after=7 * DAY, then="close"),
     rules.wake_postponed(),
@@ -120,23 +121,30 @@ def test_a_file_written_by_a_newer_ticketflow_is_refused_untouched(tmp_path: Pat
     assert before == path.read_bytes()
 
 
-def make_version_1_file(path: Path) -> list[Ticket]:
-    """Write a schema-version-1 file as ticketflow did (its DDL, its columns); return its tickets.
+def make_old_file(path: Path, version: int = 1) -> list[Ticket]:
+    """Write a file of an older schema as ticketflow did (its DDL, its columns); return its tickets.
 
-    Five tickets from a desk on `MemoryStore`, the last one postponed (a due time).
+    Five tickets from a desk on `MemoryStore`, the last one postponed (a due time),
+    the fourth asked by Cy (an address in mixed case), the others by Ann.
     """
     desk = Helpdesk(clock=FakeClock(START), rules=RULES)
     tickets = []
     for i in range(5):
-        t = desk.open_ticket(subject=f"v1 {i}", requester=ANN, assignee="ann", tags=["old"])
+        t = desk.open_ticket(
+            subject=f"v{version} {i}",
+            requester=CY if i == 3 else ANN,
+            assignee="ann",
+            tags=["old"],
+        )
         desk.agent_reply(t.id, "answer", by="bob")
         tickets.append(t.id)
     desk.postpone(tickets[4], START + DAY, by="bob")
     micros = (START + DAY - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     with sqlite3.connect(path) as conn:
-        conn.executescript(_MIGRATIONS[0])
+        for number in range(version):
+            conn.executescript(_MIGRATIONS[number])
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.execute("PRAGMA user_version = 1")
+        conn.execute(f"PRAGMA user_version = {version}")
         for tid in tickets:
             t = desk.get(tid)
             conn.execute(
@@ -172,9 +180,9 @@ def test_a_version_1_file_is_migrated_keeping_every_ticket_none_of_them_queued(
     a commit or a reindex gives them one; due times, tags and finds still work.
     """
     path = tmp_path / "v1.db"
-    tickets = make_version_1_file(path)
+    tickets = make_old_file(path)
     store = SQLiteStore(path)
-    assert 2 == SCHEMA_VERSION == store.schema_version()
+    assert 3 == SCHEMA_VERSION == store.schema_version()
     assert "ok" == store.integrity_check()
     assert tickets == [store.get(t.id) for t in tickets]
     assert tickets == store.find(TicketQuery(tag="old", assignee="ann"))
@@ -196,9 +204,42 @@ def test_a_version_1_file_is_migrated_keeping_every_ticket_none_of_them_queued(
     assert [third, tickets[1]] == store.queue(assignee="ann", department=None, limit=10)
     store.close()
     again = SQLiteStore(path)  # already current: opened as it is
-    assert (2, 5) == (again.schema_version(), again.count())
+    assert (3, 5) == (again.schema_version(), again.count())
     assert [third, tickets[1]] == again.queue(assignee=None, department=None, limit=10)
     again.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_file_gets_the_requester_index_on_open(tmp_path: Path, version: int) -> None:
+    """Files of schema version 1 and 2 open migrated, with their tickets in the requester index.
+
+    The keys are computed from each ticket's creation event as for new tickets
+    (stripped and case-folded); the migration runs once: the next open finds
+    the file current and changes nothing.
+    """
+    path = tmp_path / f"v{version}.db"
+    tickets = make_old_file(path, version)
+    store = SQLiteStore(path)
+    assert SCHEMA_VERSION == store.schema_version()
+    assert "ok" == store.integrity_check()
+    cy = [tickets[3]]
+    ann = [t for t in tickets if t not in cy]
+    assert ann == store.find(TicketQuery(requester="ANN@example.com"))
+    assert cy == store.find(TicketQuery(requester="cy.wong@example.org"))
+    newer = Helpdesk(store=store, clock=FakeClock(START + DAY), rules=RULES)
+    fresh = newer.open_ticket(subject="after the migration", requester=CY)
+    assert [*cy, fresh] == newer.find(requester="Cy.Wong@example.org")
+    store.close()
+    before = path.read_bytes()
+    again = SQLiteStore(path)
+    assert [*cy, fresh] == again.find(TicketQuery(requester="cy.wong@example.org"))
+    plan = again._conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id, version FROM tickets WHERE requester_email = ? ORDER BY id",
+        ("cy.wong@example.org",),
+    ).fetchall()
+    assert "tickets_requester" in " ".join(str(row[-1]) for row in plan)
+    again.close()
+    assert before == path.read_bytes()
 
 
 @pytest.mark.parametrize(

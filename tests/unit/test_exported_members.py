@@ -21,8 +21,10 @@ import ticketflow
 
 PUBLIC_MODULES = (
     "ticketflow",
+    "ticketflow.attachments",
     "ticketflow.commands",
     "ticketflow.config",
+    "ticketflow.email",
     "ticketflow.exceptions",
     "ticketflow.metrics",
     "ticketflow.rules",
@@ -32,9 +34,11 @@ PUBLIC_MODULES = (
 )
 PUBLIC_SUBMODULES = frozenset(
     {
+        "attachments",
         "cli",
         "commands",
         "config",
+        "email",
         "exceptions",
         "metrics",
         "rules",

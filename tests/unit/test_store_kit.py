@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ticketflow import FakeClock, Helpdesk, Requester, StoreError, rules
-from ticketflow.stores import Change, QueueKey, check_version_step, new_positions, queue_order
+from ticketflow import FakeClock, Helpdesk, InvalidInputError, Requester, StoreError, rules
+from ticketflow.stores import (
+    Change,
+    QueueKey,
+    TicketQuery,
+    check_version_step,
+    new_positions,
+    queue_order,
+    requester_key,
+)
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -64,3 +72,35 @@ def test_queue_order_sorts_by_sla_due_then_wait_then_priority_then_id(
                 assert a.priority >= b.priority
                 if a.priority == b.priority:
                     assert first < second
+
+
+@pytest.mark.parametrize(
+    ("given", "key"),
+    [
+        ("ann@example.com", "ann@example.com"),
+        ("  Ann@Example.COM\t", "ann@example.com"),
+        ("Dora.Straße@Example.de", "dora.strasse@example.de"),
+    ],
+)
+def test_a_requester_query_holds_the_normalised_address(given: str, key: str) -> None:
+    """``TicketQuery.requester`` is stripped and case-folded, as `requester_key` indexes tickets."""
+    desk = Helpdesk(clock=FakeClock())
+    ticket = desk.open_ticket(subject="s", requester=Requester(name="R", email=given))
+    assert key == TicketQuery(requester=given).requester == requester_key(ticket)
+    assert TicketQuery(requester=key.upper()).matches(ticket)
+
+
+def test_a_requester_without_an_address_has_no_key() -> None:
+    """No address, or one of white space only, is no key: such a ticket is nobody's."""
+    desk = Helpdesk(clock=FakeClock())
+    for email in (None, "   "):
+        ticket = desk.open_ticket(subject="s", requester=Requester(name="R", email=email), by="bob")
+        assert requester_key(ticket) is None
+
+
+@pytest.mark.parametrize("bad", ["", "   ", 5, "a\x00b", "\ud800@x"])
+def test_a_requester_query_refuses_what_is_no_address(bad: object) -> None:
+    """A blank, non-string or unstorable requester: InvalidInputError naming ``requester``."""
+    with pytest.raises(InvalidInputError) as info:
+        TicketQuery(requester=bad)  # type: ignore[arg-type]
+    assert "requester" == info.value.field

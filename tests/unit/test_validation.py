@@ -102,6 +102,10 @@ def test_a_by_that_is_not_a_string_is_refused_by_every_command(
         (lambda d, _i: d.find(category=5), "category"),
         (lambda d, _i: d.find(status=[None]), "status"),
         (lambda d, _i: d.find(tag=3), "tag"),
+        (lambda d, _i: d.find(requester=3), "requester"),
+        (lambda d, _i: d.find(requester=""), "requester"),
+        (lambda d, _i: d.find(requester="  "), "requester"),
+        (lambda d, _i: d.find(requester="a\x00@b"), "requester"),
         (
             lambda d, _i: d.open_ticket(subject="s", requester=Requester(name="A"), tags=None),
             "tags",

@@ -1193,6 +1193,7 @@ class Helpdesk:
         department: str | None = None,
         priority: Priority | str | None = None,
         tag: str | None = None,
+        requester: str | None = None,
         limit: int | None = None,
     ) -> list[Ticket]:
         """Return the tickets matching every given criterion, oldest first.
@@ -1204,11 +1205,15 @@ class Helpdesk:
             department: Department.
             priority: Priority.
             tag: A tag the ticket carries.
+            requester: The requester's e-mail address, matched case-insensitively
+                (white space stripped, case-folded), through the store's
+                requester index ("my tickets").
             limit: At most this many.
 
         Raises:
             WorkflowError: an unknown status.
-            InvalidInputError: an unknown category.
+            InvalidInputError: an unknown category, or a criterion that is not a
+                non-empty string (``field`` names it).
         """
         return _queries.find(
             self,
@@ -1218,6 +1223,7 @@ class Helpdesk:
             department=department,
             priority=priority,
             tag=tag,
+            requester=requester,
             limit=limit,
         )
 

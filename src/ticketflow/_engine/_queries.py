@@ -61,6 +61,7 @@ def find(
     department: str | None,
     priority: Priority | str | None,
     tag: str | None,
+    requester: str | None,
     limit: int | None,
 ) -> list[Ticket]:
     """`Helpdesk.find` (documented there)."""
@@ -71,6 +72,8 @@ def find(
     _validate.optional_text(assignee, "assignee")
     _validate.optional_text(department, "department")
     _validate.optional_text(tag, "tag")
+    if requester is not None:
+        requester = _validate.email(requester, "requester")
     _validate.optional_limit(limit)
     statuses: frozenset[str] | None = None
     if status is not None:
@@ -91,6 +94,7 @@ def find(
         department=department,
         priority=None if priority is None else Priority.parse(priority),
         tag=tag,
+        requester=requester,
         limit=limit,
     )
     return desk._store.find(query)

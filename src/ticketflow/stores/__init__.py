@@ -5,7 +5,8 @@
 pass the contract suite in `ticketflow.testing`, and register their URL scheme
 under the ``ticketflow.stores`` entry-point group. The built-in stores' helpers
 are theirs too: `check_version_step` (a malformed change), `new_positions` (the
-events a commit added) and `queue_order` (the work queue's sort key).
+events a commit added), `queue_order` (the work queue's sort key) and
+`requester_key` (what the requester index holds for a ticket).
 """
 
 from ._memory import MemoryStore as MemoryStore
@@ -19,6 +20,7 @@ from ._protocol import TicketStore as TicketStore
 from ._protocol import check_version_step as check_version_step
 from ._protocol import new_positions as new_positions
 from ._protocol import queue_order as queue_order
+from ._protocol import requester_key as requester_key
 from ._registry import open_store as open_store
 from ._sqlite import SQLiteStore as SQLiteStore
 
@@ -36,4 +38,5 @@ __all__ = [
     "new_positions",
     "open_store",
     "queue_order",
+    "requester_key",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Final, final
 
@@ -18,6 +18,7 @@ from ._protocol import (
     TicketQuery,
     check_version_step,
     queue_order,
+    requester_key,
 )
 
 __all__ = ["MemoryStore"]
@@ -38,7 +39,9 @@ class MemoryStore:
     given: reading costs no copy. Claims and the outbox follow the same rules as
     in the durable stores, within one process. The work queue is kept in heaps
     (overall, per assignee, per department) with lazy deletion: ``queue`` reads
-    them in order without popping, at a cost that follows ``limit``.
+    them in order without popping, at a cost that follows ``limit``. A dict from
+    requester e-mail key to ticket ids answers ``find(TicketQuery(requester=...))``
+    without a scan.
     """
 
     __slots__ = (
@@ -53,6 +56,7 @@ class MemoryStore:
         "_qheaps_by_department",
         "_qindexed",
         "_queue",
+        "_requesters",
         "_tickets",
     )
 
@@ -73,7 +77,24 @@ class MemoryStore:
         self._qheap: list[_Rank] = []
         self._qheaps_by_assignee: dict[str, list[_Rank]] = {}
         self._qheaps_by_department: dict[str, list[_Rank]] = {}
+        # The requester index: e-mail key -> ids of the tickets it asked (see
+        # `requester_key`); written only for new tickets and rewrites (purge), the
+        # only commits that can change a ticket's requester.
+        self._requesters: dict[str, set[str]] = {}
         self._lock = threading.Lock()
+
+    def _index_requester(self, current: Ticket | None, ticket: Ticket) -> None:
+        old = None if current is None else requester_key(current)
+        new = requester_key(ticket)
+        if old == new:
+            return
+        if old is not None:
+            ids = self._requesters[old]
+            ids.discard(ticket.id)
+            if not ids:
+                del self._requesters[old]
+        if new is not None:
+            self._requesters.setdefault(new, set()).add(ticket.id)
 
     def _index_due(self, ticket_id: str, due_at: datetime | None) -> None:
         if due_at is None:
@@ -165,6 +186,9 @@ class MemoryStore:
                 if actual != change.expected_version or ticket.version != actual + 1:
                     self._refuse(change, actual)
             for change in changes:
+                current = tickets.get(change.ticket.id)
+                if current is None or change.rewrite:
+                    self._index_requester(current, change.ticket)
                 tickets[change.ticket.id] = change.ticket
                 self._index_due(change.ticket.id, change.due_at)
                 self._index_queue(change.ticket, change.queue)
@@ -175,11 +199,13 @@ class MemoryStore:
     def _commit_one(self, change: Change) -> None:
         """Write one change (the lock held): the command path, kept short."""
         tickets = self._tickets
-        ticket, expected, _, due_at, outbox, queued = change
+        ticket, expected, rewrite, due_at, outbox, queued = change
         current = tickets.get(ticket.id)
         actual = 0 if current is None else current.version
         if actual != expected or ticket.version != expected + 1:
             self._refuse(change, actual)
+        if current is None or rewrite:
+            self._index_requester(current, ticket)
         tickets[ticket.id] = ticket
         if due_at is not None or ticket.id in self._due:
             self._index_due(ticket.id, due_at)
@@ -217,8 +243,19 @@ class MemoryStore:
         return tuple(self.get(ticket_id).timeline)
 
     def find(self, query: TicketQuery) -> list[Ticket]:
-        """Return the tickets matching ``query``, ordered by id."""
-        found = sorted((t for t in self._tickets.values() if query.matches(t)), key=lambda t: t.id)
+        """Return the tickets matching ``query``, ordered by id.
+
+        A query by ``requester`` reads only that requester's tickets (the index);
+        any other scans every ticket.
+        """
+        tickets = self._tickets
+        if query.requester is None:
+            candidates: Iterable[Ticket] = tickets.values()
+        else:
+            with self._lock:
+                ids = list(self._requesters.get(query.requester, ()))
+            candidates = (tickets[tid] for tid in ids)
+        found = sorted((t for t in candidates if query.matches(t)), key=lambda t: t.id)
         return found if query.limit is None else found[: query.limit]
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
@@ -370,6 +407,7 @@ class MemoryStore:
         self._heap.clear()
         self._claims.clear()
         self._outbox.clear()
+        self._requesters.clear()
         self._queue.clear()
         self._qdirty.clear()
         self._qindexed.clear()

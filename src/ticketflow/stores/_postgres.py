@@ -29,6 +29,7 @@ from ._protocol import (
     TicketQuery,
     check_version_step,
     new_positions,
+    requester_key,
 )
 from ._sql import equal_filters
 
@@ -84,9 +85,10 @@ _CLAIM_OUTBOX: Final = """
 
 _INSERT_ROW: Final = """
         INSERT INTO tickets (version, status, priority, assignee, department, due_at,
-                             queue_due, queue_since, queue_rank, id)
+                             queue_due, queue_since, queue_rank, requester_email, id)
         VALUES (%(version)s, %(status)s, %(priority)s, %(assignee)s, %(department)s,
-                %(due_at)s, %(queue_due)s, %(queue_since)s, %(queue_rank)s, %(id)s)
+                %(due_at)s, %(queue_due)s, %(queue_since)s, %(queue_rank)s,
+                %(requester)s, %(id)s)
         ON CONFLICT (id) DO NOTHING
         RETURNING id"""
 
@@ -99,6 +101,11 @@ _UPDATE_ROW: Final = """
             queue_rank = %(queue_rank)s, claimed_until = NULL
         WHERE id = %(id)s AND version = %(expected)s
         RETURNING id"""
+
+# A rewrite (purge) also sets the requester key: the requester is erased.
+_REWRITE_ROW: Final = _UPDATE_ROW.replace(
+    "claimed_until = NULL", "requester_email = %(requester)s, claimed_until = NULL"
+)
 
 # Rows locked in id order first, so that concurrent reindexes (and commits, which
 # lock one row, or several in id order) wait for each other instead of deadlocking.
@@ -134,8 +141,9 @@ def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool) -> str:
     timeline's positions and deletes those past its end; tags are replaced by
     deleting the ones the ticket no longer has and inserting the others.
     """
+    row = _INSERT_ROW if insert else _REWRITE_ROW if rewrite else _UPDATE_ROW
     parts = [
-        f"WITH t AS ({_INSERT_ROW if insert else _UPDATE_ROW})",
+        f"WITH t AS ({row})",
         "e AS (INSERT INTO events (ticket_id, position, body) "
         "SELECT t.id, u.p, u.b::json "
         "FROM t, unnest(%(positions)s::integer[], %(bodies)b::text[]) AS u(p, b)"
@@ -203,6 +211,8 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
     }
     if rewrite:
         params["length"] = len(timeline)
+    if rewrite or expected == 0:
+        params["requester"] = requester_key(ticket)
     if tags:
         params["tags"] = sorted(ticket.tags)
     if outbox:
@@ -279,8 +289,10 @@ class PostgresStore:
     priority, assignee, department, tags and the due time are indexed columns,
     and so is the work-queue key, with three partial indexes (all queued
     tickets, by assignee, by department) so that `queue` reads only the rows it
-    returns. Schema version 2 added the work queue: tickets stored before it are
-    not queued until their next commit or `reindex`.
+    returns. The requester's e-mail key (`requester_key`) is an indexed column,
+    for ``find`` by requester. Schema version 2 added the work queue: tickets
+    stored before it are not queued until their next commit or `reindex`.
+    Schema version 3 added the requester index, filled in by the migration.
 
     Args:
         conninfo: A libpq connection string or URL, e.g.
@@ -693,6 +705,9 @@ class PostgresStore:
         if query.tag is not None:
             where.append("id IN (SELECT ticket_id FROM tags WHERE tag = %s)")
             params.append(query.tag)
+        if query.requester is not None:
+            where.append("requester_email = %s")
+            params.append(query.requester)
         picked = "SELECT id, version FROM tickets"
         if where:
             picked += " WHERE " + " AND ".join(where)

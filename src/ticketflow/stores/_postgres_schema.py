@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from .._validate import email_key
 from ..exceptions import StoreError
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The schema version this ticketflow writes; older schemas are migrated on open."""
 
 _MIGRATIONS_TABLE: Final = "ticketflow_migrations"
@@ -82,6 +83,15 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
         ON tickets (department, queue_due, queue_since, queue_rank, id)
         WHERE queue_since IS NOT NULL;
     """,
+    # 3: the requester index (`requester_key`: the e-mail address, stripped and
+    # case-folded; NULL without one). Existing rows are filled in by
+    # `_fill_requester_keys` in the same transaction (Python's casefold, not
+    # the server's lower(), so that every backend keys alike).
+    """
+    ALTER TABLE tickets ADD COLUMN requester_email text;
+    CREATE INDEX tickets_requester ON tickets (requester_email, id)
+        WHERE requester_email IS NOT NULL;
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
 
@@ -101,6 +111,7 @@ _SHAPE: Final[dict[str, frozenset[str]]] = {
             "queue_due",
             "queue_since",
             "queue_rank",
+            "requester_email",
         }
     ),
     "events": frozenset({"ticket_id", "position", "body"}),
@@ -145,12 +156,28 @@ def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str) -> None:
                 )
             for number in range(version, SCHEMA_VERSION):
                 cur.execute(_MIGRATIONS[number])
+                if number == 2:
+                    _fill_requester_keys(cur)
                 cur.execute(
                     "INSERT INTO ticketflow_migrations (version) VALUES (%s)",
                     (number + 1,),
                 )
         _check_shape(cur, schema, where)
     conn.commit()
+
+
+def _fill_requester_keys(cur: psycopg.Cursor[tuple[Any, ...]]) -> None:
+    """Index the requesters of the tickets stored before schema version 3."""
+    cur.execute(
+        "SELECT ticket_id, body #>> '{data,requester,email}' FROM events WHERE position = 0"
+    )
+    updates = [
+        (key, ticket_id)
+        for ticket_id, email in cur.fetchall()
+        if (key := email_key(email)) is not None
+    ]
+    if updates:
+        cur.executemany("UPDATE tickets SET requester_email = %s WHERE id = %s", updates)
 
 
 def _stored_version(cur: psycopg.Cursor[tuple[Any, ...]], schema: str) -> int | None:

@@ -22,6 +22,7 @@ __all__ = [
     "check_version_step",
     "new_positions",
     "queue_order",
+    "requester_key",
 ]
 
 
@@ -69,6 +70,19 @@ def queue_order(ticket_id: str, key: QueueKey) -> tuple[bool, datetime, datetime
         -key.priority,
         ticket_id,
     )
+
+
+def requester_key(ticket: Ticket) -> str | None:
+    """Return the key a store indexes ``ticket`` under for `TicketQuery.requester`.
+
+    The requester's e-mail address, white space stripped and case-folded
+    (``" Ann@Example.COM "`` -> ``"ann@example.com"``), or None when the
+    requester has no address (or the ticket was purged: its requester is erased).
+    A ticket's requester is set at creation and changes only when a purge
+    rewrites the timeline, so a store needs to index it only for new tickets
+    and ``rewrite`` changes.
+    """
+    return _validate.email_key(ticket.requester.email)
 
 
 class Change(NamedTuple):
@@ -179,6 +193,10 @@ class TicketQuery:
         department: Tickets of this department.
         priority: Tickets with this priority.
         tag: Tickets carrying this tag.
+        requester: Tickets whose requester has this e-mail address, matched
+            case-insensitively: the query keeps it normalised (white space
+            stripped, case-folded; see `requester_key`), and a store compares
+            it with the key of ``ticket.requester.email``, through an index.
         limit: At most this many tickets.
     """
 
@@ -187,6 +205,7 @@ class TicketQuery:
     department: str | None = None
     priority: Priority | None = None
     tag: str | None = None
+    requester: str | None = None
     limit: int | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -200,6 +219,9 @@ class TicketQuery:
             _validate.names(self.statuses, "statuses")
         for name in ("assignee", "department", "tag"):
             _validate.optional_text(getattr(self, name), name)
+        if self.requester is not None:
+            # Frozen: the normalised key replaces what was given, once, here.
+            object.__setattr__(self, "requester", _validate.email(self.requester, "requester"))
         if self.priority is not None and not isinstance(self.priority, Priority):
             raise InvalidInputError(
                 f"priority must be a Priority, got {_validate.describe(self.priority)}",
@@ -215,6 +237,7 @@ class TicketQuery:
             and (self.department is None or ticket.department == self.department)
             and (self.priority is None or ticket.priority is self.priority)
             and (self.tag is None or self.tag in ticket.tags)
+            and (self.requester is None or self.requester == requester_key(ticket))
         )
 
 

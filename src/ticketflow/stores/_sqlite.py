@@ -24,6 +24,7 @@ from ._protocol import (
     TicketQuery,
     check_version_step,
     new_positions,
+    requester_key,
 )
 from ._sql import equal_filters
 
@@ -32,7 +33,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 _MAX_TIMEOUT: Final = 86_400  # seconds: a day; sqlite3 overflows on absurd values
 
 APPLICATION_ID: Final = 0x74666C77  # "tflw": marks a file as a ticketflow database
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The schema version this ticketflow writes; older files are migrated on open."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -100,6 +101,14 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
         ON tickets (department, queue_due, queue_since, queue_rank, id)
         WHERE queue_due IS NOT NULL;
     """,
+    # 3: the requester index (`requester_key`: the e-mail address, stripped and
+    # case-folded; NULL without one). Existing rows are filled in by
+    # `_fill_requester_keys` in the same transaction.
+    """
+    ALTER TABLE tickets ADD COLUMN requester_email TEXT;
+    CREATE INDEX tickets_requester ON tickets (requester_email, id)
+        WHERE requester_email IS NOT NULL;
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
 
@@ -138,9 +147,13 @@ class SQLiteStore:
     three partial indexes (all queued tickets, by assignee, by department), so
     `queue` reads only the rows it returns.
 
+    The requester's e-mail key (`requester_key`) is an indexed column too, for
+    ``find`` by requester.
+
     Files written by an older ticketflow are migrated on open (in one
     transaction). Schema version 2 added the work queue: tickets stored before
-    it are not queued until their next commit or `reindex`.
+    it are not queued until their next commit or `reindex`. Schema version 3
+    added the requester index, filled in for the stored tickets by the migration.
 
     Args:
         path: The database file, or ``":memory:"`` for a private in-memory database.
@@ -347,9 +360,27 @@ class SQLiteStore:
                 for statement in _MIGRATIONS[number].split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                if number == 2:
+                    self._fill_requester_keys(conn)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _fill_requester_keys(self, conn: sqlite3.Connection) -> None:
+        """Index the requesters of the tickets stored before schema version 3.
+
+        Each ticket's creation event (position 0) holds its requester; the key is
+        computed in Python (`requester_key`), as for new tickets, since SQLite's
+        ``lower`` folds ASCII only.
+        """
+        rows = conn.execute("SELECT ticket_id, body FROM events WHERE position = 0").fetchall()
+        updates = []
+        for ticket_id, body in rows:
+            creation = self._decode(ticket_id, [body])
+            key = requester_key(creation)
+            if key is not None:
+                updates.append((key, ticket_id))
+        conn.executemany("UPDATE tickets SET requester_email = ? WHERE id = ?", updates)
 
     def schema_version(self) -> int:
         """Return the schema version of the open database."""
@@ -479,11 +510,20 @@ class SQLiteStore:
             try:
                 conn.execute(
                     "INSERT INTO tickets (version, status, priority, assignee, department, "
-                    "due_at, queue_due, queue_since, queue_rank, id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*row, tid),
+                    "due_at, queue_due, queue_since, queue_rank, requester_email, id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*row, requester_key(ticket), tid),
                 )
             except sqlite3.IntegrityError:
+                self._conflict(conn, tid, expected)
+        elif rewrite:  # a purge: the requester is erased, and so is its key
+            cursor = conn.execute(
+                "UPDATE tickets SET version = ?, status = ?, priority = ?, assignee = ?, "
+                "department = ?, due_at = ?, queue_due = ?, queue_since = ?, queue_rank = ?, "
+                "requester_email = ?, claimed_until = NULL WHERE id = ? AND version = ?",
+                (*row, requester_key(ticket), tid, expected),
+            )
+            if cursor.rowcount != 1:
                 self._conflict(conn, tid, expected)
         else:
             cursor = conn.execute(
@@ -543,6 +583,9 @@ class SQLiteStore:
         if query.tag is not None:
             where.append("id IN (SELECT ticket_id FROM tags WHERE tag = ?)")
             params.append(query.tag)
+        if query.requester is not None:
+            where.append("requester_email = ?")
+            params.append(query.requester)
         sql = "SELECT id, version FROM tickets"
         if where:
             sql += " WHERE " + " AND ".join(where)

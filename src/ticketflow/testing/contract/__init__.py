@@ -29,16 +29,18 @@ tickets made by a real `ticketflow.Helpdesk` on a `ticketflow.FakeClock`
 (merges, which commit two changes at once, and purges, which rewrite a
 timeline, included): reading back what was committed, `TicketNotFound`,
 optimistic concurrency and its `ConflictError` fields, atomic multi-change
-commits, `find` by every `TicketQuery` field, the due index, claims and their
+commits, `find` by every `TicketQuery` field, the requester index
+(`TicketQuery.requester`: case-insensitive, kept through merges, purges and
+reopens), the due index, claims and their
 lease, the outbox, the work queue (`TicketStore.queue`: its order, filters and
 limit) and `TicketStore.reindex`, ``count``, durability across a reopen, and, last, a
 Hypothesis state machine (`StoreAgreementMachine`) that drives random
 workloads through your store and a `MemoryStore` side by side and asserts
 they agree after every step.
 
-The tests live in one private module per capability (basic storage, the due
-index and claims, the work queue, ``reindex``, the outbox, durability, the state
-machine); `StoreContract` inherits them all.
+The tests live in one private module per capability (basic storage, the
+requester index, the due index and claims, the work queue, ``reindex``, the
+outbox, durability, the state machine); `StoreContract` inherits them all.
 
 This package imports pytest and Hypothesis (the ``test`` extra);
 ``ticketflow.testing`` loads it only when `StoreContract` is first used.
@@ -57,6 +59,7 @@ from ._machine import StoreAgreementMachine as StoreAgreementMachine
 from ._outbox import OutboxContract
 from ._queue import QueueContract
 from ._reindex import ReindexContract
+from ._requester import RequesterContract
 from ._storage import StorageContract
 
 __all__ = [
@@ -71,7 +74,8 @@ __all__ = [
 
 # One base class per capability, each in its own module. pytest runs inherited tests
 # base classes first (reverse MRO), so they are listed from the last to run to the first:
-# basic storage, due index and claims, queue, reindex, outbox, durability, state machine.
+# basic storage, the requester index, due index and claims, queue, reindex, outbox,
+# durability, state machine.
 class StoreContract(
     AgreementContract,
     DurabilityContract,
@@ -79,6 +83,7 @@ class StoreContract(
     ReindexContract,
     QueueContract,
     DueContract,
+    RequesterContract,
     StorageContract,
 ):
     """Base class of the store contract suite: subclass it, give it ``make_store``.

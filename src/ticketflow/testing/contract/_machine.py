@@ -365,6 +365,11 @@ class StoreAgreementMachine(RuleBasedStateMachine):
         assert model.outbox_pending() == store.outbox_pending()
         query = TicketQuery(statuses=frozenset({self.workflow.initial}) if self.workflow else None)
         assert model.find(query) == store.find(query)
+        email = next((t.requester.email for t in tickets if t.requester.email), None)
+        if email is not None and email.strip():
+            # The requester index, asked in another case than the address was given in.
+            query = TicketQuery(requester=email.upper())
+            assert model.find(query) == store.find(query)
         self._queues_agree(tickets)
 
     def _queues_agree(self, tickets: Sequence[Ticket]) -> None:

@@ -356,6 +356,9 @@ class StorageContract(ContractBase):
         "tag": TicketQuery(tag="vip"),
         "tag-of-purged": TicketQuery(tag="gdpr"),
         "tag-and-assignee": TicketQuery(tag="vip", assignee="ann"),
+        "requester": TicketQuery(requester="Ann@Example.com"),
+        "requester-and-priority": TicketQuery(requester="ann@example.com", priority=Priority.HIGH),
+        "requester-with-limit": TicketQuery(requester="ann@example.com", limit=2),
         "status-and-priority": TicketQuery(statuses=frozenset({"new"}), priority=Priority.HIGH),
         "all-criteria": TicketQuery(
             statuses=frozenset({"new", "answered"}),
