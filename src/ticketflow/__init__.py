@@ -16,6 +16,8 @@ from ._calendar import BusinessCalendar as BusinessCalendar
 from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
+from ._engine import AgentHandle as AgentHandle
+from ._engine import CustomerHandle as CustomerHandle
 from ._engine import Helpdesk as Helpdesk
 from ._engine import SimulatedAction as SimulatedAction
 from ._engine import Simulation as Simulation
@@ -59,6 +61,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "AgentHandle",
     "BusinessCalendar",
     "Category",
     "Clock",
@@ -66,6 +69,7 @@ __all__ = [
     "ConflictError",
     "ConflictRetry",
     "CreatedData",
+    "CustomerHandle",
     "Event",
     "EventKind",
     "FakeClock",

@@ -10,13 +10,19 @@
 - `_queries`: reads (`get`, `timeline`, `allowed`, `find`, `queue`, `next_due`,
   `sla_state`).
 - `_simulate`: `Helpdesk.simulate`, its replay and its result values.
+- `_access`: who may see which ticket (a customer's own, a participant's, a
+  handle's scope); the permission table itself is the configuration's.
+- `_handles`: `CustomerHandle` and `AgentHandle`, the scoped handles of
+  `Helpdesk.for_customer` and `Helpdesk.for_agent`.
 
 Imports run one way: `_helpdesk` imports the others; they name `Helpdesk` only
 for type checking and reach its private state, as the methods they were did.
 """
 
+from ._handles import AgentHandle as AgentHandle
+from ._handles import CustomerHandle as CustomerHandle
 from ._helpdesk import Helpdesk as Helpdesk
 from ._simulate import SimulatedAction as SimulatedAction
 from ._simulate import Simulation as Simulation
 
-__all__ = ["Helpdesk", "SimulatedAction", "Simulation"]
+__all__ = ["AgentHandle", "CustomerHandle", "Helpdesk", "SimulatedAction", "Simulation"]

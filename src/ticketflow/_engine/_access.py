@@ -14,18 +14,9 @@ from collections.abc import Iterable
 from typing import final
 
 from .._model import Requester, Ticket
+from .._validate import email_key
 
-__all__ = ["Scope", "email_key", "is_customer_of", "is_requester", "same_person"]
-
-
-def email_key(email: str | None) -> str | None:
-    """Return the form e-mail addresses are matched by: stripped and case-folded, or None.
-
-    The same normalisation as the stores' requester index.
-    """
-    if email is None:
-        return None
-    return email.strip().casefold() or None
+__all__ = ["Scope", "is_customer_of", "is_requester", "same_person"]
 
 
 def same_person(a: Requester, b: Requester) -> bool:

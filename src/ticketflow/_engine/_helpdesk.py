@@ -80,6 +80,7 @@ from . import _delivery, _queries, _simulate, _sweeps
 from ._access import Scope, is_customer_of, is_requester, same_person
 from ._delivery import EVENT_KINDS as _EVENT_KINDS
 from ._delivery import publish as _publish
+from ._handles import AgentHandle, CustomerHandle, agent_departments, customer_requester
 from ._simulate import Simulation
 
 __all__ = ["Helpdesk", "Policy"]
@@ -403,6 +404,50 @@ class Helpdesk:
                 field="command",
             )
         return run(self, command, by, None)
+
+    def _execute_as(self, command: Command, actor: Actor, scope: Scope | None) -> Ticket:
+        """Run ``command`` as ``actor`` within a handle's ``scope`` (see `_handles`)."""
+        run = _EXECUTE.get(type(command))
+        if run is None:  # pragma: no cover - the handles build command values only
+            raise InvalidInputError("not a command value", field="command")
+        return run(self, command, actor, scope)
+
+    # --- scoped handles (see _handles) ---------------------------------------------
+
+    def for_customer(self, customer: str | Requester) -> CustomerHandle:
+        """Return the help desk as the customer ``customer`` may use it.
+
+        A `CustomerHandle` has the same commands and queries, without ``by``:
+        its commands run as ``Actor(email, Role.CUSTOMER)`` through the
+        permission table (a customer may open, reply and confirm by default;
+        ``resolve`` raises `PermissionDenied`), on the tickets the customer
+        requested (matched by e-mail address, case-insensitively) or is a
+        participant of, and with ``organisation_visibility`` in the
+        configuration, those of their organisation. Any other ticket id raises
+        `TicketNotFound`, as an unknown one does. Its reads return
+        `ticketflow.CustomerView` values.
+
+        Args:
+            customer: The customer's e-mail address, or a `Requester` with one
+                (its name and organisation are used when it opens tickets).
+
+        Raises:
+            InvalidInputError: no e-mail address.
+        """
+        return CustomerHandle(self, customer_requester(customer))
+
+    def for_agent(self, agent_id: str, departments: Iterable[str] | None = None) -> AgentHandle:
+        """Return the help desk as the agent ``agent_id`` may use it.
+
+        An `AgentHandle` has the same commands and queries, without ``by``: its
+        commands run as ``Actor(agent_id, Role.AGENT)`` through the permission
+        table and the policy hook. With ``departments`` it reads and acts only on
+        tickets of those departments; any other ticket id raises `TicketNotFound`.
+
+        Raises:
+            InvalidInputError: a blank agent id, or ``departments`` not a list of names.
+        """
+        return AgentHandle(self, agent_id, agent_departments(agent_id, departments))
 
     def _begin(self, ticket: Ticket) -> tuple[Batch, datetime]:
         """Start a commit on ``ticket``: its instant, and what was due by then, fired."""
