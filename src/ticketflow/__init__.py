@@ -32,6 +32,10 @@ from ._model import Role as Role
 from ._model import Ticket as Ticket
 from ._retry import ConflictRetry as ConflictRetry
 from ._retry import retry_on_conflict as retry_on_conflict
+from ._views import CustomerView as CustomerView
+from ._views import PublicEvent as PublicEvent
+from ._views import PublicMessage as PublicMessage
+from ._views import customer_view as customer_view
 from ._workflow import Category as Category
 from ._workflow import ClosedPolicy as ClosedPolicy
 from ._workflow import Status as Status
@@ -70,6 +74,7 @@ __all__ = [
     "ConflictRetry",
     "CreatedData",
     "CustomerHandle",
+    "CustomerView",
     "Event",
     "EventKind",
     "FakeClock",
@@ -81,6 +86,8 @@ __all__ = [
     "PermissionDenied",
     "PostgresStore",
     "Priority",
+    "PublicEvent",
+    "PublicMessage",
     "Requester",
     "RequesterMismatchError",
     "Role",
@@ -104,6 +111,7 @@ __all__ = [
     "WorkflowError",
     "__version__",
     "commands",
+    "customer_view",
     "open_store",
     "retry_on_conflict",
     "rules",

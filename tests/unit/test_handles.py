@@ -8,6 +8,7 @@ from ticketflow import (
     Actor,
     AgentHandle,
     CustomerHandle,
+    CustomerView,
     FakeClock,
     Helpdesk,
     HelpdeskConfig,
@@ -19,7 +20,6 @@ from ticketflow import (
     TicketNotFound,
     workflows,
 )
-from ticketflow._views import CustomerView
 
 from .conftest import START
 
