@@ -149,7 +149,7 @@ class StorageContract(ContractBase):
         clock.advance(hours=1)
         source = desk.customer_reply(source.id, "any news?")
         clock.advance(hours=1)
-        merged_target = desk.merge(source.id, target.id, by="bob")
+        merged_target = desk.merge(source.id, target.id, allow_other_requester=True, by="bob")
         merged_source = store.get(source.id)
         assert merged_target == store.get(target.id)
         assert merged_target.timeline == store.events(target.id)
@@ -408,7 +408,7 @@ class StorageContract(ContractBase):
         desk.purge(
             "T4", by=Actor("dpo", Role.ADMIN)
         )  # a tombstone keeps its tags and stays findable
-        desk.merge("T2", "T3", by="bob")
+        desk.merge("T2", "T3", allow_other_requester=True, by="bob")
         return [store.get(t.id) for t in made]
 
     @pytest.mark.parametrize("name", list(_QUERIES))
@@ -449,7 +449,7 @@ class StorageContract(ContractBase):
         desk = _desk(store, clock)
         ids = [desk.open_ticket(subject=str(n), requester=_ANN).id for n in range(5)]
         assert 5 == store.count()
-        desk.merge(ids[0], ids[1], by="bob")
+        desk.merge(ids[0], ids[1], allow_other_requester=True, by="bob")
         desk.purge(ids[2], by=Actor("dpo", Role.ADMIN))
         desk.agent_reply(ids[3], "hi", by="bob")
         assert 5 == store.count()
