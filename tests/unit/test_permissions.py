@@ -25,6 +25,7 @@ from ticketflow import (
     RuleError,
     Ticket,
     TicketflowError,
+    TicketLockedError,
     TicketNotFound,
 )
 from ticketflow.commands import AgentReply, Command, CustomerReply, Note, Open, Resolve
@@ -471,3 +472,17 @@ def test_purging_the_target_erases_its_participants() -> None:
     tombstone = desk.purge(target.id, by=ADMIN)
     text = repr([e.to_dict() for e in tombstone.timeline])
     assert "yan@example.org" not in text
+
+
+def test_a_reply_to_a_purged_merged_ticket_is_refused_as_locked() -> None:
+    """A purged source is no one's: its reply is not passed on to the target."""
+    desk = _desk()
+    anns = desk.open_ticket(subject="VPN", requester=ANN)
+    again = desk.open_ticket(subject="VPN again", requester=ANN)
+    desk.merge(again.id, anns.id, by="bob")
+    desk.purge(again.id, by=ADMIN)
+    before = (_snapshot(desk, anns.id), _snapshot(desk, again.id))
+    with pytest.raises(TicketLockedError) as info:
+        desk.customer_reply(again.id, "hello?")
+    assert (again.id, "purged") == (info.value.ticket_id, info.value.status)
+    assert before == (_snapshot(desk, anns.id), _snapshot(desk, again.id))

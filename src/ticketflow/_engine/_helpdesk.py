@@ -653,7 +653,8 @@ class Helpdesk:
             if followed is None:
                 followed = {ticket.id}
             merged_into = current.merged_into
-            if merged_into is None or merged_into in followed:
+            # A purged ticket takes no reply, not even one to pass on (it is no one's).
+            if merged_into is None or merged_into in followed or wf.status(current.status).final:
                 return self._reply_to_locked(current, command, actor)
             followed.add(merged_into)
             ticket = self._merge_target(actor, command, current.id, merged_into, scope)
@@ -668,8 +669,11 @@ class Helpdesk:
     ) -> Ticket:
         """The ticket ``merged`` was merged into, ``into``, if the customer may see it."""
         target = self._store.get(into)
-        if actor.role is _CUSTOMER and not (
-            scope.sees(target) if scope is not None else is_customer_of(actor.id, target)
+        # A purged target is no one's: the reply is refused as locked, as it always was.
+        if (
+            actor.role is _CUSTOMER
+            and not self._workflow.status(target.status).final
+            and not (scope.sees(target) if scope is not None else is_customer_of(actor.id, target))
         ):
             raise self._deny(
                 actor,
