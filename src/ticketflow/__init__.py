@@ -16,6 +16,8 @@ from ._calendar import BusinessCalendar as BusinessCalendar
 from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
+from ._engine import AgentHandle as AgentHandle
+from ._engine import CustomerHandle as CustomerHandle
 from ._engine import ErasureResult as ErasureResult
 from ._engine import Helpdesk as Helpdesk
 from ._engine import PurgeResult as PurgeResult
@@ -44,6 +46,8 @@ from ._workflow import Workflow as Workflow
 from .config import HelpdeskConfig as HelpdeskConfig
 from .exceptions import ConflictError as ConflictError
 from .exceptions import InvalidInputError as InvalidInputError
+from .exceptions import PermissionDenied as PermissionDenied
+from .exceptions import RequesterMismatchError as RequesterMismatchError
 from .exceptions import RuleError as RuleError
 from .exceptions import RuleLoopError as RuleLoopError
 from .exceptions import StoreError as StoreError
@@ -63,6 +67,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "AgentHandle",
     "BusinessCalendar",
     "Category",
     "Clock",
@@ -70,6 +75,7 @@ __all__ = [
     "ConflictError",
     "ConflictRetry",
     "CreatedData",
+    "CustomerHandle",
     "CustomerView",
     "ErasureResult",
     "Event",
@@ -80,12 +86,14 @@ __all__ = [
     "InvalidInputError",
     "MemoryStore",
     "Message",
+    "PermissionDenied",
     "PostgresStore",
     "Priority",
     "PublicEvent",
     "PublicMessage",
     "PurgeResult",
     "Requester",
+    "RequesterMismatchError",
     "Role",
     "RuleError",
     "RuleLoopError",

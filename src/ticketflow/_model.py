@@ -89,10 +89,15 @@ class Priority(enum.IntEnum):
 
 
 class Role(enum.StrEnum):
-    """Who acted: the customer, an agent, or the system (rules, automation)."""
+    """Who acted: the customer, an agent, an administrator, or the system (rules, automation).
+
+    The configuration's permission table (`ticketflow.config.HelpdeskConfig.permissions`)
+    says which commands each role may run.
+    """
 
     CUSTOMER = "customer"
     AGENT = "agent"
+    ADMIN = "admin"
     SYSTEM = "system"
 
 
@@ -540,6 +545,21 @@ class Ticket:
                 into: str = event.data["into"]
                 return into
         return None
+
+    @property
+    def participants(self) -> tuple[Requester, ...]:
+        """The other requesters whose tickets were merged into this one, oldest first.
+
+        A merge of another requester's ticket (``allow_other_requester=True``)
+        records them in its ``merge_received`` event; they may see this ticket
+        (its customer view) and reply to it. Read from the timeline: it is asked
+        only when a customer is not the requester.
+        """
+        found: list[Requester] = []
+        for event in self.timeline:
+            if event.kind is EventKind.MERGE_RECEIVED:
+                found.extend(Requester.from_dict(p) for p in event.data.get("participants", ()))
+        return tuple(found)
 
     @property
     def created_at(self) -> datetime:

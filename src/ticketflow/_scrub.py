@@ -13,6 +13,7 @@ from typing import Any, Final
 import attrs
 
 from ._model import EMPTY, Actor, CreatedData, Event, EventKind, Message, Requester, Role
+from ._validate import email_key
 
 __all__ = [
     "ERASED_CUSTOMER",
@@ -31,6 +32,9 @@ ERASED_FIELD: Final = "(erased)"
 
 MessageKey = tuple[str, str, str, str]
 """What identifies a copied message: its time (ISO), author id, author role and body."""
+
+
+_KEPT_ON_MESSAGES: Final = ("rule", "due", "processed_at")
 
 
 def _scrub_actor(actor: Actor) -> Actor:
@@ -58,13 +62,17 @@ def scrub_event(event: Event) -> Event:
             custom_fields=EMPTY,
         )
     elif kind in (EventKind.AGENT_REPLIED, EventKind.CUSTOMER_REPLIED, EventKind.NOTE_ADDED):
-        data = {**data, "body": ""}
+        # Kept by name (what a rule tagged it with), never by omission: a message's
+        # other data (HTML, attachments, addresses, metadata) is the person's.
+        data = {"body": "", **{k: data[k] for k in _KEPT_ON_MESSAGES if k in data}}
     elif kind in (EventKind.TAGS_ADDED, EventKind.TAGS_REMOVED):
         data = {**data, "tags": []}
     elif kind is EventKind.FIELD_SET:
         data = {**data, "name": ERASED_FIELD, "value": None}
     elif kind is EventKind.MERGE_RECEIVED:
         data = {**data, "messages": tuple(_scrub_message(m) for m in data["messages"])}
+        if "participants" in data:
+            data["participants"] = ()  # the people who joined it: nothing of theirs stays
     return event.replace(actor=_scrub_actor(event.actor), data=data)
 
 
@@ -112,6 +120,7 @@ def scrub_copies(
     source: str,
     copied: Collection[MessageKey],
     customers: Collection[str],
+    person: Requester | None = None,
 ) -> tuple[list[Event], bool]:
     """Return ``timeline`` with what came from the purged ticket ``source`` scrubbed.
 
@@ -121,7 +130,8 @@ def scrub_copies(
     whose key is in ``copied`` (`copied_messages` of the purged ticket). And the
     events written after the merge by one of ``customers`` (the purged ticket's
     customer ids: their replies redirected to the target) are scrubbed whole,
-    as `scrub_event` does.
+    as `scrub_event` does. ``person`` (the purged ticket's requester) is
+    removed from the participants every merge recorded.
 
     Returns:
         The timeline, and whether anything changed.
@@ -138,11 +148,25 @@ def scrub_copies(
             scrubbed = tuple(
                 _scrub_message(m) if whole or _key(m) in copied else m for m in messages
             )
+            data = dict(event.data)
             if whole or scrubbed != tuple(messages):
                 after_merge = True
-                new = event.replace(data={**event.data, "messages": scrubbed})
+                data["messages"] = scrubbed
+            if person is not None and data.get("participants"):
+                data["participants"] = tuple(p for p in data["participants"] if not _is(person, p))
+            if data != event.data:
+                new = event.replace(data=data)
         elif after_merge and event.actor.role is Role.CUSTOMER and event.actor.id in customers:
             new = scrub_event(event)
         changed = changed or new != event
         out.append(new)
     return out, changed
+
+
+def _is(person: Requester, participant: Requester | Mapping[str, Any]) -> bool:
+    """Whether ``participant`` (as a merge recorded it) is ``person``: same e-mail, or same name."""
+    other = participant if isinstance(participant, Requester) else Requester.from_dict(participant)
+    mine, theirs = email_key(person.email), email_key(other.email)
+    if mine is not None or theirs is not None:
+        return mine == theirs
+    return person.name == other.name

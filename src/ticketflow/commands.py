@@ -90,6 +90,16 @@ def _text(value: object, field: str) -> None:
         _validate.text(value, field)
 
 
+def _body(value: str) -> None:
+    # A reply or note of nothing would count as a response (an SLA "met").
+    _text(value, "body")
+    if not value or value.isspace():
+        raise InvalidInputError(
+            "body must hold text: an empty or white-space-only message is refused",
+            field="body",
+        )
+
+
 def _name(value: object, field: str) -> None:
     _validate.text(value, field, allow_empty=False)
 
@@ -149,7 +159,9 @@ class _Base:
     kind: ClassVar[EventKind]
     """The kind of the event it records."""
     role: ClassVar[Role] = Role.AGENT
-    """The role of ``by`` when it is given as an id (a string)."""
+    """Whose command it is: for `Role.CUSTOMER` (``open``, ``customer_reply``,
+    ``confirm``) ``by=None`` means the ticket's requester, for the others the
+    system. A ``by`` given as a string is always an agent's id."""
     triggered: ClassVar[bool] = False
     """Whether it can run from its workflow trigger alone: through `Helpdesk.fire`
     and as a rule's ``command`` action (it takes no arguments of its own)."""
@@ -194,7 +206,7 @@ class Open(_Base):
     name: ClassVar[str] = "open"
     method: ClassVar[str] = "open_ticket"
     kind: ClassVar[EventKind] = EventKind.CREATED
-    role: ClassVar[Role] = Role.AGENT
+    role: ClassVar[Role] = Role.CUSTOMER
 
     subject: str
     requester: Requester
@@ -225,7 +237,7 @@ class Open(_Base):
 @final
 @attrs.frozen(kw_only=True, init=False)
 class AgentReply(_Base):
-    """A public agent reply (`Helpdesk.agent_reply`)."""
+    """A public agent reply (`Helpdesk.agent_reply`); an empty or blank ``body`` is refused."""
 
     name: ClassVar[str] = "agent_reply"
     method: ClassVar[str] = "agent_reply"
@@ -237,7 +249,7 @@ class AgentReply(_Base):
     def __init__(self, *, ticket_id: str, body: str) -> None:
         """Build it; a hand-written ``__init__``: it is on every reply's path."""
         _check_id(ticket_id)
-        _text(body, "body")
+        _body(body)
         _AgentReply_ticket_id(self, ticket_id)
         _AgentReply_body(self, body)
 
@@ -249,7 +261,10 @@ _AgentReply_body = AgentReply.__dict__["body"].__set__
 @final
 @attrs.frozen(kw_only=True, init=False)
 class CustomerReply(_Base):
-    """A customer reply (`Helpdesk.customer_reply`); ``by`` defaults to the requester."""
+    """A customer reply (`Helpdesk.customer_reply`); ``by`` defaults to the requester.
+
+    An empty or white-space-only ``body`` is refused (`ticketflow.InvalidInputError`).
+    """
 
     name: ClassVar[str] = "customer_reply"
     method: ClassVar[str] = "customer_reply"
@@ -262,7 +277,7 @@ class CustomerReply(_Base):
     def __init__(self, *, ticket_id: str, body: str) -> None:
         """Build it; a hand-written ``__init__``: it is on every reply's path."""
         _check_id(ticket_id)
-        _text(body, "body")
+        _body(body)
         _CustomerReply_ticket_id(self, ticket_id)
         _CustomerReply_body(self, body)
 
@@ -274,7 +289,10 @@ _CustomerReply_body = CustomerReply.__dict__["body"].__set__
 @final
 @attrs.frozen(kw_only=True, init=False)
 class Note(_Base):
-    """An internal note, private to agents (`Helpdesk.add_note`; a rule's ``note`` action)."""
+    """An internal note, private to agents (`Helpdesk.add_note`; a rule's ``note`` action).
+
+    An empty or white-space-only ``body`` is refused (`ticketflow.InvalidInputError`).
+    """
 
     name: ClassVar[str] = "note"
     method: ClassVar[str] = "add_note"
@@ -286,7 +304,7 @@ class Note(_Base):
     def __init__(self, *, ticket_id: str, body: str) -> None:
         """Build it; a hand-written ``__init__``: it is on every reply's path."""
         _check_id(ticket_id)
-        _text(body, "body")
+        _body(body)
         _Note_ticket_id(self, ticket_id)
         _Note_body(self, body)
 
@@ -521,7 +539,15 @@ class Restore(_OnTicket):
 @final
 @attrs.frozen(kw_only=True)
 class Merge(_Base):
-    """Merge ``ticket_id`` into ``into_id`` (`Helpdesk.merge`; it returns the target)."""
+    """Merge ``ticket_id`` into ``into_id`` (`Helpdesk.merge`; it returns the target).
+
+    Args:
+        ticket_id: The source, locked once merged.
+        into_id: The target, which receives the source's thread.
+        allow_other_requester: Merge even when the two tickets have different
+            requesters (by default `ticketflow.RequesterMismatchError`); the
+            source's requester then becomes a participant of the target.
+    """
 
     name: ClassVar[str] = "merge"
     method: ClassVar[str] = "merge"
@@ -529,6 +555,7 @@ class Merge(_Base):
 
     ticket_id: str
     into_id: str
+    allow_other_requester: bool = False
 
     def __attrs_post_init__(self) -> None:
         """Check the arguments (``InvalidInputError`` names the bad one)."""
@@ -536,6 +563,12 @@ class Merge(_Base):
         _name(self.into_id, "into_id")
         if self.ticket_id == self.into_id:
             raise InvalidInputError("a ticket cannot be merged into itself", field="into_id")
+        if not isinstance(self.allow_other_requester, bool):
+            raise InvalidInputError(
+                "allow_other_requester must be True or False, got "
+                f"{_validate.describe(self.allow_other_requester)}",
+                field="allow_other_requester",
+            )
 
 
 @final

@@ -3,7 +3,8 @@
 A `HelpdeskConfig` holds everything a `ticketflow.Helpdesk` runs besides its
 store and clock: the workflow (the status graph only), the rules, the SLA
 policies, the named business calendars those policies count in, the event kinds
-written to the outbox, and the guards the graph names. It is the one place the
+written to the outbox, the guards the graph names, and who may do what (the
+permission table). It is the one place the
 engine reads rules, SLA policies and outbox kinds from.
 
 It loads from one versioned file format (TOML, or the same data as JSON), read
@@ -13,7 +14,10 @@ the same way by the library, the presets and every command of the command line::
     name = "support"
     initial = "new"
     outbox = ["notified", "escalated", "sla_warning", "sla_breached"]
+    organisation_visibility = false
 
+    [permissions]        # which roles may run which commands
+    customer = ["open", "customer_reply", "confirm"]
     [settings]           # the workflow's settings
     [[statuses]]         # the status graph
     [[transitions]]
@@ -27,7 +31,7 @@ Every key is listed with its type, default and meaning in the reference page
 (``sla[0].targets.normal.first_repy``). Errors come from the tree in
 `ticketflow.exceptions`, by section: the top level and the graph raise
 `WorkflowError`, ``[[rules]]`` and ``[[sla]]`` raise `RuleError`, and
-``[calendars]`` raises `InvalidInputError`; all three subclass ``ValueError``
+``[calendars]`` and ``[permissions]`` raise `InvalidInputError`; all three subclass ``ValueError``
 and every message starts with the path of the offending key.
 
 Imports run one way: this module builds on the workflow, the rules and the SLA
@@ -47,17 +51,25 @@ from typing import Any, Final, final
 import attrs
 
 from ._calendar import BusinessCalendar
-from ._model import EventKind, Priority
+from ._model import EventKind, Priority, Role
 from ._toml import dumps as toml_dumps
 from ._workflow import COMMANDS as _COMMANDS
 from ._workflow import ClosedPolicy, Guard, Workflow
+from .commands import BY_NAME as _BY_NAME
 from .exceptions import InvalidInputError, RuleError, TicketflowError, WorkflowError
 from .rules import Rule, RuleSet
 from .sla import Metric, SlaPolicies, SlaPolicy
 from .workflows import PRESETS as _PRESETS
 from .workflows import preset_data
 
-__all__ = ["DEFAULT_OUTBOX", "HelpdeskConfig", "SCHEMA_VERSION", "sla_from_dict"]  # noqa: RUF022 - sorted() order, as test_exported_members checks
+__all__ = [  # noqa: RUF022 - sorted() order, as test_exported_members checks
+    "DEFAULT_OUTBOX",
+    "DEFAULT_PERMISSIONS",
+    "HelpdeskConfig",
+    "SCHEMA_VERSION",
+    "SYSTEM_COMMANDS",
+    "sla_from_dict",
+]
 
 SCHEMA_VERSION: Final = 1
 """The version of the configuration schema this ticketflow reads and writes."""
@@ -66,6 +78,31 @@ DEFAULT_OUTBOX: Final[frozenset[EventKind]] = frozenset(
     {EventKind.NOTIFIED, EventKind.ESCALATED, EventKind.SLA_WARNING, EventKind.SLA_BREACHED}
 )
 """The outbox kinds when a configuration names none: the notifications rules and SLAs raise."""
+
+_ALL_COMMANDS: Final = frozenset(_BY_NAME)
+
+SYSTEM_COMMANDS: Final[frozenset[str]] = frozenset(
+    {"assign", "set_priority", "add_tags", "remove_tags", "set_field", "note", "notify"}
+    | {"escalate", "fire"}
+    | {name for name, cls in _BY_NAME.items() if cls.triggered}
+)
+"""The commands rule actions and SLA escalations can run: the system role's default."""
+
+DEFAULT_PERMISSIONS: Final[Mapping[Role, frozenset[str]]] = MappingProxyType(
+    {
+        Role.CUSTOMER: frozenset({"open", "customer_reply", "confirm"}),
+        Role.AGENT: _ALL_COMMANDS - {"purge"},
+        Role.ADMIN: _ALL_COMMANDS,
+        Role.SYSTEM: SYSTEM_COMMANDS,
+    }
+)
+"""Which commands each role may run when a configuration says nothing else.
+
+Customers open tickets, reply (a reply to a resolved or closed ticket reopens it
+or opens a follow-up, as the workflow says) and confirm a resolution (with its
+optional rating); agents run everything but ``purge``; admins everything; the
+system (``by=None`` on an agent command) what rules and SLA escalations can run.
+"""
 
 _GRAPH_KEYS: Final = ("name", "initial", "settings", "statuses", "transitions", "events")
 
@@ -146,6 +183,8 @@ _SCHEMA: Final = _Table(
         "name": _LEAF,
         "initial": _LEAF,
         "outbox": _LEAF,
+        "organisation_visibility": _LEAF,
+        "permissions": _MapOf("<role>", frozenset(role.value for role in Role), _LEAF),
         "settings": _Table(
             {"closed_policy": _LEAF, "reopen_window_days": _LEAF, "reopen_resolved": _LEAF}
         ),
@@ -213,7 +252,7 @@ def _error(path: str, message: str) -> TicketflowError:
     text = f"{path}: {message}"
     if root in {"rules", "sla"}:
         return RuleError(text)
-    if root == "calendars":
+    if root in {"calendars", "permissions", "organisation_visibility"}:
         return InvalidInputError(text, field=path)
     return WorkflowError(text, item=path)
 
@@ -374,6 +413,45 @@ def _kinds(raw: Iterable[EventKind | str]) -> frozenset[EventKind]:
     return frozenset(kinds)
 
 
+def _permissions(
+    value: Mapping[Role | str, Iterable[str]] | None,
+) -> Mapping[Role, frozenset[str]]:
+    """The whole permission table: ``value``'s roles, the defaults for the others.
+
+    Raises:
+        InvalidInputError: an unknown role or command, or a role's commands given
+            as something else than an array of names (``field`` is the path).
+    """
+    if value is None:
+        return DEFAULT_PERMISSIONS
+    if not isinstance(value, Mapping):
+        raise _error("permissions", f"expected a table of roles, got {type(value).__name__}")
+    table = dict(DEFAULT_PERMISSIONS)
+    roles = ", ".join(role.value for role in Role)
+    for key, names in value.items():
+        try:
+            role = Role(key)
+        except ValueError:
+            raise _error(f"permissions.{key}", f"unknown role; roles: {roles}") from None
+        path = f"permissions.{role.value}"
+        if isinstance(names, str) or not isinstance(names, Iterable):
+            raise _error(path, f"expected an array of command names, got {names!r}")
+        commands = set()
+        for index, name in enumerate(names):
+            if name not in _ALL_COMMANDS:
+                known = ", ".join(sorted(_ALL_COMMANDS))
+                raise _error(f"{path}[{index}]", f"unknown command {name!r}; commands: {known}")
+            commands.add(name)
+        table[role] = frozenset(commands)
+    return MappingProxyType(table)
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _error("organisation_visibility", f"expected true or false, got {value!r}")
+    return value
+
+
 def sla_from_dict(data: Mapping[str, Any]) -> SlaPolicies:
     """Read the SLA policies of configuration data: its ``[[sla]]`` and ``[calendars]``.
 
@@ -448,12 +526,21 @@ class HelpdeskConfig:
         outbox: The event kinds written to the store's outbox in the same
             transaction as the change (delivered at least once); default
             `DEFAULT_OUTBOX`, empty for none.
+        permissions: Which commands each `ticketflow.Role` may run: role to
+            command names. Roles left out keep their `DEFAULT_PERMISSIONS`; the
+            value read back is the whole table. A refused command raises
+            `ticketflow.PermissionDenied`.
+        organisation_visibility: Whether a customer handle
+            (`ticketflow.Helpdesk.for_customer`) of a requester with an
+            ``organisation`` also sees the tickets of that organisation's other
+            requesters (default ``False``: only their own).
 
     Raises:
         RuleError: a rule names a command or trigger the workflow does not have,
             or two rules share a name.
         WorkflowError: the workflow carries rules or SLA data, or an outbox kind
             is unknown.
+        InvalidInputError: a permission names an unknown role or command.
     """
 
     workflow: Workflow
@@ -467,6 +554,12 @@ class HelpdeskConfig:
         factory=dict, converter=_calendar_map, eq=attrs.cmp_using(eq=lambda a, b: a == b)
     )
     outbox: frozenset[EventKind] = attrs.field(default=DEFAULT_OUTBOX, converter=_kinds)
+    permissions: Mapping[Role, frozenset[str]] = attrs.field(
+        default=DEFAULT_PERMISSIONS,
+        converter=_permissions,
+        eq=attrs.cmp_using(eq=lambda a, b: dict(a) == dict(b)),
+    )
+    organisation_visibility: bool = attrs.field(default=False, converter=_flag)
 
     def __attrs_post_init__(self) -> None:
         """Check the parts against each other (attrs calls it after ``__init__``)."""
@@ -614,6 +707,8 @@ class HelpdeskConfig:
             sla=_sla(data, calendars),
             calendars=calendars,
             outbox=_outbox(data),
+            permissions=data.get("permissions"),
+            organisation_visibility=data.get("organisation_visibility", False),
         )
 
     @classmethod
@@ -689,6 +784,15 @@ class HelpdeskConfig:
             out["rules"] = [rule.to_dict() for rule in self.rules]
         if policies:
             out["sla"] = policies
+        if self.organisation_visibility:
+            out["organisation_visibility"] = True
+        changed = {
+            role.value: sorted(names)
+            for role, names in self.permissions.items()
+            if names != DEFAULT_PERMISSIONS[role]
+        }
+        if changed:
+            out["permissions"] = changed
         return out
 
     def to_toml(self) -> str:

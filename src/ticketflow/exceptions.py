@@ -8,9 +8,11 @@ TicketflowError
 ├── TransitionError                the workflow does not allow this command here
 ├── TicketLockedError              a closed, merged or purged ticket refused a change
 ├── TicketNotFound(KeyError)       no ticket with that id
+├── PermissionDenied               the actor's role or the policy hook refused the command
 ├── InvalidInputError(ValueError)  a command argument is wrong (naive datetime, bad field)
 │   ├── ImportRecordError          an imported record is refused (its id, event, field)
-│   └── ImportFormatError          a line or row of an import file cannot be read
+│   ├── ImportFormatError          a line or row of an import file cannot be read
+│   └── RequesterMismatchError     a merge of two requesters' tickets, not allowed explicitly
 └── StoreError                     a storage backend failed
     ├── ConflictError              someone else saved the ticket first
     └── StoreUnavailable           the backend cannot be reached
@@ -23,13 +25,19 @@ them, so a help desk can show or log it without parsing text.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
+
+if typing.TYPE_CHECKING:
+    from ._model import Actor, Requester, Role
 
 __all__ = [
     "ConflictError",
     "ImportFormatError",
     "ImportRecordError",
     "InvalidInputError",
+    "PermissionDenied",
+    "RequesterMismatchError",
     "RuleError",
     "RuleLoopError",
     "StoreError",
@@ -109,6 +117,69 @@ class ImportFormatError(InvalidInputError):
     def __init__(self, message: str, *, line: int, field: str | None = None) -> None:
         super().__init__(f"line {line}: {message}", field=field or f"line {line}")
         self.line = line
+
+
+class RequesterMismatchError(InvalidInputError):
+    """A merge of tickets of two different requesters, without ``allow_other_requester``.
+
+    Merging copies the source's thread into the target, where the target's
+    requester would read it; two requesters are the same person when their
+    e-mail addresses match (white space stripped, case-folded), or, when neither
+    has one, their names do.
+
+    Attributes:
+        ticket_id: The source ticket.
+        into_id: The target ticket.
+        requester: The source's requester.
+        into_requester: The target's requester.
+    """
+
+    def __init__(
+        self, *, ticket_id: str, into_id: str, requester: Requester, into_requester: Requester
+    ) -> None:
+        self.ticket_id = ticket_id
+        self.into_id = into_id
+        self.requester = requester
+        self.into_requester = into_requester
+        super().__init__(
+            f"ticket {ticket_id} (requester {_who(requester)}) and ticket {into_id} "
+            f"(requester {_who(into_requester)}) belong to different requesters; pass "
+            "allow_other_requester=True to merge them anyway (the source's requester "
+            "becomes a participant of the target and can read its public thread)",
+            field="allow_other_requester",
+        )
+
+
+def _who(requester: Requester) -> str:
+    return repr(requester.email) if requester.email else f"named {requester.name!r}"
+
+
+class PermissionDenied(TicketflowError):
+    """The actor may not run this command: the permission table or the policy hook said no.
+
+    Nothing was changed. Raised when the actor's role may not run the command
+    (`ticketflow.config.HelpdeskConfig.permissions`), when a customer acts on a
+    ticket that is not theirs, and when the help desk's ``policy`` hook returns
+    a reason.
+
+    Attributes:
+        actor: Who tried (`ticketflow.Actor`).
+        role: Their role.
+        command: The command's name (``"resolve"``, ``"customer_reply"``...).
+        ticket_id: The ticket it was for (``None`` for ``open``).
+        reason: Why it was refused.
+    """
+
+    def __init__(
+        self, *, actor: Actor, command: str, reason: str, ticket_id: str | None = None
+    ) -> None:
+        self.actor = actor
+        self.role: Role = actor.role
+        self.command = command
+        self.ticket_id = ticket_id
+        self.reason = reason
+        on = "" if ticket_id is None else f" on ticket {ticket_id}"
+        super().__init__(f"{actor.role.value} {actor.id!r} may not run {command!r}{on}: {reason}")
 
 
 class TransitionError(TicketflowError):

@@ -11,7 +11,6 @@ UTF-8, and JSON-escaped), nor in any live PostgreSQL row, nor, after
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -21,12 +20,14 @@ from typing import Any, Final
 import pytest
 
 from ticketflow import (
+    Actor,
     ErasureResult,
     FakeClock,
     Helpdesk,
     InvalidInputError,
     PurgeResult,
     Requester,
+    Role,
     SQLiteStore,
     TicketNotFound,
     TicketStore,
@@ -35,6 +36,7 @@ from ticketflow.commands import Purge
 from ticketflow.stores import MemoryStore, PostgresStore
 
 START: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+DPO: Final = Actor("dpo", Role.ADMIN)  # by default only admins may purge
 
 # The person's data: every value a marker no other string contains.
 MARKERS: Final = {
@@ -77,11 +79,8 @@ def found_in(data: bytes, markers: dict[str, str] = MARKERS) -> list[str]:
 
 
 def merge_other(desk: Helpdesk, source: str, into: str) -> None:
-    """Merge tickets of two different requesters (explicitly allowed where a guard exists)."""
-    if "allow_other_requester" in inspect.signature(desk.merge).parameters:
-        desk.merge(source, into, by="bob", allow_other_requester=True)  # type: ignore[call-arg]
-    else:
-        desk.merge(source, into, by="bob")
+    """Merge tickets of two different requesters (allowed explicitly)."""
+    desk.merge(source, into, by="bob", allow_other_requester=True)
 
 
 def person_ticket(desk: Helpdesk, clock: FakeClock) -> tuple[str, str]:
@@ -181,7 +180,7 @@ def test_after_a_purge_no_marker_is_in_the_sqlite_file_wal_or_shm(
     theirs, ann = person_ticket(desk, clock)
     for _ in range(20):  # more commits after the markers, as a live desk makes
         desk.add_note(ann, "busy day", by="bob")
-    result = desk.purge(theirs, by="dpo")
+    result = desk.purge(theirs, by=DPO)
     assert (ann,) == result.scrubbed
     assert {} == sqlite_leaks(path)
     # Ann's ticket keeps her own thread, and tombstones where the copies were.
@@ -198,13 +197,13 @@ def test_erase_requester_leaves_no_marker_in_the_sqlite_files(
     """erase_requester purges every ticket of the person and scrubs their copies in Ann's."""
     desk, clock, path = sqlite_desk
     ids = person_tickets(desk, clock)
-    result = desk.erase_requester(" ZQ74.Person@Example.NET ", by="dpo")
+    result = desk.erase_requester(" ZQ74.Person@Example.NET ", by=DPO)
     mine = sorted(ids[k] for k in ("full", "merged", "closed", "follow_up"))
     assert ErasureResult(email=MARKERS["email"], purged=tuple(mine), scrubbed=(ids["ann"],)) == (
         result
     )
     assert {} == sqlite_leaks(path)
-    again = desk.erase_requester(MARKERS["email"], by="dpo")
+    again = desk.erase_requester(MARKERS["email"], by=DPO)
     assert ErasureResult(email=MARKERS["email"]) == again
     assert not again
 
@@ -232,11 +231,11 @@ def test_purge_lists_follow_ups_of_the_same_requester_and_leaves_them(
     clock = FakeClock(START)
     desk = Helpdesk(store=any_store, clock=clock)
     ids = person_tickets(desk, clock)
-    result = desk.purge(ids["closed"], by="dpo")
+    result = desk.purge(ids["closed"], by=DPO)
     assert PurgeResult(ticket=desk.get(ids["closed"]), follow_ups=(ids["follow_up"],)) == result
     assert MARKERS["follow-up reply"] == desk.get(ids["follow_up"]).description
     # Through execute, a purge returns the tombstone, as every command returns a ticket.
-    tombstone = desk.execute(Purge(ticket_id=ids["follow_up"]), by="dpo")
+    tombstone = desk.execute(Purge(ticket_id=ids["follow_up"]), by=DPO)
     assert tombstone == desk.get(ids["follow_up"])
     assert "(erased)" == tombstone.requester.name
 
@@ -253,7 +252,7 @@ def test_purge_scrubs_the_copies_in_the_merge_target_on_every_backend(
     desk = Helpdesk(store=any_store, clock=clock)
     theirs, ann = person_ticket(desk, clock)
     before = desk.get(ann)
-    result = desk.purge(theirs, by="dpo")
+    result = desk.purge(theirs, by=DPO)
     after = desk.get(ann)
     assert (ann,) == result.scrubbed
     assert [(m.at, m.author.role, m.private) for m in before.messages] == [
@@ -271,11 +270,11 @@ def test_purge_scrubs_the_copies_in_the_merge_target_on_every_backend(
 @pytest.mark.parametrize(
     ("call", "error", "field"),
     [
-        (lambda d: d.purge("01NOSUCHTICKET", by="dpo"), TicketNotFound, None),
-        (lambda d: d.erase_requester("", by="dpo"), InvalidInputError, "email"),
-        (lambda d: d.erase_requester("   ", by="dpo"), InvalidInputError, "email"),
-        (lambda d: d.erase_requester(42, by="dpo"), InvalidInputError, "email"),
-        (lambda d: d.erase_requester("a\x00@b", by="dpo"), InvalidInputError, "email"),
+        (lambda d: d.purge("01NOSUCHTICKET", by=DPO), TicketNotFound, None),
+        (lambda d: d.erase_requester("", by=DPO), InvalidInputError, "email"),
+        (lambda d: d.erase_requester("   ", by=DPO), InvalidInputError, "email"),
+        (lambda d: d.erase_requester(42, by=DPO), InvalidInputError, "email"),
+        (lambda d: d.erase_requester("a\x00@b", by=DPO), InvalidInputError, "email"),
         (lambda d: d.erase_requester("a@b", by=["x"]), InvalidInputError, "by"),
     ],
 )
@@ -375,10 +374,10 @@ def test_postgres_no_live_row_after_a_purge_and_no_page_after_vacuum(
         desk = Helpdesk(store=store, clock=clock)
         if erase == "purge":
             theirs, _ann = person_ticket(desk, clock)
-            desk.purge(theirs, by="dpo")
+            desk.purge(theirs, by=DPO)
         else:
             person_tickets(desk, clock)
-            desk.erase_requester(MARKERS["email"], by="dpo")
+            desk.erase_requester(MARKERS["email"], by=DPO)
         assert {} == live_leaks(superuser)
         assert page_leaks(superuser), "dead tuples hold the markers until a vacuum"
         store.vacuum()

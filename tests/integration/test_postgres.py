@@ -22,6 +22,7 @@ import attrs
 import pytest
 
 from ticketflow import (
+    Actor,
     ConflictError,
     EventKind,
     FakeClock,
@@ -29,6 +30,7 @@ from ticketflow import (
     MemoryStore,
     Priority,
     Requester,
+    Role,
     StoreError,
     StoreUnavailable,
     Ticket,
@@ -280,7 +282,7 @@ def test_a_purge_rewrites_the_stored_timeline(
     desk = Helpdesk(store=store, clock=FakeClock(START))
     ticket = desk.open_ticket(subject="secret subject", requester=ANN, tags=["secret-tag"])
     desk.agent_reply(ticket.id, "secret reply", by="bob")
-    tombstone = desk.purge(ticket.id, by="admin").ticket
+    tombstone = desk.purge(ticket.id, by=Actor("admin", Role.ADMIN)).ticket
     assert tombstone == connect().get(ticket.id)
     bodies = [r[0] for r in admin.execute("SELECT body::text FROM events").fetchall()]
     assert len(tombstone.timeline) == len(bodies)
@@ -974,7 +976,7 @@ def test_reads_see_what_another_store_committed(connect: Callable[..., PostgresS
     later = START + 3 * DAY
     assert [tagged] == reader.due(later, 10)
     assert [tagged] == reader.claim_due(later, 10, LEASE)
-    tombstone = desk.purge(ticket.id, by="admin").ticket  # a rewritten timeline
+    tombstone = desk.purge(ticket.id, by=Actor("admin", Role.ADMIN)).ticket  # a rewritten timeline
     assert tombstone == reader.get(ticket.id)
     assert tombstone.timeline == connect().events(ticket.id)
 

@@ -39,11 +39,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from ticketflow import (
+    Actor,
     EventKind,
     FakeClock,
     Helpdesk,
     MemoryStore,
     Requester,
+    Role,
     SQLiteStore,
     StoreError,
     Ticket,
@@ -404,7 +406,7 @@ def _sqlite_desk(target: str, fail_at: int, after: bool) -> tuple[Helpdesk, Fail
 
 COMMANDS: dict[str, Callable[[Helpdesk, str, str], Ticket]] = {
     "reply": lambda desk, ticket, _other: desk.agent_reply(ticket, "hello", by="bob"),
-    "purge": lambda desk, ticket, _other: desk.purge(ticket, by="dpo").ticket,
+    "purge": lambda desk, ticket, _other: desk.purge(ticket, by=Actor("dpo", Role.ADMIN)).ticket,
     "merge": lambda desk, ticket, other: desk.merge(ticket, other, by="bob"),
 }
 

@@ -80,7 +80,7 @@ GUIDED: Mapping[str, Command] = {
     "reopen": Command("reopen", {"by": "bob"}),
     "close": Command("close", {"by": "bob"}),
     "confirm": Command("confirm_resolution", {"rating": 5}),
-    "postpone": Command("postpone", {"delay": timedelta(days=1)}),
+    "postpone": Command("postpone", {"delay": timedelta(days=1), "by": "bob"}),
     "wake": Command("wake", {"by": "bob"}),
     "spam": Command("mark_spam", {"by": "bob"}),
     "delete": Command("delete", {"by": "bob"}),
@@ -276,6 +276,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     ) -> Expect:
         wf = self.workflow
         ref = self.refs[ticket_id]
+        body = kwargs.get("body")
+        if isinstance(body, str) and not body.strip():
+            raise Refused(InvalidInputError)  # a reply or note of nothing
         if name in ("agent_reply", "add_note"):
             command = "note" if name == "add_note" else name
             return self.status_command(ticket_id, command, KINDS[command])
@@ -344,8 +347,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         target_id = ticket_id
         target = self.refs[target_id]
         if self.locked(target.status):
-            # A reply to a merged ticket goes to the ticket it was merged into.
-            while target.merged_into is not None:
+            # A reply to a merged ticket goes to the ticket it was merged into (not from
+            # a purged one: a purged ticket takes no reply).
+            while target.merged_into is not None and not self.final(target.status):
                 target_id = target.merged_into
                 target = self.refs[target_id]
             if self.locked(target.status):
@@ -622,7 +626,13 @@ class LifecycleMachine(RuleBasedStateMachine):
                 expect = Expect(saves=saves, returns=into)
             except Refused as refusal:
                 expect = Expect(error=refusal.error)
-        self.execute(lambda: self.desk.merge(source, into, by="bob"), expect, {"into_id": into})
+        # Tickets of different requesters: the merge is allowed explicitly (safe merges
+        # are tested in tests/unit/test_permissions.py).
+        self.execute(
+            lambda: self.desk.merge(source, into, allow_other_requester=True, by="bob"),
+            expect,
+            {"into_id": into},
+        )
 
     @rule(step=CLOCK_STEPS)
     def advance_clock(self, step: timedelta) -> None:

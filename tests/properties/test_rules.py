@@ -129,7 +129,9 @@ LIFECYCLE = st.one_of(
     st.builds(
         Command,
         st.just("postpone"),
-        st.fixed_dictionaries({"delay": st.timedeltas(timedelta(minutes=1), timedelta(days=3))}),
+        st.fixed_dictionaries(
+            {"delay": st.timedeltas(timedelta(minutes=1), timedelta(days=3)), "by": st.just("bob")}
+        ),
     ),
 )
 """The everyday commands, drawn as often as all of `commands()` together, so that

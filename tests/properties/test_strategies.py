@@ -156,9 +156,11 @@ def test_apply_command_spells_out_tags_delays_and_merges() -> None:
     other = desk.open_ticket(subject="B", requester=Requester(name="Bo"))
     tagged = apply_command(desk, ticket.id, Command("add_tags", {"tags": ["vip", "bug"]}))
     assert frozenset({"vip", "bug"}) == tagged.tags
-    later = apply_command(desk, ticket.id, Command("postpone", {"delay": timedelta(hours=2)}))
+    step = Command("postpone", {"delay": timedelta(hours=2), "by": "bob"})
+    later = apply_command(desk, ticket.id, step)
     assert START + timedelta(hours=2) == later.postponed_until
-    target = apply_command(desk, ticket.id, Command("merge", {"into_id": other.id}))
+    step = Command("merge", {"into_id": other.id, "allow_other_requester": True, "by": "bob"})
+    target = apply_command(desk, ticket.id, step)
     assert (other.id, other.id) == (target.id, desk.get(ticket.id).merged_into)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ticketflow import FakeClock, Helpdesk, MemoryStore, Requester, Ticket, workflows
+from ticketflow import Actor, FakeClock, Helpdesk, MemoryStore, Requester, Role, Ticket, workflows
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 """The fake clock's start: Monday 2026-01-05 09:00 UTC."""
@@ -19,6 +19,9 @@ ANN = Requester(
     contacts={"phone": "+32 2 555 01 01"},
     organisation="Example NV",
 )
+
+ADMIN = Actor("admin", Role.ADMIN)
+"""An administrator: the only role that may purge by default."""
 
 
 @pytest.fixture

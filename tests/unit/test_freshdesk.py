@@ -136,7 +136,7 @@ def test_postpone_waits_on_third_party_and_wake_opens(freshdesk: Helpdesk) -> No
     """postpone moves to waiting_on_third_party with postponed_until; wake returns to Open."""
     ticket = _ticket(freshdesk)
     until = START + timedelta(days=2)
-    after = freshdesk.postpone(ticket.id, until)
+    after = freshdesk.postpone(ticket.id, until, by="bob")
     assert ("waiting_on_third_party", until) == (after.status, after.postponed_until)
     assert ("open", None) == (
         freshdesk.wake(ticket.id).status,

@@ -25,7 +25,7 @@ from ticketflow import (
     workflows,
 )
 
-from .conftest import ANN, START
+from .conftest import ADMIN, ANN, START
 
 OpenTicket = Callable[..., Ticket]
 
@@ -252,13 +252,13 @@ LOCKED_COMMANDS: dict[str, Callable[[Helpdesk, str, str], object]] = {
     "reopen": lambda d, t, _o: d.reopen(t),
     "close": lambda d, t, _o: d.close(t),
     "confirm_resolution": lambda d, t, _o: d.confirm_resolution(t, rating=5),
-    "postpone": lambda d, t, _o: d.postpone(t, START + timedelta(days=30)),
+    "postpone": lambda d, t, _o: d.postpone(t, START + timedelta(days=30), by="bob"),
     "wake": lambda d, t, _o: d.wake(t),
     "mark_spam": lambda d, t, _o: d.mark_spam(t),
     "delete": lambda d, t, _o: d.delete(t),
     "restore": lambda d, t, _o: d.restore(t),
-    "merge_as_source": lambda d, t, o: d.merge(t, o),
-    "merge_as_target": lambda d, t, o: d.merge(o, t),
+    "merge_as_source": lambda d, t, o: d.merge(t, o, by="bob"),
+    "merge_as_target": lambda d, t, o: d.merge(o, t, by="bob"),
     "fire": lambda d, t, _o: d.fire(t, "reopen"),
 }
 
@@ -461,8 +461,8 @@ def test_postpone_stores_postponed_until(
 def test_postpone_again_moves_postponed_until(desk: Helpdesk, open_ticket: OpenTicket) -> None:
     """Postponing a Postponed ticket again replaces ``postponed_until``."""
     ticket = open_ticket()
-    desk.postpone(ticket.id, START + timedelta(days=1))
-    after = desk.postpone(ticket.id, START + timedelta(days=5))
+    desk.postpone(ticket.id, START + timedelta(days=1), by="bob")
+    after = desk.postpone(ticket.id, START + timedelta(days=5), by="bob")
     assert ("postponed", START + timedelta(days=5)) == (after.status, after.postponed_until)
 
 
@@ -470,7 +470,7 @@ def test_postpone_refuses_a_naive_datetime(desk: Helpdesk, open_ticket: OpenTick
     """postpone(naive) raises InvalidInputError(field='until') and changes nothing."""
     ticket = open_ticket()
     with pytest.raises(InvalidInputError, match="timezone-aware") as info:
-        desk.postpone(ticket.id, datetime(2026, 2, 1, 9, 0))
+        desk.postpone(ticket.id, datetime(2026, 2, 1, 9, 0), by="bob")
     assert "until" == info.value.field
     assert ticket == desk.get(ticket.id)
 
@@ -482,7 +482,7 @@ def test_postpone_refuses_now_and_the_past(
     """postpone(until) with until not in the future raises InvalidInputError(field='until')."""
     ticket = open_ticket()
     with pytest.raises(InvalidInputError, match="future") as info:
-        desk.postpone(ticket.id, START + offset)
+        desk.postpone(ticket.id, START + offset, by="bob")
     assert "until" == info.value.field
     assert ticket == desk.get(ticket.id)
 
@@ -492,7 +492,7 @@ def test_wake_returns_a_postponed_new_ticket_to_new(
 ) -> None:
     """A ticket postponed while New wakes to New (guard was_new) and forgets postponed_until."""
     ticket = open_ticket()
-    desk.postpone(ticket.id, START + timedelta(days=1))
+    desk.postpone(ticket.id, START + timedelta(days=1), by="bob")
     clock.advance(hours=23)  # woken by hand before wake_postponed is due
     after = desk.wake(ticket.id)
     assert ("new", None, EventKind.WOKEN) == (
@@ -508,7 +508,7 @@ def test_wake_returns_other_postponed_tickets_to_open(
 ) -> None:
     """A ticket postponed while Open or Answered wakes to Open."""
     ticket = _ticket_in(desk, clock, open_ticket, start)
-    desk.postpone(ticket.id, clock.now() + timedelta(hours=1))
+    desk.postpone(ticket.id, clock.now() + timedelta(hours=1), by="bob")
     after = desk.wake(ticket.id)
     assert ("open", None) == (after.status, after.postponed_until)
 
@@ -518,19 +518,19 @@ def test_wake_looks_at_the_last_postpone_only(
 ) -> None:
     """was_new reads the status before the latest postpone, not an earlier one."""
     ticket = open_ticket()
-    desk.postpone(ticket.id, START + timedelta(hours=1))
+    desk.postpone(ticket.id, START + timedelta(hours=1), by="bob")
     assert "new" == desk.wake(ticket.id).status
     desk.agent_reply(ticket.id, "hi", by="bob")
-    desk.postpone(ticket.id, START + timedelta(hours=2))
-    desk.postpone(ticket.id, START + timedelta(hours=3))  # Postponed -> Postponed
+    desk.postpone(ticket.id, START + timedelta(hours=2), by="bob")
+    desk.postpone(ticket.id, START + timedelta(hours=3), by="bob")  # Postponed -> Postponed
     assert "open" == desk.wake(ticket.id).status
 
 
 def test_repostponing_keeps_was_new(desk: Helpdesk, open_ticket: OpenTicket) -> None:
     """A New ticket postponed twice still wakes to New."""
     ticket = open_ticket()
-    desk.postpone(ticket.id, START + timedelta(hours=1))
-    desk.postpone(ticket.id, START + timedelta(hours=2))
+    desk.postpone(ticket.id, START + timedelta(hours=1), by="bob")
+    desk.postpone(ticket.id, START + timedelta(hours=2), by="bob")
     assert "new" == desk.wake(ticket.id).status
 
 
@@ -539,7 +539,7 @@ def test_customer_reply_wakes_a_postponed_ticket_to_open(
 ) -> None:
     """A customer reply to a Postponed ticket opens it and clears postponed_until."""
     ticket = open_ticket()
-    desk.postpone(ticket.id, START + timedelta(days=1))
+    desk.postpone(ticket.id, START + timedelta(days=1), by="bob")
     after = desk.customer_reply(ticket.id, "Any news?")
     assert ("open", None) == (after.status, after.postponed_until)
 
@@ -547,7 +547,7 @@ def test_customer_reply_wakes_a_postponed_ticket_to_open(
 def test_resolve_clears_postponed_until(desk: Helpdesk, open_ticket: OpenTicket) -> None:
     """Resolving a Postponed ticket clears postponed_until."""
     ticket = open_ticket()
-    desk.postpone(ticket.id, START + timedelta(days=1))
+    desk.postpone(ticket.id, START + timedelta(days=1), by="bob")
     assert desk.resolve(ticket.id).postponed_until is None
 
 
@@ -609,7 +609,7 @@ SECRETS = (
     "SECRET-DESCRIPTION",
     "SECRET-BODY",
     "SECRET-FIELD",
-    "carl.secret@example.com",
+    "Ann.Secret@Example.com",
     "SECRET-MERGED",
 )
 
@@ -632,8 +632,9 @@ def _purgeable(desk: Helpdesk, clock: FakeClock) -> Ticket:
     steps: list[Callable[[], object]] = [
         lambda: desk.agent_reply(ticket.id, "SECRET-BODY agent", by="bob"),
         lambda: desk.customer_reply(ticket.id, "SECRET-BODY customer"),
+        # The requester again, from an address spelled otherwise (the same person).
         lambda: desk.customer_reply(
-            ticket.id, "SECRET-BODY colleague", by="carl.secret@example.com"
+            ticket.id, "SECRET-BODY again", by=Actor("Ann.Secret@Example.com", Role.CUSTOMER)
         ),
         lambda: desk.add_note(ticket.id, "SECRET-BODY note", by="carol"),
         lambda: desk.set_field(ticket.id, "phone", "SECRET-FIELD 0475"),
@@ -670,7 +671,7 @@ def test_purge_erases_personal_data_from_ticket_and_timeline(
     """After purge no personal datum appears anywhere in the ticket or its stored timeline."""
     ticket = _purgeable(desk, clock)
     clock.advance(days=30)
-    tombstone = desk.purge(ticket.id, by="dpo").ticket
+    tombstone = desk.purge(ticket.id, by=Actor("dpo", Role.ADMIN)).ticket
     stored = desk.get(ticket.id)
     assert tombstone == stored
     text = json.dumps(
@@ -692,7 +693,7 @@ def test_purge_erases_personal_data_from_ticket_and_timeline(
 def test_purge_leaves_an_anonymous_tombstone(desk: Helpdesk, clock: FakeClock) -> None:
     """The tombstone has an erased requester, no subject, description, bodies or fields."""
     ticket = _purgeable(desk, clock)
-    tombstone = desk.purge(ticket.id).ticket
+    tombstone = desk.purge(ticket.id, by=ADMIN).ticket
     assert (
         "purged",
         "",
@@ -720,13 +721,13 @@ def test_purge_keeps_statuses_times_roles_and_agents(desk: Helpdesk, clock: Fake
     """Purge keeps each event's kind, time, role, statuses, version and agent id."""
     ticket = _purgeable(desk, clock)
     clock.advance(hours=1)
-    tombstone = desk.purge(ticket.id, by="dpo").ticket
+    tombstone = desk.purge(ticket.id, by=Actor("dpo", Role.ADMIN)).ticket
     assert _shape(ticket.timeline) == _shape(tombstone.timeline[:-1])
     purge = tombstone.timeline[-1]
     assert (
         EventKind.PURGED,
         ticket.updated_at + timedelta(hours=1),
-        Actor("dpo", Role.AGENT),
+        Actor("dpo", Role.ADMIN),
         "closed",
         "purged",
         ticket.version + 1,
@@ -767,15 +768,15 @@ def test_purge_keeps_statuses_times_roles_and_agents(desk: Helpdesk, clock: Fake
 def test_purge_works_on_a_closed_ticket(desk: Helpdesk, open_ticket: OpenTicket) -> None:
     """A Closed ticket can be purged (data protection outranks the lock)."""
     ticket = closed(desk, open_ticket())
-    assert "purged" == desk.purge(ticket.id).ticket.status
+    assert "purged" == desk.purge(ticket.id, by=ADMIN).ticket.status
 
 
 def test_purge_refuses_a_second_purge(desk: Helpdesk, open_ticket: OpenTicket) -> None:
     """Purging a purged ticket raises TicketLockedError and changes nothing."""
     ticket = open_ticket()
-    tombstone = desk.purge(ticket.id).ticket
+    tombstone = desk.purge(ticket.id, by=ADMIN).ticket
     with pytest.raises(TicketLockedError) as info:
-        desk.purge(ticket.id)
+        desk.purge(ticket.id, by=ADMIN)
     assert ("purged", "purge") == (info.value.status, info.value.command)
     assert tombstone == desk.get(ticket.id)
 
@@ -783,7 +784,7 @@ def test_purge_refuses_a_second_purge(desk: Helpdesk, open_ticket: OpenTicket) -
 def test_purged_ticket_refuses_customer_replies(desk: Helpdesk, open_ticket: OpenTicket) -> None:
     """A customer reply to a purged ticket raises TicketLockedError and opens no follow-up."""
     ticket = open_ticket()
-    desk.purge(ticket.id)
+    desk.purge(ticket.id, by=ADMIN)
     with pytest.raises(TicketLockedError):
         desk.customer_reply(ticket.id, "hello?")
     assert 1 == desk.store.count()
@@ -793,7 +794,7 @@ def test_rebuilding_the_tombstone_timeline_gives_the_tombstone(
     desk: Helpdesk, clock: FakeClock
 ) -> None:
     """Ticket.rebuild of the tombstone's timeline equals the tombstone."""
-    tombstone = desk.purge(_purgeable(desk, clock).id).ticket
+    tombstone = desk.purge(_purgeable(desk, clock).id, by=ADMIN).ticket
     assert tombstone == Ticket.rebuild(desk.timeline(tombstone.id))
 
 
@@ -801,7 +802,7 @@ def test_rebuilding_the_tombstone_from_json_events_gives_the_tombstone(
     desk: Helpdesk, clock: FakeClock
 ) -> None:
     """The tombstone's events survive JSON (as a durable store keeps them) and rebuild it."""
-    tombstone = desk.purge(_purgeable(desk, clock).id).ticket
+    tombstone = desk.purge(_purgeable(desk, clock).id, by=ADMIN).ticket
     events = [Event.from_dict(json.loads(json.dumps(e.to_dict()))) for e in tombstone.timeline]
     assert list(tombstone.timeline) == events
     assert tombstone == Ticket.rebuild(events)
@@ -834,7 +835,7 @@ def test_merge_copies_description_and_messages_in_time_order(
 ) -> None:
     """The target's thread gets the source's description and messages, sorted by time."""
     target, source = _merge_pair(desk, clock)
-    merged = desk.merge(source.id, target.id, by="bob")
+    merged = desk.merge(source.id, target.id, allow_other_requester=True, by="bob")
     assert [
         ("source description", "ann@home.example", False, START + timedelta(minutes=1)),
         ("target agent reply", "bob", False, START + timedelta(minutes=2)),
@@ -847,7 +848,7 @@ def test_merge_copies_description_and_messages_in_time_order(
 def test_merge_moves_the_source_to_merged_with_a_link(desk: Helpdesk, clock: FakeClock) -> None:
     """The source goes to 'merged', links the target, and is closed at the merge time."""
     target, source = _merge_pair(desk, clock)
-    desk.merge(source.id, target.id, by="bob")
+    desk.merge(source.id, target.id, allow_other_requester=True, by="bob")
     after = desk.get(source.id)
     assert ("merged", target.id, clock.now(), source.version + 1) == (
         after.status,
@@ -861,7 +862,7 @@ def test_merge_moves_the_source_to_merged_with_a_link(desk: Helpdesk, clock: Fak
 def test_merge_is_recorded_in_both_timelines(desk: Helpdesk, clock: FakeClock) -> None:
     """The source records 'merged' (into) and the target 'merge_received' (source), same time."""
     target, source = _merge_pair(desk, clock)
-    desk.merge(source.id, target.id, by="bob")
+    desk.merge(source.id, target.id, allow_other_requester=True, by="bob")
     src_event = desk.timeline(source.id)[-1]
     tgt_event = desk.timeline(target.id)[-1]
     assert (EventKind.MERGED, source.status, "merged", target.id, Actor("bob", Role.AGENT)) == (
@@ -886,7 +887,7 @@ def test_customer_reply_to_a_merged_ticket_lands_on_the_target(
 ) -> None:
     """A customer reply to the merged source is recorded on the target, which is returned."""
     target, source = _merge_pair(desk, clock)
-    desk.merge(source.id, target.id, by="bob")
+    desk.merge(source.id, target.id, allow_other_requester=True, by="bob")
     merged_source = desk.get(source.id)
     clock.advance(minutes=1)
     landed = desk.customer_reply(source.id, "Any news?")
@@ -905,7 +906,7 @@ def test_reply_to_a_merged_ticket_is_authored_by_its_own_requester(
     """A reply redirected from a merged ticket is attributed to that ticket's requester."""
     target = desk.open_ticket(subject="VPN", requester=ANN)
     source = desk.open_ticket(subject="VPN", requester=Requester(email="carl@example.com"))
-    desk.merge(source.id, target.id)
+    desk.merge(source.id, target.id, allow_other_requester=True, by="bob")
     landed = desk.customer_reply(source.id, "Carl here: any news?")
     assert Actor("carl@example.com", Role.CUSTOMER) == landed.messages[-1].author
     assert Actor("carl@example.com", Role.CUSTOMER) == landed.timeline[-1].actor
@@ -915,7 +916,7 @@ def test_merge_into_itself_is_refused(desk: Helpdesk, open_ticket: OpenTicket) -
     """merge(t, t) raises InvalidInputError and changes nothing."""
     ticket = open_ticket()
     with pytest.raises(InvalidInputError) as info:
-        desk.merge(ticket.id, ticket.id)
+        desk.merge(ticket.id, ticket.id, by="bob")
     assert "into_id" == info.value.field
     assert ticket == desk.get(ticket.id)
 
@@ -925,7 +926,7 @@ def test_merge_into_a_closed_ticket_is_refused(desk: Helpdesk, open_ticket: Open
     target = closed(desk, open_ticket())
     source = open_ticket()
     with pytest.raises(TicketLockedError) as info:
-        desk.merge(source.id, target.id)
+        desk.merge(source.id, target.id, by="bob")
     assert target.id == info.value.ticket_id
     assert (target, source) == (desk.get(target.id), desk.get(source.id))
 
@@ -933,9 +934,9 @@ def test_merge_into_a_closed_ticket_is_refused(desk: Helpdesk, open_ticket: Open
 def test_merge_into_a_merged_ticket_is_refused(desk: Helpdesk, open_ticket: OpenTicket) -> None:
     """Merging into a ticket that was itself merged raises TicketLockedError."""
     a, b, c = open_ticket(), open_ticket(), open_ticket()
-    desk.merge(a.id, b.id)
+    desk.merge(a.id, b.id, by="bob")
     with pytest.raises(TicketLockedError):
-        desk.merge(c.id, a.id)
+        desk.merge(c.id, a.id, by="bob")
     assert c == desk.get(c.id)
 
 
@@ -944,7 +945,7 @@ def test_merge_of_a_spam_ticket_is_refused(desk: Helpdesk, open_ticket: OpenTick
     source, target = open_ticket(), open_ticket()
     spam = desk.mark_spam(source.id)
     with pytest.raises(TransitionError) as info:
-        desk.merge(source.id, target.id)
+        desk.merge(source.id, target.id, by="bob")
     assert ("spam", "merge") == (info.value.status, info.value.command)
     assert (spam, target) == (desk.get(source.id), desk.get(target.id))
 
@@ -1171,7 +1172,7 @@ def _ticket_in(desk: Helpdesk, clock: FakeClock, open_ticket: OpenTicket, status
         "new": [],
         "answered": [lambda: answered(desk, ticket)],
         "open": [lambda: opened(desk, ticket)],
-        "postponed": [lambda: desk.postpone(tid, clock.now() + timedelta(days=1))],
+        "postponed": [lambda: desk.postpone(tid, clock.now() + timedelta(days=1), by="bob")],
         "resolved": [lambda: desk.resolve(tid)],
         "spam": [lambda: desk.mark_spam(tid)],
         "deleted": [lambda: desk.delete(tid)],

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from ticketflow import Category, FakeClock, Helpdesk, InvalidInputError, Ticket, workflows
+from ticketflow import (
+    Actor,
+    Category,
+    FakeClock,
+    Helpdesk,
+    InvalidInputError,
+    Role,
+    Ticket,
+    workflows,
+)
 from ticketflow.metrics import (
     Calendar,
     SlaOutcome,
@@ -169,7 +178,7 @@ def test_purged_ticket_gives_the_same_metrics(
     now = START + timedelta(days=3)
     before = ticket_metrics(ticket, WORKFLOW, now=now, calendar=WorkHours())
     clock.advance(days=1)
-    tombstone = desk.purge(ticket.id, by="dpo").ticket
+    tombstone = desk.purge(ticket.id, by=Actor("dpo", Role.ADMIN)).ticket
     assert tombstone.status == "purged"
     assert tombstone.requester.email is None
     assert ticket_metrics(tombstone, WORKFLOW, now=now, calendar=WorkHours()) == before

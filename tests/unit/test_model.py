@@ -395,7 +395,7 @@ def test_rebuild_equals_every_intermediate_snapshot(desk: Helpdesk, clock: FakeC
         lambda: desk.agent_reply(tid, "a", by="bob"),
         lambda: desk.add_tags(tid, "t"),
         lambda: desk.customer_reply(tid, "c"),
-        lambda: desk.postpone(tid, clock.now() + timedelta(hours=1)),
+        lambda: desk.postpone(tid, clock.now() + timedelta(hours=1), by="bob"),
         lambda: desk.wake(tid),
         lambda: desk.resolve(tid),
         lambda: desk.close(tid),

@@ -92,7 +92,7 @@ def test_pending_time_pushes_the_resolution_due_time_back() -> None:
     desk, clock = make_desk()
     ticket = open_ticket(desk)
     clock.advance(H)
-    desk.postpone(ticket.id, clock.now() + 10 * H)
+    desk.postpone(ticket.id, clock.now() + 10 * H, by="bob")
     clock.advance(2 * H)
     paused = sla_state(desk.get(ticket.id), desk.workflow, policies(), clock.now())
     resolution = paused.metrics[Metric.RESOLUTION]
@@ -112,7 +112,7 @@ def test_pause_in_empty_counts_pending_time_but_wait_metrics_still_pause() -> No
     desk, clock = make_desk()
     ticket = open_ticket(desk)
     clock.advance(H)
-    desk.postpone(ticket.id, clock.now() + 10 * H)
+    desk.postpone(ticket.id, clock.now() + 10 * H, by="bob")
     clock.advance(2 * H)
     ticket = desk.wake(ticket.id)
     state = sla_state(ticket, desk.workflow, policies(pause_in=[]), clock.now())
@@ -303,7 +303,7 @@ def test_next_sla_instant_is_none_while_paused() -> None:
     desk, clock = make_desk()
     ticket = open_ticket(desk)
     chosen = policies(targets={"normal": {"resolution": "4h"}})
-    ticket = desk.postpone(ticket.id, clock.now() + 5 * H)
+    ticket = desk.postpone(ticket.id, clock.now() + 5 * H, by="bob")
     assert next_sla_instant(ticket, desk.workflow, chosen, clock.now()) is None
     clock.advance(H)
     ticket = desk.wake(ticket.id)

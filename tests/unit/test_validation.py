@@ -111,7 +111,7 @@ def test_a_by_that_is_not_a_string_is_refused_by_every_command(
             "tags",
         ),
         (lambda d, _i: d.open_ticket(subject="s", requester=Requester(name="A"), tags=5), "tags"),
-        (lambda d, i: d.merge(i, ["x"]), "into_id"),
+        (lambda d, i: d.merge(i, ["x"], by="bob"), "into_id"),
         (lambda d, _i: d.subscribe(print, kinds=["nope"]), "kinds"),
         (lambda d, _i: d.subscribe("not callable"), "callback"),  # type: ignore[arg-type]
     ],

@@ -28,7 +28,7 @@ from ticketflow import (
     workflows,
 )
 
-from .conftest import ANN
+from .conftest import ADMIN, ANN
 
 OpenTicket = Callable[..., Ticket]
 
@@ -503,7 +503,7 @@ UNKNOWN_ID_CALLS: dict[str, Callable[[Helpdesk], object]] = {
     "customer_reply": lambda d: d.customer_reply("01NOSUCHTICKET", "x"),
     "assign": lambda d: d.assign("01NOSUCHTICKET", "bob"),
     "resolve": lambda d: d.resolve("01NOSUCHTICKET"),
-    "purge": lambda d: d.purge("01NOSUCHTICKET"),
+    "purge": lambda d: d.purge("01NOSUCHTICKET", by=ADMIN),
     "fire": lambda d: d.fire("01NOSUCHTICKET", "close"),
     "store.get": lambda d: d.store.get("01NOSUCHTICKET"),
     "store.events": lambda d: d.store.events("01NOSUCHTICKET"),
@@ -532,9 +532,9 @@ def test_merge_with_an_unknown_ticket_raises_ticket_not_found(
     """merge() with an unknown source or target raises TicketNotFound and changes nothing."""
     ticket = open_ticket()
     with pytest.raises(TicketNotFound):
-        desk.merge(ticket.id, "01NOSUCHTICKET")
+        desk.merge(ticket.id, "01NOSUCHTICKET", by="bob")
     with pytest.raises(TicketNotFound):
-        desk.merge("01NOSUCHTICKET", ticket.id)
+        desk.merge("01NOSUCHTICKET", ticket.id, by="bob")
     assert ticket == desk.get(ticket.id)
 
 
@@ -566,6 +566,8 @@ def test_error_tree_matches_the_documented_one() -> None:
         e.InvalidInputError: (e.TicketflowError, ValueError),
         e.ImportRecordError: (e.InvalidInputError,),
         e.ImportFormatError: (e.InvalidInputError,),
+        e.RequesterMismatchError: (e.InvalidInputError,),
+        e.PermissionDenied: (e.TicketflowError,),
         e.StoreError: (e.TicketflowError,),
         e.ConflictError: (e.StoreError,),
         e.StoreUnavailable: (e.StoreError,),

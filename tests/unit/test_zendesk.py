@@ -122,7 +122,7 @@ def test_restore_and_wake_lead_to_open_not_new(zendesk: Helpdesk) -> None:
     a, b = _ticket(zendesk), _ticket(zendesk)
     zendesk.mark_spam(a.id)
     assert "open" == zendesk.restore(a.id).status
-    zendesk.postpone(b.id, zendesk.clock.now().replace(year=2027))
+    zendesk.postpone(b.id, zendesk.clock.now().replace(year=2027), by="bob")
     assert "open" == zendesk.wake(b.id).status
 
 
@@ -137,7 +137,7 @@ def test_only_solved_tickets_close(zendesk: Helpdesk, status: str) -> None:
     elif status == "pending":
         zendesk.agent_reply(ticket.id, "y", by="bob")
     elif status == "hold":
-        zendesk.postpone(ticket.id, zendesk.clock.now().replace(year=2027))
+        zendesk.postpone(ticket.id, zendesk.clock.now().replace(year=2027), by="bob")
     before = zendesk.get(ticket.id)
     assert status == before.status
     with pytest.raises(TransitionError) as info:

@@ -12,6 +12,10 @@
 - `_simulate`: `Helpdesk.simulate`, its replay and its result values.
 - `_erase`: `Helpdesk.purge` (the ticket and every copy a merge made of it)
   and `Helpdesk.erase_requester`, and their results.
+- `_access`: who may see which ticket (a customer's own, a participant's, a
+  handle's scope); the permission table itself is the configuration's.
+- `_handles`: `CustomerHandle` and `AgentHandle`, the scoped handles of
+  `Helpdesk.for_customer` and `Helpdesk.for_agent`.
 
 Imports run one way: `_helpdesk` imports the others; they name `Helpdesk` only
 for type checking and reach its private state, as the methods they were did.
@@ -19,8 +23,18 @@ for type checking and reach its private state, as the methods they were did.
 
 from ._erase import ErasureResult as ErasureResult
 from ._erase import PurgeResult as PurgeResult
+from ._handles import AgentHandle as AgentHandle
+from ._handles import CustomerHandle as CustomerHandle
 from ._helpdesk import Helpdesk as Helpdesk
 from ._simulate import SimulatedAction as SimulatedAction
 from ._simulate import Simulation as Simulation
 
-__all__ = ["ErasureResult", "Helpdesk", "PurgeResult", "SimulatedAction", "Simulation"]
+__all__ = [
+    "AgentHandle",
+    "CustomerHandle",
+    "ErasureResult",
+    "Helpdesk",
+    "PurgeResult",
+    "SimulatedAction",
+    "Simulation",
+]

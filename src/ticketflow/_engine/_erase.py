@@ -9,6 +9,7 @@ person's tickets through the store's requester index and purges each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, final
 
 import attrs
@@ -132,7 +133,11 @@ def _scrub_merge_targets(desk: Helpdesk, purged: Ticket, actor: Actor) -> list[C
         # unless this ticket is the person's own (it is not purged).
         same_person = key is not None and key == requester_key(target)
         timeline, _ = scrub_copies(
-            target.timeline, purged.id, copied, () if same_person else customers
+            target.timeline,
+            purged.id,
+            copied,
+            () if same_person else customers,
+            None if same_person else requester,
         )
         # Every ticket of the chain records the erasure, copies found or not (a
         # merge of a ticket without messages copied none): the same result always.
@@ -164,8 +169,10 @@ def _follow_ups(desk: Helpdesk, purged: Ticket) -> tuple[str, ...]:
     return tuple(t.id for t in mine if t.parent_id == purged.id)
 
 
-def erase_requester(desk: Helpdesk, email: str, actor: Actor) -> ErasureResult:
-    """`Helpdesk.erase_requester` (documented there)."""
+def erase_requester(
+    desk: Helpdesk, email: str, actor: Actor, check: Callable[[Ticket], None]
+) -> ErasureResult:
+    """`Helpdesk.erase_requester` (documented there); ``check`` refuses a ticket by raising."""
     key = _validate.email(email, "email")
     wf = desk._workflow
     purged: list[str] = []
@@ -175,6 +182,7 @@ def erase_requester(desk: Helpdesk, email: str, actor: Actor) -> ErasureResult:
         if wf.status(ticket.status).final:
             skipped.append(ticket.id)  # a final status the workflow lets nothing leave
             continue
+        check(ticket)
         result = purge(desk, Purge(ticket_id=ticket.id), actor)
         purged.append(ticket.id)
         scrubbed.update(result.scrubbed)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, final
 
+import attrs
+
 from .. import _validate
 from .._clock import Clock, SystemClock, require_aware
 from .._decide import DECIDE as _DECIDE
@@ -62,19 +64,27 @@ from ..commands import (
     Wake,
 )
 from ..config import HelpdeskConfig
-from ..exceptions import InvalidInputError, TicketLockedError
+from ..exceptions import (
+    InvalidInputError,
+    PermissionDenied,
+    RequesterMismatchError,
+    TicketLockedError,
+    TicketNotFound,
+)
 from ..importing._records import ImportRecord, ImportReport
 from ..rules import Due, Rule, RuleSet
 from ..sla import SlaPolicies, SlaPolicy, SlaState
 from ..stores import Change, MemoryStore, QueueKey, TicketStore
 from ..workflows import liveagent
 from . import _delivery, _erase, _import, _queries, _simulate, _sweeps
+from ._access import Scope, is_customer_of, is_requester, same_person
 from ._delivery import EVENT_KINDS as _EVENT_KINDS
 from ._delivery import publish as _publish
 from ._erase import ErasureResult, PurgeResult
+from ._handles import AgentHandle, CustomerHandle, agent_departments, customer_requester
 from ._simulate import Simulation
 
-__all__ = ["Helpdesk"]
+__all__ = ["Helpdesk", "Policy"]
 
 _ACTOR_CACHE_LIMIT: Final = 4096
 _tuple_new: Final = tuple.__new__
@@ -87,6 +97,10 @@ _LOG: Final = logging.getLogger("ticketflow")
 # The edge checks live in _validate; these names are the engine's shorthands for them.
 _text: Final = _validate.text
 _AGENT: Final = Role.AGENT
+_CUSTOMER: Final = Role.CUSTOMER
+
+Policy = Callable[[Actor, Command, Ticket | None], str | None]
+"""The policy hook: ``(actor, command, ticket) -> None | reason`` (``ticket`` is None for open)."""
 
 
 @final
@@ -128,11 +142,18 @@ class Helpdesk:
             their due times order the work queue (`queue`), and `sla_state`
             reports them. Defaults to the workflow's own ``sla`` data; ``()``
             turns SLAs off.
+        policy: The application's own check, called for every command after the
+            configuration's permission table allowed it and before the workflow
+            decides: ``policy(actor, command, ticket)`` (``ticket`` is the ticket
+            as read, ``None`` for `commands.Open`; for `commands.Merge` the
+            source) returns ``None`` to let the command run, or a reason (a
+            string) to refuse it with `ticketflow.PermissionDenied`. Rules and
+            SLA escalations do not go through it.
 
     Raises:
         RuleError: a rule names a command or trigger the workflow does not have.
         InvalidInputError: ``config`` given together with ``workflow``, ``rules``,
-            ``sla`` or ``outbox``, or not a `HelpdeskConfig`.
+            ``sla`` or ``outbox``, or not a `HelpdeskConfig`; ``policy`` not callable.
     """
 
     __slots__ = (
@@ -141,6 +162,8 @@ class Helpdesk:
         "_config",
         "_ids",
         "_outbox",
+        "_permitted",
+        "_policy",
         "_queued",
         "_rules",
         "_sla",
@@ -161,8 +184,15 @@ class Helpdesk:
         rules: Iterable[Rule] | None = None,
         outbox: Iterable[EventKind | str] | None = None,
         sla: SlaPolicies | Iterable[SlaPolicy] | None = None,
+        policy: Policy | None = None,
     ) -> None:
         _check_parts(workflow, clock, outbox)
+        if policy is not None and not callable(policy):
+            raise InvalidInputError(
+                f"policy must be a callable (actor, command, ticket) -> None | str, "
+                f"got {type(policy).__name__}",
+                field="policy",
+            )
         if config is None:
             config = HelpdeskConfig.from_workflow(
                 liveagent() if workflow is None else workflow, rules=rules, sla=sla, outbox=outbox
@@ -187,6 +217,13 @@ class Helpdesk:
         self._rules = RuleSet(workflow, config.rules)
         self._subscribers: list[tuple[Callable[[Ticket, Event], None], frozenset[EventKind]]] = []
         self._outbox: frozenset[EventKind] = config.outbox
+        # Per command class, the roles that may run it: the permission check on the
+        # command path is one dict lookup and a scan of at most four identities.
+        self._permitted: dict[type[Any], tuple[Role, ...]] = {
+            cls: tuple(role for role, names in config.permissions.items() if cls.name in names)
+            for cls in _EXECUTE
+        }
+        self._policy = policy
         self._sla: SlaRunner | None = (
             SlaRunner(workflow, config.sla, self._rules) if config.sla.policies else None
         )
@@ -256,9 +293,66 @@ class Helpdesk:
             actor = self._actors[key] = Actor(by, role)
         return actor
 
-    def _customer(self, by: str | Actor | None, ticket: Ticket) -> Actor:
-        """The customer acting on ``ticket``: ``by``, or else its requester."""
-        return self._actor(by or ticket.requester.email or ticket.requester.name, Role.CUSTOMER)
+    def _requester(self, ticket: Ticket) -> Actor:
+        """The ticket's requester as the customer acting on it (``by=None``)."""
+        requester = ticket.requester
+        return self._actor(requester.email or requester.name, _CUSTOMER)
+
+    def _deny(
+        self, actor: Actor, command: Any, ticket_id: str | None, reason: str | None = None
+    ) -> PermissionDenied:
+        if reason is None:
+            reason = f"the {actor.role.value} role may not run it (configuration permissions)"
+        return PermissionDenied(
+            actor=actor, command=command.name, ticket_id=ticket_id, reason=reason
+        )
+
+    def _check(
+        self,
+        actor: Actor,
+        command: Any,
+        ticket: Ticket | None,
+        scope: Scope | None,
+        *,
+        trusted: bool = False,
+    ) -> None:
+        """Refuse ``ticket`` to an actor who may not see it, then ask the policy hook."""
+        if ticket is not None:
+            self._sees(actor, command, ticket, scope, trusted=trusted)
+        policy = self._policy
+        if policy is not None:
+            reason = policy(actor, command, ticket)
+            if reason is not None:
+                raise self._deny(
+                    actor,
+                    command,
+                    None if ticket is None else ticket.id,
+                    str(reason) or "refused by the policy",
+                )
+
+    def _sees(
+        self,
+        actor: Actor,
+        command: Any,
+        ticket: Ticket,
+        scope: Scope | None,
+        *,
+        trusted: bool = False,
+    ) -> None:
+        """Refuse ``ticket`` to an actor who may not see it.
+
+        A handle's ``scope`` answers `TicketNotFound` for a ticket outside it (no
+        hint that it exists); a customer given as an `Actor` who is not the
+        ticket's requester or participant gets `PermissionDenied`. ``trusted``:
+        the actor is the ticket's own requester (``by=None``).
+        """
+        if scope is not None:
+            if not scope.sees(ticket):
+                raise TicketNotFound(ticket.id)
+        elif not trusted and actor.role is _CUSTOMER and not is_customer_of(actor.id, ticket):
+            raise self._deny(
+                actor, command, ticket.id, "a customer may act only on their own tickets"
+            )
 
     # --- the pipeline: read, decide, build, apply, react, schedule, commit, publish -----
 
@@ -282,9 +376,13 @@ class Helpdesk:
 
         Args:
             command: What to do.
-            by: Who does it: an actor id (an agent's, or for `CustomerReply` and
-                `Confirm` the customer's) or an `Actor`. ``None``: the system for
-                agent commands, the requester for the customer's.
+            by: Who does it: an `Actor` (a customer is ``Actor(email,
+                Role.CUSTOMER)``), or a string, which is always an agent's id.
+                ``None``: for `Open`, `CustomerReply` and `Confirm` the ticket's
+                requester (as a customer); for the other commands the system,
+                which may run only what the permission table gives it (by
+                default what rules can do: not ``agent_reply``, ``postpone``,
+                ``merge`` or ``purge``).
 
         Returns:
             The ticket after the command; `Merge` returns the target, and a
@@ -293,6 +391,9 @@ class Helpdesk:
 
         Raises:
             InvalidInputError: ``command`` is not a command value, or ``by`` is invalid.
+            PermissionDenied: ``by``'s role may not run the command
+                (`HelpdeskConfig.permissions`), a customer acted on a ticket that
+                is not theirs, or the ``policy`` hook refused it.
             TicketNotFound: the ticket does not exist.
             TicketLockedError: the ticket is locked.
             TransitionError: the workflow does not allow the command in this status.
@@ -303,7 +404,51 @@ class Helpdesk:
                 f"command must be a ticketflow.commands value, got {type(command).__name__}",
                 field="command",
             )
-        return run(self, command, by)
+        return run(self, command, by, None)
+
+    def _execute_as(self, command: Command, actor: Actor, scope: Scope | None) -> Ticket:
+        """Run ``command`` as ``actor`` within a handle's ``scope`` (see `_handles`)."""
+        run = _EXECUTE.get(type(command))
+        if run is None:  # pragma: no cover - the handles build command values only
+            raise InvalidInputError("not a command value", field="command")
+        return run(self, command, actor, scope)
+
+    # --- scoped handles (see _handles) ---------------------------------------------
+
+    def for_customer(self, customer: str | Requester) -> CustomerHandle:
+        """Return the help desk as the customer ``customer`` may use it.
+
+        A `CustomerHandle` has the same commands and queries, without ``by``:
+        its commands run as ``Actor(email, Role.CUSTOMER)`` through the
+        permission table (a customer may open, reply and confirm by default;
+        ``resolve`` raises `PermissionDenied`), on the tickets the customer
+        requested (matched by e-mail address, case-insensitively) or is a
+        participant of, and with ``organisation_visibility`` in the
+        configuration, those of their organisation. Any other ticket id raises
+        `TicketNotFound`, as an unknown one does. Its reads return
+        `ticketflow.CustomerView` values.
+
+        Args:
+            customer: The customer's e-mail address, or a `Requester` with one
+                (its name and organisation are used when it opens tickets).
+
+        Raises:
+            InvalidInputError: no e-mail address.
+        """
+        return CustomerHandle(self, customer_requester(customer))
+
+    def for_agent(self, agent_id: str, departments: Iterable[str] | None = None) -> AgentHandle:
+        """Return the help desk as the agent ``agent_id`` may use it.
+
+        An `AgentHandle` has the same commands and queries, without ``by``: its
+        commands run as ``Actor(agent_id, Role.AGENT)`` through the permission
+        table and the policy hook. With ``departments`` it reads and acts only on
+        tickets of those departments; any other ticket id raises `TicketNotFound`.
+
+        Raises:
+            InvalidInputError: a blank agent id, or ``departments`` not a list of names.
+        """
+        return AgentHandle(self, agent_id, agent_departments(agent_id, departments))
 
     def _begin(self, ticket: Ticket) -> tuple[Batch, datetime]:
         """Start a commit on ``ticket``: its instant, and what was due by then, fired."""
@@ -339,15 +484,23 @@ class Helpdesk:
             return self._rules.fire_into(batch, now, due)
         return self._rules.fire_into(batch, now)
 
-    def _run(self, command: Any, by: str | Actor | None) -> Ticket:
+    def _run(self, command: Any, by: str | Actor | None, scope: Scope | None) -> Ticket:
         """Run a single-ticket command through `decide` (the common path)."""
         cls = type(command)
-        if cls.role is _AGENT:
-            actor = self._actor(by, _AGENT)
+        if by is None and cls.role is _CUSTOMER:
             ticket = self._store.get(command.ticket_id)
+            actor = self._requester(ticket)
+            if actor.role not in self._permitted[cls]:
+                raise self._deny(actor, command, ticket.id)
+            if scope is not None or self._policy is not None:
+                self._check(actor, command, ticket, scope, trusted=True)
         else:
+            actor = self._actor(by, _AGENT)
+            if actor.role not in self._permitted[cls]:
+                raise self._deny(actor, command, command.ticket_id)
             ticket = self._store.get(command.ticket_id)
-            actor = self._customer(by, ticket)
+            if scope is not None or actor.role is _CUSTOMER or self._policy is not None:
+                self._check(actor, command, ticket, scope)
         at = self._now(ticket.timeline[-1].at)
         batch = Batch(ticket)
         start = 0
@@ -406,15 +559,36 @@ class Helpdesk:
             return (end - 1,) if timeline[-1]._step.kind in kinds else ()  # noqa: SLF001
         return tuple(i for i in range(end - new, end) if timeline[i].kind in kinds)
 
-    def _open(self, command: Open, by: str | Actor | None) -> Ticket:
-        if command.parent_id is not None:
-            self._store.get(command.parent_id)
+    def _open(self, command: Open, by: str | Actor | None, scope: Scope | None) -> Ticket:
         requester = command.requester
         actor = (
-            self._actor(by, Role.AGENT)
+            self._actor(by, _AGENT)
             if by is not None
-            else self._actor(requester.email or requester.name, Role.CUSTOMER)
+            else self._actor(requester.email or requester.name, _CUSTOMER)
         )
+        if actor.role not in self._permitted[Open]:
+            raise self._deny(actor, command, None)
+        if (
+            by is not None
+            and actor.role is _CUSTOMER
+            and scope is None
+            and not is_requester(actor.id, requester)
+        ):
+            raise self._deny(
+                actor, command, None, "a customer opens tickets in their own name only"
+            )
+        if command.parent_id is not None:
+            parent = self._store.get(command.parent_id)
+            # A follow-up of a ticket the actor may not see would link to it.
+            if scope is not None or (by is not None and actor.role is _CUSTOMER):
+                self._sees(actor, command, parent, scope)
+        if self._policy is not None:
+            self._check(actor, command, None, None)
+        return self._create(command, actor)
+
+    def _create(self, command: Open, actor: Actor) -> Ticket:
+        """Create the ticket ``command`` describes, checked already, recorded as by ``actor``."""
+        requester = command.requester
         at = self._now()
         ticket_id = self._ids(at)
         initial = self._workflow.initial
@@ -442,11 +616,25 @@ class Helpdesk:
         )
         return self._settle(0, Batch(Ticket.rebuild((event,)), [event]))
 
-    def _reply(self, command: CustomerReply, by: str | Actor | None) -> Ticket:
-        ticket = self._store.get(command.ticket_id)
-        # The customer is the requester of the ticket they replied to, even when
-        # the reply is redirected to the ticket it was merged into.
-        actor = self._customer(by, ticket)
+    def _reply(  # noqa: C901 - the reply path inline, as _run's: no call to spare
+        self, command: CustomerReply, by: str | Actor | None, scope: Scope | None
+    ) -> Ticket:
+        if by is None:
+            ticket = self._store.get(command.ticket_id)
+            # The customer is the requester of the ticket they replied to, even when
+            # the reply is redirected to the ticket it was merged into.
+            actor = self._requester(ticket)
+            if actor.role not in self._permitted[CustomerReply]:
+                raise self._deny(actor, command, ticket.id)
+            if scope is not None or self._policy is not None:
+                self._check(actor, command, ticket, scope, trusted=True)
+        else:
+            actor = self._actor(by, _AGENT)
+            if actor.role not in self._permitted[CustomerReply]:
+                raise self._deny(actor, command, command.ticket_id)
+            ticket = self._store.get(command.ticket_id)
+            if scope is not None or actor.role is _CUSTOMER or self._policy is not None:
+                self._check(actor, command, ticket, scope)
         wf = self._workflow
         followed = None
         while True:
@@ -466,10 +654,36 @@ class Helpdesk:
             if followed is None:
                 followed = {ticket.id}
             merged_into = current.merged_into
-            if merged_into is None or merged_into in followed:
+            # A purged ticket takes no reply, not even one to pass on (it is no one's).
+            if merged_into is None or merged_into in followed or wf.status(current.status).final:
                 return self._reply_to_locked(current, command, actor)
             followed.add(merged_into)
-            ticket = self._store.get(merged_into)
+            ticket = self._merge_target(actor, command, current.id, merged_into, scope)
+
+    def _merge_target(
+        self,
+        actor: Actor,
+        command: CustomerReply,
+        merged: str,
+        into: str,
+        scope: Scope | None,
+    ) -> Ticket:
+        """The ticket ``merged`` was merged into, ``into``, if the customer may see it."""
+        target = self._store.get(into)
+        # A purged target is no one's: the reply is refused as locked, as it always was.
+        if (
+            actor.role is _CUSTOMER
+            and not self._workflow.status(target.status).final
+            and not (scope.sees(target) if scope is not None else is_customer_of(actor.id, target))
+        ):
+            raise self._deny(
+                actor,
+                command,
+                command.ticket_id,
+                f"ticket {merged} was merged into a ticket of another requester, "
+                "which this customer may not see",
+            )
+        return target
 
     def _reply_to_locked(self, ticket: Ticket, command: CustomerReply, actor: Actor) -> Ticket:
         wf = self._workflow
@@ -505,13 +719,27 @@ class Helpdesk:
             tags=ticket.tags,
             parent_id=ticket.id,
         )
-        return self._open(follow_up, None)
+        return self._create(follow_up, self._requester(ticket))
 
-    def _merge(self, command: Merge, by: str | Actor | None) -> Ticket:
+    def _merge(self, command: Merge, by: str | Actor | None, scope: Scope | None) -> Ticket:
         wf = self._workflow
-        actor = self._actor(by, Role.AGENT)
-        source_batch, _ = self._begin(self._store.get(command.ticket_id))
-        target_batch, _ = self._begin(self._store.get(command.into_id))
+        actor = self._actor(by, _AGENT)
+        if actor.role not in self._permitted[Merge]:
+            raise self._deny(actor, command, command.ticket_id)
+        source, target = self._store.get(command.ticket_id), self._store.get(command.into_id)
+        self._sees(actor, command, target, scope)
+        self._check(actor, command, source, scope)
+        if not command.allow_other_requester and not same_person(
+            source.requester, target.requester
+        ):
+            raise RequesterMismatchError(
+                ticket_id=source.id,
+                into_id=target.id,
+                requester=source.requester,
+                into_requester=target.requester,
+            )
+        source_batch, _ = self._begin(source)
+        target_batch, _ = self._begin(target)
         source, target = source_batch.ticket, target_batch.ticket
         for ticket in (source, target):
             if wf.is_locked(ticket.status):
@@ -520,17 +748,15 @@ class Helpdesk:
         at = self._now(max(source.updated_at, target.updated_at))
         moved: list[Message] = []
         if source.description:
-            customer = self._customer(None, source)
+            customer = self._requester(source)
             moved.append(Message(at=source.created_at, author=customer, body=source.description))
         moved.extend(source.messages)
+        received: dict[str, Any] = {"source": source.id, "messages": tuple(moved)}
+        joining = _joining(source, target)
+        if joining:
+            received["participants"] = joining
         source_batch.emit(EventKind.MERGED, actor, dest, at, {"into": target.id})
-        target_batch.emit(
-            EventKind.MERGE_RECEIVED,
-            actor,
-            target.status,
-            at,
-            {"source": source.id, "messages": tuple(moved)},
-        )
+        target_batch.emit(EventKind.MERGE_RECEIVED, actor, target.status, at, received)
         changes = tuple(
             self._change(batch)
             # The target stays open: keep its due time (a postponed target must still wake).
@@ -547,9 +773,17 @@ class Helpdesk:
         outbox = self._outbox_of(ticket, len(batch.events))
         return Change(ticket, batch.version - 1, due_at=due_at, outbox=outbox, queue=queue)
 
-    def _purge(self, command: Purge, by: str | Actor | None) -> Ticket:
+    def _authorise_purge(self, actor: Actor, command: Purge, scope: Scope | None) -> None:
+        """Refuse a purge ``actor`` may not run (the permission table, scope, policy hook)."""
+        if actor.role not in self._permitted[Purge]:
+            raise self._deny(actor, command, command.ticket_id)
+        self._check(actor, command, self._store.get(command.ticket_id), scope)
+
+    def _purge(self, command: Purge, by: str | Actor | None, scope: Scope | None) -> Ticket:
+        actor = self._actor(by, _AGENT)
+        self._authorise_purge(actor, command, scope)
         # execute() returns a Ticket, always: the tombstone (purge() returns the whole result).
-        return _erase.purge(self, command, self._actor(by, Role.AGENT)).ticket
+        return _erase.purge(self, command, actor).ticket
 
     # --- creating -------------------------------------------------------------------
 
@@ -566,7 +800,7 @@ class Helpdesk:
         tags: Iterable[str] = (),
         custom_fields: Mapping[str, Any] | None = None,
         parent_id: str | None = None,
-        by: str | None = None,
+        by: str | Actor | None = None,
     ) -> Ticket:
         """Create a ticket in the workflow's initial status (`commands.Open`).
 
@@ -581,10 +815,13 @@ class Helpdesk:
             tags: Initial tags.
             custom_fields: Initial custom fields (JSON values).
             parent_id: The ticket this one follows up (must exist).
-            by: Who created it; defaults to the requester (as customer).
+            by: Who created it: an agent's id or an `Actor`; defaults to the
+                requester (as customer). A customer `Actor` opens tickets in
+                their own name only.
 
         Raises:
             InvalidInputError: an argument is invalid (``field`` names it).
+            PermissionDenied: ``by`` may not open tickets, or not this one.
             TicketNotFound: ``parent_id`` names no ticket.
         """
         return self.execute(
@@ -605,7 +842,7 @@ class Helpdesk:
 
     # --- conversation ---------------------------------------------------------------
 
-    def agent_reply(self, ticket_id: str, body: str, *, by: str) -> Ticket:
+    def agent_reply(self, ticket_id: str, body: str, *, by: str | Actor) -> Ticket:
         """Record a public agent reply (LiveAgent: it becomes Answered; `commands.AgentReply`).
 
         Raises:
@@ -614,7 +851,7 @@ class Helpdesk:
         """
         return self.execute(AgentReply(ticket_id=ticket_id, body=body), by=by)
 
-    def add_note(self, ticket_id: str, body: str, *, by: str) -> Ticket:
+    def add_note(self, ticket_id: str, body: str, *, by: str | Actor) -> Ticket:
         """Add an internal note (private, no status change unless the workflow maps ``note``).
 
         The command is `commands.Note` (named ``note``).
@@ -624,7 +861,7 @@ class Helpdesk:
         """
         return self.execute(Note(ticket_id=ticket_id, body=body), by=by)
 
-    def customer_reply(self, ticket_id: str, body: str, *, by: str | None = None) -> Ticket:
+    def customer_reply(self, ticket_id: str, body: str, *, by: str | Actor | None = None) -> Ticket:
         """Record a customer reply and return the ticket it landed on (`commands.CustomerReply`).
 
         On an open ticket the workflow decides the new status (LiveAgent: Open). A
@@ -635,10 +872,16 @@ class Helpdesk:
 
         Args:
             ticket_id: The ticket.
-            body: The message.
-            by: The customer's id; defaults to the requester's e-mail or name.
+            body: The message; empty or white-space-only text is refused.
+            by: Who wrote it: ``None`` (the default) for the requester, a
+                customer ``Actor(email, Role.CUSTOMER)`` (the requester, or a
+                participant of the ticket), or an agent (a string or an
+                `Actor`) writing on the customer's behalf.
 
         Raises:
+            InvalidInputError: ``body`` is empty or only white space.
+            PermissionDenied: a customer other than the requester or a participant,
+                or a reply to a merged ticket whose target the customer may not see.
             TicketLockedError: the ticket is purged, or closed with policy ``refuse``.
             TransitionError: the workflow allows no reply in this status.
         """
@@ -652,7 +895,7 @@ class Helpdesk:
         agent: str | None | Keep = KEEP,
         *,
         department: str | None | Keep = KEEP,
-        by: str | None = None,
+        by: str | Actor | None = None,
     ) -> Ticket:
         """Assign the ticket to an agent and/or a department (``None`` unassigns).
 
@@ -666,7 +909,7 @@ class Helpdesk:
         return self.execute(Assign(ticket_id=ticket_id, agent=agent, department=department), by=by)
 
     def set_priority(
-        self, ticket_id: str, priority: Priority | str, *, by: str | None = None
+        self, ticket_id: str, priority: Priority | str, *, by: str | Actor | None = None
     ) -> Ticket:
         """Change the priority (no event if it is already ``priority``; `commands.SetPriority`).
 
@@ -676,7 +919,7 @@ class Helpdesk:
         """
         return self.execute(SetPriority(ticket_id=ticket_id, priority=priority), by=by)
 
-    def add_tags(self, ticket_id: str, *tags: str, by: str | None = None) -> Ticket:
+    def add_tags(self, ticket_id: str, *tags: str, by: str | Actor | None = None) -> Ticket:
         """Add tags (those already present are ignored; `commands.AddTags`).
 
         Raises:
@@ -684,7 +927,7 @@ class Helpdesk:
         """
         return self.execute(AddTags(ticket_id=ticket_id, tags=tags), by=by)
 
-    def remove_tags(self, ticket_id: str, *tags: str, by: str | None = None) -> Ticket:
+    def remove_tags(self, ticket_id: str, *tags: str, by: str | Actor | None = None) -> Ticket:
         """Remove tags (those absent are ignored; `commands.RemoveTags`).
 
         Raises:
@@ -692,7 +935,9 @@ class Helpdesk:
         """
         return self.execute(RemoveTags(ticket_id=ticket_id, tags=tags), by=by)
 
-    def set_field(self, ticket_id: str, name: str, value: Any, *, by: str | None = None) -> Ticket:
+    def set_field(
+        self, ticket_id: str, name: str, value: Any, *, by: str | Actor | None = None
+    ) -> Ticket:
         """Set a custom field to a JSON value (`commands.SetField`).
 
         Raises:
@@ -704,20 +949,20 @@ class Helpdesk:
 
     # --- status commands ---------------------------------------------------------------
 
-    def resolve(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+    def resolve(self, ticket_id: str, *, by: str | Actor | None = None) -> Ticket:
         """Resolve the ticket (it stays open for follow-up until closed; `commands.Resolve`)."""
         return self.execute(Resolve(ticket_id=ticket_id), by=by)
 
-    def reopen(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+    def reopen(self, ticket_id: str, *, by: str | Actor | None = None) -> Ticket:
         """Reopen a resolved ticket (`commands.Reopen`)."""
         return self.execute(Reopen(ticket_id=ticket_id), by=by)
 
-    def close(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+    def close(self, ticket_id: str, *, by: str | Actor | None = None) -> Ticket:
         """Close the ticket; it is locked from then on (`commands.Close`)."""
         return self.execute(Close(ticket_id=ticket_id), by=by)
 
     def confirm_resolution(
-        self, ticket_id: str, rating: int | None = None, *, by: str | None = None
+        self, ticket_id: str, rating: int | None = None, *, by: str | Actor | None = None
     ) -> Ticket:
         """Record the customer's confirmation that a resolved ticket is solved (`commands.Confirm`).
 
@@ -729,16 +974,18 @@ class Helpdesk:
         Args:
             ticket_id: The ticket.
             rating: Optional satisfaction rating, 1 (worst) to 5 (best).
-            by: The customer's id; defaults to the requester's e-mail or name.
+            by: ``None`` (the default) for the requester, a customer `Actor`, or
+                an agent confirming on the customer's behalf.
 
         Raises:
             InvalidInputError: ``rating`` is not an integer from 1 to 5.
+            PermissionDenied: a customer other than the requester or a participant.
             TicketLockedError: the ticket is locked.
             TransitionError: the ticket is not resolved.
         """
         return self.execute(Confirm(ticket_id=ticket_id, rating=rating), by=by)
 
-    def postpone(self, ticket_id: str, until: datetime, *, by: str | None = None) -> Ticket:
+    def postpone(self, ticket_id: str, until: datetime, *, by: str | Actor | None = None) -> Ticket:
         """Postpone the ticket until ``until`` (stored as ``postponed_until``; `commands.Postpone`).
 
         Raises:
@@ -746,23 +993,23 @@ class Helpdesk:
         """
         return self.execute(Postpone(ticket_id=ticket_id, until=until), by=by)
 
-    def wake(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+    def wake(self, ticket_id: str, *, by: str | Actor | None = None) -> Ticket:
         """Wake a postponed ticket (LiveAgent: back to New if it was New; `commands.Wake`)."""
         return self.execute(Wake(ticket_id=ticket_id), by=by)
 
-    def mark_spam(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+    def mark_spam(self, ticket_id: str, *, by: str | Actor | None = None) -> Ticket:
         """Mark the ticket as spam, restorably (`commands.Spam`, named ``spam``)."""
         return self.execute(Spam(ticket_id=ticket_id), by=by)
 
-    def delete(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+    def delete(self, ticket_id: str, *, by: str | Actor | None = None) -> Ticket:
         """Delete the ticket softly (restorable with `restore`; `commands.Delete`)."""
         return self.execute(Delete(ticket_id=ticket_id), by=by)
 
-    def restore(self, ticket_id: str, *, by: str | None = None) -> Ticket:
+    def restore(self, ticket_id: str, *, by: str | Actor | None = None) -> Ticket:
         """Restore a deleted or spam ticket (`commands.Restore`)."""
         return self.execute(Restore(ticket_id=ticket_id), by=by)
 
-    def fire(self, ticket_id: str, trigger: str, *, by: str | None = None) -> Ticket:
+    def fire(self, ticket_id: str, trigger: str, *, by: str | Actor | None = None) -> Ticket:
         """Fire any trigger of the workflow (for statuses no built-in command reaches).
 
         A trigger that a command maps to is recorded as that command (firing
@@ -777,22 +1024,43 @@ class Helpdesk:
         """
         return self.execute(Fire(ticket_id=ticket_id, trigger=trigger), by=by)
 
-    def merge(self, source_id: str, into_id: str, *, by: str | None = None) -> Ticket:
+    def merge(
+        self,
+        source_id: str,
+        into_id: str,
+        *,
+        allow_other_requester: bool = False,
+        by: str | Actor | None = None,
+    ) -> Ticket:
         """Merge ``source_id`` into ``into_id``; return the target (`commands.Merge`).
 
         The source's description and messages are copied into the target's thread
-        (in time order); the source moves to the merged status, linked by
-        ``merged_into``, and is locked. Both timelines record the merge; both
-        tickets are committed atomically.
+        (in time order, each with its author); the source moves to the merged
+        status, linked by ``merged_into``, and is locked. Both timelines record the
+        merge; both tickets are committed atomically.
+
+        Tickets of different requesters are not merged unless
+        ``allow_other_requester`` is true: the target's requester would read the
+        source's thread. With it, the source's requester (and the source's own
+        participants) become participants of the target (`Ticket.participants`):
+        they may read the target's customer view and reply to it.
 
         Raises:
             InvalidInputError: a ticket merged into itself.
+            RequesterMismatchError: the requesters differ and
+                ``allow_other_requester`` is false.
+            PermissionDenied: ``by`` may not merge (the system may not by default).
             TicketLockedError: either ticket is locked.
             TransitionError: the workflow does not allow merging the source here.
         """
-        return self.execute(Merge(ticket_id=source_id, into_id=into_id), by=by)
+        return self.execute(
+            Merge(
+                ticket_id=source_id, into_id=into_id, allow_other_requester=allow_other_requester
+            ),
+            by=by,
+        )
 
-    def purge(self, ticket_id: str, *, by: str | None = None) -> PurgeResult:
+    def purge(self, ticket_id: str, *, by: str | Actor | None = None) -> PurgeResult:
         """Erase the ticket's personal data, and every copy of it, leaving an anonymous tombstone.
 
         The requester, subject, description, message bodies, tags, custom field
@@ -818,12 +1086,15 @@ class Helpdesk:
 
         Raises:
             TicketNotFound: no such ticket.
+            PermissionDenied: ``by`` may not purge (by default only admins may).
             TicketLockedError: the ticket is already purged (final).
         """
         command = Purge(ticket_id=ticket_id)
-        return _erase.purge(self, command, self._actor(by, Role.AGENT))
+        actor = self._actor(by, _AGENT)
+        self._authorise_purge(actor, command, None)
+        return _erase.purge(self, command, actor)
 
-    def erase_requester(self, email: str, *, by: str | None = None) -> ErasureResult:
+    def erase_requester(self, email: str, *, by: str | Actor | None = None) -> ErasureResult:
         """Erase everything of one person: purge each of their tickets and scrub their copies.
 
         The person's tickets are found by e-mail address through the store's
@@ -835,7 +1106,8 @@ class Helpdesk:
 
         Args:
             email: The person's e-mail address.
-            by: Who erases (an agent id); defaults to the system.
+            by: Who erases: an `Actor` whose role may purge (by default only
+                `Role.ADMIN`); each ticket also passes the policy hook.
 
         Returns:
             An `ErasureResult`: the tickets purged, the other tickets whose copies
@@ -844,8 +1116,17 @@ class Helpdesk:
         Raises:
             InvalidInputError: ``email`` is not a non-empty string (``field`` is
                 ``"email"``).
+            PermissionDenied: ``by`` may not purge, or the policy hook refuses
+                one of the tickets (those before it stay erased; run it again).
         """
-        return _erase.erase_requester(self, email, self._actor(by, Role.AGENT))
+        actor = self._actor(by, _AGENT)
+        if actor.role not in self._permitted[Purge]:
+            raise self._deny(actor, Purge(ticket_id="*"), None)
+
+        def check(ticket: Ticket) -> None:
+            self._check(actor, Purge(ticket_id=ticket.id), ticket, None)
+
+        return _erase.erase_requester(self, email, actor, check)
 
     # --- time rules: sweeps (see _sweeps) -----------------------------------------
 
@@ -1166,7 +1447,25 @@ def _check_parts(workflow: object, clock: object, outbox: object) -> None:
         _validate.names(outbox, "outbox", allowed=_EVENT_KINDS)
 
 
-_EXECUTE: Final[Mapping[type[Any], Callable[[Helpdesk, Any, str | Actor | None], Ticket]]] = {
+def _joining(source: Ticket, target: Ticket) -> list[dict[str, Any]]:
+    """The source's requester and participants who become the target's participants.
+
+    In their stored (JSON) form, as the event keeps them; only who is not the
+    target's requester or a participant already.
+    """
+    present = [target.requester, *target.participants]
+    joining: list[dict[str, Any]] = []
+    for person in (source.requester, *source.participants):
+        if not any(same_person(person, p) for p in present):
+            present.append(person)
+            # Who they are, not how to reach them: no contact details are copied.
+            joining.append(attrs.evolve(person, contacts=EMPTY).to_dict())
+    return joining
+
+
+_EXECUTE: Final[
+    Mapping[type[Any], Callable[[Helpdesk, Any, str | Actor | None, Scope | None], Ticket]]
+] = {
     **dict.fromkeys(_DECIDE, Helpdesk._run),  # noqa: SLF001 - the pipeline's own table
     Open: Helpdesk._open,  # noqa: SLF001
     CustomerReply: Helpdesk._reply,  # noqa: SLF001

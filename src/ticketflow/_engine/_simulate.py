@@ -13,7 +13,8 @@ from .._clock import FakeClock, require_aware
 from .._ids import UlidFactory
 from .._model import SYSTEM_ACTOR, CreatedData, Event, EventKind, Role, Ticket
 from .._workflow import Workflow
-from ..commands import BY_KIND, Command, Open
+from ..commands import BY_KIND, BY_NAME, Command, Open
+from ..config import HelpdeskConfig
 from ..exceptions import TicketflowError
 from ..rules import Rule, RuleSet
 from ..rules._runner import is_no_change
@@ -101,13 +102,15 @@ class _Replay:
         def new_id(at: datetime) -> str:
             return first.pop() if first else ids(at)
 
-        self.desk = desk_type(
-            workflow,
-            MemoryStore(),
-            self.clock,
-            id_factory=new_id,
+        # The replay runs what was recorded: every role may run every command there.
+        config = HelpdeskConfig(
+            workflow=workflow,
             rules=rules,
             sla=() if sla is None else sla,
+            permissions=dict.fromkeys(Role, BY_NAME),
+        )
+        self.desk = desk_type(
+            store=MemoryStore(), clock=self.clock, id_factory=new_id, config=config
         )
 
     def run(self, until: datetime) -> list[SimulatedAction]:
@@ -176,16 +179,13 @@ class _Replay:
                 key = _DATA_KEYS.get(field.name, field.name)
                 if key in data:
                     kwargs[field.name] = data[key]
-                elif field.name == "body":  # an erased message
-                    kwargs["body"] = ""
+                elif field.name == "body":  # an erased message (a body is never empty)
+                    kwargs["body"] = "(erased)"
             command = cls(**kwargs)
-        # The recorded actor, role included (``None``: the system, or the requester).
+        # The recorded actor, role included (``None``: the system, or the requester:
+        # a customer's command is replayed as the requester's).
         actor = event.actor
-        by = (
-            None
-            if actor == SYSTEM_ACTOR or (cls is Open and actor.role is Role.CUSTOMER)
-            else actor
-        )
+        by = None if actor == SYSTEM_ACTOR or actor.role is Role.CUSTOMER else actor
         self.desk.execute(command, by=by)
 
 

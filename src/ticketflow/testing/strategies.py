@@ -39,7 +39,7 @@ import attrs
 from hypothesis import strategies as st
 
 from .._engine import Helpdesk
-from .._model import Event, EventKind, JSONValue, Priority, Requester, Ticket
+from .._model import Actor, Event, EventKind, JSONValue, Priority, Requester, Role, Ticket
 from .._workflow import (
     BUILTIN_GUARDS,
     COMMANDS,
@@ -558,7 +558,11 @@ def apply_command(desk: Helpdesk, ticket_id: str, command: Command) -> Ticket:
 _BY_METHOD: Final = {cls.method: cls for cls in BY_NAME.values()}
 _OWN_METHOD: Final = frozenset(name for name, cls in BY_NAME.items() if not cls.triggered)
 """Commands whose triggers `Helpdesk.fire` refuses: they take arguments of their own."""
-_BODIES: Final = st.text(_CHARACTERS, max_size=30)
+# A body must hold text: an empty or blank one is refused (drawn only as invalid input).
+_BODIES: Final = st.text(_CHARACTERS, min_size=1, max_size=30).filter(lambda s: not s.isspace())
+_BLANK_BODIES: Final = st.sampled_from(("", " ", "\n\t"))
+# Purge is for admins by default (the permission table).
+_ADMINS: Final = st.builds(Actor, _AGENT_IDS, st.just(Role.ADMIN))
 _CUSTOMER_IDS: Final = st.none() | _NON_BLANK
 _RATINGS: Final = st.none() | st.integers(1, 5)
 _DELAYS: Final = st.timedeltas(timedelta(microseconds=1), timedelta(days=30))
@@ -567,7 +571,7 @@ _BAD_RATINGS: Final = st.sampled_from((0, 6, True))
 
 
 @st.composite
-def _commands(  # noqa: C901, PLR0911 - one branch per command
+def _commands(  # noqa: C901, PLR0911, PLR0912 - one branch per command
     draw: st.DrawFn,
     names: tuple[str, ...],
     triggers: tuple[str, ...],
@@ -577,9 +581,11 @@ def _commands(  # noqa: C901, PLR0911 - one branch per command
     bad = invalid and _one_in(draw, 6)
     name = _pick(draw, names)
     if name in ("agent_reply", "add_note"):
-        return Command(name, {"body": draw(_BODIES), "by": draw(_AGENT_IDS)})
+        body = draw(_BLANK_BODIES if bad else _BODIES)
+        return Command(name, {"body": body, "by": draw(_AGENT_IDS)})
     if name == "customer_reply":
-        return Command(name, {"body": draw(_BODIES), "by": draw(_CUSTOMER_IDS)})
+        body = draw(_BLANK_BODIES if bad else _BODIES)
+        return Command(name, {"body": body, "by": draw(_CUSTOMER_IDS)})
     if name == "assign":
         kwargs: dict[str, object] = {"by": draw(_MAYBE_AGENT)}
         if draw(_BOOLEANS):
@@ -599,13 +605,18 @@ def _commands(  # noqa: C901, PLR0911 - one branch per command
         return Command(name, {"rating": draw(_BAD_RATINGS if bad else _RATINGS)})
     if name == "postpone":
         delay = draw(_PAST_DELAYS if bad else _DELAYS)
-        return Command(name, {"delay": delay, "by": draw(_MAYBE_AGENT)})
+        return Command(name, {"delay": delay, "by": draw(_AGENT_IDS)})
     if name == "fire":
         trigger = _pick(draw, (*triggers, "no_such_trigger"))
         return Command(name, {"trigger": trigger, "by": draw(_MAYBE_AGENT)})
     if name == "merge":
-        return Command(name, {"into_id": _pick(draw, merge_into), "by": draw(_MAYBE_AGENT)})
-    # resolve, reopen, close, wake, mark_spam, delete, restore, purge
+        kwargs = {"into_id": _pick(draw, merge_into), "by": draw(_AGENT_IDS)}
+        if draw(_BOOLEANS):
+            kwargs["allow_other_requester"] = True
+        return Command(name, kwargs)
+    if name == "purge":
+        return Command(name, {"by": draw(_ADMINS)})
+    # resolve, reopen, close, wake, mark_spam, delete, restore
     return Command(name, {"by": draw(_MAYBE_AGENT)})
 
 
@@ -626,7 +637,12 @@ def commands(
         invalid: Also produce, now and then, arguments the help desk must refuse with
             `ticketflow.InvalidInputError` (an unknown priority, a NaN field value,
             a rating out of range, a ``postpone`` into the past, ``fire`` of a
-            reply's trigger).
+            reply's trigger, a blank reply or note).
+
+    ``merge`` steps set ``allow_other_requester`` half the time (without it, a
+    merge of two requesters' tickets raises `ticketflow.RequesterMismatchError`,
+    an `InvalidInputError`); ``purge`` steps run as an admin (`ticketflow.Role.ADMIN`),
+    the only role the default permission table lets purge.
     """
     triggers: tuple[str, ...] = ()
     if workflow is not None:

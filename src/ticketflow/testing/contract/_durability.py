@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from ..._clock import FakeClock
+from ..._model import Actor, Role
 from ...exceptions import ConflictError
 from ...rules import confirmation, wake_postponed
 from ...stores import Change
@@ -50,8 +51,8 @@ class DurabilityContract(ContractBase):
         desk.agent_reply(a.id, "hello", by="bob")
         desk.postpone(a.id, clock.now() + timedelta(hours=1), by="bob")
         desk.postpone(d.id, clock.now() + timedelta(hours=2), by="bob")
-        desk.merge(b.id, d.id, by="bob")
-        desk.purge(c.id, by="dpo")
+        desk.merge(b.id, d.id, allow_other_requester=True, by="bob")
+        desk.purge(c.id, by=Actor("dpo", Role.ADMIN))
         now = clock.advance(hours=3)
         claimed = store.claim_due(now, 1, LEASE)
         outbox = store.claim_outbox(now, 2, LEASE)

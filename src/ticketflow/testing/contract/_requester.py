@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from ..._clock import FakeClock
-from ..._model import Requester
+from ..._model import Actor, Requester, Role
 from ...stores import TicketQuery, TicketStore
 from ._base import _ANN, _BOB, ContractBase, _desk, _Opened
 
@@ -77,7 +77,7 @@ class RequesterContract(ContractBase):
         assert [a.id, b.id, c.id] == [
             t.id for t in store.find(TicketQuery(requester="ann@example.com"))
         ]
-        desk.purge(c.id, by="dpo")
+        desk.purge(c.id, by=Actor("dpo", Role.ADMIN))
         assert [a.id, b.id] == [t.id for t in store.find(TicketQuery(requester="ann@example.com"))]
         assert 3 == store.count()
 
@@ -98,7 +98,7 @@ class RequesterContract(ContractBase):
         store = contract_stores.new()
         desk = _desk(store, clock)
         ids = [desk.open_ticket(subject=str(n), requester=_CY).id for n in range(3)]
-        desk.purge(ids[1], by="dpo")
+        desk.purge(ids[1], by=Actor("dpo", Role.ADMIN))
         store = contract_stores.reopen(store)
         assert [ids[0], ids[2]] == [
             t.id for t in store.find(TicketQuery(requester="cy.wong@example.org"))
