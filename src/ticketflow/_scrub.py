@@ -72,7 +72,7 @@ def scrub_event(event: Event) -> Event:
     elif kind is EventKind.MERGE_RECEIVED:
         data = {**data, "messages": tuple(_scrub_message(m) for m in data["messages"])}
         if "participants" in data:
-            data["participants"] = ()  # the people who joined it: nothing of theirs stays
+            data["participants"] = []  # the people who joined it: nothing of theirs stays
     return event.replace(actor=_scrub_actor(event.actor), data=data)
 
 
@@ -153,7 +153,7 @@ def scrub_copies(
                 after_merge = True
                 data["messages"] = scrubbed
             if person is not None and data.get("participants"):
-                data["participants"] = tuple(p for p in data["participants"] if not _is(person, p))
+                data["participants"] = [p for p in data["participants"] if not _is(person, p)]
             if data != event.data:
                 new = event.replace(data=data)
         elif after_merge and event.actor.role is Role.CUSTOMER and event.actor.id in customers:

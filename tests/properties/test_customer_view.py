@@ -42,6 +42,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ticketflow import (
+    Actor,
     CustomerView,
     EventKind,
     FakeClock,
@@ -49,6 +50,7 @@ from ticketflow import (
     HelpdeskConfig,
     MemoryStore,
     Requester,
+    Role,
     Ticket,
     TicketflowError,
 )
@@ -262,7 +264,9 @@ class Scenario:
         elif op == "resolve":
             desk.assign(tid, agent=agent, by=agent)  # Zendesk solves assigned tickets only
             desk.resolve(tid, by=agent)
-        else:  # reopen, close, wake, spam, delete, restore, purge
+        elif op == "purge":
+            desk.purge(tid, by=Actor(agent, Role.ADMIN))  # only admins may purge
+        else:  # reopen, close, wake, spam, delete, restore
             method = {"spam": "mark_spam"}.get(op, op)
             getattr(desk, method)(tid, by=agent)
 
