@@ -29,6 +29,8 @@ from ._model import Requester as Requester
 from ._model import Role as Role
 from ._model import Ticket as Ticket
 from ._retry import ConflictRetry as ConflictRetry
+from ._summary import Page as Page
+from ._summary import TicketSummary as TicketSummary
 from ._retry import retry_on_conflict as retry_on_conflict
 from ._workflow import Category as Category
 from ._workflow import ClosedPolicy as ClosedPolicy
@@ -72,6 +74,7 @@ __all__ = [
     "InvalidInputError",
     "MemoryStore",
     "Message",
+    "Page",
     "PostgresStore",
     "Priority",
     "Requester",
@@ -86,6 +89,7 @@ __all__ = [
     "StoreUnavailable",
     "SystemClock",
     "Ticket",
+    "TicketSummary",
     "TicketLockedError",
     "TicketNotFound",
     "TicketStore",
