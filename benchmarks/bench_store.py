@@ -347,7 +347,7 @@ def _sqlite_params(writes: Sequence[Write]) -> list[tuple[Any, ...]]:
                 if value != old:
                     sets.append(f"{name} = ?")
                     args.append(value)
-            sql = f"UPDATE tickets SET {', '.join(sets)} WHERE id = ? AND version = ?"
+            sql = f"UPDATE tickets SET {', '.join(sets)} WHERE id = ? AND version = ?"  # noqa: S608 - fixed column names
             row = (*args, w.ticket_id, w.expected)
         last[w.ticket_id] = values
         params.append(

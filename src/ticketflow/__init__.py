@@ -29,9 +29,9 @@ from ._model import Requester as Requester
 from ._model import Role as Role
 from ._model import Ticket as Ticket
 from ._retry import ConflictRetry as ConflictRetry
+from ._retry import retry_on_conflict as retry_on_conflict
 from ._summary import Page as Page
 from ._summary import TicketSummary as TicketSummary
-from ._retry import retry_on_conflict as retry_on_conflict
 from ._workflow import Category as Category
 from ._workflow import ClosedPolicy as ClosedPolicy
 from ._workflow import Status as Status

@@ -34,8 +34,8 @@ from .._model import (
     Ticket,
 )
 from .._scrub import scrub_event
-from .._summary import Page
 from .._sla_runner import SlaRunner
+from .._summary import Page
 from .._workflow import Category, ClosedPolicy, Workflow
 from ..commands import (
     KEEP,
@@ -1061,7 +1061,7 @@ class Helpdesk:
         """
         return _queries.sla_state(self, ticket_id, now)
 
-    def list(  # noqa: PLR0913 - one keyword per filter
+    def list(
         self,
         *,
         status: str | Iterable[str] | None = None,

@@ -163,11 +163,7 @@ def _decode_cursor(cursor: object, fingerprint: str) -> tuple[int, tuple[int, st
         data = json.loads(raw.decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise _bad_cursor("is malformed") from None
-    if (
-        not isinstance(data, list)
-        or len(data) != 5  # noqa: PLR2004 - the cursor's five fields
-        or data[0] != _CURSOR_VERSION
-    ):
+    if not isinstance(data, list) or len(data) != 5 or data[0] != _CURSOR_VERSION:
         raise _bad_cursor("is malformed")
     _, mark, as_of, key, ticket_id = data
     if mark != fingerprint:
@@ -250,16 +246,20 @@ def list_page(
     query, canonical = _query(desk, filters)
     fingerprint = _fingerprint(sort, canonical)  # type: ignore[arg-type] # str, checked
     if cursor is None:
+        # The first page shows everything stored, whatever the clock says (another
+        # process's clock may run ahead); later pages leave out what changed since.
         as_of = micros(desk._now())
         after = None
+        snapshot = None
     else:
         as_of, after = _decode_cursor(cursor, fingerprint)
+        snapshot = from_micros(as_of)
     if query.statuses is not None and not query.statuses:
         return Page(items=(), next_cursor=None)
     query = SummaryQuery(
         **{
             **{f.name: getattr(query, f.name) for f in SummaryQuery.__attrs_attrs__},
-            "as_of": from_micros(as_of),
+            "as_of": snapshot,
             "sort": key_name,
             "descending": descending,
             "after": after,

@@ -184,7 +184,7 @@ def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str) -> None:
                 cur.execute(_MIGRATIONS[number])
                 if number == 2:
                     _fill_requester_keys(cur)
-                if number == 3:  # noqa: PLR2004 - the migration to version 4
+                if number == 3:
                     _fill_summaries(cur, where)
                 cur.execute(
                     "INSERT INTO ticketflow_migrations (version) VALUES (%s)",
@@ -229,7 +229,9 @@ def _fill_summaries(cur: psycopg.Cursor[tuple[Any, ...]], where: str) -> None:
         for ticket_id, texts in bodies.items():
             ticket = decode_ticket(texts, f"{where}, ticket {ticket_id!r}")
             row = summarize(ticket, keys[ticket_id])
-            rows.append((row.created_at, row.updated_at, row.channel, encode_summary(row), ticket_id))
+            rows.append(
+                (row.created_at, row.updated_at, row.channel, encode_summary(row), ticket_id)
+            )
         cur.executemany(
             "UPDATE tickets SET created_at = %s, updated_at = %s, channel = %s, summary = %s "
             "WHERE id = %s",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final, NamedTuple, Protocol, final, runtime_checkable
 
@@ -155,19 +155,39 @@ def _time_key(at: datetime | None) -> int:
     return NO_KEY if at is None else micros(at)
 
 
-_KEYS: Final = {
-    "created": lambda r: micros(r.created_at),
-    "updated": lambda r: micros(r.updated_at),
-    "priority": lambda r: r.priority,
-    "sla_due": lambda r: _time_key(r.sla_due),
-    "waiting_since": lambda r: _time_key(r.waiting_since),
+def _created(row: SummaryRow) -> int:
+    return micros(row.created_at)
+
+
+def _updated(row: SummaryRow) -> int:
+    return micros(row.updated_at)
+
+
+def _priority(row: SummaryRow) -> int:
+    return row.priority
+
+
+def _sla_due(row: SummaryRow) -> int:
+    return _time_key(row.sla_due)
+
+
+def _waiting(row: SummaryRow) -> int:
+    return _time_key(row.waiting_since)
+
+
+_KEYS: Final[dict[str, Callable[[SummaryRow], int]]] = {
+    "created": _created,
+    "updated": _updated,
+    "priority": _priority,
+    "sla_due": _sla_due,
+    "waiting_since": _waiting,
 }
 
 
 def count_key(row: SummaryRow, by: str) -> str | None:
     """Return the group ``row`` counts in when counting by ``by`` (one of `COUNT_FIELDS`)."""
-    value = getattr(row, by)
-    return str(value) if by == "priority" else value  # type: ignore[no-any-return]
+    value: str | int | None = getattr(row, by)
+    return None if value is None else str(value)
 
 
 # The JSON column of the SQL stores: the fields no query filters or sorts by.
@@ -322,8 +342,13 @@ def select_page(
         for row, key in rows
         if query.matches(row, key) and query.past(sort(row), row.id)
     )
-    pick = heapq.nlargest if query.descending else heapq.nsmallest
-    return [item[2] for item in pick(query.limit, keyed, key=lambda item: (item[0], item[1]))]
+
+    def order(item: tuple[int, str, SummaryRow]) -> tuple[int, str]:
+        return (item[0], item[1])
+
+    if query.descending:
+        return [item[2] for item in heapq.nlargest(query.limit, keyed, key=order)]
+    return [item[2] for item in heapq.nsmallest(query.limit, keyed, key=order)]
 
 
 def count_rows(
@@ -368,4 +393,3 @@ class SummaryStore(Protocol):
     def summary_counts(self, by: str, query: SummaryQuery) -> dict[str | None, int]:
         """Return how many tickets pass ``query``'s filters, per value of ``by``."""
         ...
-
