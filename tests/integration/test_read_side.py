@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from .test_sqlite_file import make_old_file
 
 from ticketflow import FakeClock, Helpdesk, Requester, SQLiteStore
 from ticketflow.stores._sqlite import SCHEMA_VERSION
 from ticketflow.stores._summary import SORT_KEYS, SummaryQuery
+
+from .test_sqlite_file import make_old_file
 
 
 def test_a_version_3_file_gets_summaries_and_counters_on_open(tmp_path: Path) -> None:
