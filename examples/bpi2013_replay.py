@@ -7,28 +7,30 @@ Volvo IT Belgium and their 65,533 status changes, March 2010 to May 2012. The da
 is not shipped with ticketflow; this script reads it in place.
 
 The workflow is ``bpi2013.toml`` next to this file: one status per (Status, Sub
-Status) pair of the log, and the transitions of a sane incident process. Every row
-of the log is replayed through `Helpdesk`, in time order, with a `FakeClock` set to
-the row's own timestamp:
+Status) pair of the log, and the transitions of a sane incident process. The log
+is imported with `Helpdesk.import_tickets`, read by `ticketflow.importing.read_csv`
+through the mapping ``bpi2013_mapping.toml`` (also next to this file), as
+``python -m ticketflow import`` would:
 
-* the first row of an incident opens its ticket (in the initial status, Queued -
-  Awaiting Assignment) with the row's impact as priority (Low, Medium, High, Major
-  -> low, normal, high, urgent), its support level (L1, L2, L3) as department and
-  its resource as assignee;
-* every later row first records its owner and support level with `Helpdesk.assign`
-  (a change of level is an escalation: ``assign(department="L2")``) and its impact
-  with `Helpdesk.set_priority`;
-* then, when the row's status differs from the ticket's, it fires the trigger to
-  that status (``to_<status>``). A change the workflow refuses (`TransitionError`),
-  and any row of a closed ticket (`TicketLockedError`: closed tickets are locked),
-  is counted as rejected and skipped: the ticket stays where it was. A row whose
-  status the ticket already has is accepted without a transition.
+* the first row of an incident creates its ticket in the workflow's initial
+  status (Queued - Awaiting Assignment) with the row's impact as priority (Low,
+  Medium, High, Major -> low, normal, high, urgent), its support level (L1, L2,
+  L3) as department and its resource as assignee; the first row's status is
+  then its first change, like any later row's;
+* every row's owner and support level are recorded as an ``assigned`` event when
+  they changed (a change of level is an escalation), and its impact as
+  ``priority_changed``;
+* then, when the row's status differs from the ticket's, the move is checked
+  against the workflow. A move the workflow does not have, a status it does not
+  have, and any row of a closed ticket (closed tickets are locked) is refused
+  (the import runs with ``strict=False`` and reports it) and counted as
+  rejected: the ticket stays where it was (an assignment the row carried
+  stands). A row whose status the ticket already has is accepted without a
+  transition.
 
-Rows are replayed in the order of their timestamps, ties in file order, because the
-clock never goes back; within an incident this is the file's order (the log is
-sorted by incident and time, and no incident has two rows at the same second or
-out of order; the script counts both cases, and the engine would stamp an earlier
-row at its ticket's last event time).
+The import keeps each row's own timestamp and checks that an incident's rows are
+in time order; the script also counts rows at the same second as, or earlier
+than, their incident's previous row (the log has neither).
 
 The figures printed are computed from the tickets and timelines the engine
 recorded, not from the CSV:
@@ -41,8 +43,9 @@ recorded, not from the CSV:
   the end of the log are counted apart;
 * reopens: moves from a resolved or closed status back to an active one (new, open
   or pending);
-* escalations: changes of support level recorded by ``assign``, as ``before ->
-  after`` pairs (an escalation when the level rises, a de-escalation otherwise).
+* escalations: changes of support level recorded by ``assigned`` events, as
+  ``before -> after`` pairs (an escalation when the level rises, a de-escalation
+  otherwise).
 
 Usage: ``python examples/bpi2013_replay.py [--data PATH] [--incidents N]``. Without
 ``--data`` (or ``TICKETFLOW_BPI2013_CSV``) it reads
@@ -53,40 +56,33 @@ repository; if that file is missing it says so and exits with status 0.
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
+import itertools
 import math
 import os
-import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ticketflow import (
     Category,
     EventKind,
-    FakeClock,
     Helpdesk,
     MemoryStore,
-    Priority,
-    Requester,
-    Ticket,
-    TicketLockedError,
     TicketStore,
-    TransitionError,
     Workflow,
 )
+from ticketflow.importing import CsvMapping, ImportRecord, ImportReport, read_csv
+from ticketflow.stores import TicketQuery
 
 __all__ = [
     "CITATION",
     "DEFAULT_DATA",
-    "PRIORITY_OF_IMPACT",
+    "MAPPING_FILE",
     "WORKFLOW_FILE",
-    "Change",
     "Replay",
     "ReplayResult",
     "Waiting",
@@ -95,15 +91,15 @@ __all__ = [
     "load_workflow",
     "main",
     "nearest_rank",
-    "read_log",
+    "read_records",
     "replay",
     "report",
     "run",
     "summarise",
-    "trigger_for",
 ]
 
 WORKFLOW_FILE = Path(__file__).resolve().with_name("bpi2013.toml")
+MAPPING_FILE = Path(__file__).resolve().with_name("bpi2013_mapping.toml")
 DEFAULT_DATA = Path(
     os.environ.get("TICKETFLOW_BPI2013_CSV")  # where a checkout keeps the data elsewhere
     or Path(__file__).resolve().parent.parent.parent
@@ -115,43 +111,9 @@ CITATION = (
     "Ward Steeman, BPI Challenge 2013, incidents, 4TU.ResearchData, "
     "doi:10.4121/uuid:500573e6-accc-4b0c-9576-aa5468b10cee"
 )
-PRIORITY_OF_IMPACT = {
-    "Low": Priority.LOW,
-    "Medium": Priority.NORMAL,
-    "High": Priority.HIGH,
-    "Major": Priority.URGENT,
-}
-_REQUESTER = Requester(name="Volvo IT user")  # the log does not name the users
 _ACTIVE = frozenset({Category.NEW, Category.OPEN, Category.PENDING})
 _DONE = frozenset({Category.RESOLVED, Category.CLOSED})
 _LEVEL_RANK = {"L1": 1.0, "L2": 2.0, "L2/L3": 2.5, "L3": 3.0}
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One row of the log: a status change of an incident.
-
-    Args:
-        index: The row's position in the file (0 is the first data row).
-        sr_number: The incident (``SR Number``).
-        at: ``Change Date+Time``, in UTC.
-        label: ``"<Status> - <Sub Status>"``, as the workflow's status labels.
-        level: ``ST Level``: the support level (L1, L2, L3).
-        impact: ``SR Latest Impact``: Low, Medium, High or Major.
-        owner: ``Resource``: who made the change.
-        product: ``Product``.
-        country: ``Country``.
-    """
-
-    index: int
-    sr_number: str
-    at: datetime
-    label: str
-    level: str
-    impact: str
-    owner: str
-    product: str
-    country: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +135,7 @@ class Waiting:
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """What a replay did: the help desk, the tickets and the rejected changes.
+    """What a replay did: the help desk, the tickets, the rejected changes and the import's report.
 
     Args:
         desk: The help desk the log was replayed through.
@@ -184,7 +146,8 @@ class Replay:
             status is its log label when the workflow has no such status.
         equal_times: Rows at the same second as the incident's previous row.
         earlier_times: Rows earlier than the incident's previous row in the file.
-        seconds: Wall-clock time of the replay itself.
+        seconds: Wall-clock time of the import itself.
+        report: What `Helpdesk.import_tickets` reported.
     """
 
     desk: Helpdesk
@@ -195,6 +158,7 @@ class Replay:
     equal_times: int
     earlier_times: int
     seconds: float
+    report: ImportReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,137 +217,87 @@ def label_of(status: str, sub_status: str) -> str:
     return f"{status} - {sub_status}"
 
 
-def trigger_for(status: str) -> str:
-    """The trigger to a status (or to a log label the workflow does not have)."""
-    return "to_" + re.sub(r"\W+", "_", status.lower()).strip("_")
-
-
 def level_rank(level: str) -> float:
     """Order support levels (L1 < L2 < L2/L3 < L3); unknown levels rank 0."""
     return _LEVEL_RANK.get(level, 0.0)
 
 
-def read_log(path: str | Path, *, incidents: int | None = None) -> list[Change]:
-    """Read the log's rows in file order.
+@dataclass
+class _Counts:
+    rows: int = 0
+    equal: int = 0
+    earlier: int = 0
+
+
+def read_records(
+    path: str | Path, *, incidents: int | None = None, workflow: Workflow | None = None
+) -> Iterator[ImportRecord]:
+    """The log's incidents as import records, in file order (read lazily).
 
     Args:
         path: The gzipped CSV.
         incidents: Read only the first ``incidents`` incidents of the file.
+        workflow: The workflow whose status labels the activities map to.
 
     Raises:
         OSError: the file cannot be read.
-        ValueError: a row lacks a column or has a malformed timestamp.
+        ImportFormatError: a row lacks a column or has a malformed timestamp.
     """
-    changes: list[Change] = []
-    seen: set[str] = set()
-    with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as file:
-        for index, row in enumerate(csv.DictReader(file)):
-            sr_number = row["SR Number"]
-            if sr_number not in seen:
-                if incidents is not None and len(seen) >= incidents:
-                    break
-                seen.add(sr_number)
-            changes.append(
-                Change(
-                    index=index,
-                    sr_number=sr_number,
-                    at=datetime.fromisoformat(row["Change Date+Time"]).astimezone(UTC),
-                    label=label_of(row["Status"], row["Sub Status"]),
-                    level=row["ST Level"],
-                    impact=row["SR Latest Impact"],
-                    owner=row["Resource"],
-                    product=row["Product"],
-                    country=row["Country"],
-                )
-            )
-    return changes
+    records = read_csv(path, CsvMapping.load(MAPPING_FILE), workflow=workflow or load_workflow())
+    return records if incidents is None else itertools.islice(records, incidents)
 
 
-def _time_order(changes: Sequence[Change]) -> tuple[int, int]:
-    """Count rows at the same time as, and earlier than, their incident's previous row."""
-    equal = earlier = 0
-    previous: dict[str, datetime] = {}
-    for change in changes:
-        last = previous.get(change.sr_number)
-        if last is not None:
-            equal += change.at == last
-            earlier += change.at < last
-        previous[change.sr_number] = change.at
-    return equal, earlier
+def _counted(records: Iterable[ImportRecord], counts: _Counts) -> Iterator[ImportRecord]:
+    """Pass ``records`` on, counting rows and rows out of time order."""
+    for record in records:
+        rows = record.events[1:]  # the creation, then one event per row
+        counts.rows += len(rows)
+        for before, after in itertools.pairwise(rows):
+            counts.equal += after.at == before.at
+            counts.earlier += after.at < before.at
+        yield record
 
 
 def replay(
-    changes: Sequence[Change], *, store: TicketStore | None = None, workflow: Workflow | None = None
+    path: str | Path,
+    *,
+    incidents: int | None = None,
+    store: TicketStore | None = None,
+    workflow: Workflow | None = None,
 ) -> Replay:
-    """Replay ``changes`` through a new `Helpdesk` on ``store`` (default: a new `MemoryStore`).
+    """Import the log at ``path`` into a new `Helpdesk` on ``store`` (default: a new `MemoryStore`).
 
     See the module docstring for what each row does.
     """
     workflow = workflow or load_workflow()
-    by_label = {status.label: status.name for status in workflow.statuses}
-    ordered = sorted(changes, key=lambda change: (change.at, change.index))
-    equal, earlier = _time_order(changes)
-    clock = FakeClock(ordered[0].at if ordered else None)
     desk = Helpdesk(
         workflow=workflow,
         store=MemoryStore() if store is None else store,
-        clock=clock,
         outbox=(),
     )
-    triggers: dict[str, str] = {}
-    tickets: dict[str, Ticket] = {}
-    unchanged = 0
-    rejected: Counter[tuple[str, str]] = Counter()
+    counts = _Counts()
+    records = _counted(read_records(path, incidents=incidents, workflow=workflow), counts)
     start = time.perf_counter()
-    for change in ordered:
-        clock.set(change.at)
-        by = change.owner or None
-        priority = PRIORITY_OF_IMPACT[change.impact]
-        target = by_label.get(change.label, change.label)
-        ticket = tickets.get(change.sr_number)
-        try:
-            if ticket is None:
-                ticket = desk.open_ticket(
-                    subject=f"Incident {change.sr_number}",
-                    requester=_REQUESTER,
-                    priority=priority,
-                    assignee=change.owner or None,
-                    department=change.level or None,
-                    custom_fields={
-                        "sr_number": change.sr_number,
-                        "product": change.product,
-                        "country": change.country,
-                    },
-                    by=by,
-                )
-            else:
-                ticket = desk.assign(
-                    ticket.id, change.owner or None, department=change.level or None, by=by
-                )
-                if ticket.priority is not priority:
-                    ticket = desk.set_priority(ticket.id, priority, by=by)
-            if target == ticket.status:
-                unchanged += 1
-            else:
-                trigger = triggers.get(target)
-                if trigger is None:
-                    trigger = triggers[target] = trigger_for(target)
-                ticket = desk.fire(ticket.id, trigger, by=by)
-        except (TransitionError, TicketLockedError):
-            assert ticket is not None  # noqa: S101 - opening a ticket raises neither
-            # The ticket stays where it was; an assignment before a refused trigger stands.
-            rejected[ticket.status, target] += 1
-        tickets[change.sr_number] = ticket
+    imported = desk.import_tickets(records, strict=False)
     seconds = time.perf_counter() - start
+    rejected: Counter[tuple[str, str]] = Counter(
+        (refusal.status, refusal.wanted or "") for refusal in imported.refused
+    )
+    ticket_ids: dict[str, str] = {}
+    transitions = 0
+    for ticket in desk.store.find(TicketQuery()):
+        ticket_ids[ticket.custom_fields["sr_number"]] = ticket.id
+        transitions += sum(event.changes_status for event in ticket.timeline)
     return Replay(
         desk=desk,
-        ticket_ids={sr: ticket.id for sr, ticket in tickets.items()},
-        changes=len(ordered),
-        unchanged=unchanged,
+        ticket_ids=ticket_ids,
+        changes=counts.rows,
+        unchanged=counts.rows - transitions - len(imported.refused),
         rejected=rejected,
-        equal_times=equal,
-        earlier_times=earlier,
+        equal_times=counts.equal,
+        earlier_times=counts.earlier,
         seconds=seconds,
+        report=imported,
     )
 
 
@@ -473,7 +387,7 @@ def run(
     store: TicketStore | None = None,
 ) -> tuple[ReplayResult, Replay]:
     """Read the log, replay it and summarise it; return the figures and the replay."""
-    done = replay(read_log(path, incidents=incidents), store=store)
+    done = replay(path, incidents=incidents, store=store)
     return summarise(done), done
 
 
@@ -507,8 +421,8 @@ def report(result: ReplayResult, done: Replay) -> list[str]:
     lines = [
         f"BPI Challenge 2013 incidents ({CITATION})",
         (
-            f"replayed {result.changes:,} status changes of {result.incidents:,} incidents "
-            f"through Helpdesk + {type(done.desk.store).__name__} in {done.seconds:.1f} s"
+            f"imported {result.changes:,} status changes of {result.incidents:,} incidents "
+            f"into Helpdesk + {type(done.desk.store).__name__} in {done.seconds:.1f} s"
         ),
         (
             f"(rows at the same second as their incident's previous row: {result.equal_times}; "
@@ -609,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--data", type=Path, default=DEFAULT_DATA, help="the gzipped CSV (default: %(default)s)"
     )
     parser.add_argument(
-        "--incidents", type=int, default=None, help="replay only the first N incidents"
+        "--incidents", type=int, default=None, help="import only the first N incidents"
     )
     args = parser.parse_args(argv)
     if not args.data.is_file():

@@ -16,7 +16,9 @@ from ._calendar import BusinessCalendar as BusinessCalendar
 from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
+from ._engine import ErasureResult as ErasureResult
 from ._engine import Helpdesk as Helpdesk
+from ._engine import PurgeResult as PurgeResult
 from ._engine import SimulatedAction as SimulatedAction
 from ._engine import Simulation as Simulation
 from ._model import Actor as Actor
@@ -32,6 +34,10 @@ from ._retry import ConflictRetry as ConflictRetry
 from ._retry import retry_on_conflict as retry_on_conflict
 from ._summary import Page as Page
 from ._summary import TicketSummary as TicketSummary
+from ._views import CustomerView as CustomerView
+from ._views import PublicEvent as PublicEvent
+from ._views import PublicMessage as PublicMessage
+from ._views import customer_view as customer_view
 from ._workflow import Category as Category
 from ._workflow import ClosedPolicy as ClosedPolicy
 from ._workflow import Status as Status
@@ -66,6 +72,8 @@ __all__ = [
     "ConflictError",
     "ConflictRetry",
     "CreatedData",
+    "CustomerView",
+    "ErasureResult",
     "Event",
     "EventKind",
     "FakeClock",
@@ -77,6 +85,9 @@ __all__ = [
     "Page",
     "PostgresStore",
     "Priority",
+    "PublicEvent",
+    "PublicMessage",
+    "PurgeResult",
     "Requester",
     "Role",
     "RuleError",
@@ -100,6 +111,7 @@ __all__ = [
     "WorkflowError",
     "__version__",
     "commands",
+    "customer_view",
     "open_store",
     "retry_on_conflict",
     "rules",

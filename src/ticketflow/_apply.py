@@ -37,6 +37,10 @@ if TYPE_CHECKING:  # pragma: no cover
         """Return ``ticket`` with ``changes`` (a fast `attrs.evolve`)."""
         ...
 
+    def _update(ticket: Ticket, **changes: Any) -> Ticket:
+        """Set ``changes`` on ``ticket`` itself: only on a snapshot nobody else holds yet."""
+        ...
+
 else:
 
     def _make_replace() -> Callable[..., Ticket]:
@@ -58,6 +62,20 @@ else:
         return fn
 
     replace = _make_replace()
+
+    def _make_update() -> Callable[..., Ticket]:
+        setters = {f.alias: Ticket.__dict__[f.name].__set__ for f in attrs.fields(Ticket)}
+
+        def update(ticket: Ticket, **changes: Any) -> Ticket:
+            for name, value in changes.items():
+                setters[name](ticket, value)
+            return ticket
+
+        return update
+
+    _update = _make_update()
+
+_Replace = Callable[..., Ticket]
 
 # The defaults every new ticket starts from (`_from_created` sets the rest).
 _BLANK: Final = Ticket(
@@ -117,8 +135,8 @@ def _entered(t: Ticket, e: Event) -> datetime:
     return e.at if step.status_before != step.status_after else t.status_entered_at
 
 
-def _on_status_only(t: Ticket, e: Event) -> Ticket:
-    return replace(
+def _on_status_only(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -128,9 +146,9 @@ def _on_status_only(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_agent_replied(t: Ticket, e: Event) -> Ticket:
+def _on_agent_replied(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
     at = e.at
-    return replace(
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -144,8 +162,8 @@ def _on_agent_replied(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_customer_replied(t: Ticket, e: Event) -> Ticket:
-    return replace(
+def _on_customer_replied(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -158,9 +176,9 @@ def _on_customer_replied(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_note(t: Ticket, e: Event) -> Ticket:
+def _on_note(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
     # A workflow may map ``note`` to a trigger, so a note can move the status too.
-    return replace(
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -171,9 +189,9 @@ def _on_note(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_assigned(t: Ticket, e: Event) -> Ticket:
+def _on_assigned(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
     d = e.data
-    return replace(
+    return r(
         t,
         assignee=d.get("assignee", t.assignee),
         department=d.get("department", t.department),
@@ -182,8 +200,8 @@ def _on_assigned(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_priority(t: Ticket, e: Event) -> Ticket:
-    return replace(
+def _on_priority(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
+    return r(
         t,
         priority=Priority.parse(e.data["priority"]),
         timeline=_extend(t.timeline, e),
@@ -191,8 +209,8 @@ def _on_priority(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_tags_added(t: Ticket, e: Event) -> Ticket:
-    return replace(
+def _on_tags_added(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
+    return r(
         t,
         tags=t.tags | frozenset(e.data["tags"]),
         timeline=_extend(t.timeline, e),
@@ -200,8 +218,8 @@ def _on_tags_added(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_tags_removed(t: Ticket, e: Event) -> Ticket:
-    return replace(
+def _on_tags_removed(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
+    return r(
         t,
         tags=t.tags - frozenset(e.data["tags"]),
         timeline=_extend(t.timeline, e),
@@ -209,10 +227,10 @@ def _on_tags_removed(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_field_set(t: Ticket, e: Event) -> Ticket:
+def _on_field_set(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
     fields = dict(t.custom_fields)
     fields[e.data["name"]] = e.data["value"]
-    return replace(
+    return r(
         t,
         custom_fields=MappingProxyType(fields),
         timeline=_extend(t.timeline, e),
@@ -220,8 +238,8 @@ def _on_field_set(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_resolved(t: Ticket, e: Event) -> Ticket:
-    return replace(
+def _on_resolved(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -232,8 +250,8 @@ def _on_resolved(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_closed(t: Ticket, e: Event) -> Ticket:
-    return replace(
+def _on_closed(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -244,14 +262,14 @@ def _on_closed(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_confirmed(t: Ticket, e: Event) -> Ticket:
+def _on_confirmed(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
     # A confirmation closes the ticket only when it moves it (`fire("confirm")`);
     # confirm_resolution records it and leaves closing to the confirmation rule.
-    return _on_closed(t, e) if e.changes_status else _on_status_only(t, e)
+    return _on_closed(t, e, r) if e.changes_status else _on_status_only(t, e, r)
 
 
-def _on_postponed(t: Ticket, e: Event) -> Ticket:
-    return replace(
+def _on_postponed(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -266,8 +284,8 @@ def _until(e: Event) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def _on_merged(t: Ticket, e: Event) -> Ticket:
-    return replace(
+def _on_merged(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -278,10 +296,10 @@ def _on_merged(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_merge_received(t: Ticket, e: Event) -> Ticket:
+def _on_merge_received(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
     moved = tuple(m if isinstance(m, Message) else Message.from_dict(m) for m in e.data["messages"])
     thread = tuple(sorted((*t.messages, *moved), key=lambda m: m.at))
-    return replace(
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -291,10 +309,10 @@ def _on_merge_received(t: Ticket, e: Event) -> Ticket:
     )
 
 
-def _on_purged(t: Ticket, e: Event) -> Ticket:
+def _on_purged(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
     # The timeline handed to the purge is already scrubbed (see `scrub_event`);
     # applying the purge itself only records the final status.
-    return replace(
+    return r(
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
@@ -305,7 +323,7 @@ def _on_purged(t: Ticket, e: Event) -> Ticket:
     )
 
 
-_APPLY: Final[dict[EventKind, Callable[[Ticket, Event], Ticket]]] = {
+_APPLY: Final[dict[EventKind, Callable[[Ticket, Event, _Replace], Ticket]]] = {
     EventKind.AGENT_REPLIED: _on_agent_replied,
     EventKind.CUSTOMER_REPLIED: _on_customer_replied,
     EventKind.NOTE_ADDED: _on_note,
@@ -326,6 +344,9 @@ _APPLY: Final[dict[EventKind, Callable[[Ticket, Event], Ticket]]] = {
     EventKind.MERGED: _on_merged,
     EventKind.MERGE_RECEIVED: _on_merge_received,
     EventKind.PURGED: _on_purged,
+    # What a merge copied here from a purged ticket was erased: the timeline handed
+    # over is already scrubbed (see `scrub_copies`); the event only records it.
+    EventKind.ERASED: _on_status_only,
     EventKind.TRANSITIONED: _on_status_only,
     EventKind.NOTIFIED: _on_status_only,
     EventKind.ESCALATED: _on_status_only,
@@ -336,7 +357,7 @@ _APPLY: Final[dict[EventKind, Callable[[Ticket, Event], Ticket]]] = {
 
 def apply_event(ticket: Ticket, event: Event) -> Ticket:
     """Return ``ticket`` with ``event`` applied; the single place state changes happen."""
-    new = _APPLY[event._step.kind](ticket, event)  # noqa: SLF001 - the flyweight
+    new = _APPLY[event._step.kind](ticket, event, replace)  # noqa: SLF001 - the flyweight
     data = event.data
     if data and "due" in data and "rule" in data:
         _set_ticket_fired(new, _fold_fired(ticket._fired, event))  # noqa: SLF001
@@ -348,6 +369,7 @@ _SLA_STAGES: Final = {
     EventKind.SLA_BREACHED: "breach",
     EventKind.ESCALATED: "escalation",
 }
+_SLA_STAGE_NAMES: Final = frozenset(_SLA_STAGES.values())
 
 
 def _fold_fired(fired: Mapping[Any, Any], event: Event) -> Mapping[Any, Any]:
@@ -365,7 +387,11 @@ def _fold_fired(fired: Mapping[Any, Any], event: Event) -> Mapping[Any, Any]:
     if "metric" in data and data["rule"] == "sla":
         stage = _SLA_STAGES.get(event.kind)
         if stage is None:
-            return fired
+            # An import records a past stage as done without firing it: a
+            # ``no_change`` marker naming the stage (see `ticketflow._engine._import`).
+            stage = data.get("stage") if data.get("no_change") is True else None
+            if stage not in _SLA_STAGE_NAMES:
+                return fired
         key = ("sla", str(data["metric"]))
         cycle = str(data.get("cycle"))
         current = fired.get(key)
@@ -411,9 +437,16 @@ def rebuild(events: Iterable[Event]) -> Ticket:
     first = next(iterator, None)
     if first is None or first.kind is not EventKind.CREATED:
         raise InvalidInputError("a timeline must start with a 'created' event", field="events")
+    # The snapshot under construction is private until it is returned, so each
+    # event is folded into it in place (`_update`) instead of copying its 19
+    # fields per event (`replace`): the same reducer, a third of the cost.
     ticket = _from_created(first)
+    handlers = _APPLY
     for event in iterator:
-        ticket = apply_event(ticket, event)
+        handlers[event._step.kind](ticket, event, _update)  # noqa: SLF001 - the flyweight
+        data = event.data
+        if data and "due" in data and "rule" in data:
+            _set_ticket_fired(ticket, _fold_fired(ticket._fired, event))  # noqa: SLF001
     return ticket
 
 

@@ -11,13 +11,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from types import MappingProxyType
-from typing import Any, ClassVar, Final, TypeAlias, final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, final
 
 import attrs
 
 from . import _validate
 from ._clock import require_aware
 from .exceptions import InvalidInputError
+
+if TYPE_CHECKING:
+    from ._views import CustomerView
 
 __all__ = [
     "EMPTY",
@@ -117,6 +120,7 @@ class EventKind(enum.StrEnum):
     MERGED = "merged"
     MERGE_RECEIVED = "merge_received"
     PURGED = "purged"
+    ERASED = "erased"
     TRANSITIONED = "transitioned"
     NOTIFIED = "notified"
     ESCALATED = "escalated"
@@ -568,6 +572,24 @@ class Ticket:
             InvalidInputError: the first event is not a ``created`` event.
         """
         return cls._fold(events)
+
+    # Likewise the customer view is `ticketflow._views`' (set there when it is imported,
+    # which importing `ticketflow` does): the view builds on the model.
+    _customer_view: ClassVar[Callable[..., CustomerView]]
+
+    def for_customer(self, *, show_assignment: bool = False) -> CustomerView:
+        """Return what the ticket's customer may see of it (`ticketflow.customer_view`).
+
+        The public thread, the public events and the fields a customer may see;
+        never private notes, agent ids, rule or SLA internals (see `CustomerView`).
+
+        Args:
+            show_assignment: Also show assignment changes and the department.
+
+        Raises:
+            InvalidInputError: ``show_assignment`` is not a bool.
+        """
+        return Ticket._customer_view(self, show_assignment=show_assignment)
 
 
 # --- timelines that grow without copying ---------------------------------------------------

@@ -541,7 +541,7 @@ class Merge(_Base):
 @final
 @attrs.frozen(kw_only=True, init=False)
 class Purge(_OnTicket):
-    """Erase the ticket's personal data for good (`Helpdesk.purge`)."""
+    """Erase the ticket's personal data and its copies (`Helpdesk.purge`)."""
 
     name: ClassVar[str] = "purge"
     method: ClassVar[str] = "purge"

@@ -9,6 +9,8 @@ TicketflowError
 ├── TicketLockedError              a closed, merged or purged ticket refused a change
 ├── TicketNotFound(KeyError)       no ticket with that id
 ├── InvalidInputError(ValueError)  a command argument is wrong (naive datetime, bad field)
+│   ├── ImportRecordError          an imported record is refused (its id, event, field)
+│   └── ImportFormatError          a line or row of an import file cannot be read
 └── StoreError                     a storage backend failed
     ├── ConflictError              someone else saved the ticket first
     └── StoreUnavailable           the backend cannot be reached
@@ -25,6 +27,8 @@ from collections.abc import Iterable
 
 __all__ = [
     "ConflictError",
+    "ImportFormatError",
+    "ImportRecordError",
     "InvalidInputError",
     "RuleError",
     "RuleLoopError",
@@ -73,6 +77,38 @@ class InvalidInputError(TicketflowError, ValueError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ImportRecordError(InvalidInputError):
+    """`Helpdesk.import_tickets` refused a record (in strict mode), or a value of one.
+
+    Attributes:
+        external_id: The record's external id (``""`` when that is what is wrong).
+        index: The position of the offending event in the record (0: the creation),
+            or ``None`` when the record itself is wrong.
+        reason: What was wrong, without the record's name.
+        field: The offending field, as ``events[3].at``.
+    """
+
+    def __init__(self, reason: str, *, external_id: str, index: int | None, field: str) -> None:
+        where = f"record {external_id!r}" + ("" if index is None else f", event {index}")
+        super().__init__(f"{where}: {reason}", field=field)
+        self.external_id = external_id
+        self.index = index
+        self.reason = reason
+
+
+class ImportFormatError(InvalidInputError):
+    """A line of a JSON Lines file, or a row of a CSV event log, cannot be read.
+
+    Attributes:
+        line: The 1-based line (JSON Lines) or row (CSV, the header being row 1).
+        field: ``"line <n>"``, or the CSV column at fault.
+    """
+
+    def __init__(self, message: str, *, line: int, field: str | None = None) -> None:
+        super().__init__(f"line {line}: {message}", field=field or f"line {line}")
+        self.line = line
 
 
 class TransitionError(TicketflowError):

@@ -404,7 +404,7 @@ def _sqlite_desk(target: str, fail_at: int, after: bool) -> tuple[Helpdesk, Fail
 
 COMMANDS: dict[str, Callable[[Helpdesk, str, str], Ticket]] = {
     "reply": lambda desk, ticket, _other: desk.agent_reply(ticket, "hello", by="bob"),
-    "purge": lambda desk, ticket, _other: desk.purge(ticket, by="dpo"),
+    "purge": lambda desk, ticket, _other: desk.purge(ticket, by="dpo").ticket,
     "merge": lambda desk, ticket, other: desk.merge(ticket, other, by="bob"),
 }
 

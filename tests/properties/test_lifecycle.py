@@ -316,7 +316,17 @@ class LifecycleMachine(RuleBasedStateMachine):
             if self.final(ref.status):
                 raise Refused(TicketLockedError)
             dest = decide(wf, ref, "purge")
-            return Expect(saves={ticket_id: (EventKind.PURGED, dest)}, returns=ticket_id)
+            saves = {ticket_id: (EventKind.PURGED, dest)}
+            # Every ticket it was merged into (on along the chain) records the erasure
+            # of its copies, unless it is purged already.
+            into, seen = ref.merged_into, {ticket_id}
+            while into is not None and into not in seen:
+                seen.add(into)
+                target = self.refs[into]
+                if not self.final(target.status):
+                    saves[into] = (EventKind.ERASED, target.status)
+                into = target.merged_into
+            return Expect(saves=saves, returns=ticket_id)
         return self.predict_field_change(ticket_id, name, kwargs)
 
     def refuse_if_locked(self, ref: Ref) -> None:
@@ -423,6 +433,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             ref.merged_into = kwargs["into_id"]
         elif kind is EventKind.PURGED:
             ref.fields = {}
+            ref.tags = frozenset()
 
     # --- running a command and checking it --------------------------------------------
 
@@ -482,8 +493,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         )
         assert old.version + 1 == new.version
         assert len(old.timeline) + 1 == len(new.timeline)
-        if kind is EventKind.PURGED:
-            # A purge scrubs the timeline; kinds, times, statuses and versions stay.
+        if kind in (EventKind.PURGED, EventKind.ERASED):
+            # A purge scrubs the timeline (and the copies in merge targets): kinds,
+            # times, statuses and versions stay.
             assert event_shape(old) == event_shape(new)[:-1]
         else:
             assert old.timeline == new.timeline[:-1]
@@ -494,7 +506,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if not (self.locked(old.status) or old.merged_into is not None):
             return
         event(f"a locked or merged ticket changed: {kind.value}")
-        if kind is EventKind.PURGED:
+        if kind in (EventKind.PURGED, EventKind.ERASED):
             assert not self.final(old.status)
             return
         assert kind is EventKind.CUSTOMER_REPLIED, f"{kind} changed locked ticket {old.id}"

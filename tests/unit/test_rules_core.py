@@ -964,7 +964,7 @@ def test_a_notifying_time_rule_is_due_on_a_closed_ticket_but_not_on_a_purged_one
     )
     rule_set = RuleSet(LA, [survey])
     assert Due(ticket.closed_at + timedelta(days=1), "survey") == rule_set.next_due(ticket)
-    assert None is rule_set.next_due(desk.purge(ticket.id, by="bob"))
+    assert None is rule_set.next_due(desk.purge(ticket.id, by="bob").ticket)
 
 
 # --- check_rules ----------------------------------------------------------------------

@@ -564,6 +564,8 @@ def test_error_tree_matches_the_documented_one() -> None:
         e.TicketLockedError: (e.TicketflowError,),
         e.TicketNotFound: (e.TicketflowError, KeyError),
         e.InvalidInputError: (e.TicketflowError, ValueError),
+        e.ImportRecordError: (e.InvalidInputError,),
+        e.ImportFormatError: (e.InvalidInputError,),
         e.StoreError: (e.TicketflowError,),
         e.ConflictError: (e.StoreError,),
         e.StoreUnavailable: (e.StoreError,),

@@ -10,13 +10,17 @@
 - `_queries`: reads (`get`, `timeline`, `allowed`, `find`, `queue`, `next_due`,
   `sla_state`).
 - `_simulate`: `Helpdesk.simulate`, its replay and its result values.
+- `_erase`: `Helpdesk.purge` (the ticket and every copy a merge made of it)
+  and `Helpdesk.erase_requester`, and their results.
 
 Imports run one way: `_helpdesk` imports the others; they name `Helpdesk` only
 for type checking and reach its private state, as the methods they were did.
 """
 
+from ._erase import ErasureResult as ErasureResult
+from ._erase import PurgeResult as PurgeResult
 from ._helpdesk import Helpdesk as Helpdesk
 from ._simulate import SimulatedAction as SimulatedAction
 from ._simulate import Simulation as Simulation
 
-__all__ = ["Helpdesk", "SimulatedAction", "Simulation"]
+__all__ = ["ErasureResult", "Helpdesk", "PurgeResult", "SimulatedAction", "Simulation"]

@@ -33,7 +33,6 @@ from .._model import (
     Role,
     Ticket,
 )
-from .._scrub import scrub_event
 from .._sla_runner import SlaRunner
 from .._summary import Page
 from .._workflow import Category, ClosedPolicy, Workflow
@@ -65,13 +64,15 @@ from ..commands import (
 )
 from ..config import HelpdeskConfig
 from ..exceptions import InvalidInputError, TicketLockedError
+from ..importing._records import ImportRecord, ImportReport
 from ..rules import Due, Rule, RuleSet
 from ..sla import SlaPolicies, SlaPolicy, SlaState
 from ..stores import Change, MemoryStore, QueueKey, TicketStore
 from ..workflows import liveagent
-from . import _delivery, _list, _queries, _simulate, _sweeps
+from . import _delivery, _erase, _import, _list, _queries, _simulate, _sweeps
 from ._delivery import EVENT_KINDS as _EVENT_KINDS
 from ._delivery import publish as _publish
+from ._erase import ErasureResult, PurgeResult
 from ._simulate import Simulation
 
 __all__ = ["Helpdesk"]
@@ -548,25 +549,8 @@ class Helpdesk:
         return Change(ticket, batch.version - 1, due_at=due_at, outbox=outbox, queue=queue)
 
     def _purge(self, command: Purge, by: str | Actor | None) -> Ticket:
-        actor = self._actor(by, Role.AGENT)
-        ticket = self._store.get(command.ticket_id)
-        if self._workflow.status(ticket.status).final:
-            raise TicketLockedError(ticket_id=ticket.id, status=ticket.status, command="purge")
-        batch, at = self._begin(ticket)
-        dest = self._workflow.next_status(batch.ticket, "purge")
-        batch.emit(EventKind.PURGED, actor, dest, at)
-        # Nothing of the erased data may stay: the whole timeline is rewritten.
-        tombstone = Ticket.rebuild(map(scrub_event, batch.ticket.timeline))
-        change = Change(
-            tombstone,
-            ticket.version,
-            rewrite=True,
-            outbox=self._outbox_of(tombstone, len(batch.events)),
-        )
-        self._store.commit((change,))
-        if self._subscribers:
-            _publish(self, change)
-        return tombstone
+        # execute() returns a Ticket, always: the tombstone (purge() returns the whole result).
+        return _erase.purge(self, command, self._actor(by, Role.AGENT)).ticket
 
     # --- creating -------------------------------------------------------------------
 
@@ -809,19 +793,60 @@ class Helpdesk:
         """
         return self.execute(Merge(ticket_id=source_id, into_id=into_id), by=by)
 
-    def purge(self, ticket_id: str, *, by: str | None = None) -> Ticket:
-        """Erase the ticket's personal data for good, leaving an anonymous tombstone.
+    def purge(self, ticket_id: str, *, by: str | None = None) -> PurgeResult:
+        """Erase the ticket's personal data, and every copy of it, leaving an anonymous tombstone.
 
-        The requester, subject, description, message bodies, custom fields and
-        customer identities are erased from the ticket and from every event of its
-        timeline; statuses, times, roles and agent ids stay, so metrics stay right.
+        The requester, subject, description, message bodies, tags, custom field
+        names and values and customer identities are erased from the ticket and
+        from every event of its timeline; statuses, times, roles and agent ids
+        stay, so metrics stay right. In the same commit, the messages a merge
+        copied from this ticket into another (the ticket it was merged into, and
+        on along the chain of merges) become tombstones keeping their time and
+        author role, and the replies its customer sent there after the merge are
+        erased too (unless that ticket is the same person's); each such ticket
+        records an ``erased`` event. Follow-ups the same requester opened from
+        this ticket are tickets of their own: they are listed, not purged.
         Allowed on closed tickets too (data protection outranks the lock;
-        `commands.Purge`).
+        `commands.Purge`, which through `execute` returns the tombstone only).
+
+        What stays in the database files until the backend reuses or cleans the
+        space (SQLite's WAL, PostgreSQL's dead tuples and WAL, backups) is said in
+        the how-to "Erase personal data".
+
+        Returns:
+            A `PurgeResult`: the tombstone, the ids of the tickets whose copies
+            were scrubbed, and the ids of the follow-ups left in place.
 
         Raises:
+            TicketNotFound: no such ticket.
             TicketLockedError: the ticket is already purged (final).
         """
-        return self.execute(Purge(ticket_id=ticket_id), by=by)
+        command = Purge(ticket_id=ticket_id)
+        return _erase.purge(self, command, self._actor(by, Role.AGENT))
+
+    def erase_requester(self, email: str, *, by: str | None = None) -> ErasureResult:
+        """Erase everything of one person: purge each of their tickets and scrub their copies.
+
+        The person's tickets are found by e-mail address through the store's
+        requester index (matched case-insensitively, as `find` does); each is
+        purged as `purge` does, in its own commit, so an interrupted erasure is
+        finished by running it again. A second run finds nothing and returns an
+        empty result (tickets in a final status other than purged, which nothing
+        may change, are listed as ``skipped`` every time).
+
+        Args:
+            email: The person's e-mail address.
+            by: Who erases (an agent id); defaults to the system.
+
+        Returns:
+            An `ErasureResult`: the tickets purged, the other tickets whose copies
+            of the person's messages were scrubbed, and any skipped.
+
+        Raises:
+            InvalidInputError: ``email`` is not a non-empty string (``field`` is
+                ``"email"``).
+        """
+        return _erase.erase_requester(self, email, self._actor(by, Role.AGENT))
 
     # --- time rules: sweeps (see _sweeps) -----------------------------------------
 
@@ -881,6 +906,71 @@ class Helpdesk:
         (a concurrent commit computed fresh values itself). Nothing is added to any timeline.
         """
         return _sweeps.reschedule(self, batch=batch)
+
+    # --- bulk import (see _import) ------------------------------------------------
+
+    def import_tickets(
+        self,
+        records: Iterable[ImportRecord],
+        *,
+        strict: bool = True,
+        mark_breaches: bool = False,
+        id_prefix: str = "",
+        requester: Requester | None = None,
+        batch: int = 1000,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        """Import tickets with their past events (`ticketflow.importing`); see docs/howto/import.md.
+
+        Each record (an external id and its events, the creation first) is
+        checked against the workflow: every status change must be a move some
+        trigger of the graph makes (guards are not evaluated), no event may come
+        after the ticket entered a locked status, times must be timezone-aware,
+        in order, and not after the import's instant (the clock's now). Events
+        keep their own times and all get version 1 (the import is the ticket's
+        first commit). No rule runs on the imported events; afterwards, every
+        time rule and SLA stage that came due before the import's instant is
+        recorded as done (a ``no_change`` marker), so none fires later, and due
+        times and queue keys are computed as after any commit. Tickets are
+        committed ``batch`` at a time, one transaction each; nothing goes to the
+        outbox or to subscribers.
+
+        Args:
+            records: `ImportRecord` values, read lazily (a generator is fine:
+                only one batch is held in memory).
+            strict: Raise on the first problem (the records before it stay
+                committed, that one and the rest are not); with ``False``, a
+                refused event is skipped and reported (its assignee, department
+                and priority changes stand), and a refused creation skips its record.
+            mark_breaches: Record each SLA breach that came due in the imported
+                history as an ``sla_breached`` event at its instant (the other
+                stages are recorded as done without an event).
+            id_prefix: The ticket id is ``id_prefix + external_id``: a second
+                import of the same record finds its ticket and skips it.
+            requester: The requester of records whose creation names none
+                (default: ``Requester(name="unknown")``).
+            batch: Tickets per transaction (1 to 100,000).
+            progress: Called with (tickets imported, events read) after each batch.
+
+        Returns:
+            The counts, the refused events and the skipped records.
+
+        Raises:
+            ImportRecordError: ``strict``, and a record is refused (its external
+                id, the event's index and the field are named).
+            InvalidInputError: ``records`` is not an iterable of `ImportRecord`,
+                or an option is invalid.
+        """
+        return _import.import_tickets(
+            self,
+            records,
+            strict=strict,
+            mark_breaches=mark_breaches,
+            id_prefix=id_prefix,
+            requester=requester,
+            batch=batch,
+            progress=progress,
+        )
 
     # --- delivery (see _delivery) -------------------------------------------------
 

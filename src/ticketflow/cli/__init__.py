@@ -1,9 +1,10 @@
-"""Command line: ``python -m ticketflow demo``, ``diagram``, ``worker`` and ``report``.
+"""Command line: ``python -m ticketflow demo``, ``diagram``, ``worker``, ``report`` and ``import``.
 
 ``demo`` simulates a morning at a help desk on a fake clock, kept in a SQLite file;
 ``diagram`` prints a workflow's Mermaid diagram; ``worker`` runs time rules and
 delivers the outbox of a store until it is told to stop (see docs/howto/worker.md);
-``report`` prints a summary table of the tickets' metrics (see docs/howto/reports.md).
+``report`` prints a summary table of the tickets' metrics (see docs/howto/reports.md);
+``import`` imports past tickets from JSON Lines or a CSV event log (see docs/howto/import.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, TypeAlias
 
-from . import _demo, _diagram, _report, _worker
+from . import _demo, _diagram, _import, _report, _worker
 from ._demo import DEMO_STORE as DEMO_STORE
 from ._demo import demo_config as demo_config
 from ._demo import run_demo as run_demo
@@ -29,6 +30,7 @@ _COMMANDS: Final[Mapping[str, tuple[_AddParser, _Run]]] = {
     "diagram": (_diagram.add_parser, _diagram.run),
     "worker": (_worker.add_parser, _worker.run),
     "report": (_report.add_parser, _report.run),
+    "import": (_import.add_parser, _import.run),
 }
 
 

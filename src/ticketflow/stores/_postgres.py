@@ -587,6 +587,31 @@ class PostgresStore:
             return False
         return True
 
+    def vacuum(self, *, full: bool = False) -> None:
+        """Run ``VACUUM`` on ticketflow's tables: the operator's step after a purge.
+
+        A purge (like any update) leaves the old row versions as dead tuples in
+        the tables' pages until a vacuum removes them; autovacuum gets there
+        eventually, at a time of its choosing. This runs it now, outside any
+        transaction, on ``tickets``, ``events``, ``tags`` and ``outbox`` (their
+        TOAST tables and indexes included). ``full=True`` runs ``VACUUM FULL``
+        instead, which rewrites each table into new files and takes an exclusive
+        lock on it meanwhile (the help desk waits). Neither erases the server's
+        write-ahead log (``pg_wal``) or backups: see the how-to "Erase personal
+        data" for what remains and the operator's steps.
+
+        Raises:
+            StoreError: the server refused (the user must own the tables).
+            StoreUnavailable: the server cannot be reached.
+        """
+        statement = (
+            "VACUUM (FULL) tickets, events, tags, outbox"
+            if full
+            else ("VACUUM tickets, events, tags, outbox")
+        )
+        # Pooled connections are in autocommit mode: VACUUM runs outside a transaction.
+        self._run(lambda conn: conn.execute(statement))
+
     def schema_version(self) -> int:
         """Return the schema version of the database (of the schema in use)."""
         row = self._run(

@@ -321,7 +321,11 @@ def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | 
 class SQLiteStore:
     """Keep tickets in a SQLite database file (or in memory), with the full store contract.
 
-    The embedded default: one file, no server. Each commit is one ``BEGIN
+    The embedded default: one file, no server. Deleted content is zeroed
+    (``PRAGMA secure_delete = ON`` on the store's connection), and a commit
+    holding a purge is followed by a ``TRUNCATE`` checkpoint (`checkpoint`), so
+    the purged data is in none of the file, its ``-wal`` and its ``-shm``. Each
+    commit is one ``BEGIN
     IMMEDIATE`` transaction holding the ticket row, its new events, its tags and
     its outbox entries, so a change is on disk whole or not at all. The file runs
     in WAL mode with ``synchronous=FULL`` by default: a commit that returned
@@ -421,6 +425,9 @@ class SQLiteStore:
         try:
             with self._errors():
                 self._conn.execute(f"PRAGMA synchronous = {level}")
+                # Deleted content is overwritten with zeros, not left in free pages
+                # and free cell space: what a purge removes is gone from the file.
+                self._conn.execute("PRAGMA secure_delete = ON")
                 self._migrate()
         except BaseException:
             self._conn.close()
@@ -713,6 +720,31 @@ class SQLiteStore:
                 self._write_change(conn, change)
         for change in changes:  # only once the transaction is committed
             self._cache.remember(change.ticket)
+        if any(change.rewrite for change in changes):
+            # A purge: the erased pages' old versions are still in the WAL until
+            # a checkpoint copies the new ones over them and the log is truncated.
+            self.checkpoint()
+
+    def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database file and truncate it to zero bytes.
+
+        `commit` runs it after every commit holding a ``rewrite`` change (a
+        purge), so that the old versions of the pages the purge rewrote leave
+        the ``-wal`` file (``PRAGMA wal_checkpoint(TRUNCATE)``). It waits for
+        other connections' writes (up to the store's ``timeout``), but a reader
+        of another connection in the middle of a read transaction holds it up:
+        it then returns False and the log keeps what it held; call it again
+        when that reader is done (the next purge does too).
+
+        Returns:
+            Whether the whole log was copied and truncated (True for an
+            in-memory database, which has none).
+        """
+        if self._path == ":memory:":
+            return True
+        with self._lock, self._errors():
+            busy, _log, _copied = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not busy
 
     def _write_change(self, conn: sqlite3.Connection, change: Change) -> None:
         ticket, expected, rewrite, due_at, outbox, queued = change

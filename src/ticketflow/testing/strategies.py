@@ -673,8 +673,8 @@ def _change_while_locked(  # noqa: PLR0911 - one reason per exception to the loc
     event = timeline[index]
     if workflow.status(event.status_before).final:
         return "the ticket was in a final status"
-    if event.kind is EventKind.PURGED:
-        return None  # data protection outranks the lock
+    if event.kind in (EventKind.PURGED, EventKind.ERASED):
+        return None  # data protection outranks the lock (a purge, and its copies erased)
     if event.kind is EventKind.NOTIFIED and not event.changes_status:
         return None  # a notification changes nothing (a survey a day after closing)
     if event.kind is not EventKind.CUSTOMER_REPLIED:

@@ -1,0 +1,248 @@
+"""Import benchmark: the BPI Challenge 2013 log through ``Helpdesk.import_tickets``.
+
+Prints a table and writes ``benchmarks/results/bench_import.json``.
+
+* **SQLite**: the whole log (7,554 incidents, 65,533 rows) imported into a new
+  ``SQLiteStore`` file (WAL, ``synchronous=FULL`` as shipped), non-strict, with
+  the mapping of ``examples/bpi2013_mapping.toml``, 1,000 tickets per
+  transaction. Beside it, in the same run, the floor: a raw ``sqlite3``
+  ``executemany`` of the same event rows (the JSON bodies the store wrote, read
+  back from the imported file) into a plain ``(ticket_id, position, body)`` table
+  of a new file with the same settings, in transactions of the same size.
+* **MemoryStore**: the same import into a new ``MemoryStore``.
+* The records are parsed from the CSV once, untimed, for the import figures;
+  parsing (``read_csv``) is timed on its own, and an end-to-end figure (parse +
+  import into SQLite, as ``python -m ticketflow import`` runs it) is given too.
+* Events/s counts the events written to the timelines (86k: the rows' status
+  changes, the assignments and priority changes they carry, the creations): the
+  same rows the raw insert writes. Each measurement is repeated (``--repeat``,
+  default 3, each on a fresh store); min and median of the rates are reported.
+* Memory: the peak traced by ``tracemalloc`` while importing a generator of
+  small synthetic tickets into a store that keeps nothing, at two sizes (10x
+  apart): it should not grow with the input.
+
+Targets (issue 13): SQLite at least 20,000 events/s and at least 0.3x the raw
+insert; MemoryStore at least 100,000 events/s.
+
+Usage: ``python benchmarks/bench_import.py [--data PATH] [--repeat N] [--dir DIR]``.
+Without the data (``../shared/data/bpi2013-incidents.csv.gz`` beside the
+repository, or ``TICKETFLOW_BPI2013_CSV``) it says so and exits with status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from _common import banner, machine_info, peak_rss_mib, write_results
+
+from ticketflow import FakeClock, Helpdesk, HelpdeskConfig, MemoryStore, SQLiteStore
+from ticketflow.importing import CsvMapping, ImportEvent, ImportRecord, read_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "examples" / "bpi2013.toml"
+MAPPING = ROOT / "examples" / "bpi2013_mapping.toml"
+DEFAULT_DATA = Path(
+    os.environ.get("TICKETFLOW_BPI2013_CSV")
+    or ROOT.parent / "shared" / "data" / "bpi2013-incidents.csv.gz"
+)
+BATCH = 1000
+
+
+def _records(data: Path, config: HelpdeskConfig) -> list[ImportRecord]:
+    return list(read_csv(data, CsvMapping.load(MAPPING), workflow=config.workflow))
+
+
+def _import(
+    config: HelpdeskConfig, records: Sequence[ImportRecord], store: Any
+) -> tuple[float, int]:
+    desk = Helpdesk(config=config, store=store)
+    start = time.perf_counter()
+    report = desk.import_tickets(records, strict=False, batch=BATCH)
+    seconds = time.perf_counter() - start
+    return seconds, report.written
+
+
+def _raw_rows(path: Path) -> list[tuple[str, int, str]]:
+    conn = sqlite3.connect(path)
+    try:
+        query = "SELECT ticket_id, position, body FROM events ORDER BY ticket_id, position"
+        return list(conn.execute(query))
+    finally:
+        conn.close()
+
+
+def _raw_insert(path: Path, rows: Sequence[tuple[str, int, str]]) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(
+            "CREATE TABLE events (ticket_id TEXT NOT NULL, position INTEGER NOT NULL, "
+            "body TEXT NOT NULL, PRIMARY KEY (ticket_id, position))"
+        )
+        # Transactions of the same size as the import's: BATCH tickets' rows each.
+        groups: list[list[tuple[str, int, str]]] = [[]]
+        tickets = 0
+        for row in rows:
+            if row[1] == 0:
+                tickets += 1
+                if tickets > BATCH:
+                    groups.append([])
+                    tickets = 1
+            groups[-1].append(row)
+        start = time.perf_counter()
+        for group in groups:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)", group
+            )
+            conn.execute("COMMIT")
+        return time.perf_counter() - start
+    finally:
+        conn.close()
+
+
+def _synthetic(count: int) -> Iterator[ImportRecord]:
+    at = datetime(2024, 1, 8, 9, tzinfo=UTC)
+    for i in range(count):
+        yield ImportRecord(
+            external_id=f"S-{i}",
+            events=(
+                ImportEvent(kind="created", at=at, data={"subject": "x"}),
+                ImportEvent(at=at + timedelta(minutes=1), status="in_progress", assignee="a"),
+                ImportEvent(at=at + timedelta(minutes=2), status="resolved"),
+            ),
+        )
+
+
+class _Forgetful(MemoryStore):
+    def commit(self, changes: Any) -> None:
+        pass
+
+
+def _peak(config: HelpdeskConfig, count: int) -> int:
+    desk = Helpdesk(
+        config=config, store=_Forgetful(), clock=FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
+    )
+    tracemalloc.start()
+    try:
+        desk.import_tickets(_synthetic(count), batch=BATCH)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _stats(rates: list[float]) -> dict[str, float]:
+    return {"min": round(min(rates)), "median": round(statistics.median(rates))}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        print(f"BPI Challenge 2013 log not found at {args.data}: nothing to measure.")
+        return 0
+    config = HelpdeskConfig.load(CONFIG)
+    start = time.perf_counter()
+    records = _records(args.data, config)
+    parse_seconds = time.perf_counter() - start
+    rows_read = sum(len(r.events) - 1 for r in records)
+    sqlite_rates: list[float] = []
+    raw_rates: list[float] = []
+    ratios: list[float] = []
+    memory_rates: list[float] = []
+    end_to_end: list[float] = []
+    written = 0
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        for round_ in range(args.repeat):
+            path = Path(tmp) / f"import-{round_}.db"
+            store = SQLiteStore(path, synchronous="FULL")
+            try:
+                seconds, written = _import(config, records, store)
+            finally:
+                store.close()
+            rows = _raw_rows(path)
+            assert len(rows) == written, (len(rows), written)
+            raw_seconds = _raw_insert(Path(tmp) / f"raw-{round_}.db", rows)
+            sqlite_rates.append(written / seconds)
+            raw_rates.append(written / raw_seconds)
+            ratios.append(raw_seconds / seconds)
+            seconds, written_memory = _import(config, records, MemoryStore())
+            assert written_memory == written
+            memory_rates.append(written / seconds)
+            store = SQLiteStore(Path(tmp) / f"e2e-{round_}.db", synchronous="FULL")
+            try:
+                start = time.perf_counter()
+                desk = Helpdesk(config=config, store=store)
+                desk.import_tickets(
+                    read_csv(args.data, CsvMapping.load(MAPPING), workflow=config.workflow),
+                    strict=False,
+                    batch=BATCH,
+                )
+                end_to_end.append(written / (time.perf_counter() - start))
+            finally:
+                store.close()
+    small, large = 2_000, 20_000
+    peak_small, peak_large = _peak(config, small), _peak(config, large)
+    info = machine_info(sqlite=sqlite3.sqlite_version)
+    results = {
+        "machine": info,
+        "data": {"incidents": len(records), "rows": rows_read, "events_written": written},
+        "repeat": args.repeat,
+        "parse_rows_per_s": round(rows_read / parse_seconds),
+        "sqlite_events_per_s": _stats(sqlite_rates),
+        "raw_executemany_events_per_s": _stats(raw_rates),
+        "sqlite_to_raw_ratio": {
+            "min": round(min(ratios), 3),
+            "median": round(statistics.median(ratios), 3),
+        },
+        "memory_events_per_s": _stats(memory_rates),
+        "end_to_end_sqlite_events_per_s": _stats(end_to_end),
+        "peak_traced_bytes": {str(small): peak_small, str(large): peak_large},
+        "peak_rss_mib": peak_rss_mib(),
+        "targets": {
+            "sqlite_events_per_s": 20_000,
+            "sqlite_to_raw_ratio": 0.3,
+            "memory_events_per_s": 100_000,
+        },
+    }
+    print(banner(info))
+    print(
+        f"BPI 2013: {len(records):,} incidents, {rows_read:,} rows -> {written:,} events "
+        f"written; {args.repeat} rounds, min / median"
+    )
+    table = [
+        ("SQLiteStore (synchronous=FULL)", _stats(sqlite_rates), "events/s"),
+        ("raw sqlite3 executemany", _stats(raw_rates), "events/s"),
+        ("MemoryStore", _stats(memory_rates), "events/s"),
+        ("end to end: read_csv + SQLite", _stats(end_to_end), "events/s"),
+    ]
+    for name, stats, unit in table:
+        print(f"  {name:34} {stats['min']:>10,.0f} {stats['median']:>10,.0f}  {unit}")
+    ratio = results["sqlite_to_raw_ratio"]
+    print(f"  {'SQLite / raw':34} {ratio['min']:>10.3f} {ratio['median']:>10.3f}  x")
+    print(f"  {'read_csv alone':34} {results['parse_rows_per_s']:>10,}             rows/s")
+    print(
+        f"  peak traced memory of the import: {peak_small / 1e6:.1f} MB for {small:,} tickets, "
+        f"{peak_large / 1e6:.1f} MB for {large:,} (a store that keeps nothing)"
+    )
+    print(f"wrote {write_results('bench_import', results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
