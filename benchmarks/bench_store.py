@@ -101,7 +101,8 @@ from ticketflow import (
     open_store,
     workflows,
 )
-from ticketflow.stores import Change, QueueKey, TicketQuery
+from ticketflow.stores import Change, QueueKey, TicketQuery, requester_key
+from ticketflow.stores._summary import encode_summary, summarize
 from ticketflow.testing import postgres_schema
 
 POSTGRES_ENV = "TICKETFLOW_POSTGRES_URL"
@@ -246,6 +247,8 @@ class Write(NamedTuple):
     tags: list[str] | None  # the ticket's tags, sorted, when the command changed them
     outbox: list[tuple[int, str]]
     queue: QueueKey | None
+    requester: str | None  # the requester index key (written by inserts)
+    summary: tuple[datetime, datetime, str, str]  # created, updated, channel, summary text
 
 
 def recorded_writes(tickets: int) -> list[Write]:
@@ -281,20 +284,75 @@ def recorded_writes(tickets: int) -> list[Write]:
                 tags=sorted(ticket.tags) if tagged else None,
                 outbox=[(i, timeline[i].kind.value) for i in outbox],
                 queue=queue_key,
+                requester=requester_key(ticket),
+                summary=_summary_values(ticket, queue_key),
             )
         )
     return writes
 
 
+def _summary_values(ticket: Ticket, key: QueueKey | None) -> tuple[datetime, datetime, str, str]:
+    row = summarize(ticket, key)
+    return (row.created_at, row.updated_at, row.channel, encode_summary(row))
+
+
+_SQLITE_COLUMNS = (
+    "status",
+    "priority",
+    "assignee",
+    "department",
+    "due_at",
+    "queue_due",
+    "queue_since",
+    "queue_rank",
+)
+
+
 def _sqlite_params(writes: Sequence[Write]) -> list[tuple[Any, ...]]:
-    """The statement parameters for SQLite, computed before the timed loop."""
+    """The statements and parameters for SQLite, computed before the timed loop.
+
+    As the store does: an insert writes every column; an update sets the
+    version, ``updated_at`` and the summary, and of the other columns only those
+    whose values changed (the diff is computed here, from the previous write of
+    the ticket, where the store reads the row).
+    """
     params = []
+    last: dict[str, tuple[Any, ...]] = {}
     for w in writes:
         due = None if w.due_at is None else _micros(w.due_at)
-        cols = (*w.row, due, *_sqlite_queue(w.queue), w.ticket_id)
-        row = cols if w.insert else (*cols, w.expected)
+        values = (*w.row[1:], due, *_sqlite_queue(w.queue))
+        created, updated, channel, summary = w.summary
+        if w.insert:
+            sql = (
+                "INSERT INTO tickets (version, status, priority, assignee, department, "
+                "due_at, queue_due, queue_since, queue_rank, requester_email, "
+                "created_at, updated_at, channel, summary, id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            )
+            row: tuple[Any, ...] = (
+                w.row[0],
+                *values,
+                w.requester,
+                _micros(created),
+                _micros(updated),
+                channel,
+                summary,
+                w.ticket_id,
+            )
+        else:
+            before = last[w.ticket_id]
+            sets = ["version = ?", "updated_at = ?", "summary = ?"]
+            args: list[Any] = [w.row[0], _micros(updated), summary]
+            for name, value, old in zip(_SQLITE_COLUMNS, values, before, strict=True):
+                if value != old:
+                    sets.append(f"{name} = ?")
+                    args.append(value)
+            sql = f"UPDATE tickets SET {', '.join(sets)} WHERE id = ? AND version = ?"  # noqa: S608 - fixed column names
+            row = (*args, w.ticket_id, w.expected)
+        last[w.ticket_id] = values
         params.append(
             (
+                sql,
                 w.insert,
                 row,
                 [(w.ticket_id, p, b) for p, b in zip(w.positions, w.bodies, strict=True)],
@@ -308,29 +366,14 @@ def _sqlite_params(writes: Sequence[Write]) -> list[tuple[Any, ...]]:
 def raw_sqlite_loop(conn: sqlite3.Connection, params: Sequence[tuple[Any, ...]]) -> None:
     """Write each command's rows in its own transaction, with SQLiteStore's statements."""
     execute, executemany = conn.execute, conn.executemany
-    for insert, row, events, tags, outbox in params:
+    for sql, insert, row, events, tags, outbox in params:
         execute("BEGIN IMMEDIATE")
-        if insert:
-            execute(
-                "INSERT INTO tickets (version, status, priority, assignee, department, "
-                "due_at, queue_due, queue_since, queue_rank, id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-        elif (
-            execute(
-                "UPDATE tickets SET version = ?, status = ?, priority = ?, assignee = ?, "
-                "department = ?, due_at = ?, queue_due = ?, queue_since = ?, queue_rank = ?, "
-                "claimed_until = NULL WHERE id = ? AND version = ?",
-                row,
-            ).rowcount
-            != 1
-        ):
+        if execute(sql, row).rowcount != 1:
             execute("ROLLBACK")
             raise AssertionError(f"version check failed: {row}")
         executemany("INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)", events)
         if tags is not None:
-            execute("DELETE FROM tags WHERE ticket_id = ?", (row[9],))
+            execute("DELETE FROM tags WHERE ticket_id = ?", (row[-1] if insert else row[-2],))
             executemany("INSERT INTO tags (tag, ticket_id) VALUES (?, ?)", tags)
         if outbox:
             executemany("INSERT INTO outbox (ticket_id, position, kind) VALUES (?, ?, ?)", outbox)
@@ -339,6 +382,7 @@ def raw_sqlite_loop(conn: sqlite3.Connection, params: Sequence[tuple[Any, ...]])
 
 _SQLITE_TABLES = {
     "tickets": "SELECT * FROM tickets ORDER BY id",
+    "ticket_counts": "SELECT * FROM ticket_counts ORDER BY status, priority, assignee, department",
     "events": "SELECT * FROM events ORDER BY ticket_id, position",
     "tags": "SELECT * FROM tags ORDER BY tag, ticket_id",
     "outbox": "SELECT ticket_id, position, kind, claimed_until, attempts FROM outbox ORDER BY seq",
@@ -441,20 +485,24 @@ def raw_postgres_loop(conn: Any, writes: Sequence[Write]) -> None:
     cur = conn.cursor()
     execute, commit = cur.execute, conn.commit
     for w in writes:
-        values = (*w.row, w.due_at, *_pg_queue(w.queue), w.ticket_id)
+        values = (*w.row, w.due_at, *_pg_queue(w.queue))
+        created, updated, channel, summary = w.summary
         if w.insert:
             execute(
                 "INSERT INTO tickets (version, status, priority, assignee, department, "
-                "due_at, queue_due, queue_since, queue_rank, id) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                values,
+                "due_at, queue_due, queue_since, queue_rank, requester_email, created_at, "
+                "updated_at, channel, summary, id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (id) DO NOTHING",
+                (*values, w.requester, created, updated, channel, summary, w.ticket_id),
             )
         else:
             execute(
                 "UPDATE tickets SET version = %s, status = %s, priority = %s, assignee = %s, "
                 "department = %s, due_at = %s, queue_due = %s, queue_since = %s, "
-                "queue_rank = %s, claimed_until = NULL WHERE id = %s AND version = %s",
-                (*values, w.expected),
+                "queue_rank = %s, updated_at = %s, summary = %s, claimed_until = NULL "
+                "WHERE id = %s AND version = %s",
+                (*values, updated, summary, w.ticket_id, w.expected),
             )
         if cur.rowcount != 1:
             conn.rollback()

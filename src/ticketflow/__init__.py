@@ -34,6 +34,8 @@ from ._model import Role as Role
 from ._model import Ticket as Ticket
 from ._retry import ConflictRetry as ConflictRetry
 from ._retry import retry_on_conflict as retry_on_conflict
+from ._summary import Page as Page
+from ._summary import TicketSummary as TicketSummary
 from ._views import CustomerView as CustomerView
 from ._views import PublicEvent as PublicEvent
 from ._views import PublicMessage as PublicMessage
@@ -86,6 +88,7 @@ __all__ = [
     "InvalidInputError",
     "MemoryStore",
     "Message",
+    "Page",
     "PermissionDenied",
     "PostgresStore",
     "Priority",
@@ -108,6 +111,7 @@ __all__ = [
     "TicketLockedError",
     "TicketNotFound",
     "TicketStore",
+    "TicketSummary",
     "TicketflowError",
     "Transition",
     "TransitionError",

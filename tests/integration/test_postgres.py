@@ -487,14 +487,16 @@ def test_a_version_1_schema_is_migrated_keeping_every_ticket_none_of_them_queued
     before = [desk.get(i) for i in ids]
     due = [t.id for t in desk.store.due(START + 30 * DAY, 10)]
     desk.store.close()
-    # Back to version 1: the columns (and so their indexes) of migrations 2 and 3 go.
+    # Back to version 1: the columns (and so their indexes) of migrations 2 to 4 go.
     admin.execute(
         "ALTER TABLE tickets DROP COLUMN queue_due, DROP COLUMN queue_since, "
-        "DROP COLUMN queue_rank, DROP COLUMN requester_email"
+        "DROP COLUMN queue_rank, DROP COLUMN requester_email, DROP COLUMN created_at, "
+        "DROP COLUMN updated_at, DROP COLUMN channel, DROP COLUMN summary"
     )
+    admin.execute("DROP INDEX tickets_priority")
     admin.execute("DELETE FROM ticketflow_migrations WHERE version >= 2")
     store = connect()
-    assert 3 == SCHEMA_VERSION == store.schema_version()
+    assert 4 == SCHEMA_VERSION == store.schema_version()
     assert before == [store.get(i) for i in ids]
     assert due == [t.id for t in store.due(START + 30 * DAY, 10)]
     assert [] == store.queue(assignee=None, department=None, limit=10)
@@ -531,14 +533,20 @@ def test_a_version_2_schema_gets_the_requester_index_on_open(
     ).id
     store.close()
     admin.execute("ALTER TABLE tickets DROP COLUMN requester_email")
-    admin.execute("DELETE FROM ticketflow_migrations WHERE version = 3")
+    # Back to version 2: version 4's columns (and their indexes) go too.
+    admin.execute(
+        "ALTER TABLE tickets DROP COLUMN created_at, DROP COLUMN updated_at, "
+        "DROP COLUMN channel, DROP COLUMN summary"
+    )
+    admin.execute("DROP INDEX tickets_priority, tickets_sla, tickets_waiting")
+    admin.execute("DELETE FROM ticketflow_migrations WHERE version >= 3")
     store = connect()
-    assert 3 == store.schema_version()
+    assert 4 == store.schema_version()
     assert ann == [t.id for t in store.find(TicketQuery(requester="Ann@Example.com"))]
     assert [dora] == [t.id for t in store.find(TicketQuery(requester="dora.strasse@example.de"))]
     store.close()
     again = connect()
-    assert (3, [dora]) == (
+    assert (4, [dora]) == (
         again.schema_version(),
         [t.id for t in again.find(TicketQuery(requester="DORA.STRASSE@example.de"))],
     )

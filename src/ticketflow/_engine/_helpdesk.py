@@ -36,6 +36,7 @@ from .._model import (
     Ticket,
 )
 from .._sla_runner import SlaRunner
+from .._summary import Page
 from .._workflow import Category, ClosedPolicy, Workflow
 from ..commands import (
     KEEP,
@@ -76,7 +77,7 @@ from ..rules import Due, Rule, RuleSet
 from ..sla import SlaPolicies, SlaPolicy, SlaState
 from ..stores import Change, MemoryStore, QueueKey, TicketStore
 from ..workflows import liveagent
-from . import _delivery, _erase, _import, _queries, _simulate, _sweeps
+from . import _delivery, _erase, _import, _list, _queries, _simulate, _sweeps
 from ._access import Scope, is_customer_of, is_requester, same_person
 from ._delivery import EVENT_KINDS as _EVENT_KINDS
 from ._delivery import publish as _publish
@@ -1430,6 +1431,141 @@ class Helpdesk:
             InvalidInputError: the help desk has no SLA policies, or ``now`` is naive.
         """
         return _queries.sla_state(self, ticket_id, now)
+
+    def list(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        category: Category | str | Iterable[Category | str] | None = None,
+        assignee: str | None = None,
+        department: str | None = None,
+        priority: Priority | str | None = None,
+        tag: str | None = None,
+        requester: str | None = None,
+        channel: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
+        sort: str = "created",
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Return a page of ticket summaries (`TicketSummary`), sorted, filtered and paged.
+
+        The store keeps each ticket's summary beside it (written by the commit),
+        so listing rebuilds no ticket; the built-in stores answer from indexes.
+        Pages are keyset pages: pass the page's ``next_cursor`` back, with the
+        same sort and filters, for the next one. A listing is a snapshot of its
+        first page's time: tickets changed after it are left out of later pages,
+        so no ticket shows twice, and no ticket that did not change is skipped.
+
+        Args:
+            status: A status name or several.
+            category: A `Category` or several (the statuses in them).
+            assignee: Agent id.
+            department: Department.
+            priority: A `Priority` or its name.
+            tag: A tag the ticket carries.
+            requester: The requester's e-mail address, case-insensitively.
+            channel: Where the ticket came from.
+            created_after: Created at or after this time.
+            created_before: Created before this time.
+            updated_after: Last changed at or after this time.
+            updated_before: Last changed before this time.
+            sort: ``created``, ``updated``, ``priority``, ``sla_due`` or
+                ``waiting_since``, ascending; a leading ``-`` for descending
+                (``"-updated"``). Ties are broken by id in the same direction;
+                tickets without an SLA due time or not waiting sort last
+                ascending (first descending).
+            limit: At most this many summaries (1 to 1,000).
+            cursor: The ``next_cursor`` of the previous page.
+
+        Raises:
+            InvalidInputError: an unknown sort key, status or category, a filter of
+                the wrong type, a limit out of range, or a cursor that is
+                malformed or was made for another sort or other filters
+                (``field`` names which).
+        """
+        return _list.list_page(
+            self,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+            filters={
+                "status": status,
+                "category": category,
+                "assignee": assignee,
+                "department": department,
+                "priority": priority,
+                "tag": tag,
+                "requester": requester,
+                "channel": channel,
+                "created_after": created_after,
+                "created_before": created_before,
+                "updated_after": updated_after,
+                "updated_before": updated_before,
+            },
+        )
+
+    def counts(
+        self,
+        by: str = "status",
+        *,
+        status: str | Iterable[str] | None = None,
+        category: Category | str | Iterable[Category | str] | None = None,
+        assignee: str | None = None,
+        department: str | None = None,
+        priority: Priority | str | None = None,
+        tag: str | None = None,
+        requester: str | None = None,
+        channel: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
+    ) -> dict[str | None, int]:
+        """Return how many tickets pass the filters, per status, category, assignee...
+
+        Args:
+            by: ``status``, ``category``, ``assignee``, ``department`` or
+                ``priority`` (counted under the priority's name, ``"high"``).
+                Tickets without an assignee or department count under None.
+                Groups without tickets are left out.
+            status: As `list`, and every other filter likewise.
+            category: As `list`.
+            assignee: As `list`.
+            department: As `list`.
+            priority: As `list`.
+            tag: As `list`.
+            requester: As `list`.
+            channel: As `list`.
+            created_after: As `list`.
+            created_before: As `list`.
+            updated_after: As `list`.
+            updated_before: As `list`.
+
+        Raises:
+            InvalidInputError: an unknown ``by``, or a bad filter (as `list`).
+        """
+        return _list.counts(
+            self,
+            by,
+            {
+                "status": status,
+                "category": category,
+                "assignee": assignee,
+                "department": department,
+                "priority": priority,
+                "tag": tag,
+                "requester": requester,
+                "channel": channel,
+                "created_after": created_after,
+                "created_before": created_before,
+                "updated_after": updated_after,
+                "updated_before": updated_before,
+            },
+        )
 
     def __repr__(self) -> str:
         return f"Helpdesk(workflow={self._workflow.name!r}, store={self._store!r})"

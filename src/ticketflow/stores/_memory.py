@@ -20,6 +20,7 @@ from ._protocol import (
     queue_order,
     requester_key,
 )
+from ._summary import SummaryQuery, SummaryRow, count_rows, select_page, summarize
 
 __all__ = ["MemoryStore"]
 
@@ -57,6 +58,7 @@ class MemoryStore:
         "_qindexed",
         "_queue",
         "_requesters",
+        "_summaries",
         "_tickets",
     )
 
@@ -81,6 +83,11 @@ class MemoryStore:
         # `requester_key`); written only for new tickets and rewrites (purge), the
         # only commits that can change a ticket's requester.
         self._requesters: dict[str, set[str]] = {}
+        # Summaries, built when a list or count first needs them and kept while
+        # the ticket and its queue key are the very objects they were built from:
+        # id -> (ticket, queue key, summary, requester key). The command path
+        # never builds one.
+        self._summaries: dict[str, tuple[Ticket, QueueKey | None, SummaryRow, str | None]] = {}
         self._lock = threading.Lock()
 
     def _index_requester(self, current: Ticket | None, ticket: Ticket) -> None:
@@ -388,6 +395,35 @@ class MemoryStore:
                 applied += 1
         return applied
 
+    def _summary_rows(self) -> list[tuple[SummaryRow, str | None]]:
+        """Every ticket's summary and requester key (the lock held), rebuilt where stale."""
+        cache, queue = self._summaries, self._queue
+        out: list[tuple[SummaryRow, str | None]] = []
+        for ticket_id, ticket in self._tickets.items():
+            key = queue.get(ticket_id)
+            entry = cache.get(ticket_id)
+            if entry is None or entry[0] is not ticket or entry[1] is not key:
+                entry = (ticket, key, summarize(ticket, key), requester_key(ticket))
+                cache[ticket_id] = entry
+            out.append((entry[2], entry[3]))
+        return out
+
+    def summaries(self, query: SummaryQuery) -> list[SummaryRow]:
+        """Return the page of summaries ``query`` selects, in its order.
+
+        Scans every ticket (summaries are built once per ticket version and
+        kept), keeping the ``limit`` best in a heap: O(n log limit).
+        """
+        with self._lock:
+            rows = self._summary_rows()
+        return select_page(rows, query)
+
+    def summary_counts(self, by: str, query: SummaryQuery) -> dict[str | None, int]:
+        """Return how many tickets pass ``query``'s filters, per value of ``by`` (a scan)."""
+        with self._lock:
+            rows = self._summary_rows()
+        return count_rows(rows, by, query)
+
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time, or None."""
         with self._lock:
@@ -408,6 +444,7 @@ class MemoryStore:
         self._claims.clear()
         self._outbox.clear()
         self._requesters.clear()
+        self._summaries.clear()
         self._queue.clear()
         self._qdirty.clear()
         self._qindexed.clear()

@@ -32,6 +32,15 @@ from ._protocol import (
     requester_key,
 )
 from ._sql import equal_filters
+from ._summary import (
+    NO_KEY,
+    SummaryQuery,
+    SummaryRow,
+    decode_summary,
+    encode_summary,
+    from_micros,
+    summarize,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -85,10 +94,12 @@ _CLAIM_OUTBOX: Final = """
 
 _INSERT_ROW: Final = """
         INSERT INTO tickets (version, status, priority, assignee, department, due_at,
-                             queue_due, queue_since, queue_rank, requester_email, id)
+                             queue_due, queue_since, queue_rank, requester_email,
+                             created_at, updated_at, channel, summary, id)
         VALUES (%(version)s, %(status)s, %(priority)s, %(assignee)s, %(department)s,
                 %(due_at)s, %(queue_due)s, %(queue_since)s, %(queue_rank)s,
-                %(requester)s, %(id)s)
+                %(requester)s, %(created_at)s, %(updated_at)s, %(channel)s, %(summary)s,
+                %(id)s)
         ON CONFLICT (id) DO NOTHING
         RETURNING id"""
 
@@ -98,7 +109,8 @@ _UPDATE_ROW: Final = """
         UPDATE tickets SET version = %(version)s, status = %(status)s,
             priority = %(priority)s, assignee = %(assignee)s, department = %(department)s,
             due_at = %(due_at)s, queue_due = %(queue_due)s, queue_since = %(queue_since)s,
-            queue_rank = %(queue_rank)s, claimed_until = NULL
+            queue_rank = %(queue_rank)s, updated_at = %(updated_at)s, summary = %(summary)s,
+            claimed_until = NULL
         WHERE id = %(id)s AND version = %(expected)s
         RETURNING id"""
 
@@ -179,6 +191,75 @@ def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool) -> str:
     return ",\n".join(parts) + "\nSELECT count(*) FROM t"
 
 
+_INFINITY: Final = "infinity"
+_SORT_SQL: Final = {
+    "created": "created_at",
+    "updated": "updated_at",
+    "priority": "priority",
+    "sla_due": "coalesce(queue_due, 'infinity'::timestamptz)",
+    "waiting_since": "coalesce(queue_since, 'infinity'::timestamptz)",
+}
+_SUMMARY_COLUMNS: Final = (
+    "id, status, priority, assignee, department, created_at, updated_at, channel, "
+    "queue_due, queue_since, summary"
+)
+_COUNTED: Final = ("status", "priority", "assignee", "department")
+
+
+def _key_param(sort: str, value: int) -> object:
+    """A cursor's sort key as the value its SQL expression compares with."""
+    if sort == "priority":
+        return value
+    return _INFINITY if value == NO_KEY else from_micros(value)
+
+
+def _summary_row(row: tuple[Any, ...]) -> SummaryRow:
+    """The summary of a `_SUMMARY_COLUMNS` row."""
+    tid, status, priority, assignee, department, created, updated, channel, due, since, text = row
+    return decode_summary(
+        text,
+        ticket_id=tid,
+        status=status,
+        priority=int(priority),
+        channel=channel,
+        assignee=assignee,
+        department=department,
+        created_at=created.astimezone(UTC),
+        updated_at=updated.astimezone(UTC),
+        sla_due=None if due is None or since is None else due.astimezone(UTC),
+        waiting_since=None if since is None else since.astimezone(UTC),
+    )
+
+
+def _summary_filters(query: SummaryQuery) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses and parameters of a summary query's filters."""
+    where, params = equal_filters(
+        "%s",
+        assignee=query.assignee,
+        department=query.department,
+        priority=query.priority,
+        requester_email=query.requester,
+        channel=query.channel,
+    )
+    if query.statuses is not None:
+        where.append("status = ANY(%s)")
+        params.append(sorted(query.statuses))
+    if query.tag is not None:
+        where.append("id IN (SELECT ticket_id FROM tags WHERE tag = %s)")
+        params.append(query.tag)
+    for clause, at in (
+        ("created_at >= %s", query.created_from),
+        ("created_at < %s", query.created_before),
+        ("updated_at >= %s", query.updated_from),
+        ("updated_at < %s", query.updated_before),
+        ("updated_at <= %s", query.as_of),
+    ):
+        if at is not None:
+            where.append(clause)
+            params.append(at)
+    return where, params
+
+
 def _queue_columns(key: QueueKey | None) -> tuple[datetime | None, datetime | None, int | None]:
     """``(queue_due, queue_since, queue_rank)`` of a queue key (all NULL: not queued)."""
     if key is None:
@@ -190,6 +271,7 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
     """The statement and parameters writing ``change`` (its outbox entries if ``outbox``)."""
     ticket, expected, rewrite, due_at, entries, queued = change
     queue_due, queue_since, queue_rank = _queue_columns(queued)
+    summary = summarize(ticket, queued)
     timeline = ticket.timeline
     new = range(len(timeline)) if rewrite else new_positions(ticket)
     tags = rewrite or any(timeline[i].kind in _TAG_KINDS for i in new)
@@ -204,6 +286,8 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
         "queue_due": queue_due,
         "queue_since": queue_since,
         "queue_rank": queue_rank,
+        "updated_at": summary.updated_at,
+        "summary": encode_summary(summary),
         "id": ticket.id,
         "expected": expected,
         "positions": list(new),
@@ -213,6 +297,9 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
         params["length"] = len(timeline)
     if rewrite or expected == 0:
         params["requester"] = requester_key(ticket)
+    if expected == 0:
+        params["created_at"] = summary.created_at
+        params["channel"] = summary.channel
     if tags:
         params["tags"] = sorted(ticket.tags)
     if outbox:
@@ -747,6 +834,50 @@ class PostgresStore:
         )
         rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
         return self._assemble(rows)
+
+    def summaries(self, query: SummaryQuery) -> list[SummaryRow]:
+        """Return the page of summaries ``query`` selects, in its order.
+
+        One range scan of the sort key's index, from the cursor's position,
+        reading rows until ``limit`` pass the filters (see `_list_sql`).
+        """
+        sql, params = self._list_sql(query)
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return [_summary_row(r) for r in rows]
+
+    @staticmethod
+    def _list_sql(query: SummaryQuery) -> tuple[str, list[Any]]:
+        """Return the SQL and parameters `summaries` runs (for ``EXPLAIN`` in tests)."""
+        where, params = _summary_filters(query)
+        key = _SORT_SQL[query.sort]
+        order = "DESC" if query.descending else "ASC"
+        if query.after is not None:
+            value, ticket_id = query.after
+            cast = "integer" if query.sort == "priority" else "timestamptz"
+            where.append(f"({key}, id) {'<' if query.descending else '>'} (%s::{cast}, %s)")
+            params.extend((_key_param(query.sort, value), ticket_id))
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM tickets"  # noqa: S608 - fixed SQL, values as parameters
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {key} {order}, id {order} LIMIT %s"
+        params.append(query.limit)
+        return sql, params
+
+    def summary_counts(self, by: str, query: SummaryQuery) -> dict[str | None, int]:
+        """Return how many tickets pass ``query``'s filters, per value of ``by``.
+
+        One ``GROUP BY`` over the matching rows (by status: an index-only scan of
+        the status index): the cost grows with the tickets counted.
+        """
+        if by not in _COUNTED:
+            raise StoreError(f"cannot count by {by!r} (one of {', '.join(_COUNTED)})")
+        where, params = _summary_filters(query)
+        sql = f"SELECT {by}, count(*) FROM tickets"  # noqa: S608 - fixed SQL, values as parameters
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" GROUP BY {by}"
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return {(str(g) if by == "priority" else g): int(n) for g, n in rows}
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
         """Return up to ``limit`` tickets due at or before ``now``, earliest first."""

@@ -11,18 +11,22 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._validate import email_key
 from ..exceptions import StoreError
+from ._codec import decode_ticket
+from ._protocol import QueueKey
+from ._summary import encode_summary, summarize
 
 if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The schema version this ticketflow writes; older schemas are migrated on open."""
 
 _MIGRATIONS_TABLE: Final = "ticketflow_migrations"
 # pg_advisory_xact_lock key ("tflw"): one migrating process per database at a time.
 _MIGRATION_LOCK: Final = 0x74666C77
+_CHUNK: Final = 500  # tickets rebuilt at a time by a migration
 # Ids compare in code-point order (COLLATE "C"), as Python sorts strings: `find` and
 # `due` order by id the same way on every database, whatever its locale.
 # Each entry moves the schema from version i to i + 1; they run in order on open.
@@ -92,6 +96,24 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX tickets_requester ON tickets (requester_email, id)
         WHERE requester_email IS NOT NULL;
     """,
+    # 4: the read side. Each row keeps its ticket's summary (`summarize`):
+    # created_at, updated_at and channel as columns, the fields no query filters
+    # or sorts by as JSON text (`encode_summary`); sla_due and waiting_since are
+    # the queue columns, sorted with NULL ("none") as infinity. One index per
+    # sort key. Counts group the rows (the status index serves counts by
+    # status). Existing rows are filled in by `_fill_summaries`.
+    """
+    ALTER TABLE tickets
+        ADD COLUMN created_at timestamptz,
+        ADD COLUMN updated_at timestamptz,
+        ADD COLUMN channel text,
+        ADD COLUMN summary text;
+    CREATE INDEX tickets_created ON tickets (created_at, id);
+    CREATE INDEX tickets_updated ON tickets (updated_at, id);
+    CREATE INDEX tickets_priority ON tickets (priority, id);
+    CREATE INDEX tickets_sla ON tickets (coalesce(queue_due, 'infinity'::timestamptz), id);
+    CREATE INDEX tickets_waiting ON tickets (coalesce(queue_since, 'infinity'::timestamptz), id);
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
 
@@ -112,6 +134,10 @@ _SHAPE: Final[dict[str, frozenset[str]]] = {
             "queue_since",
             "queue_rank",
             "requester_email",
+            "created_at",
+            "updated_at",
+            "channel",
+            "summary",
         }
     ),
     "events": frozenset({"ticket_id", "position", "body"}),
@@ -158,6 +184,8 @@ def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str) -> None:
                 cur.execute(_MIGRATIONS[number])
                 if number == 2:
                     _fill_requester_keys(cur)
+                if number == 3:
+                    _fill_summaries(cur, where)
                 cur.execute(
                     "INSERT INTO ticketflow_migrations (version) VALUES (%s)",
                     (number + 1,),
@@ -178,6 +206,37 @@ def _fill_requester_keys(cur: psycopg.Cursor[tuple[Any, ...]]) -> None:
     ]
     if updates:
         cur.executemany("UPDATE tickets SET requester_email = %s WHERE id = %s", updates)
+
+
+def _fill_summaries(cur: psycopg.Cursor[tuple[Any, ...]], where: str) -> None:
+    """Write the summaries of the tickets stored before schema version 4 (each rebuilt once)."""
+    cur.execute("SELECT id, queue_due, queue_since, queue_rank FROM tickets ORDER BY id")
+    keys = {
+        r[0]: None if r[2] is None else QueueKey(r[1], r[2], -int(r[3])) for r in cur.fetchall()
+    }
+    ids = list(keys)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        cur.execute(
+            "SELECT ticket_id, body::text FROM events WHERE ticket_id = ANY(%s) "
+            "ORDER BY ticket_id, position",
+            (chunk,),
+        )
+        bodies: dict[str, list[str]] = {}
+        for ticket_id, body in cur.fetchall():
+            bodies.setdefault(ticket_id, []).append(body)
+        rows = []
+        for ticket_id, texts in bodies.items():
+            ticket = decode_ticket(texts, f"{where}, ticket {ticket_id!r}")
+            row = summarize(ticket, keys[ticket_id])
+            rows.append(
+                (row.created_at, row.updated_at, row.channel, encode_summary(row), ticket_id)
+            )
+        cur.executemany(
+            "UPDATE tickets SET created_at = %s, updated_at = %s, channel = %s, summary = %s "
+            "WHERE id = %s",
+            rows,
+        )
 
 
 def _stored_version(cur: psycopg.Cursor[tuple[Any, ...]], schema: str) -> int | None:

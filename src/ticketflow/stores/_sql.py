@@ -7,7 +7,7 @@ from typing import Any
 __all__ = ["equal_filters"]
 
 
-def equal_filters(mark: str, **values: str | None) -> tuple[list[str], list[Any]]:
+def equal_filters(mark: str, **values: object) -> tuple[list[str], list[Any]]:
     """Return ``column = <mark>`` clauses and their parameters, for the values given.
 
     ``None`` means "any": that column gets no clause. Column names come from the

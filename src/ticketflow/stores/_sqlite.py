@@ -27,13 +27,22 @@ from ._protocol import (
     requester_key,
 )
 from ._sql import equal_filters
+from ._summary import (
+    NO_KEY,
+    SummaryQuery,
+    SummaryRow,
+    decode_summary,
+    encode_summary,
+    micros,
+    summarize,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 _MAX_TIMEOUT: Final = 86_400  # seconds: a day; sqlite3 overflows on absurd values
 
 APPLICATION_ID: Final = 0x74666C77  # "tflw": marks a file as a ticketflow database
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The schema version this ticketflow writes; older files are migrated on open."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -109,6 +118,57 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX tickets_requester ON tickets (requester_email, id)
         WHERE requester_email IS NOT NULL;
     """,
+    # 4: the read side. Each row keeps its ticket's summary (`summarize`):
+    # created_at, updated_at (microseconds) and channel as columns, the fields no
+    # query filters or sorts by as a JSON text (`encode_summary`); sla_due and
+    # waiting_since are the queue columns. One index per sort key (the sla_due
+    # and waiting_since ones on the queue columns with NULL, "none", last); the
+    # created and updated ones carry the status, so that a list filtered by
+    # status walks the index without reading the rows it skips. The status,
+    # assignee and department indexes of version 1 go: the list indexes and the
+    # counters serve what they served, and every command wrote them. Counts are
+    # counters per (status, priority, assignee, department) kept by triggers in
+    # the writing transaction ('' for no assignee or department). Existing rows
+    # are filled in by `_fill_summaries` in the same transaction.
+    """
+    ALTER TABLE tickets ADD COLUMN created_at INTEGER;
+    ALTER TABLE tickets ADD COLUMN updated_at INTEGER;
+    ALTER TABLE tickets ADD COLUMN channel TEXT;
+    ALTER TABLE tickets ADD COLUMN summary TEXT;
+    DROP INDEX tickets_status;
+    DROP INDEX tickets_assignee;
+    DROP INDEX tickets_department;
+    CREATE INDEX tickets_created ON tickets (created_at, id, status);
+    CREATE INDEX tickets_updated ON tickets (updated_at, id, status);
+    CREATE INDEX tickets_priority ON tickets (priority, id);
+    CREATE INDEX tickets_sla ON tickets (coalesce(queue_due, 9223372036854775807), id);
+    CREATE INDEX tickets_waiting ON tickets (coalesce(queue_since, 9223372036854775807), id);
+    CREATE TABLE ticket_counts (
+        status TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        assignee TEXT NOT NULL,
+        department TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (status, priority, assignee, department)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER tickets_counted AFTER INSERT ON tickets BEGIN
+        INSERT INTO ticket_counts VALUES (new.status, new.priority,
+            ifnull(new.assignee, ''), ifnull(new.department, ''), 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER tickets_recounted
+    AFTER UPDATE OF status, priority, assignee, department ON tickets
+    WHEN old.status IS NOT new.status OR old.priority IS NOT new.priority
+        OR old.assignee IS NOT new.assignee OR old.department IS NOT new.department
+    BEGIN
+        UPDATE ticket_counts SET n = n - 1 WHERE status = old.status
+            AND priority = old.priority AND assignee = ifnull(old.assignee, '')
+            AND department = ifnull(old.department, '');
+        INSERT INTO ticket_counts VALUES (new.status, new.priority,
+            ifnull(new.assignee, ''), ifnull(new.department, ''), 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    END;
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
 
@@ -119,6 +179,134 @@ def _micros(at: datetime) -> int:
 
 def _from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
+
+
+# The columns a command may change, in the order `_write_change` computes them.
+_ROW_COLUMNS: Final = (
+    "status",
+    "priority",
+    "assignee",
+    "department",
+    "due_at",
+    "queue_due",
+    "queue_since",
+    "queue_rank",
+)
+_READ_ROW: Final = (
+    f"SELECT version, {', '.join(_ROW_COLUMNS)}, claimed_until FROM tickets WHERE id = ?"  # noqa: S608 - fixed column names
+)
+
+
+# The sort keys' SQL: the expressions the list indexes are built on.
+_SORT_SQL: Final = {
+    "created": "created_at",
+    "updated": "updated_at",
+    "priority": "priority",
+    "sla_due": f"coalesce(queue_due, {NO_KEY})",
+    "waiting_since": f"coalesce(queue_since, {NO_KEY})",
+}
+assert _NO_SLA == NO_KEY  # noqa: S101 - a queued ticket without SLA due sorts with the unqueued
+_SUMMARY_COLUMNS: Final = (
+    "id, status, priority, assignee, department, created_at, updated_at, channel, "
+    "queue_due, queue_since, summary"
+)
+_COUNTED: Final = ("status", "priority", "assignee", "department")
+
+
+def _summary_row(row: tuple[Any, ...]) -> SummaryRow:
+    """The summary of a `_SUMMARY_COLUMNS` row."""
+    tid, status, priority, assignee, department, created, updated, channel, due, since, text = row
+    return decode_summary(
+        text,
+        ticket_id=tid,
+        status=status,
+        priority=priority,
+        channel=channel,
+        assignee=assignee,
+        department=department,
+        created_at=_from_micros(created),
+        updated_at=_from_micros(updated),
+        sla_due=None if due is None or due == _NO_SLA else _from_micros(due),
+        waiting_since=None if since is None else _from_micros(since),
+    )
+
+
+def _summary_filters(query: SummaryQuery) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses and parameters of a summary query's filters (on ``tickets``)."""
+    where, params = equal_filters(
+        "?",
+        assignee=query.assignee,
+        department=query.department,
+        priority=query.priority,
+        requester_email=query.requester,
+        channel=query.channel,
+    )
+    if query.statuses is not None:
+        where.append(f"status IN ({','.join('?' * len(query.statuses))})")
+        params.extend(sorted(query.statuses))
+    if query.tag is not None:
+        where.append("id IN (SELECT ticket_id FROM tags WHERE tag = ?)")
+        params.append(query.tag)
+    for clause, at in (
+        ("created_at >= ?", query.created_from),
+        ("created_at < ?", query.created_before),
+        ("updated_at >= ?", query.updated_from),
+        ("updated_at < ?", query.updated_before),
+        ("updated_at <= ?", query.as_of),
+    ):
+        if at is not None:
+            where.append(clause)
+            params.append(micros(at))
+    return where, params
+
+
+def _counted_only(query: SummaryQuery) -> bool:
+    """Whether the counters can answer ``query``: it filters on counted fields only."""
+    return (
+        query.tag is None
+        and query.requester is None
+        and query.channel is None
+        and query.created_from is None
+        and query.created_before is None
+        and query.updated_from is None
+        and query.updated_before is None
+        and query.as_of is None
+    )
+
+
+def _counter_filters(query: SummaryQuery) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses of a counted-only query, on ``ticket_counts``."""
+    where, params = equal_filters(
+        "?", assignee=query.assignee, department=query.department, priority=query.priority
+    )
+    if query.statuses is not None:
+        where.append(f"status IN ({','.join('?' * len(query.statuses))})")
+        params.extend(sorted(query.statuses))
+    return where, params
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration script, triggers (with their inner ';') kept whole."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+
+
+def _queue_key(due: int | None, since: int | None, rank: int | None) -> QueueKey | None:
+    """The queue key that `_queue_columns` stored as these columns."""
+    if due is None or since is None or rank is None:
+        return None
+    sla_due = None if due == _NO_SLA else _from_micros(due)
+    return QueueKey(sla_due, _from_micros(since), -rank)
+
+
+def _summary_columns(row: SummaryRow) -> tuple[int, int, str, str]:
+    """``(created_at, updated_at, channel, summary)``: the summary's own columns."""
+    return (micros(row.created_at), micros(row.updated_at), row.channel, encode_summary(row))
 
 
 def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | None]:
@@ -364,11 +552,12 @@ class SQLiteStore:
                     f"{version}; this one knows up to {SCHEMA_VERSION}): upgrade ticketflow"
                 )
             for number in range(version, SCHEMA_VERSION):
-                for statement in _MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in _statements(_MIGRATIONS[number]):
+                    conn.execute(statement)
                 if number == 2:
                     self._fill_requester_keys(conn)
+                if number == 3:
+                    self._fill_summaries(conn)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -388,6 +577,39 @@ class SQLiteStore:
             if key is not None:
                 updates.append((key, ticket_id))
         conn.executemany("UPDATE tickets SET requester_email = ? WHERE id = ?", updates)
+
+    def _fill_summaries(self, conn: sqlite3.Connection) -> None:
+        """Write the summaries of the tickets stored before schema version 4, and count them.
+
+        Each ticket is rebuilt once from its events (in chunks, so that memory
+        stays bounded), with the queue key its row holds.
+        """
+        ids = [r[0] for r in conn.execute("SELECT id FROM tickets ORDER BY id")]
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            keys = {
+                row[0]: _queue_key(row[1], row[2], row[3])
+                for row in conn.execute(
+                    f"SELECT id, queue_due, queue_since, queue_rank FROM tickets "  # noqa: S608 - only '?' marks
+                    f"WHERE id IN ({marks})",
+                    chunk,
+                )
+            }
+            tickets = self._load_tickets(chunk)
+            conn.executemany(
+                "UPDATE tickets SET created_at = ?, updated_at = ?, channel = ?, summary = ? "
+                "WHERE id = ?",
+                [
+                    (*_summary_columns(summarize(ticket, keys[tid])), tid)
+                    for tid, ticket in tickets.items()
+                ],
+            )
+        conn.execute(
+            "INSERT INTO ticket_counts SELECT status, priority, ifnull(assignee, ''), "
+            "ifnull(department, ''), count(*) FROM tickets "
+            "GROUP BY status, priority, ifnull(assignee, ''), ifnull(department, '')"
+        )
 
     def schema_version(self) -> int:
         """Return the schema version of the open database."""
@@ -529,8 +751,8 @@ class SQLiteStore:
         tid = ticket.id
         check_version_step(change)
         due = None if due_at is None else _micros(due_at)
-        row = (
-            ticket.version,
+        summary = summarize(ticket, queued)
+        values = (
             ticket.status,
             int(ticket.priority),
             ticket.assignee,
@@ -542,9 +764,16 @@ class SQLiteStore:
             try:
                 conn.execute(
                     "INSERT INTO tickets (version, status, priority, assignee, department, "
-                    "due_at, queue_due, queue_since, queue_rank, requester_email, id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*row, requester_key(ticket), tid),
+                    "due_at, queue_due, queue_since, queue_rank, requester_email, "
+                    "created_at, updated_at, channel, summary, id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        ticket.version,
+                        *values,
+                        requester_key(ticket),
+                        *_summary_columns(summary),
+                        tid,
+                    ),
                 )
             except sqlite3.IntegrityError:
                 self._conflict(conn, tid, expected)
@@ -552,20 +781,21 @@ class SQLiteStore:
             cursor = conn.execute(
                 "UPDATE tickets SET version = ?, status = ?, priority = ?, assignee = ?, "
                 "department = ?, due_at = ?, queue_due = ?, queue_since = ?, queue_rank = ?, "
-                "requester_email = ?, claimed_until = NULL WHERE id = ? AND version = ?",
-                (*row, requester_key(ticket), tid, expected),
+                "requester_email = ?, created_at = ?, updated_at = ?, channel = ?, summary = ?, "
+                "claimed_until = NULL WHERE id = ? AND version = ?",
+                (
+                    ticket.version,
+                    *values,
+                    requester_key(ticket),
+                    *_summary_columns(summary),
+                    tid,
+                    expected,
+                ),
             )
             if cursor.rowcount != 1:
                 self._conflict(conn, tid, expected)
         else:
-            cursor = conn.execute(
-                "UPDATE tickets SET version = ?, status = ?, priority = ?, assignee = ?, "
-                "department = ?, due_at = ?, queue_due = ?, queue_since = ?, queue_rank = ?, "
-                "claimed_until = NULL WHERE id = ? AND version = ?",
-                (*row, tid, expected),
-            )
-            if cursor.rowcount != 1:
-                self._conflict(conn, tid, expected)
+            self._update_row(conn, change, values, summary)
         timeline = ticket.timeline
         if rewrite:
             conn.execute("DELETE FROM events WHERE ticket_id = ?", (tid,))
@@ -587,6 +817,36 @@ class SQLiteStore:
                 "INSERT INTO outbox (ticket_id, position, kind) VALUES (?, ?, ?)",
                 [(tid, i, timeline[i].kind.value) for i in outbox],
             )
+
+    def _update_row(
+        self,
+        conn: sqlite3.Connection,
+        change: Change,
+        values: tuple[Any, ...],
+        summary: SummaryRow,
+    ) -> None:
+        """Write a ticket's next version, setting only the columns whose values changed.
+
+        SQLite rewrites an index entry of every index holding a column an
+        ``UPDATE`` sets, changed or not; reading the row first (a page already
+        in the cache, under the write lock) and setting only what changed keeps
+        a command from writing the pages of indexes it did not move.
+        """
+        ticket, expected = change.ticket, change.expected_version
+        tid = ticket.id
+        old = conn.execute(_READ_ROW, (tid,)).fetchone()
+        if old is None or old[0] != expected:
+            self._conflict(conn, tid, expected)
+        sets = ["version = ?", "updated_at = ?", "summary = ?"]
+        params: list[Any] = [ticket.version, micros(summary.updated_at), encode_summary(summary)]
+        for name, value, before in zip(_ROW_COLUMNS, values, old[1:], strict=False):
+            if value != before:
+                sets.append(f"{name} = ?")
+                params.append(value)
+        if old[-1] is not None:
+            sets.append("claimed_until = NULL")
+        params.append(tid)
+        conn.execute(f"UPDATE tickets SET {', '.join(sets)} WHERE id = ?", params)  # noqa: S608 - fixed column names
 
     @staticmethod
     def _conflict(conn: sqlite3.Connection, ticket_id: str, expected: int) -> None:
@@ -627,6 +887,67 @@ class SQLiteStore:
             params.append(query.limit)
         with self._lock, self._errors():
             return self._read(sql, params)
+
+    def summaries(self, query: SummaryQuery) -> list[SummaryRow]:
+        """Return the page of summaries ``query`` selects, in its order.
+
+        One range scan of the sort key's index, from the cursor's position,
+        reading rows until ``limit`` pass the filters (see `_list_sql`).
+        """
+        sql, params = self._list_sql(query)
+        with self._lock, self._errors():
+            rows = self._conn.execute(sql, params).fetchall()
+        return [_summary_row(r) for r in rows]
+
+    @staticmethod
+    def _list_sql(query: SummaryQuery) -> tuple[str, list[Any]]:
+        """Return the SQL and parameters `summaries` runs (for ``EXPLAIN QUERY PLAN`` in tests)."""
+        where, params = _summary_filters(query)
+        key = _SORT_SQL[query.sort]
+        order = "DESC" if query.descending else "ASC"
+        if query.after is not None:
+            where.append(f"({key}, id) {'<' if query.descending else '>'} (?, ?)")
+            params.extend(query.after)
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM tickets"  # noqa: S608 - fixed SQL, values as parameters
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {key} {order}, id {order} LIMIT ?"
+        params.append(query.limit)
+        return sql, params
+
+    def summary_counts(self, by: str, query: SummaryQuery) -> dict[str | None, int]:
+        """Return how many tickets pass ``query``'s filters, per value of ``by``.
+
+        Filters on status, priority, assignee and department only (or none) are
+        answered from the counters (one row per combination of the four, kept by
+        triggers in every writing transaction): the cost follows the number of
+        combinations, not of tickets. Any other filter counts the matching rows.
+        """
+        sql, params = self._counts_sql(by, query)
+        with self._lock, self._errors():
+            rows = self._conn.execute(sql, params).fetchall()
+        out: dict[str | None, int] = {}
+        for group, n in rows:
+            name = str(group) if by == "priority" else (group or None)
+            out[name] = out.get(name, 0) + int(n)
+        return out
+
+    @staticmethod
+    def _counts_sql(by: str, query: SummaryQuery) -> tuple[str, list[Any]]:
+        """Return the SQL and parameters `summary_counts` runs."""
+        if by not in _COUNTED:
+            raise StoreError(f"cannot count by {by!r} (one of {', '.join(_COUNTED)})")
+        if _counted_only(query):
+            where, params = _counter_filters(query)
+            sql = f"SELECT {by}, sum(n) FROM ticket_counts"  # noqa: S608 - fixed SQL, values as parameters
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            return sql + f" GROUP BY {by} HAVING sum(n) > 0", params
+        where, params = _summary_filters(query)
+        sql = f"SELECT {by}, count(*) FROM tickets"  # noqa: S608 - fixed SQL, values as parameters
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return sql + f" GROUP BY {by}", params
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
         """Return up to ``limit`` tickets due at or before ``now``, earliest first."""

@@ -31,7 +31,10 @@ timeline, included): reading back what was committed, `TicketNotFound`,
 optimistic concurrency and its `ConflictError` fields, atomic multi-change
 commits, `find` by every `TicketQuery` field, the requester index
 (`TicketQuery.requester`: case-insensitive, kept through merges, purges and
-reopens), the due index, claims and their
+reopens), lists and counts (``Helpdesk.list`` and ``Helpdesk.counts``
+through the store's `SummaryStore` capability, or the engine's fallback for a
+store without it: every sort and filter against a `MemoryStore`, paging by
+cursor, and its stability under writes between pages), the due index, claims and their
 lease, the outbox, the work queue (`TicketStore.queue`: its order, filters and
 limit) and `TicketStore.reindex`, ``count``, durability across a reopen, and, last, a
 Hypothesis state machine (`StoreAgreementMachine`) that drives random
@@ -54,6 +57,7 @@ from ._base import StoreFactory as StoreFactory
 from ._base import StoreReopener as StoreReopener
 from ._due import DueContract
 from ._durability import DurabilityContract
+from ._list import ListContract
 from ._machine import AgreementContract
 from ._machine import StoreAgreementMachine as StoreAgreementMachine
 from ._outbox import OutboxContract
@@ -75,10 +79,11 @@ __all__ = [
 # One base class per capability, each in its own module. pytest runs inherited tests
 # base classes first (reverse MRO), so they are listed from the last to run to the first:
 # basic storage, the requester index, due index and claims, queue, reindex, outbox,
-# durability, state machine.
+# lists and counts, durability, state machine.
 class StoreContract(
     AgreementContract,
     DurabilityContract,
+    ListContract,
     OutboxContract,
     ReindexContract,
     QueueContract,
