@@ -85,6 +85,15 @@ def _sorted_events(mapping: Mapping[str, str]) -> dict[str, str]:
     return dict(sorted(dict(mapping).items()))
 
 
+def _sorted_policies(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(mapping, Mapping):
+        raise WorkflowError(
+            f"settings: reply_policy must be a table of status to policy, got {mapping!r}",
+            item="reply_policy",
+        )
+    return dict(sorted(mapping.items()))
+
+
 _RESERVED_STATUS_NAMES: Final = frozenset({"*", "="})
 _RESERVED_TRIGGERS: Final = frozenset({"state", "get_graph"})  # model attributes transitions needs
 
@@ -108,8 +117,15 @@ class Workflow:
             not mapped is recorded without a status change; any other unmapped
             command is refused.
         closed_policy: What a customer reply to a closed ticket does.
-        reopen_window: How long after closing a reply reopens (``REOPEN`` policy;
-            ``None`` means always).
+        trash_policy: What a customer reply to a trash (spam, deleted) ticket does
+            when the graph has no ``customer_reply`` transition out of its status
+            (default `ClosedPolicy.KEEP`). Final statuses (purged) refuse replies.
+        reply_policy: Per-status overrides of ``closed_policy`` and ``trash_policy``:
+            status name to `ClosedPolicy`, for closed or trash statuses only.
+        review_tag: The tag a `ClosedPolicy.KEEP` reply adds to flag its ticket
+            (default ``"needs_review"``); find flagged tickets by this tag.
+        reopen_window: How long after a ticket entered its closed or trash status a
+            reply reopens it (``REOPEN`` policy; ``None`` means always).
         reopen_resolved: Whether a customer reply reopens a resolved ticket
             (LiveAgent's switch); when False the reply is recorded and the status stays.
         guards: Extra guards by name, beside `BUILTIN_GUARDS`.
@@ -135,6 +151,9 @@ class Workflow:
     closed_policy: ClosedPolicy = ClosedPolicy.FOLLOW_UP
     reopen_window: timedelta | None = None
     reopen_resolved: bool = True
+    trash_policy: ClosedPolicy = ClosedPolicy.KEEP
+    reply_policy: Mapping[str, ClosedPolicy] = attrs.field(factory=dict, converter=_sorted_policies)
+    review_tag: str = "needs_review"
     guards: Mapping[str, Guard] = attrs.field(factory=dict, eq=False, repr=False)
     rules: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_data_tuple)
     sla: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_data_tuple)
@@ -145,6 +164,7 @@ class Workflow:
     _locked: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
     _allowed: dict[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
     _machine: list[Machine] = attrs.field(init=False, eq=False, repr=False)
+    _policies: dict[str, ClosedPolicy] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         set_ = object.__setattr__
@@ -306,26 +326,75 @@ class Workflow:
                 f"got {_validate.describe(self.reopen_window)}",
                 item="reopen_window",
             )
-        if self.closed_policy is ClosedPolicy.REOPEN:
-            trigger = self.events.get("customer_reply")
-            # Replies to a merged ticket go to the ticket it was merged into.
-            # A status only merging reaches needs no way back.
-            merge = self.events.get("merge")
-            merged = {t.dest for t in self.transitions if t.trigger == merge} - {
-                t.dest for t in self.transitions if t.trigger != merge
-            }
-            for status in self.statuses:
-                if (
-                    status.name not in merged
-                    and status.category is Category.CLOSED
-                    and not status.final
-                    and (trigger is None or (status.name, trigger) not in table)
-                ):
+        policies = self._check_policies()
+        reply = self.events.get("customer_reply")
+        restore = self.events.get("restore")
+        # Replies to a merged ticket go to the ticket it was merged into.
+        # A status only merging reaches needs no way back.
+        merge = self.events.get("merge")
+        merged = {t.dest for t in self.transitions if t.trigger == merge} - {
+            t.dest for t in self.transitions if t.trigger != merge
+        }
+        for name, policy in policies.items():
+            if policy is not ClosedPolicy.REOPEN or name in merged:
+                continue
+            if self._by_name[name].category is Category.CLOSED:
+                if reply is None or (name, reply) not in table:
                     raise WorkflowError(
-                        f"settings: closed_policy 'reopen' needs a customer_reply transition "
-                        f"out of closed status {status.name!r}",
-                        item=status.name,
+                        f"settings: policy 'reopen' needs a customer_reply transition "
+                        f"out of closed status {name!r}",
+                        item=name,
                     )
+            elif restore is None or (name, restore) not in table:
+                raise WorkflowError(
+                    f"settings: policy 'reopen' needs a restore transition "
+                    f"out of trash status {name!r}",
+                    item=name,
+                )
+        object.__setattr__(self, "_policies", policies)
+
+    def _check_policies(self) -> dict[str, ClosedPolicy]:
+        """Validate the reply policies; return the one of each status a policy governs."""
+        try:
+            object.__setattr__(self, "trash_policy", ClosedPolicy(self.trash_policy))
+        except ValueError:
+            raise WorkflowError(
+                f"settings: unknown trash_policy {self.trash_policy!r}; "
+                f"one of {', '.join(p.value for p in ClosedPolicy)}",
+                item="trash_policy",
+            ) from None
+        _name(self.review_tag, "settings: review_tag")
+        reply = self.events.get("customer_reply")
+        governed: dict[str, ClosedPolicy] = {}
+        for status in self.statuses:
+            if status.final:
+                continue
+            if status.category is Category.CLOSED:
+                governed[status.name] = self.closed_policy
+            elif status.category is Category.TRASH and not any(
+                t.trigger == reply and status.name in self.expand_sources(t)
+                for t in self.transitions
+            ):
+                governed[status.name] = self.trash_policy
+        checked: dict[str, ClosedPolicy] = {}
+        for name, value in self.reply_policy.items():
+            where = f"settings.reply_policy.{name}"
+            if name not in governed:
+                raise WorkflowError(
+                    f"{where}: {name!r} is not a closed or trash status that takes replies "
+                    f"by policy; such statuses: {', '.join(governed) or 'none'}",
+                    item=where,
+                )
+            try:
+                checked[name] = governed[name] = ClosedPolicy(value)
+            except ValueError:
+                raise WorkflowError(
+                    f"{where}: unknown policy {value!r}; "
+                    f"one of {', '.join(p.value for p in ClosedPolicy)}",
+                    item=where,
+                ) from None
+        object.__setattr__(self, "reply_policy", checked)
+        return governed
 
     # --- queries --------------------------------------------------------------------
 
@@ -370,6 +439,16 @@ class Workflow:
     def is_locked(self, status: str) -> bool:
         """Whether ``status`` is locked (category ``closed``, or final)."""
         return status in self._locked
+
+    def reply_policy_for(self, status: str) -> ClosedPolicy | None:
+        """Return what a customer reply does in ``status``, or None when the graph decides.
+
+        A policy governs the non-final closed statuses (``closed_policy``), the
+        trash statuses with no ``customer_reply`` transition (``trash_policy``),
+        each overridable in ``reply_policy``. Other statuses, final ones
+        included, return None.
+        """
+        return self._policies.get(status)
 
     def allowed(self, status: str) -> tuple[str, ...]:
         """Return the commands the graph allows in ``status`` (guards not evaluated), sorted."""

@@ -24,7 +24,16 @@ if TYPE_CHECKING:
 
 __all__ = ["from_dict", "from_json", "from_toml", "load", "save", "to_dict", "to_json", "to_toml"]
 
-_SETTINGS_KEYS: Final = frozenset({"closed_policy", "reopen_window_days", "reopen_resolved"})
+_SETTINGS_KEYS: Final = frozenset(
+    {
+        "closed_policy",
+        "reopen_window_days",
+        "reopen_resolved",
+        "trash_policy",
+        "reply_policy",
+        "review_tag",
+    }
+)
 
 
 def to_dict(workflow: Workflow) -> dict[str, Any]:
@@ -50,7 +59,11 @@ def to_dict(workflow: Workflow) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "closed_policy": workflow.closed_policy.value,
         "reopen_resolved": workflow.reopen_resolved,
+        "trash_policy": workflow.trash_policy.value,
+        "review_tag": workflow.review_tag,
     }
+    if workflow.reply_policy:
+        settings["reply_policy"] = {k: v.value for k, v in workflow.reply_policy.items()}
     if workflow.reopen_window is not None:
         settings["reopen_window_days"] = workflow.reopen_window / timedelta(days=1)
     return {
@@ -100,6 +113,9 @@ def from_dict(
         closed_policy=settings.get("closed_policy", ClosedPolicy.FOLLOW_UP),
         reopen_window=None if window is None else timedelta(days=window),
         reopen_resolved=bool(settings.get("reopen_resolved", True)),
+        trash_policy=settings.get("trash_policy", ClosedPolicy.KEEP),
+        reply_policy=settings.get("reply_policy", {}),
+        review_tag=settings.get("review_tag", "needs_review"),
         guards=dict(guards or {}),
         rules=_list(data, "rules"),
         sla=_list(data, "sla"),

@@ -52,14 +52,25 @@ class Category(enum.StrEnum):
 
 
 class ClosedPolicy(enum.StrEnum):
-    """What a customer reply to a closed ticket does."""
+    """What a customer reply to a closed, spam or deleted ticket does.
+
+    The workflow's ``closed_policy`` applies to closed statuses, ``trash_policy``
+    to trash statuses the graph takes no reply in, and ``reply_policy`` overrides
+    either for one status. Every policy but ``REFUSE`` records the reply somewhere.
+    """
 
     FOLLOW_UP = "follow_up"
-    """Open a new ticket linked to the closed one (Zendesk). The default."""
+    """Open a new ticket linked to this one (Zendesk). The default for closed statuses."""
     REOPEN = "reopen"
-    """Reopen the closed ticket within ``reopen_window`` (Zammad); later, a follow-up."""
+    """Take the reply on this ticket and move it back into work, within ``reopen_window``
+    (later, a follow-up): a closed ticket by its ``customer_reply`` transition (Zammad),
+    a trash ticket by ``restore`` and then the reply."""
+    KEEP = "keep"
+    """Keep the reply on this ticket, status unchanged, and flag the ticket with the
+    workflow's ``review_tag``. The default for trash statuses."""
     REFUSE = "refuse"
-    """Refuse the reply with `TicketLockedError`."""
+    """Refuse the reply with `TicketLockedError`: an explicit opt-in, and the reply is
+    lost unless the application handles the error (an email channel would drop the mail)."""
 
 
 COMMANDS: Final[tuple[str, ...]] = (

@@ -186,7 +186,14 @@ _SCHEMA: Final = _Table(
         "organisation_visibility": _LEAF,
         "permissions": _MapOf("<role>", frozenset(role.value for role in Role), _LEAF),
         "settings": _Table(
-            {"closed_policy": _LEAF, "reopen_window_days": _LEAF, "reopen_resolved": _LEAF}
+            {
+                "closed_policy": _LEAF,
+                "reopen_window_days": _LEAF,
+                "reopen_resolved": _LEAF,
+                "trash_policy": _LEAF,
+                "reply_policy": _MapOf("<status>", None, _LEAF),
+                "review_tag": _LEAF,
+            }
         ),
         "statuses": _ListOf(
             _Table({"name": _LEAF, "category": _LEAF, "label": _LEAF, "final": _LEAF})

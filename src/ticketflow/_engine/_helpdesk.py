@@ -71,6 +71,7 @@ from ..exceptions import (
     RequesterMismatchError,
     TicketLockedError,
     TicketNotFound,
+    TransitionError,
 )
 from ..importing._records import ImportRecord, ImportReport
 from ..rules import Due, Rule, RuleSet
@@ -646,7 +647,8 @@ class Helpdesk:
                 self._catch_up(batch, at)
                 start = len(batch.events)
             current = batch.ticket
-            if not wf.is_locked(current.status):
+            # Closed and trash statuses the graph takes no reply in follow a policy.
+            if wf.reply_policy_for(current.status) is None and not wf.is_locked(current.status):
                 _DECIDE[CustomerReply](batch, command, actor, wf, at, EMPTY)
                 return self._settle(ticket.version, batch, start)
             if start:  # what was due locked it: keep that, then follow the policy
@@ -687,27 +689,45 @@ class Helpdesk:
         return target
 
     def _reply_to_locked(self, ticket: Ticket, command: CustomerReply, actor: Actor) -> Ticket:
+        """Record a reply to a closed or trash ticket as the workflow's reply policy says."""
         wf = self._workflow
-        policy = wf.closed_policy
-        if wf.status(ticket.status).final or policy is ClosedPolicy.REFUSE:
+        status = ticket.status
+        policy = wf.reply_policy_for(status)
+        if policy is None or policy is ClosedPolicy.REFUSE:  # final (purged), or opted in
             raise TicketLockedError(
                 ticket_id=ticket.id,
-                status=ticket.status,
+                status=status,
                 command="customer_reply",
                 reason="replies to this ticket are refused",
             )
+        at = self._now(ticket.timeline[-1].at)
+        data = {"body": command.body}
+        if policy is ClosedPolicy.KEEP:
+            batch = Batch(ticket)
+            batch.emit(EventKind.CUSTOMER_REPLIED, actor, status, at, data)
+            if wf.review_tag not in ticket.tags:
+                tags = {"tags": [wf.review_tag]}
+                batch.emit(EventKind.TAGS_ADDED, SYSTEM_ACTOR, status, at, tags)
+            return self._settle(ticket.version, batch)
         if policy is ClosedPolicy.REOPEN:
-            # The window runs from when the ticket entered its closed status, by any
+            # The window runs from when the ticket entered its status, by any
             # command: ``closed_at`` only records close, confirm and merge.
-            closed_at = next(
+            entered = next(
                 (e.at for e in reversed(ticket.timeline) if e.changes_status), ticket.created_at
             )
             window = wf.reopen_window
-            at = self._now(ticket.timeline[-1].at)
-            if window is None or at - closed_at <= window:
+            if window is None or at - entered <= window:
                 batch = Batch(ticket)
-                dest = wf.next_status(ticket, "customer_reply")
-                batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, {"body": command.body})
+                if wf.category(status) is Category.TRASH:
+                    restored = wf.next_status(ticket, "restore")
+                    batch.emit(EventKind.RESTORED, SYSTEM_ACTOR, restored, at)
+                    try:
+                        dest = wf.next_status(batch.ticket, "customer_reply")
+                    except TransitionError:  # the restored status takes no reply: keep it
+                        dest = restored
+                else:
+                    dest = wf.next_status(ticket, "customer_reply")
+                batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, data)
                 return self._settle(ticket.version, batch)
         follow_up = Open(
             subject=ticket.subject,
@@ -717,7 +737,7 @@ class Helpdesk:
             channel=ticket.channel,
             assignee=ticket.assignee,
             department=ticket.department,
-            tags=ticket.tags,
+            tags=ticket.tags - {wf.review_tag},
             parent_id=ticket.id,
         )
         return self._create(follow_up, self._requester(ticket))
