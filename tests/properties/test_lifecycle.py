@@ -161,7 +161,9 @@ class Expect:
 
     error: type[Exception] | None = None
     saves: Mapping[str, tuple[EventKind, str]] = attrs.field(factory=dict)
-    """Ticket id -> (kind of the one new event, status after it)."""
+    """Ticket id -> (kind of the last new event, status after it)."""
+    leading: Mapping[str, tuple[tuple[EventKind, str], ...]] = attrs.field(factory=dict)
+    """Ticket id -> the events of the same save before the last (a kept or restoring reply)."""
     follow_up_of: str | None = None
     returns: str | None = None
     """The id of the ticket the method returns (a follow-up's is not known beforehand)."""
@@ -205,6 +207,24 @@ def decide(workflow: Workflow, ref: Ref, command: str) -> str:
             return ref.status
         raise Refused(TransitionError)
     return decide_trigger(workflow, ref, trigger)
+
+
+def reply_policy(workflow: Workflow, status: str) -> ClosedPolicy | None:
+    """The policy a customer reply in ``status`` follows, as documented; None: the graph."""
+    s = workflow.status(status)
+    if s.final:
+        return None
+    reply = workflow.events.get("customer_reply")
+    if s.category is Category.CLOSED:
+        default = workflow.closed_policy
+    elif s.category is Category.TRASH and not any(
+        t.trigger == reply and status in sources(workflow, t.sources, t.dest)
+        for t in workflow.transitions
+    ):
+        default = workflow.trash_policy
+    else:
+        return None
+    return workflow.reply_policy.get(status, default)
 
 
 def offset_name(offset: timedelta) -> str:
@@ -342,29 +362,58 @@ class LifecycleMachine(RuleBasedStateMachine):
         dest = decide(self.workflow, ref, command)
         return Expect(saves={ticket_id: (kind, dest)}, returns=ticket_id)
 
-    def predict_customer_reply(self, ticket_id: str) -> Expect:
+    def predict_customer_reply(self, ticket_id: str) -> Expect:  # noqa: C901 - one path each
         wf = self.workflow
         target_id = ticket_id
         target = self.refs[target_id]
-        if self.locked(target.status):
+        if self.locked(target.status) or reply_policy(wf, target.status) is not None:
             # A reply to a merged ticket goes to the ticket it was merged into (not from
             # a purged one: a purged ticket takes no reply).
             while target.merged_into is not None and not self.final(target.status):
                 target_id = target.merged_into
                 target = self.refs[target_id]
-            if self.locked(target.status):
-                if self.final(target.status) or wf.closed_policy is ClosedPolicy.REFUSE:
+            policy = reply_policy(wf, target.status)
+            if policy is not None:
+                event(f"reply to a {wf.category(target.status).value} ticket: {policy.value}")
+                if policy is ClosedPolicy.REFUSE:
                     raise Refused(TicketLockedError)
-                if wf.closed_policy is ClosedPolicy.REOPEN:
+                if policy is ClosedPolicy.REOPEN:
                     inside = self.within_reopen_window(target)
                     event(f"reply to a closed ticket {'within' if inside else 'after'} the window")
                     if self.clock.now() - target.entered_at == wf.reopen_window:
                         event("reply to a closed ticket exactly at the window's end")
-                if wf.closed_policy is ClosedPolicy.REOPEN and self.within_reopen_window(target):
-                    dest = decide(wf, target, "customer_reply")
-                    saves = {target_id: (EventKind.CUSTOMER_REPLIED, dest)}
-                    return Expect(saves=saves, returns=target_id)
-                return Expect(follow_up_of=target_id)
+                if policy is ClosedPolicy.REOPEN and self.within_reopen_window(target):
+                    if wf.category(target.status) is not Category.TRASH:
+                        dest = decide(wf, target, "customer_reply")
+                        saves = {target_id: (EventKind.CUSTOMER_REPLIED, dest)}
+                        return Expect(saves=saves, returns=target_id)
+                    try:
+                        restored = decide(wf, target, "restore")
+                    except Refused:
+                        policy = ClosedPolicy.KEEP  # a guard refused the restore
+                    else:
+                        try:
+                            dest = decide(wf, attrs.evolve(target, status=restored), "customer_reply")
+                        except Refused:
+                            dest = restored
+                        return Expect(
+                            saves={target_id: (EventKind.CUSTOMER_REPLIED, dest)},
+                            leading={target_id: ((EventKind.RESTORED, restored),)},
+                            returns=target_id,
+                        )
+                if policy is ClosedPolicy.KEEP:
+                    kept = (EventKind.CUSTOMER_REPLIED, target.status)
+                    if wf.review_tag in target.tags:
+                        return Expect(saves={target_id: kept}, returns=target_id)
+                    return Expect(
+                        saves={target_id: (EventKind.TAGS_ADDED, target.status)},
+                        leading={target_id: (kept,)},
+                        returns=target_id,
+                    )
+                if policy is not ClosedPolicy.REOPEN or not self.within_reopen_window(target):
+                    return Expect(follow_up_of=target_id)
+            if self.locked(target.status):
+                raise Refused(TicketLockedError)  # a purged ticket
         if not wf.reopen_resolved and wf.category(target.status) is Category.RESOLVED:
             dest = target.status
         else:
@@ -478,15 +527,34 @@ class LifecycleMachine(RuleBasedStateMachine):
                 assert old == new, f"ticket {ticket_id} changed, but nothing was to be saved"
                 continue
             kind, dest = expect.saves[ticket_id]
-            self.check_saved(old, new, kind, dest, now)
+            leading = expect.leading.get(ticket_id, ())
+            self.check_saved(old, new, kind, dest, now, leading)
+            for first_kind, first_dest in leading:
+                self.record(ticket_id, first_kind, first_dest, kwargs)
+                self.refs[ticket_id].version -= 1  # one save, one version
+            if kind is EventKind.TAGS_ADDED and leading:
+                kwargs = {"tags": [self.workflow.review_tag]}  # a kept reply's flag
             self.record(ticket_id, kind, dest, kwargs)
         if expect.returns is not None:
             assert after[expect.returns] == result
 
-    def check_saved(
-        self, old: Ticket, new: Ticket, kind: EventKind, dest: str, now: datetime
+    def check_saved(  # noqa: PLR0913 - the prediction, spelled out
+        self,
+        old: Ticket,
+        new: Ticket,
+        kind: EventKind,
+        dest: str,
+        now: datetime,
+        leading: tuple[tuple[EventKind, str], ...] = (),
     ) -> None:
-        """One save: one new event of the predicted kind and destination, at the clock's now."""
+        """One save: the predicted events, kinds and destinations, at the clock's now."""
+        if leading:
+            added = new.timeline[len(old.timeline) :]
+            assert [*leading, (kind, dest)] == [(e.kind, e.status_after) for e in added]
+            assert {(now, old.version + 1)} == {(e.at, e.version) for e in added}
+            assert old.version + 1 == new.version
+            self.check_lock_exception(old, kind)
+            return
         last = new.timeline[-1]
         assert (kind, old.status, dest, now, old.version + 1) == (
             last.kind,
@@ -513,9 +581,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         if kind in (EventKind.PURGED, EventKind.ERASED):
             assert not self.final(old.status)
             return
-        assert kind is EventKind.CUSTOMER_REPLIED, f"{kind} changed locked ticket {old.id}"
-        assert ClosedPolicy.REOPEN is self.workflow.closed_policy
+        policy = reply_policy(self.workflow, old.status)
         assert old.merged_into is None
+        if kind is EventKind.TAGS_ADDED or policy is ClosedPolicy.KEEP:
+            assert ClosedPolicy.KEEP is policy, f"{kind} changed locked ticket {old.id}"
+            return
+        assert kind is EventKind.CUSTOMER_REPLIED, f"{kind} changed locked ticket {old.id}"
+        assert ClosedPolicy.REOPEN is policy
         assert self.within_reopen_window(self.refs[old.id])
 
     def check_follow_up(

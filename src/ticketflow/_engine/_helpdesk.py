@@ -702,13 +702,6 @@ class Helpdesk:
             )
         at = self._now(ticket.timeline[-1].at)
         data = {"body": command.body}
-        if policy is ClosedPolicy.KEEP:
-            batch = Batch(ticket)
-            batch.emit(EventKind.CUSTOMER_REPLIED, actor, status, at, data)
-            if wf.review_tag not in ticket.tags:
-                tags = {"tags": [wf.review_tag]}
-                batch.emit(EventKind.TAGS_ADDED, SYSTEM_ACTOR, status, at, tags)
-            return self._settle(ticket.version, batch)
         if policy is ClosedPolicy.REOPEN:
             # The window runs from when the ticket entered its status, by any
             # command: ``closed_at`` only records close, confirm and merge.
@@ -718,17 +711,29 @@ class Helpdesk:
             window = wf.reopen_window
             if window is None or at - entered <= window:
                 batch = Batch(ticket)
-                if wf.category(status) is Category.TRASH:
+                if wf.category(status) is not Category.TRASH:
+                    dest = wf.next_status(ticket, "customer_reply")
+                    batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, data)
+                    return self._settle(ticket.version, batch)
+                try:
                     restored = wf.next_status(ticket, "restore")
+                except TransitionError:  # a guard refused: keep the reply rather than lose it
+                    policy = ClosedPolicy.KEEP
+                else:
                     batch.emit(EventKind.RESTORED, SYSTEM_ACTOR, restored, at)
                     try:
                         dest = wf.next_status(batch.ticket, "customer_reply")
                     except TransitionError:  # the restored status takes no reply: keep it
                         dest = restored
-                else:
-                    dest = wf.next_status(ticket, "customer_reply")
-                batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, data)
-                return self._settle(ticket.version, batch)
+                    batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, data)
+                    return self._settle(ticket.version, batch)
+        if policy is ClosedPolicy.KEEP:
+            batch = Batch(ticket)
+            batch.emit(EventKind.CUSTOMER_REPLIED, actor, status, at, data)
+            if wf.review_tag not in ticket.tags:
+                tags = {"tags": [wf.review_tag]}
+                batch.emit(EventKind.TAGS_ADDED, SYSTEM_ACTOR, status, at, tags)
+            return self._settle(ticket.version, batch)
         follow_up = Open(
             subject=ticket.subject,
             requester=ticket.requester,
@@ -737,7 +742,7 @@ class Helpdesk:
             channel=ticket.channel,
             assignee=ticket.assignee,
             department=ticket.department,
-            tags=ticket.tags - {wf.review_tag},
+            tags=ticket.tags,
             parent_id=ticket.id,
         )
         return self._create(follow_up, self._requester(ticket))

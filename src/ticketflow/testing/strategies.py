@@ -693,10 +693,23 @@ def _change_while_locked(  # noqa: PLR0911 - one reason per exception to the loc
         return None  # data protection outranks the lock (a purge, and its copies erased)
     if event.kind is EventKind.NOTIFIED and not event.changes_status:
         return None  # a notification changes nothing (a survey a day after closing)
+    policy = workflow.reply_policy_for(event.status_before)
+    if policy is ClosedPolicy.KEEP and not event.changes_status:
+        if event.kind is EventKind.CUSTOMER_REPLIED:
+            return None  # a kept reply
+        previous = timeline[index - 1]
+        if (
+            event.kind is EventKind.TAGS_ADDED
+            and previous.kind is EventKind.CUSTOMER_REPLIED
+            and previous.version == event.version
+            and list(event.data.get("tags", ())) == [workflow.review_tag]
+        ):
+            return None  # the kept reply's review flag, in the same save
     if event.kind is not EventKind.CUSTOMER_REPLIED:
-        return "only a purge or a reopening customer reply may change a locked ticket"
-    if workflow.closed_policy is not ClosedPolicy.REOPEN:
-        return f"closed_policy is {workflow.closed_policy.value!r}, not 'reopen'"
+        return "only a purge, a kept reply or a reopening customer reply may change a locked ticket"
+    if policy is not ClosedPolicy.REOPEN:
+        shown = "none" if policy is None else repr(policy.value)
+        return f"the reply policy of {event.status_before!r} is {shown}, not 'reopen'"
     window = workflow.reopen_window
     entered = next((e.at for e in reversed(timeline[:index]) if e.changes_status), timeline[0].at)
     if window is not None and event.at - entered > window:
@@ -761,10 +774,11 @@ def check_ticket_invariants(desk: Helpdesk, ticket: Ticket) -> None:  # noqa: C9
       event's command maps to (or that a ``transitioned`` event names) whose
       expanded sources hold the old status and whose destination is the new one;
     * a locked ticket (closed category or final) changed only by a purge (unless
-      final), by a notification (which changes nothing), or by a customer reply
-      that ``closed_policy = "reopen"`` allows within
-      ``reopen_window`` of the ticket entering that status: the two exceptions to
-      the lock the engine documents (both still follow declared transitions);
+      final), by a notification (which changes nothing), by a customer reply its
+      reply policy keeps (``keep``: status unchanged, with the ``review_tag`` added
+      in the same save), or by a customer reply that the ``reopen`` policy allows
+      within ``reopen_window`` of the ticket entering that status: the exceptions
+      to the lock the engine documents (all still follow declared transitions);
     * event times never decrease; versions start at 1 and never decrease or skip
       (a save raises the version by one, and the events one save appends share
       it), and the last event's version is the ticket's;
