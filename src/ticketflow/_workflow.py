@@ -363,7 +363,10 @@ class Workflow:
                 f"one of {', '.join(p.value for p in ClosedPolicy)}",
                 item="trash_policy",
             ) from None
-        _name(self.review_tag, "settings: review_tag")
+        try:
+            _name(self.review_tag, "settings: review_tag")
+        except WorkflowError as exc:
+            raise WorkflowError(str(exc), item="review_tag") from None
         reply = self.events.get("customer_reply")
         governed: dict[str, ClosedPolicy] = {}
         for status in self.statuses:
