@@ -393,7 +393,9 @@ class LifecycleMachine(RuleBasedStateMachine):
                         policy = ClosedPolicy.KEEP  # a guard refused the restore
                     else:
                         try:
-                            dest = decide(wf, attrs.evolve(target, status=restored), "customer_reply")
+                            dest = decide(
+                                wf, attrs.evolve(target, status=restored), "customer_reply"
+                            )
                         except Refused:
                             dest = restored
                         return Expect(
@@ -488,6 +490,21 @@ class LifecycleMachine(RuleBasedStateMachine):
             ref.fields = {}
             ref.tags = frozenset()
 
+    def record_save(
+        self,
+        ticket_id: str,
+        events: tuple[tuple[EventKind, str], ...],
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        """Record the events of one save (a kept reply's flag, a restore before a reply)."""
+        for kind, dest in events[:-1]:
+            self.record(ticket_id, kind, dest, kwargs)
+            self.refs[ticket_id].version -= 1  # one save, one version
+        kind, dest = events[-1]
+        if kind is EventKind.TAGS_ADDED and len(events) > 1:
+            kwargs = {"tags": [self.workflow.review_tag]}  # a kept reply's flag
+        self.record(ticket_id, kind, dest, kwargs)
+
     # --- running a command and checking it --------------------------------------------
 
     def snapshot(self) -> dict[str, Ticket]:
@@ -529,16 +546,11 @@ class LifecycleMachine(RuleBasedStateMachine):
             kind, dest = expect.saves[ticket_id]
             leading = expect.leading.get(ticket_id, ())
             self.check_saved(old, new, kind, dest, now, leading)
-            for first_kind, first_dest in leading:
-                self.record(ticket_id, first_kind, first_dest, kwargs)
-                self.refs[ticket_id].version -= 1  # one save, one version
-            if kind is EventKind.TAGS_ADDED and leading:
-                kwargs = {"tags": [self.workflow.review_tag]}  # a kept reply's flag
-            self.record(ticket_id, kind, dest, kwargs)
+            self.record_save(ticket_id, (*leading, (kind, dest)), kwargs)
         if expect.returns is not None:
             assert after[expect.returns] == result
 
-    def check_saved(  # noqa: PLR0913 - the prediction, spelled out
+    def check_saved(
         self,
         old: Ticket,
         new: Ticket,
