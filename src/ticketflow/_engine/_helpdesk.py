@@ -892,9 +892,13 @@ class Helpdesk:
 
         On an open ticket the workflow decides the new status (LiveAgent: Open). A
         reply to a merged ticket goes to the ticket it was merged into. A reply to
-        a closed ticket follows the workflow's ``closed_policy``: it opens a linked
-        follow-up ticket (returned), reopens the ticket within ``reopen_window``,
-        or is refused.
+        a closed ticket follows the workflow's ``closed_policy``, and a reply to a
+        spam or deleted ticket its ``trash_policy`` (``reply_policy`` overrides
+        either per status): it opens a linked follow-up ticket (returned), reopens
+        the ticket within ``reopen_window`` (restoring a trash ticket first), is
+        kept on the ticket with its status unchanged and the ticket tagged with
+        the workflow's ``review_tag``, or, only with the ``refuse`` opt-in, is
+        refused.
 
         Args:
             ticket_id: The ticket.
@@ -908,7 +912,7 @@ class Helpdesk:
             InvalidInputError: ``body`` is empty or only white space.
             PermissionDenied: a customer other than the requester or a participant,
                 or a reply to a merged ticket whose target the customer may not see.
-            TicketLockedError: the ticket is purged, or closed with policy ``refuse``.
+            TicketLockedError: the ticket is purged, or its status's policy is ``refuse``.
             TransitionError: the workflow allows no reply in this status.
         """
         return self.execute(CustomerReply(ticket_id=ticket_id, body=body), by=by)
