@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -64,6 +65,7 @@ from ticketflow import (
     workflows,
 )
 from ticketflow.stores._codec import decode_events, decode_ticket, dump_event
+from ticketflow.stores._sqlite import SCHEMA_VERSION as SQLITE_SCHEMA
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ANN = Requester(name="Ann", email="ann@example.org")
@@ -304,6 +306,270 @@ def bench_gc(tickets: int, commands: int, *, freeze: bool) -> dict[str, Any]:
     }
 
 
+# --- lists and counts at scale -----------------------------------------------------------
+
+LIST_CACHE = Path(tempfile.gettempdir()) / "ticketflow-bench-read"
+LIST_BATCH = 10_000  # tickets per store commit while building
+LIST_BUILD_VERSION = 1  # bump when the built tickets change (the cache is keyed by it)
+AGENTS = tuple(f"agent-{n}" for n in range(20))
+DEPARTMENTS = ("billing", "tech", "sales")
+TICKET_GAP = timedelta(seconds=30)
+
+
+class _Recorder(MemoryStore):
+    """A memory store that also keeps every change committed to it, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes: list[Any] = []
+
+    def commit(self, changes: Any) -> None:
+        super().commit(changes)
+        self.changes.extend(changes)
+
+
+def _list_changes(start: int, stop: int) -> list[Any]:
+    """The store changes of tickets ``start`` to ``stop``, made through ``Helpdesk``.
+
+    Ticket ``i`` is opened at ``START + i * 30 s`` (so ids, ULIDs, follow
+    creation); a fixed random draw per ticket picks its priority, department and
+    what follows: assigned (60%), an agent reply (50%), then a customer reply
+    (half of those), or resolved (20%); each step a few seconds later.
+    """
+    clock = FakeClock(START + start * TICKET_GAP)
+    recorder = _Recorder()
+    desk = Helpdesk(workflow=workflows.liveagent(), store=recorder, clock=clock)
+    priorities = ("low", "normal", "normal", "high", "urgent")
+    for i in range(start, stop):
+        rng = random.Random(i)
+        clock.set(START + i * TICKET_GAP)
+        tid = desk.open_ticket(
+            subject=f"Ticket {i}: printer on fire",
+            description="Help",
+            requester=Requester(name=f"Customer {i % 997}", email=f"c{i % 997}@example.org"),
+            priority=rng.choice(priorities),
+            department=rng.choice(DEPARTMENTS),
+            tags=("vip",) if rng.random() < 0.1 else (),
+        ).id
+        draw = rng.random()
+        if draw < 0.6:
+            clock.advance(seconds=rng.randrange(1, 5))
+            desk.assign(tid, rng.choice(AGENTS), by="lead")
+        if draw < 0.5:
+            clock.advance(seconds=rng.randrange(1, 5))
+            desk.agent_reply(tid, "Which printer?", by="bob")
+            if draw < 0.25:
+                clock.advance(seconds=rng.randrange(1, 5))
+                desk.customer_reply(tid, "The one on floor 2")
+        elif draw > 0.8:
+            clock.advance(seconds=rng.randrange(1, 5))
+            desk.resolve(tid, by="bob")
+    return recorder.changes
+
+
+def list_end(tickets: int) -> datetime:
+    """A time after every change of a list database of ``tickets`` tickets."""
+    return START + (tickets + 1) * TICKET_GAP
+
+
+def build_list_sqlite(tickets: int, directory: Path | None = None) -> Path:
+    """The SQLite file of ``tickets`` list tickets, built once and cached under /tmp.
+
+    Built through the store's own commit, ``LIST_BATCH`` tickets per commit
+    (``synchronous=OFF`` for the build only): every row is what the store writes.
+    """
+    root = directory or LIST_CACHE
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"list-v{SQLITE_SCHEMA}-b{LIST_BUILD_VERSION}-{tickets}.db"
+    if path.exists():
+        return path
+    partial = path.with_suffix(".partial")
+    for leftover in root.glob(partial.name + "*"):
+        leftover.unlink()
+    store = SQLiteStore(partial, synchronous="OFF")
+    started = time.perf_counter()
+    try:
+        for start in range(0, tickets, LIST_BATCH):
+            store.commit(_list_changes(start, min(start + LIST_BATCH, tickets)))
+            if tickets >= 100_000 and (start // LIST_BATCH) % 10 == 9:
+                elapsed = time.perf_counter() - started
+                print(f"  building {tickets:,}: {start + LIST_BATCH:,} in {elapsed:.0f} s")
+        assert store.count() == tickets
+    finally:
+        store.close()
+    conn = sqlite3.connect(partial, isolation_level=None)
+    try:
+        conn.execute("ANALYZE")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()  # the last connection: SQLite removes the -wal and -shm files
+    partial.rename(path)
+    return path
+
+
+def _time_calls(fn: Callable[[], object], repeats: int) -> dict[str, float]:
+    """Milliseconds per call of ``fn``: min and median of ``repeats`` calls (after one warm-up)."""
+    fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return _stats(samples, 1e3)
+
+
+_SQLITE_COLUMNS = (
+    "id, status, priority, assignee, department, created_at, updated_at, channel, "
+    "queue_due, queue_since, summary"
+)
+
+
+def _deep_cursor(desk: Helpdesk, depth: int, **filters: Any) -> tuple[str, str]:
+    """The cursor after the first ``depth`` rows of ``-updated`` (and the last id seen)."""
+    cursor, seen, last = None, 0, ""
+    while seen < depth:
+        page = desk.list(sort="-updated", limit=1000, cursor=cursor, **filters)
+        seen += len(page.items)
+        last = page.items[-1].id
+        assert page.next_cursor is not None
+        cursor = page.next_cursor
+    return cursor, last
+
+
+def bench_list_sqlite(path: Path, tickets: int, repeats: int) -> dict[str, Any]:
+    """Each list and count call beside the plain SQL query it stands for, on one file."""
+    store = SQLiteStore(path)
+    desk = Helpdesk(workflow=workflows.liveagent(), store=store, clock=FakeClock(list_end(tickets)))
+    raw = sqlite3.connect(path)
+    try:
+        depth = min(10_000, tickets - 1_000)
+        cursor, last_id = _deep_cursor(desk, depth)
+        key = raw.execute("SELECT updated_at FROM tickets WHERE id = ?", (last_id,)).fetchone()[0]
+        order = "ORDER BY updated_at DESC, id DESC LIMIT 51"
+        sql = f"SELECT {_SQLITE_COLUMNS} FROM tickets"  # noqa: S608 - fixed SQL
+        checks = {
+            "first_page": (
+                lambda: desk.list(sort="-updated"),
+                lambda: raw.execute(f"{sql} {order}").fetchall(),
+            ),
+            "first_page_status": (
+                lambda: desk.list(sort="-updated", status="open"),
+                lambda: raw.execute(f"{sql} WHERE status = ? {order}", ("open",)).fetchall(),
+            ),
+            "page_deep": (
+                lambda: desk.list(sort="-updated", cursor=cursor),
+                lambda: raw.execute(
+                    f"{sql} WHERE (updated_at, id) < (?, ?) {order}", (key, last_id)
+                ).fetchall(),
+            ),
+            "counts_by_status": (
+                lambda: desk.counts(by="status"),
+                lambda: raw.execute("SELECT status, count(*) FROM tickets GROUP BY status").fetchall(),
+            ),
+        }
+        plain_page = raw.execute(f"{sql} WHERE (updated_at, id) < (?, ?) {order}", (key, last_id))
+        assert [r[0] for r in plain_page.fetchall()[:50]] == [
+            s.id for s in desk.list(sort="-updated", cursor=cursor).items
+        ]
+        counted = dict(raw.execute("SELECT status, count(*) FROM tickets GROUP BY status"))
+        assert desk.counts(by="status") == dict(sorted(counted.items()))
+        out: dict[str, Any] = {"tickets": tickets, "repeats": repeats, "deep_rows": depth}
+        for name, (ticketflow_call, plain_call) in checks.items():
+            out[name] = {
+                "ticketflow_ms": _time_calls(ticketflow_call, repeats),
+                "plain_sql_ms": _time_calls(plain_call, repeats),
+            }
+        out["counts_by_status"]["counters_sql_ms"] = _time_calls(
+            lambda: raw.execute(
+                "SELECT status, sum(n) FROM ticket_counts GROUP BY status HAVING sum(n) > 0"
+            ).fetchall(),
+            repeats,
+        )
+        return out
+    finally:
+        raw.close()
+        store.close()
+
+
+def bench_list_postgres(url: str, tickets: int, repeats: int) -> dict[str, Any]:
+    """The same calls on PostgreSQL (a fresh schema, built through the store's commit)."""
+    import psycopg  # noqa: PLC0415 - only with a server
+
+    from ticketflow import open_store  # noqa: PLC0415
+    from ticketflow.testing import postgres_schema  # noqa: PLC0415
+
+    with postgres_schema(url, "tf_bench_read") as schema_url:
+        store = open_store(schema_url)
+        try:
+            for start in range(0, tickets, LIST_BATCH):
+                store.commit(_list_changes(start, min(start + LIST_BATCH, tickets)))
+            clock = FakeClock(list_end(tickets))
+            desk = Helpdesk(workflow=workflows.liveagent(), store=store, clock=clock)
+            with psycopg.connect(schema_url, autocommit=True) as raw:
+                raw.execute("ANALYZE")
+                depth = min(10_000, tickets - 1_000)
+                cursor, last_id = _deep_cursor(desk, depth)
+                key = raw.execute(
+                    "SELECT updated_at FROM tickets WHERE id = %s", (last_id,)
+                ).fetchone()
+                assert key is not None
+                order = "ORDER BY updated_at DESC, id DESC LIMIT 51"
+                checks = {
+                    "first_page": (
+                        lambda: desk.list(sort="-updated"),
+                        lambda: raw.execute(f"SELECT * FROM tickets {order}").fetchall(),
+                    ),
+                    "first_page_status": (
+                        lambda: desk.list(sort="-updated", status="open"),
+                        lambda: raw.execute(
+                            f"SELECT * FROM tickets WHERE status = %s {order}", ("open",)
+                        ).fetchall(),
+                    ),
+                    "page_deep": (
+                        lambda: desk.list(sort="-updated", cursor=cursor),
+                        lambda: raw.execute(
+                            f"SELECT * FROM tickets WHERE (updated_at, id) < (%s, %s) {order}",
+                            (key[0], last_id),
+                        ).fetchall(),
+                    ),
+                    "counts_by_status": (
+                        lambda: desk.counts(by="status"),
+                        lambda: raw.execute(
+                            "SELECT status, count(*) FROM tickets GROUP BY status"
+                        ).fetchall(),
+                    ),
+                }
+                out: dict[str, Any] = {"tickets": tickets, "repeats": repeats, "deep_rows": depth}
+                for name, (ticketflow_call, plain_call) in checks.items():
+                    out[name] = {
+                        "ticketflow_ms": _time_calls(ticketflow_call, repeats),
+                        "plain_sql_ms": _time_calls(plain_call, repeats),
+                    }
+        finally:
+            store.close()
+    return out
+
+
+def print_list_table(results: dict[str, dict[str, Any]]) -> None:
+    """The list and count figures: ticketflow beside the plain SQL, min / median ms."""
+    print(f"{'list and counts (ms, min / median)':<44} {'ticketflow':>17} {'plain SQL':>17}")
+    print("-" * 80)
+    for backend, result in results.items():
+        for name in ("first_page", "first_page_status", "page_deep", "counts_by_status"):
+            row = result[name]
+            tf, plain = row["ticketflow_ms"], row["plain_sql_ms"]
+            what = f"page {result['deep_rows']:,} deep" if name == "page_deep" else name
+            label = f"{backend} {result['tickets']:,}: {what}"
+            print(
+                f"{label:<44} {tf['min']:>8} {tf['median']:>8} "
+                f"{plain['min']:>8} {plain['median']:>8}"
+            )
+        if "counters_sql_ms" in result["counts_by_status"]:
+            counters = result["counts_by_status"]["counters_sql_ms"]
+            label = f"{backend} {result['tickets']:,}:   (the counters' own SQL)"
+            print(f"{label:<44} {'':>17} {counters['min']:>8} {counters['median']:>8}")
+
+
 def main() -> None:
     """Run the benchmark, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -314,6 +580,10 @@ def main() -> None:
     parser.add_argument(
         "--cold-sizes", help="timeline lengths for the cold reads, comma-separated (two)"
     )
+    parser.add_argument(
+        "--million", action="store_true", help="also lists and counts at 1,000,000 tickets"
+    )
+    parser.add_argument("--list-cache", type=Path, help=f"where list databases go ({LIST_CACHE})")
     args = parser.parse_args()
     sizes = [1_000, 10_000] if args.quick else [10_000, 100_000]
     if args.cold_sizes:
@@ -330,6 +600,18 @@ def main() -> None:
         "default": bench_gc(gc_tickets, gc_commands, freeze=False),
         "frozen_after_load": bench_gc(gc_tickets, gc_commands, freeze=True),
     }
+    list_sizes = [10_000] if args.quick else [10_000, 100_000]
+    if args.million:
+        list_sizes.append(1_000_000)
+    list_repeats = 15 if args.quick else 50
+    lists: dict[str, dict[str, Any]] = {}
+    for tickets in list_sizes:
+        path = build_list_sqlite(tickets, args.list_cache)
+        lists[f"sqlite_{tickets}"] = bench_list_sqlite(path, tickets, list_repeats)
+    postgres_url = os.environ.get("TICKETFLOW_POSTGRES_URL")
+    if postgres_url:
+        tickets = 10_000 if args.quick else 100_000
+        lists[f"postgres_{tickets}"] = bench_list_postgres(postgres_url, tickets, list_repeats)
 
     print(banner(info) + f", SQLite {info['sqlite']}")
     print()
@@ -362,6 +644,8 @@ def main() -> None:
         label = f"ratio {sizes[1]:,} / {sizes[0]:,} (target <= 12 for 10x)"
         print(f"{label:<52} {ratio['min']:>9} {ratio['median']:>9}")
     print()
+    print_list_table(lists)
+    print()
     header = f"{'collector during commands':<36} {'us/cmd':>7} {'gc %':>5} {'p99 ms':>7}"
     print(f"{header} {'max ms':>7} {'gen0/1/2':>11}")
     print("-" * 78)
@@ -379,6 +663,7 @@ def main() -> None:
             "decode_4_events": decode,
             "cold_read": cold,
             "collector": collector,
+            "lists": lists,
             "peak_rss_mib": peak_rss_mib(),
         },
     )
