@@ -464,7 +464,9 @@ def bench_list_sqlite(path: Path, tickets: int, repeats: int) -> dict[str, Any]:
             ),
             "counts_by_status": (
                 lambda: desk.counts(by="status"),
-                lambda: raw.execute("SELECT status, count(*) FROM tickets GROUP BY status").fetchall(),
+                lambda: raw.execute(
+                    "SELECT status, count(*) FROM tickets GROUP BY status"
+                ).fetchall(),
             ),
         }
         plain_page = raw.execute(f"{sql} WHERE (updated_at, id) < (?, ?) {order}", (key, last_id))
@@ -517,18 +519,19 @@ def bench_list_postgres(url: str, tickets: int, repeats: int) -> dict[str, Any]:
                 checks = {
                     "first_page": (
                         lambda: desk.list(sort="-updated"),
-                        lambda: raw.execute(f"SELECT * FROM tickets {order}").fetchall(),
+                        lambda: raw.execute(f"SELECT * FROM tickets {order}").fetchall(),  # noqa: S608
                     ),
                     "first_page_status": (
                         lambda: desk.list(sort="-updated", status="open"),
                         lambda: raw.execute(
-                            f"SELECT * FROM tickets WHERE status = %s {order}", ("open",)
+                            f"SELECT * FROM tickets WHERE status = %s {order}",  # noqa: S608
+                            ("open",),
                         ).fetchall(),
                     ),
                     "page_deep": (
                         lambda: desk.list(sort="-updated", cursor=cursor),
                         lambda: raw.execute(
-                            f"SELECT * FROM tickets WHERE (updated_at, id) < (%s, %s) {order}",
+                            f"SELECT * FROM tickets WHERE (updated_at, id) < (%s, %s) {order}",  # noqa: S608
                             (key[0], last_id),
                         ).fetchall(),
                     ),
@@ -548,6 +551,23 @@ def bench_list_postgres(url: str, tickets: int, repeats: int) -> dict[str, Any]:
         finally:
             store.close()
     return out
+
+
+def run_lists(*, quick: bool, million: bool, cache: Path | None) -> dict[str, dict[str, Any]]:
+    """Lists and counts on SQLite (10k; 100k unless quick; 1M if asked), and PostgreSQL if set."""
+    sizes = [10_000] if quick else [10_000, 100_000]
+    if million:
+        sizes.append(1_000_000)
+    repeats = 15 if quick else 50
+    lists: dict[str, dict[str, Any]] = {}
+    for tickets in sizes:
+        path = build_list_sqlite(tickets, cache)
+        lists[f"sqlite_{tickets}"] = bench_list_sqlite(path, tickets, repeats)
+    postgres_url = os.environ.get("TICKETFLOW_POSTGRES_URL")
+    if postgres_url:
+        tickets = 10_000 if quick else 100_000
+        lists[f"postgres_{tickets}"] = bench_list_postgres(postgres_url, tickets, repeats)
+    return lists
 
 
 def print_list_table(results: dict[str, dict[str, Any]]) -> None:
@@ -600,18 +620,7 @@ def main() -> None:
         "default": bench_gc(gc_tickets, gc_commands, freeze=False),
         "frozen_after_load": bench_gc(gc_tickets, gc_commands, freeze=True),
     }
-    list_sizes = [10_000] if args.quick else [10_000, 100_000]
-    if args.million:
-        list_sizes.append(1_000_000)
-    list_repeats = 15 if args.quick else 50
-    lists: dict[str, dict[str, Any]] = {}
-    for tickets in list_sizes:
-        path = build_list_sqlite(tickets, args.list_cache)
-        lists[f"sqlite_{tickets}"] = bench_list_sqlite(path, tickets, list_repeats)
-    postgres_url = os.environ.get("TICKETFLOW_POSTGRES_URL")
-    if postgres_url:
-        tickets = 10_000 if args.quick else 100_000
-        lists[f"postgres_{tickets}"] = bench_list_postgres(postgres_url, tickets, list_repeats)
+    lists = run_lists(quick=args.quick, million=args.million, cache=args.list_cache)
 
     print(banner(info) + f", SQLite {info['sqlite']}")
     print()
