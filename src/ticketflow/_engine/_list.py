@@ -183,32 +183,45 @@ def _decode_cursor(cursor: object, fingerprint: str) -> tuple[int, tuple[int, st
     return as_of, (key, ticket_id)
 
 
-def _summary(desk: Helpdesk, row: SummaryRow) -> TicketSummary:
+_PRIORITIES: Final = {int(p): p for p in Priority}
+
+
+def _summaries(desk: Helpdesk, rows: Iterable[SummaryRow]) -> tuple[TicketSummary, ...]:
+    """The public summaries of a page's rows (each status's category looked up once)."""
     wf = desk._workflow
-    try:
-        category = wf.status(row.status).category
-    except WorkflowError:  # a status the workflow no longer declares
-        category = Category.OPEN
-    return TicketSummary(
-        id=row.id,
-        subject=row.subject,
-        requester_name=row.requester_name,
-        requester_email=row.requester_email,
-        status=row.status,
-        category=category,
-        priority=Priority(row.priority),
-        channel=row.channel,
-        assignee=row.assignee,
-        department=row.department,
-        tags=row.tags,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_customer_activity_at=row.last_customer_activity_at,
-        last_agent_activity_at=row.last_agent_activity_at,
-        sla_due=row.sla_due,
-        waiting_since=row.waiting_since,
-        message_count=row.message_count,
-    )
+    categories: dict[str, Category] = {}
+    out = []
+    for row in rows:
+        category = categories.get(row.status)
+        if category is None:
+            try:
+                category = wf.status(row.status).category
+            except WorkflowError:  # a status the workflow no longer declares
+                category = Category.OPEN
+            categories[row.status] = category
+        out.append(
+            TicketSummary(
+                id=row.id,
+                subject=row.subject,
+                requester_name=row.requester_name,
+                requester_email=row.requester_email,
+                status=row.status,
+                category=category,
+                priority=_PRIORITIES.get(row.priority) or Priority(row.priority),
+                channel=row.channel,
+                assignee=row.assignee,
+                department=row.department,
+                tags=row.tags,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+                last_customer_activity_at=row.last_customer_activity_at,
+                last_agent_activity_at=row.last_agent_activity_at,
+                sla_due=row.sla_due,
+                waiting_since=row.waiting_since,
+                message_count=row.message_count,
+            )
+        )
+    return tuple(out)
 
 
 def _fallback_rows(desk: Helpdesk, query: SummaryQuery) -> Iterable[tuple[SummaryRow, str | None]]:
@@ -277,7 +290,7 @@ def list_page(
     if more:
         last = rows[-1]
         next_cursor = _encode_cursor(fingerprint, as_of, sort_key(last, key_name), last.id)
-    return Page(items=tuple(_summary(desk, r) for r in rows), next_cursor=next_cursor)
+    return Page(items=_summaries(desk, rows), next_cursor=next_cursor)
 
 
 def counts(desk: Helpdesk, by: object, filters: Mapping[str, Any]) -> dict[str | None, int]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, final
 from urllib.parse import parse_qsl
@@ -31,7 +32,6 @@ from ._summary import (
     NO_KEY,
     SummaryQuery,
     SummaryRow,
-    decode_summary,
     encode_summary,
     micros,
     summarize,
@@ -214,21 +214,37 @@ _COUNTED: Final = ("status", "priority", "assignee", "department")
 
 
 def _summary_row(row: tuple[Any, ...]) -> SummaryRow:
-    """The summary of a `_SUMMARY_COLUMNS` row."""
+    """The summary of a `_SUMMARY_COLUMNS` row (a row this store wrote: trusted, not checked).
+
+    The hot path of a list page: one JSON scan of the payload (no whitespace
+    handling, `encode_summary` writes none) and the row built positionally.
+    """
     tid, status, priority, assignee, department, created, updated, channel, due, since, text = row
-    return decode_summary(
-        text,
-        ticket_id=tid,
-        status=status,
-        priority=priority,
-        channel=channel,
-        assignee=assignee,
-        department=department,
-        created_at=_from_micros(created),
-        updated_at=_from_micros(updated),
-        sla_due=None if due is None or due == _NO_SLA else _from_micros(due),
-        waiting_since=None if since is None else _from_micros(since),
+    subject, name, email, tags, customer, agent, messages = _scan_json(text, 0)[0]
+    return SummaryRow(
+        tid,
+        subject,
+        name,
+        email,
+        status,
+        priority,
+        channel,
+        assignee,
+        department,
+        tuple(tags),
+        _EPOCH + timedelta(microseconds=created),
+        _EPOCH + timedelta(microseconds=updated),
+        None if customer is None else _EPOCH + timedelta(microseconds=customer),
+        None if agent is None else _EPOCH + timedelta(microseconds=agent),
+        None if due is None or due == _NO_SLA else _EPOCH + timedelta(microseconds=due),
+        None if since is None else _EPOCH + timedelta(microseconds=since),
+        messages,
     )
+
+
+# The C scanner behind ``json.loads``, called on the payload directly (typeshed
+# does not declare the attribute).
+_scan_json: Final[Callable[[str, int], tuple[Any, int]]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _summary_filters(query: SummaryQuery) -> tuple[list[str], list[Any]]:
@@ -252,7 +268,10 @@ def _summary_filters(query: SummaryQuery) -> tuple[list[str], list[Any]]:
         ("created_at < ?", query.created_before),
         ("updated_at >= ?", query.updated_from),
         ("updated_at < ?", query.updated_before),
-        ("updated_at <= ?", query.as_of),
+        # The snapshot bound is a filter, never the index range: a later page's
+        # cursor position is the range (unary + keeps SQLite from choosing
+        # ``updated_at <= as_of`` instead, and walking from the top to the cursor).
+        ("+updated_at <= ?", query.as_of),
     ):
         if at is not None:
             where.append(clause)
