@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, final
+from typing import Any, Final, Unpack, final
 
 import attrs
 
@@ -51,8 +51,10 @@ from ..commands import (
     Fire,
     Keep,
     Merge,
+    MessageMetadata,
     Note,
     Open,
+    OpenMetadata,
     Postpone,
     Purge,
     RemoveTags,
@@ -612,6 +614,7 @@ class Helpdesk:
                 tags=tuple(sorted(command.tags)),
                 custom_fields=command.custom_fields,
                 parent_id=command.parent_id,
+                extra=command.extra,
             ),
             version=1,
         )
@@ -750,7 +753,7 @@ class Helpdesk:
         moved: list[Message] = []
         if source.description:
             customer = self._requester(source)
-            moved.append(Message(at=source.created_at, author=customer, body=source.description))
+            moved.append(source.description_message.replace(author=customer))
         moved.extend(source.messages)
         received: dict[str, Any] = {"source": source.id, "messages": tuple(moved)}
         joining = _joining(source, target)
@@ -802,6 +805,7 @@ class Helpdesk:
         custom_fields: Mapping[str, Any] | None = None,
         parent_id: str | None = None,
         by: str | Actor | None = None,
+        **metadata: Unpack[OpenMetadata],
     ) -> Ticket:
         """Create a ticket in the workflow's initial status (`commands.Open`).
 
@@ -819,6 +823,9 @@ class Helpdesk:
             by: Who created it: an agent's id or an `Actor`; defaults to the
                 requester (as customer). A customer `Actor` opens tickets in
                 their own name only.
+            metadata: The description's optional metadata keywords
+                (``attachments``, ``external_id``, ``in_reply_to``, ``references``,
+                ``cc``, ``html``, ``metadata``; see `commands.Open`).
 
         Raises:
             InvalidInputError: an argument is invalid (``field`` names it).
@@ -837,32 +844,48 @@ class Helpdesk:
                 tags=tags,
                 custom_fields=custom_fields,
                 parent_id=parent_id,
+                **metadata,
             ),
             by=by,
         )
 
     # --- conversation ---------------------------------------------------------------
 
-    def agent_reply(self, ticket_id: str, body: str, *, by: str | Actor) -> Ticket:
+    def agent_reply(
+        self, ticket_id: str, body: str, *, by: str | Actor, **metadata: Unpack[MessageMetadata]
+    ) -> Ticket:
         """Record a public agent reply (LiveAgent: it becomes Answered; `commands.AgentReply`).
+
+        ``metadata`` are the message's optional metadata keywords (``channel``,
+        ``attachments``, ``external_id``, ``in_reply_to``, ``references``, ``cc``,
+        ``html``, ``metadata``; see `ticketflow.commands`).
 
         Raises:
             TicketLockedError: the ticket is locked.
             TransitionError: the workflow allows no reply in this status.
         """
-        return self.execute(AgentReply(ticket_id=ticket_id, body=body), by=by)
+        return self.execute(AgentReply(ticket_id=ticket_id, body=body, **metadata), by=by)
 
-    def add_note(self, ticket_id: str, body: str, *, by: str | Actor) -> Ticket:
+    def add_note(
+        self, ticket_id: str, body: str, *, by: str | Actor, **metadata: Unpack[MessageMetadata]
+    ) -> Ticket:
         """Add an internal note (private, no status change unless the workflow maps ``note``).
 
-        The command is `commands.Note` (named ``note``).
+        The command is `commands.Note` (named ``note``); ``metadata`` as `agent_reply`'s.
 
         Raises:
             TicketLockedError: the ticket is locked.
         """
-        return self.execute(Note(ticket_id=ticket_id, body=body), by=by)
+        return self.execute(Note(ticket_id=ticket_id, body=body, **metadata), by=by)
 
-    def customer_reply(self, ticket_id: str, body: str, *, by: str | Actor | None = None) -> Ticket:
+    def customer_reply(
+        self,
+        ticket_id: str,
+        body: str,
+        *,
+        by: str | Actor | None = None,
+        **metadata: Unpack[MessageMetadata],
+    ) -> Ticket:
         """Record a customer reply and return the ticket it landed on (`commands.CustomerReply`).
 
         On an open ticket the workflow decides the new status (LiveAgent: Open). A
@@ -878,15 +901,17 @@ class Helpdesk:
                 customer ``Actor(email, Role.CUSTOMER)`` (the requester, or a
                 participant of the ticket), or an agent (a string or an
                 `Actor`) writing on the customer's behalf.
+            metadata: The message's optional metadata keywords, as `agent_reply`'s.
 
         Raises:
-            InvalidInputError: ``body`` is empty or only white space.
+            InvalidInputError: ``body`` is empty or only white space, or a
+                metadata keyword is invalid (``field`` names it).
             PermissionDenied: a customer other than the requester or a participant,
                 or a reply to a merged ticket whose target the customer may not see.
             TicketLockedError: the ticket is purged, or closed with policy ``refuse``.
             TransitionError: the workflow allows no reply in this status.
         """
-        return self.execute(CustomerReply(ticket_id=ticket_id, body=body), by=by)
+        return self.execute(CustomerReply(ticket_id=ticket_id, body=body, **metadata), by=by)
 
     # --- assignment and fields ---------------------------------------------------------
 
