@@ -253,7 +253,7 @@ def _line(value: object, field: str, *, angle: bool) -> str:
     return text
 
 
-def message_data(  # noqa: PLR0913 - one keyword per piece of metadata
+def message_data(  # noqa: C901, PLR0912 - one flat check per piece of metadata
     *,
     channel: str | None = None,
     attachments: Iterable[Attachment] = (),
@@ -354,7 +354,7 @@ class Message:
     id: str
     _extra: Mapping[str, Any]
 
-    def __init__(  # noqa: PLR0913 - the message and each piece of its metadata
+    def __init__(
         self,
         *,
         at: datetime,
@@ -494,7 +494,7 @@ _set_message_id = Message.__dict__["id"].__set__
 _set_message_extra = Message.__dict__["_extra"].__set__
 
 
-def trusted_message(  # noqa: PLR0913 - a message's slots
+def trusted_message(
     at: datetime,
     author: Actor,
     body: str,

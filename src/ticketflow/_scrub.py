@@ -87,7 +87,9 @@ def _scrub_message(m: Message | Mapping[str, Any]) -> Message:
     Nor any metadata: HTML, attachments, e-mail ids, cc and metadata are dropped.
     """
     msg = _message(m)
-    return Message(at=msg.at, author=_scrub_actor(msg.author), body="", private=msg.private, id=msg.id)
+    return Message(
+        at=msg.at, author=_scrub_actor(msg.author), body="", private=msg.private, id=msg.id
+    )
 
 
 def _key(msg: Message) -> MessageKey:

@@ -45,9 +45,9 @@ import attrs
 from . import _validate
 from ._model import EMPTY as _EMPTY
 from ._model import EventKind, Priority, Requester, Role, check_json, message_data
-from .attachments import Attachment
 from ._workflow import COMMAND_KINDS as _COMMAND_KINDS
 from ._workflow import COMMANDS as _COMMANDS
+from .attachments import Attachment
 from .exceptions import InvalidInputError
 
 __all__ = [  # noqa: RUF022 - plainly sorted, as every public module's
@@ -207,8 +207,6 @@ def _extra(**metadata: Any) -> Mapping[str, Any]:
     return MappingProxyType(dict(extra)) if extra else _EMPTY
 
 
-
-
 # --- the commands ------------------------------------------------------------------------
 
 
@@ -342,7 +340,7 @@ class AgentReply(_Base):
     extra: Mapping[str, Any]
     """The message's metadata as event data: only the keys given (see `Message`)."""
 
-    def __init__(  # noqa: PLR0913 - the message and each piece of its metadata
+    def __init__(
         self,
         *,
         ticket_id: str,
@@ -411,7 +409,7 @@ class CustomerReply(_Base):
     extra: Mapping[str, Any]
     """The message's metadata as event data: only the keys given (see `Message`)."""
 
-    def __init__(  # noqa: PLR0913 - the message and each piece of its metadata
+    def __init__(
         self,
         *,
         ticket_id: str,
@@ -479,7 +477,7 @@ class Note(_Base):
     extra: Mapping[str, Any]
     """The message's metadata as event data: only the keys given (see `Message`)."""
 
-    def __init__(  # noqa: PLR0913 - the message and each piece of its metadata
+    def __init__(
         self,
         *,
         ticket_id: str,
