@@ -38,6 +38,7 @@ from .._model import (
 from .._sla_runner import SlaRunner
 from .._summary import Page
 from .._workflow import Category, ClosedPolicy, Workflow
+from ..attachments import AttachmentStore
 from ..commands import (
     KEEP,
     AddTags,
@@ -152,15 +153,20 @@ class Helpdesk:
             source) returns ``None`` to let the command run, or a reason (a
             string) to refuse it with `ticketflow.PermissionDenied`. Rules and
             SLA escalations do not go through it.
+        attachments: The application's `ticketflow.attachments.AttachmentStore`,
+            if any: after a purge commits, the purged messages' attached files
+            are deleted from it (``PurgeResult.attachments`` lists them).
 
     Raises:
         RuleError: a rule names a command or trigger the workflow does not have.
         InvalidInputError: ``config`` given together with ``workflow``, ``rules``,
-            ``sla`` or ``outbox``, or not a `HelpdeskConfig`; ``policy`` not callable.
+            ``sla`` or ``outbox``, or not a `HelpdeskConfig`; ``policy`` not callable;
+            ``attachments`` not an `AttachmentStore`.
     """
 
     __slots__ = (
         "_actors",
+        "_attachments",
         "_clock",
         "_config",
         "_ids",
@@ -188,8 +194,15 @@ class Helpdesk:
         outbox: Iterable[EventKind | str] | None = None,
         sla: SlaPolicies | Iterable[SlaPolicy] | None = None,
         policy: Policy | None = None,
+        attachments: AttachmentStore | None = None,
     ) -> None:
         _check_parts(workflow, clock, outbox)
+        if attachments is not None and not isinstance(attachments, AttachmentStore):
+            raise InvalidInputError(
+                "attachments must be an AttachmentStore (put, read, delete), "
+                f"got {type(attachments).__name__}",
+                field="attachments",
+            )
         if policy is not None and not callable(policy):
             raise InvalidInputError(
                 f"policy must be a callable (actor, command, ticket) -> None | str, "
@@ -227,6 +240,7 @@ class Helpdesk:
             for cls in _EXECUTE
         }
         self._policy = policy
+        self._attachments = attachments
         self._sla: SlaRunner | None = (
             SlaRunner(workflow, config.sla, self._rules) if config.sla.policies else None
         )
@@ -237,6 +251,11 @@ class Helpdesk:
             for s in workflow.statuses
             if s.category in _WAITING and not workflow.is_locked(s.name)
         )
+
+    @property
+    def attachments(self) -> AttachmentStore | None:
+        """Where attachment bytes live, if given: a purge deletes the purged messages' files."""
+        return self._attachments
 
     @property
     def config(self) -> HelpdeskConfig:
@@ -1101,6 +1120,11 @@ class Helpdesk:
         this ticket are tickets of their own: they are listed, not purged.
         Allowed on closed tickets too (data protection outranks the lock;
         `commands.Purge`, which through `execute` returns the tombstone only).
+        A message's metadata (HTML, attachments, e-mail ids, cc, metadata) goes
+        with its body; with ``Helpdesk(attachments=...)`` the attached files'
+        bytes are deleted from the `ticketflow.attachments.AttachmentStore`
+        after the commit (a failed delete is raised once the others were tried;
+        the purge itself stays committed).
 
         What stays in the database files until the backend reuses or cleans the
         space (SQLite's WAL, PostgreSQL's dead tuples and WAL, backups) is said in
@@ -1108,7 +1132,8 @@ class Helpdesk:
 
         Returns:
             A `PurgeResult`: the tombstone, the ids of the tickets whose copies
-            were scrubbed, and the ids of the follow-ups left in place.
+            were scrubbed, the ids of the follow-ups left in place, and the
+            references of the erased attachments.
 
         Raises:
             TicketNotFound: no such ticket.
