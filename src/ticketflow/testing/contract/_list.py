@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from ..._clock import FakeClock
 from ..._engine import Helpdesk
-from ..._model import Requester
+from ..._model import Actor, Requester, Role
 from ...exceptions import InvalidInputError
 from ...stores import MemoryStore, TicketStore
 from ...stores._summary import SORT_KEYS
@@ -56,7 +56,7 @@ def _workload(desk: Helpdesk, clock: FakeClock) -> list[str]:
         if n % 6 == 5:
             desk.add_note(tid, "private", by="bob")
         clock.advance(timedelta(minutes=3))
-    desk.purge(ids[7], by="dpo")
+    desk.purge(ids[7], by=Actor("dpo", Role.ADMIN))
     return ids
 
 
