@@ -557,6 +557,15 @@ class Event:
             ``created`` event's data is a `CreatedData` (its ``requester`` a
             `Requester`), a ``postponed`` event's ``until`` is a datetime, and a
             ``merge_received`` event's ``messages`` are `Message` objects.
+            A message event (``agent_replied``, ``customer_replied``,
+            ``note_added``) holds ``body`` and, only when set, the message's
+            metadata keys (`MESSAGE_KEYS`): ``channel``, ``attachments`` (a list
+            of `ticketflow.attachments.Attachment.to_dict` dicts),
+            ``external_id``, ``in_reply_to``, ``references`` (a list),
+            ``cc`` (a list), ``html`` and ``metadata`` (a JSON object); a
+            ``created`` event holds the description's (all but ``channel``,
+            which is the ticket's). Events written before these keys existed
+            have none and read back unchanged.
         version: The ticket version that this event's save produced.
     """
 
