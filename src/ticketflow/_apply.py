@@ -24,7 +24,7 @@ from ._model import (
     Ticket,
     _extend,
     message_extra,
-    trusted_message,
+    reduced_message,
 )
 from .exceptions import InvalidInputError
 
@@ -120,13 +120,8 @@ def _message(t: Ticket, e: Event, *, private: bool = False) -> Message:
     # appended); the metadata is read from the event's data only when it has more
     # than a body (`message_extra`: one length test for a plain reply).
     data = e.data
-    return trusted_message(
-        e.at,
-        e.actor,
-        data.get("body", ""),
-        private=private,
-        id=f"{t.id}/{len(t.timeline)}",
-        extra=message_extra(data),
+    return reduced_message(
+        e.at, e.actor, data.get("body", ""), private, t.id, len(t.timeline), message_extra(data)
     )
 
 

@@ -328,7 +328,7 @@ def _check_author(value: object) -> None:
 
 
 @final
-@attrs.frozen(slots=True, init=False)
+@attrs.frozen(slots=True, init=False, repr=False)
 class Message:
     """One message of a ticket's thread.
 
@@ -351,8 +351,14 @@ class Message:
     author: Actor
     body: str
     private: bool
-    id: str
-    _extra: Mapping[str, Any]
+    # The id as its parts: the ticket id (shared with the ticket, not copied) and
+    # the position (a small int, cached); ``_pos`` None when the id is not of
+    # that form. Formatting "<ticket>/<n>" only when asked saves ~70 bytes and a
+    # format call per message on the hot path.
+    _tid: str
+    _pos: int | None
+    # Excluded from the hash: the metadata mapping is not hashable.
+    _extra: Mapping[str, Any] = attrs.field(hash=False)
 
     def __init__(
         self,
@@ -379,7 +385,7 @@ class Message:
         _set_message_author(self, author)
         _set_message_body(self, body)
         _set_message_private(self, bool(private))
-        _set_message_id(self, id)
+        _split_id(self, id)
         extra = message_data(
             channel=channel,
             attachments=attachments,
@@ -391,6 +397,19 @@ class Message:
             metadata=metadata,
         )
         _set_message_extra(self, MappingProxyType(dict(extra)) if extra else EMPTY)
+
+    @property
+    def id(self) -> str:
+        """Unique across the store: ``"<ticket id>/<position of its event in the timeline>"``."""
+        pos = self._pos
+        return self._tid if pos is None else f"{self._tid}/{pos}"
+
+    def __repr__(self) -> str:
+        extra = f", extra={dict(self._extra)!r}" if self._extra else ""
+        return (
+            f"Message(id={self.id!r}, at={self.at.isoformat()!r}, author={self.author!r}, "
+            f"body={self.body!r}, private={self.private!r}{extra})"
+        )
 
     @property
     def channel(self) -> str | None:
@@ -490,8 +509,42 @@ _set_message_at = Message.__dict__["at"].__set__
 _set_message_author = Message.__dict__["author"].__set__
 _set_message_body = Message.__dict__["body"].__set__
 _set_message_private = Message.__dict__["private"].__set__
-_set_message_id = Message.__dict__["id"].__set__
+_set_message_tid = Message.__dict__["_tid"].__set__
+_set_message_pos = Message.__dict__["_pos"].__set__
+
+
+def _split_id(message: Message, id: str) -> None:  # noqa: A002 - the message's id
+    head, slash, tail = id.rpartition("/")
+    if slash and tail.isdigit() and tail.isascii() and str(int(tail)) == tail:
+        _set_message_tid(message, head)
+        _set_message_pos(message, int(tail))
+    else:
+        _set_message_tid(message, id)
+        _set_message_pos(message, None)
+
+
 _set_message_extra = Message.__dict__["_extra"].__set__
+
+
+def reduced_message(
+    at: datetime,
+    author: Actor,
+    body: str,
+    private: bool,
+    tid: str,
+    pos: int,
+    extra: Mapping[str, Any],
+) -> Message:
+    """Return the `Message` of the event at ``pos`` of ticket ``tid`` (the reducer's)."""
+    message: Message = _new_object(Message)
+    _set_message_at(message, at)
+    _set_message_author(message, author)
+    _set_message_body(message, body)
+    _set_message_private(message, private)
+    _set_message_tid(message, tid)
+    _set_message_pos(message, pos)
+    _set_message_extra(message, extra)
+    return message
 
 
 def trusted_message(
@@ -513,7 +566,7 @@ def trusted_message(
     _set_message_author(message, author)
     _set_message_body(message, body)
     _set_message_private(message, private)
-    _set_message_id(message, id)
+    _split_id(message, id)
     _set_message_extra(message, extra)
     return message
 
