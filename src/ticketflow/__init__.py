@@ -37,6 +37,7 @@ from ._retry import retry_on_conflict as retry_on_conflict
 from ._summary import Page as Page
 from ._summary import TicketSummary as TicketSummary
 from ._views import CustomerView as CustomerView
+from ._views import PublicAttachment as PublicAttachment
 from ._views import PublicEvent as PublicEvent
 from ._views import PublicMessage as PublicMessage
 from ._views import customer_view as customer_view
@@ -92,6 +93,7 @@ __all__ = [
     "PermissionDenied",
     "PostgresStore",
     "Priority",
+    "PublicAttachment",
     "PublicEvent",
     "PublicMessage",
     "PurgeResult",

@@ -23,6 +23,8 @@ from ._model import (
     Priority,
     Ticket,
     _extend,
+    message_extra,
+    reduced_message,
 )
 from .exceptions import InvalidInputError
 
@@ -112,22 +114,15 @@ def _from_created(event: Event) -> Ticket:
     )
 
 
-_new_object = object.__new__
-_set_message_at = Message.__dict__["at"].__set__
-_set_message_author = Message.__dict__["author"].__set__
-_set_message_body = Message.__dict__["body"].__set__
-_set_message_private = Message.__dict__["private"].__set__
-
-
-def _message(event: Event, *, private: bool = False) -> Message:
-    # Message(...) through attrs' frozen __init__ costs twice this on the hot path;
-    # the values come from an event, so they need no validation.
-    message: Message = _new_object(Message)
-    _set_message_at(message, event.at)
-    _set_message_author(message, event.actor)
-    _set_message_body(message, event.data.get("body", ""))
-    _set_message_private(message, private)
-    return message
+def _message(t: Ticket, e: Event, *, private: bool = False) -> Message:
+    # Message(...) validates; the values come from an event, so they need none.
+    # The id is the event's position in the timeline (the length before it is
+    # appended); the metadata is read from the event's data only when it has more
+    # than a body (`message_extra`: one length test for a plain reply).
+    data = e.data
+    return reduced_message(
+        e.at, e.actor, data.get("body", ""), private, t.id, len(t.timeline), message_extra(data)
+    )
 
 
 def _entered(t: Ticket, e: Event) -> datetime:
@@ -152,7 +147,7 @@ def _on_agent_replied(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
-        messages=_extend(t.messages, _message(e)),
+        messages=_extend(t.messages, _message(t, e)),
         timeline=_extend(t.timeline, e),
         version=e.version,
         first_response_at=at if t.first_response_at is None else t.first_response_at,
@@ -167,7 +162,7 @@ def _on_customer_replied(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
-        messages=_extend(t.messages, _message(e)),
+        messages=_extend(t.messages, _message(t, e)),
         timeline=_extend(t.timeline, e),
         version=e.version,
         last_customer_activity_at=e.at,
@@ -182,7 +177,7 @@ def _on_note(t: Ticket, e: Event, r: _Replace = replace) -> Ticket:
         t,
         status=e.status_after,
         status_entered_at=_entered(t, e),
-        messages=_extend(t.messages, _message(e, private=True)),
+        messages=_extend(t.messages, _message(t, e, private=True)),
         timeline=_extend(t.timeline, e),
         version=e.version,
         postponed_until=None if e.status_after != e.status_before else t.postponed_until,

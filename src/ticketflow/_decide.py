@@ -134,6 +134,8 @@ def _message(
     if wf.is_locked(ticket.status):
         _unlocked(wf, ticket, name)
     data: Mapping[str, Any] = {"body": command.body}
+    if command.extra:
+        data = {**data, **command.extra}
     if tag:
         data = {**tag, **data}
     batch.emit(command.kind, actor, wf.next_status(ticket, name), at, data)
@@ -155,6 +157,8 @@ def _customer_reply(
     else:
         dest = wf.next_status(ticket, "customer_reply")
     data: Mapping[str, Any] = {"body": command.body}
+    if command.extra:
+        data = {**data, **command.extra}
     if tag:
         data = {**tag, **data}
     batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, data)

@@ -17,6 +17,7 @@ import attrs
 
 from . import _validate
 from ._clock import require_aware
+from .attachments import Attachment
 from .exceptions import InvalidInputError
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EMPTY",
+    "MESSAGE_KEYS",
     "Actor",
     "CreatedData",
     "Event",
@@ -217,6 +219,107 @@ class Actor:
 SYSTEM_ACTOR: Final = Actor("system", Role.SYSTEM)
 
 
+# --- a message's metadata ----------------------------------------------------------------
+
+MESSAGE_KEYS: Final = (
+    "channel",
+    "attachments",
+    "external_id",
+    "in_reply_to",
+    "references",
+    "cc",
+    "html",
+    "metadata",
+)
+"""The event-data keys of a message's metadata, beside ``body`` (each written only when set)."""
+
+_MESSAGE_KEY_SET: Final = frozenset(MESSAGE_KEYS)
+
+
+def _many(value: object, field: str) -> tuple[Any, ...]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise InvalidInputError(
+            f"{field} must be a list or tuple, got {_validate.describe(value)}", field=field
+        )
+    return tuple(value)
+
+
+def _line(value: object, field: str, *, angle: bool) -> str:
+    text = _validate.text(value, field, allow_empty=False)
+    bad = "\r\n<>" if angle else "\r\n"
+    if any(c in text for c in bad):
+        what = "CR, LF or angle brackets" if angle else "CR or LF"
+        raise InvalidInputError(f"{field} must not contain {what}, got {text!r}", field=field)
+    return text
+
+
+def message_data(  # noqa: C901, PLR0912 - one flat check per piece of metadata
+    *,
+    channel: str | None = None,
+    attachments: Iterable[Attachment] = (),
+    external_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: Iterable[str] = (),
+    cc: Iterable[str] = (),
+    html: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Mapping[str, Any]:
+    """Check a message's metadata; return it as event data (only the keys set), or `EMPTY`.
+
+    Raises:
+        InvalidInputError: a value is invalid (``field`` names it): attachments
+            must be `Attachment` values, ``cc`` addresses non-empty text without
+            CR or LF, ids text without CR, LF or angle brackets, ``html`` text,
+            ``metadata`` a mapping of JSON values.
+    """
+    out: dict[str, Any] = {}
+    if channel is not None:
+        out["channel"] = _validate.text(channel, "channel", allow_empty=False)
+    if attachments:
+        items = _many(attachments, "attachments")
+        for item in items:
+            if not isinstance(item, Attachment):
+                raise InvalidInputError(
+                    f"attachments must be Attachment values, got {_validate.describe(item)}",
+                    field="attachments",
+                )
+        if items:
+            out["attachments"] = [item.to_dict() for item in items]
+    if external_id is not None:
+        out["external_id"] = _line(external_id, "external_id", angle=True)
+    if in_reply_to is not None:
+        out["in_reply_to"] = _line(in_reply_to, "in_reply_to", angle=True)
+    if references:
+        refs = [_line(r, "references", angle=True) for r in _many(references, "references")]
+        if refs:
+            out["references"] = refs
+    if cc:
+        addresses = [_line(a, "cc", angle=False) for a in _many(cc, "cc")]
+        if addresses:
+            out["cc"] = addresses
+    if html is not None:
+        out["html"] = _validate.text(html, "html")
+    if metadata is not None:
+        if not isinstance(metadata, Mapping):
+            raise InvalidInputError(
+                f"metadata must be a mapping, got {_validate.describe(metadata)}",
+                field="metadata",
+            )
+        if metadata:
+            plain = dict(metadata)
+            check_json(plain, "metadata")
+            out["metadata"] = plain
+    return out or EMPTY
+
+
+def message_extra(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The metadata keys of an event's (or a stored message's) data, read-only; `EMPTY` if none."""
+    # A plain reply's data is {"body": ...}: one length test and it is done.
+    if len(data) <= 1 or _MESSAGE_KEY_SET.isdisjoint(data):
+        return EMPTY
+    return MappingProxyType({k: data[k] for k in MESSAGE_KEYS if k in data})
+
+
 def _check_author(value: object) -> None:
     if not isinstance(value, Actor):
         raise InvalidInputError(
@@ -225,41 +328,247 @@ def _check_author(value: object) -> None:
 
 
 @final
-@attrs.frozen(kw_only=True, slots=True)
+@attrs.frozen(slots=True, init=False, repr=False)
 class Message:
     """One message of a ticket's thread.
+
+    A message's metadata (channel, attachments, e-mail ids, cc, HTML, metadata)
+    is held in one slot, shared and empty for a plain message, and read through
+    properties.
 
     Attributes:
         at: When it was written (UTC).
         author: Who wrote it; ``author.role`` says customer, agent or system.
         body: The text.
         private: ``True`` for an internal note agents see and customers do not.
+        id: Unique across the store: ``"<ticket id>/<position of its event in the
+            timeline>"`` (``"<ticket id>/0"`` for the description). A message a
+            merge copied keeps its original id; a message built by hand has ``""``
+            unless given one, as have copies that older versions stored.
     """
 
-    at: datetime = attrs.field(validator=lambda _m, _a, v: _validate.aware_time(v, "at"))
-    author: Actor = attrs.field(validator=lambda _m, _a, v: _check_author(v))
-    body: str = attrs.field(validator=lambda _m, _a, v: _validate.text(v, "body"))
-    private: bool = False
+    at: datetime
+    author: Actor
+    body: str
+    private: bool
+    # The id as its parts: the ticket id (shared with the ticket, not copied) and
+    # the position (a small int, cached); ``_pos`` None when the id is not of
+    # that form. Formatting "<ticket>/<n>" only when asked saves ~70 bytes and a
+    # format call per message on the hot path.
+    _tid: str
+    _pos: int | None
+    # Excluded from the hash: the metadata mapping is not hashable.
+    _extra: Mapping[str, Any] = attrs.field(hash=False)
+
+    def __init__(
+        self,
+        *,
+        at: datetime,
+        author: Actor,
+        body: str,
+        private: bool = False,
+        id: str = "",  # noqa: A002 - the message's id, as Ticket.id
+        channel: str | None = None,
+        attachments: Iterable[Attachment] = (),
+        external_id: str | None = None,
+        in_reply_to: str | None = None,
+        references: Iterable[str] = (),
+        cc: Iterable[str] = (),
+        html: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        _validate.aware_time(at, "at")
+        _check_author(author)
+        _validate.text(body, "body")
+        _validate.text(id, "id")
+        _set_message_at(self, at)
+        _set_message_author(self, author)
+        _set_message_body(self, body)
+        _set_message_private(self, bool(private))
+        _split_id(self, id)
+        extra = message_data(
+            channel=channel,
+            attachments=attachments,
+            external_id=external_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            cc=cc,
+            html=html,
+            metadata=metadata,
+        )
+        _set_message_extra(self, MappingProxyType(dict(extra)) if extra else EMPTY)
+
+    @property
+    def id(self) -> str:
+        """Unique across the store: ``"<ticket id>/<position of its event in the timeline>"``."""
+        pos = self._pos
+        return self._tid if pos is None else f"{self._tid}/{pos}"
+
+    def __repr__(self) -> str:
+        extra = f", extra={dict(self._extra)!r}" if self._extra else ""
+        return (
+            f"Message(id={self.id!r}, at={self.at.isoformat()!r}, author={self.author!r}, "
+            f"body={self.body!r}, private={self.private!r}{extra})"
+        )
+
+    @property
+    def channel(self) -> str | None:
+        """Where the message came from or went (``"email"``, ...), if recorded."""
+        value: str | None = self._extra.get("channel")
+        return value
+
+    @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        """The attached files (their bytes live in an `ticketflow.attachments.AttachmentStore`)."""
+        items = self._extra.get("attachments")
+        return tuple(Attachment.from_dict(a) for a in items) if items else ()
+
+    @property
+    def external_id(self) -> str | None:
+        """The e-mail Message-ID, without angle brackets, if any."""
+        value: str | None = self._extra.get("external_id")
+        return value
+
+    @property
+    def in_reply_to(self) -> str | None:
+        """The Message-ID this message answers (In-Reply-To), without angle brackets."""
+        value: str | None = self._extra.get("in_reply_to")
+        return value
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """The Message-IDs of the thread (References), oldest first, without angle brackets."""
+        return tuple(self._extra.get("references", ()))
+
+    @property
+    def cc(self) -> tuple[str, ...]:
+        """The other addresses the message went to (cc)."""
+        return tuple(self._extra.get("cc", ()))
+
+    @property
+    def html(self) -> str | None:
+        """The HTML body beside the text ``body``, if any."""
+        value: str | None = self._extra.get("html")
+        return value
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """Application metadata: a read-only mapping of JSON values (empty if none)."""
+        value = self._extra.get("metadata")
+        return MappingProxyType(value) if value else EMPTY
+
+    def replace(self, **changes: Any) -> Message:
+        """Return a copy with ``changes`` (the keyword arguments of the constructor)."""
+        values: dict[str, Any] = {
+            "at": self.at,
+            "author": self.author,
+            "body": self.body,
+            "private": self.private,
+            "id": self.id,
+            "channel": self.channel,
+            "attachments": self.attachments,
+            "external_id": self.external_id,
+            "in_reply_to": self.in_reply_to,
+            "references": self.references,
+            "cc": self.cc,
+            "html": self.html,
+            "metadata": self.metadata,
+        }
+        values.update(changes)
+        return Message(**values)
 
     def to_dict(self) -> dict[str, JSONValue]:
-        """Return the message as JSON data."""
-        return {
+        """Return the message as JSON data (``id`` and the metadata keys only when set)."""
+        out: dict[str, JSONValue] = {
             "at": self.at.isoformat(),
             "author": self.author.to_dict(),
             "body": self.body,
             "private": self.private,
         }
+        if self.id:
+            out["id"] = self.id
+        if self._extra:
+            out.update(_plain(self._extra))
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:
-        """Build a message from `to_dict` output."""
+        """Build a message from `to_dict` output (older output, without id or metadata, too)."""
         author = data["author"]
-        return cls(
-            at=datetime.fromisoformat(data["at"]),
-            author=Actor(author["id"], Role(author["role"])),
-            body=data["body"],
+        return trusted_message(
+            datetime.fromisoformat(data["at"]),
+            Actor(author["id"], Role(author["role"])),
+            data["body"],
             private=bool(data.get("private", False)),
+            id=data.get("id", ""),
+            extra=message_extra(data),
         )
+
+
+_set_message_at = Message.__dict__["at"].__set__
+_set_message_author = Message.__dict__["author"].__set__
+_set_message_body = Message.__dict__["body"].__set__
+_set_message_private = Message.__dict__["private"].__set__
+_set_message_tid = Message.__dict__["_tid"].__set__
+_set_message_pos = Message.__dict__["_pos"].__set__
+
+
+def _split_id(message: Message, id: str) -> None:  # noqa: A002 - the message's id
+    head, slash, tail = id.rpartition("/")
+    if slash and tail.isdigit() and tail.isascii() and str(int(tail)) == tail:
+        _set_message_tid(message, head)
+        _set_message_pos(message, int(tail))
+    else:
+        _set_message_tid(message, id)
+        _set_message_pos(message, None)
+
+
+_set_message_extra = Message.__dict__["_extra"].__set__
+
+
+def reduced_message(
+    at: datetime,
+    author: Actor,
+    body: str,
+    private: bool,
+    tid: str,
+    pos: int,
+    extra: Mapping[str, Any],
+) -> Message:
+    """Return the `Message` of the event at ``pos`` of ticket ``tid`` (the reducer's)."""
+    message: Message = _new_object(Message)
+    _set_message_at(message, at)
+    _set_message_author(message, author)
+    _set_message_body(message, body)
+    _set_message_private(message, private)
+    _set_message_tid(message, tid)
+    _set_message_pos(message, pos)
+    _set_message_extra(message, extra)
+    return message
+
+
+def trusted_message(
+    at: datetime,
+    author: Actor,
+    body: str,
+    *,
+    private: bool,
+    id: str,  # noqa: A002 - the message's id
+    extra: Mapping[str, Any],
+) -> Message:
+    """Return the `Message` with these values, without the constructor's checks.
+
+    For the reducer and the decoder: the values come from an event, validated
+    when its command was built. ``extra`` is `message_extra` output.
+    """
+    message: Message = _new_object(Message)
+    _set_message_at(message, at)
+    _set_message_author(message, author)
+    _set_message_body(message, body)
+    _set_message_private(message, private)
+    _split_id(message, id)
+    _set_message_extra(message, extra)
+    return message
 
 
 @attrs.frozen(slots=True)
@@ -301,6 +610,15 @@ class Event:
             ``created`` event's data is a `CreatedData` (its ``requester`` a
             `Requester`), a ``postponed`` event's ``until`` is a datetime, and a
             ``merge_received`` event's ``messages`` are `Message` objects.
+            A message event (``agent_replied``, ``customer_replied``,
+            ``note_added``) holds ``body`` and, only when set, the message's
+            metadata keys (`MESSAGE_KEYS`): ``channel``, ``attachments`` (a list
+            of `ticketflow.attachments.Attachment.to_dict` dicts),
+            ``external_id``, ``in_reply_to``, ``references`` (a list),
+            ``cc`` (a list), ``html`` and ``metadata`` (a JSON object); a
+            ``created`` event holds the description's (all but ``channel``,
+            which is the ticket's). Events written before these keys existed
+            have none and read back unchanged.
         version: The ticket version that this event's save produced.
     """
 
@@ -517,6 +835,25 @@ class Ticket:
         return self.timeline[0].data.channel  # type: ignore[attr-defined, no-any-return]
 
     @property
+    def description_message(self) -> Message:
+        """The description as the thread's first message (id ``"<ticket id>/0"``).
+
+        Written by whoever opened the ticket, on the ticket's channel, with the
+        metadata `ticketflow.commands.Open` recorded (attachments, e-mail ids...).
+        It is not in `messages`, which holds what came after the creation.
+        """
+        created = self.timeline[0]
+        extra = getattr(created.data, "extra", EMPTY)
+        return trusted_message(
+            created.at,
+            created.actor,
+            self.description,
+            private=False,
+            id=f"{self.id}/0",
+            extra=MappingProxyType({"channel": self.channel, **extra}),
+        )
+
+    @property
     def waiting_since(self) -> datetime:
         """Since when the customer has been waiting for an agent (the work queue's key).
 
@@ -714,6 +1051,8 @@ class CreatedData(Mapping[str, Any]):
     tags: tuple[str, ...] = ()
     custom_fields: Mapping[str, Any] = EMPTY
     parent_id: str | None = None
+    extra: Mapping[str, Any] = EMPTY
+    """The description's message metadata (`MESSAGE_KEYS` but ``channel``), as flat keys."""
 
     def _present(self) -> list[str]:
         keys = ["id", "subject", "requester"]
@@ -730,11 +1069,15 @@ class CreatedData(Mapping[str, Any]):
             keys.append("tags")
         if self.custom_fields:
             keys.append("custom_fields")
+        if self.extra:
+            keys.extend(self.extra)
         return keys
 
     def __getitem__(self, key: str) -> Any:
         """Return the value of ``key`` (JSON-shaped, but ``requester``)."""
-        if key not in _CREATED_FIELDS or key not in self._present():
+        if key in self.extra:
+            return self.extra[key]
+        if key not in _CREATED_FIELDS or key == "extra" or key not in self._present():
             raise KeyError(key)
         if key == "priority":
             return self.priority.label
@@ -790,7 +1133,16 @@ class CreatedData(Mapping[str, Any]):
             tags=tuple(sorted(data.get("tags") or ())),
             custom_fields=MappingProxyType(dict(fields)) if fields else EMPTY,
             parent_id=data.get("parent_id"),
+            extra=_created_extra(data),
         )
+
+
+def _created_extra(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    # ``channel`` of a created event is the ticket's (and so the description's) channel.
+    extra = message_extra(data)
+    if "channel" in extra:
+        extra = MappingProxyType({k: v for k, v in extra.items() if k != "channel"})
+    return extra or EMPTY
 
 
 _CREATED_FIELDS: Final = frozenset(f.name for f in attrs.fields(CreatedData))
@@ -824,6 +1176,7 @@ _set_created_department = _set_created["department"]
 _set_created_tags = _set_created["tags"]
 _set_created_custom_fields = _set_created["custom_fields"]
 _set_created_parent_id = _set_created["parent_id"]
+_set_created_extra = _set_created["extra"]
 _PRIORITY_LABELS: Final[Mapping[str, Priority]] = {p.label: p for p in Priority}
 
 
@@ -888,4 +1241,5 @@ def trusted_created_data(data: Mapping[str, Any]) -> CreatedData:
     _set_created_tags(created, tuple(sorted(tags)) if tags else ())
     _set_created_custom_fields(created, MappingProxyType(dict(fields)) if fields else EMPTY)
     _set_created_parent_id(created, get("parent_id"))
+    _set_created_extra(created, _created_extra(data))
     return created

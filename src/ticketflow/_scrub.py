@@ -60,6 +60,7 @@ def scrub_event(event: Event) -> Event:
             requester=ERASED_REQUESTER,
             tags=(),
             custom_fields=EMPTY,
+            extra=EMPTY,  # the description's HTML, attachments, e-mail ids, cc, metadata
         )
     elif kind in (EventKind.AGENT_REPLIED, EventKind.CUSTOMER_REPLIED, EventKind.NOTE_ADDED):
         # Kept by name (what a rule tagged it with), never by omission: a message's
@@ -81,9 +82,14 @@ def _message(m: Message | Mapping[str, Any]) -> Message:
 
 
 def _scrub_message(m: Message | Mapping[str, Any]) -> Message:
-    """A tombstone of ``m``: its time, its author's role (and agent id), its privacy; no body."""
+    """A tombstone of ``m``: its time, author role (and agent id), privacy and id; no body.
+
+    Nor any metadata: HTML, attachments, e-mail ids, cc and metadata are dropped.
+    """
     msg = _message(m)
-    return attrs.evolve(msg, body="", author=_scrub_actor(msg.author))
+    return Message(
+        at=msg.at, author=_scrub_actor(msg.author), body="", private=msg.private, id=msg.id
+    )
 
 
 def _key(msg: Message) -> MessageKey:

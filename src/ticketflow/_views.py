@@ -21,7 +21,7 @@ from typing import Any, Final, final
 import attrs
 
 from . import _validate
-from ._model import EMPTY, Actor, EventKind, JSONValue, Requester, Role, Ticket
+from ._model import EMPTY, Actor, EventKind, JSONValue, Message, Requester, Role, Ticket
 from .exceptions import InvalidInputError
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "STATUS_CHANGED",
     "SYSTEM_NAME",
     "CustomerView",
+    "PublicAttachment",
     "PublicEvent",
     "PublicMessage",
     "customer_view",
@@ -60,6 +61,43 @@ def _role(actor: Actor) -> str:
 
 @final
 @attrs.frozen(kw_only=True, slots=True)
+class PublicAttachment:
+    """An attached file of a public message, as a customer sees it.
+
+    Attributes:
+        filename: The file's name.
+        content_type: Its MIME type.
+        size: Its size in bytes.
+        ref: Where the application's `ticketflow.attachments.AttachmentStore`
+            keeps the bytes (for a download link).
+    """
+
+    filename: str
+    content_type: str
+    size: int
+    ref: str
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        """Return the attachment as JSON data."""
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "ref": self.ref,
+        }
+
+
+def _attachments(message: Message) -> tuple[PublicAttachment, ...]:
+    if not message._extra:  # noqa: SLF001 - a plain message: no decoding
+        return ()
+    return tuple(
+        PublicAttachment(filename=a.filename, content_type=a.content_type, size=a.size, ref=a.ref)
+        for a in message.attachments
+    )
+
+
+@final
+@attrs.frozen(kw_only=True, slots=True)
 class PublicMessage:
     """One message of the public thread, as a customer sees it.
 
@@ -70,12 +108,25 @@ class PublicMessage:
             for another customer's, ``"Agent"`` for any agent, ``"System"`` for
             automation. Agent ids and customer addresses are never shown.
         body: The text.
+        channel: Where it came from or went, if recorded.
+        attachments: Its attached files (`PublicAttachment`: no content hash).
+        html: Its HTML body, if any.
+
+    Never shown: the message's cc addresses (other people's addresses, as the
+    view shows no customer address but the requester's), e-mail ids (Message-ID,
+    In-Reply-To, References), application metadata, and its id: the id holds the
+    position of its event in the timeline (a gap would show that internal events,
+    such as private notes, happened) and, for a message a merge copied, the
+    source ticket's id (which a merge target's view does not show).
     """
 
     at: datetime
     author_role: str
     author_name: str
     body: str
+    channel: str | None = None
+    attachments: tuple[PublicAttachment, ...] = ()
+    html: str | None = None
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the message as JSON data."""
@@ -84,6 +135,9 @@ class PublicMessage:
             "author_role": self.author_role,
             "author_name": self.author_name,
             "body": self.body,
+            "channel": self.channel,
+            "attachments": [a.to_dict() for a in self.attachments],
+            "html": self.html,
         }
 
 
@@ -192,6 +246,8 @@ class CustomerView:
         id: The ticket's id.
         subject: Its subject.
         description: The original request.
+        description_html: The original request's HTML body, if any.
+        attachments: The files attached to the original request.
         status: The status name of the workflow, as it is (not renamed).
         requester: The requester's name, e-mail address and organisation (other
             contact details are left out).
@@ -222,6 +278,8 @@ class CustomerView:
     messages: tuple[PublicMessage, ...] = ()
     events: tuple[PublicEvent, ...] = ()
     shows_assignment: bool = False
+    description_html: str | None = None
+    attachments: tuple[PublicAttachment, ...] = ()
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the view as JSON data: what an API would send the customer."""
@@ -240,6 +298,8 @@ class CustomerView:
             "messages": [m.to_dict() for m in self.messages],
             "events": [e.to_dict() for e in self.events],
             "shows_assignment": self.shows_assignment,
+            "description_html": self.description_html,
+            "attachments": [a.to_dict() for a in self.attachments],
         }
 
 
@@ -305,10 +365,14 @@ def customer_view(ticket: Ticket, *, show_assignment: bool = False) -> CustomerV
             author_role=_role(m.author),
             author_name=_author_name(m.author, full),
             body=m.body,
+            channel=m.channel,
+            attachments=_attachments(m),
+            html=m.html,
         )
         for m in ticket.messages
         if m.private is False
     )
+    opening = ticket.description_message
     events: list[PublicEvent] = []
     for event in ticket.timeline:
         kind = event.kind
@@ -346,6 +410,8 @@ def customer_view(ticket: Ticket, *, show_assignment: bool = False) -> CustomerV
         messages=messages,
         events=tuple(events),
         shows_assignment=show_assignment,
+        description_html=opening.html,
+        attachments=_attachments(opening),
     )
 
 

@@ -20,6 +20,16 @@ which. Arguments are checked when the value is built: a bad one raises
 `ticketflow.InvalidInputError` naming the field, before any ticket is read.
 What depends on the ticket (its status, the graph, its lock) is decided when
 the command runs.
+
+The message commands (`AgentReply`, `CustomerReply`, `Note`, and `Open` for the
+description) take the message's metadata as optional keyword arguments, checked
+when the value is built: ``channel`` (text; `Open` has the ticket's),
+``attachments`` (`ticketflow.attachments.Attachment` values), ``external_id`` and
+``in_reply_to`` (e-mail Message-IDs without angle brackets), ``references``
+(such ids, oldest first), ``cc`` (addresses), ``html`` (an HTML body beside the
+text) and ``metadata`` (a mapping of JSON values). The command keeps them in
+``extra`` as event data, only the keys given; the `ticketflow.Message` built from
+the event reads them back.
 """
 
 from __future__ import annotations
@@ -28,15 +38,16 @@ import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, Final, TypeAlias, final
+from typing import Any, ClassVar, Final, TypeAlias, TypedDict, final
 
 import attrs
 
 from . import _validate
 from ._model import EMPTY as _EMPTY
-from ._model import EventKind, Priority, Requester, Role, check_json
+from ._model import EventKind, Priority, Requester, Role, check_json, message_data
 from ._workflow import COMMAND_KINDS as _COMMAND_KINDS
 from ._workflow import COMMANDS as _COMMANDS
+from .attachments import Attachment
 from .exceptions import InvalidInputError
 
 __all__ = [  # noqa: RUF022 - plainly sorted, as every public module's
@@ -55,9 +66,11 @@ __all__ = [  # noqa: RUF022 - plainly sorted, as every public module's
     "KEEP",
     "Keep",
     "Merge",
+    "MessageMetadata",
     "Note",
     "Notify",
     "Open",
+    "OpenMetadata",
     "Postpone",
     "Purge",
     "RemoveTags",
@@ -135,6 +148,26 @@ def _until(value: datetime) -> datetime:
     return _validate.aware_time(value, "until")
 
 
+def _many(value: Any, field: str) -> tuple[Any, ...]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise InvalidInputError(
+            f"{field} must be a list or tuple, got {_validate.describe(value)}", field=field
+        )
+    return tuple(value)
+
+
+def _many_attachments(value: Iterable[Attachment]) -> tuple[Attachment, ...]:
+    return _many(value, "attachments")
+
+
+def _many_references(value: Iterable[str]) -> tuple[str, ...]:
+    return _many(value, "references")
+
+
+def _many_cc(value: Iterable[str]) -> tuple[str, ...]:
+    return _many(value, "cc")
+
+
 def _fields(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not value and (value is None or isinstance(value, Mapping)):
         return _EMPTY
@@ -142,6 +175,36 @@ def _fields(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
         raise InvalidInputError("custom_fields must map names to values", field="custom_fields")
     check_json(dict(value), "custom_fields")
     return MappingProxyType(dict(value))
+
+
+class MessageMetadata(TypedDict, total=False):
+    """The optional keyword arguments of a message's metadata (the `Helpdesk` methods take them)."""
+
+    channel: str | None
+    attachments: Iterable[Attachment]
+    external_id: str | None
+    in_reply_to: str | None
+    references: Iterable[str]
+    cc: Iterable[str]
+    html: str | None
+    metadata: Mapping[str, Any] | None
+
+
+class OpenMetadata(TypedDict, total=False):
+    """The description's metadata keywords of `Open` (its channel is the ticket's)."""
+
+    attachments: Iterable[Attachment]
+    external_id: str | None
+    in_reply_to: str | None
+    references: Iterable[str]
+    cc: Iterable[str]
+    html: str | None
+    metadata: Mapping[str, Any] | None
+
+
+def _extra(**metadata: Any) -> Mapping[str, Any]:
+    extra = message_data(**metadata)
+    return MappingProxyType(dict(extra)) if extra else _EMPTY
 
 
 # --- the commands ------------------------------------------------------------------------
@@ -198,6 +261,13 @@ class Open(_Base):
         tags: Initial tags (stored as a frozenset).
         custom_fields: Initial custom fields (JSON values; stored read-only).
         parent_id: The ticket this one follows up (must exist when it runs).
+        attachments: The description's attached files (`Attachment` values).
+        external_id: The description's e-mail Message-ID (no angle brackets).
+        in_reply_to: The Message-ID it answers, if any.
+        references: The Message-IDs of its thread, oldest first.
+        cc: The other addresses it went to.
+        html: Its HTML body, beside the text ``description``.
+        metadata: Application metadata (JSON values).
 
     Raises:
         InvalidInputError: an argument is invalid (``field`` names it).
@@ -218,9 +288,31 @@ class Open(_Base):
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
     custom_fields: Mapping[str, Any] = attrs.field(default=_EMPTY, converter=_fields)
     parent_id: str | None = None
+    attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_many_attachments)
+    external_id: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = attrs.field(default=(), converter=_many_references)
+    cc: tuple[str, ...] = attrs.field(default=(), converter=_many_cc)
+    html: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = attrs.field(init=False, default=_EMPTY)
+    """The description's metadata as event data: only the keys given."""
 
     def __attrs_post_init__(self) -> None:
         """Check the arguments (``InvalidInputError`` names the bad one)."""
+        _set(
+            self,
+            "extra",
+            _extra(
+                attachments=self.attachments,
+                external_id=self.external_id,
+                in_reply_to=self.in_reply_to,
+                references=self.references,
+                cc=self.cc,
+                html=self.html,
+                metadata=self.metadata,
+            ),
+        )
         if not isinstance(self.requester, Requester):
             raise InvalidInputError(
                 f"requester must be a Requester, got {type(self.requester).__name__}",
@@ -245,17 +337,58 @@ class AgentReply(_Base):
 
     ticket_id: str
     body: str
+    extra: Mapping[str, Any]
+    """The message's metadata as event data: only the keys given (see `Message`)."""
 
-    def __init__(self, *, ticket_id: str, body: str) -> None:
+    def __init__(
+        self,
+        *,
+        ticket_id: str,
+        body: str,
+        channel: str | None = None,
+        attachments: Iterable[Attachment] = (),
+        external_id: str | None = None,
+        in_reply_to: str | None = None,
+        references: Iterable[str] = (),
+        cc: Iterable[str] = (),
+        html: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
         """Build it; a hand-written ``__init__``: it is on every reply's path."""
         _check_id(ticket_id)
         _body(body)
         _AgentReply_ticket_id(self, ticket_id)
         _AgentReply_body(self, body)
+        if (
+            channel is None
+            and external_id is None
+            and in_reply_to is None
+            and html is None
+            and metadata is None
+            and not attachments
+            and not references
+            and not cc
+        ):
+            _AgentReply_extra(self, _EMPTY)
+        else:
+            _AgentReply_extra(
+                self,
+                _extra(
+                    channel=channel,
+                    attachments=attachments,
+                    external_id=external_id,
+                    in_reply_to=in_reply_to,
+                    references=references,
+                    cc=cc,
+                    html=html,
+                    metadata=metadata,
+                ),
+            )
 
 
 _AgentReply_ticket_id = AgentReply.__dict__["ticket_id"].__set__
 _AgentReply_body = AgentReply.__dict__["body"].__set__
+_AgentReply_extra = AgentReply.__dict__["extra"].__set__
 
 
 @final
@@ -273,17 +406,58 @@ class CustomerReply(_Base):
 
     ticket_id: str
     body: str
+    extra: Mapping[str, Any]
+    """The message's metadata as event data: only the keys given (see `Message`)."""
 
-    def __init__(self, *, ticket_id: str, body: str) -> None:
+    def __init__(
+        self,
+        *,
+        ticket_id: str,
+        body: str,
+        channel: str | None = None,
+        attachments: Iterable[Attachment] = (),
+        external_id: str | None = None,
+        in_reply_to: str | None = None,
+        references: Iterable[str] = (),
+        cc: Iterable[str] = (),
+        html: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
         """Build it; a hand-written ``__init__``: it is on every reply's path."""
         _check_id(ticket_id)
         _body(body)
         _CustomerReply_ticket_id(self, ticket_id)
         _CustomerReply_body(self, body)
+        if (
+            channel is None
+            and external_id is None
+            and in_reply_to is None
+            and html is None
+            and metadata is None
+            and not attachments
+            and not references
+            and not cc
+        ):
+            _CustomerReply_extra(self, _EMPTY)
+        else:
+            _CustomerReply_extra(
+                self,
+                _extra(
+                    channel=channel,
+                    attachments=attachments,
+                    external_id=external_id,
+                    in_reply_to=in_reply_to,
+                    references=references,
+                    cc=cc,
+                    html=html,
+                    metadata=metadata,
+                ),
+            )
 
 
 _CustomerReply_ticket_id = CustomerReply.__dict__["ticket_id"].__set__
 _CustomerReply_body = CustomerReply.__dict__["body"].__set__
+_CustomerReply_extra = CustomerReply.__dict__["extra"].__set__
 
 
 @final
@@ -300,17 +474,58 @@ class Note(_Base):
 
     ticket_id: str
     body: str
+    extra: Mapping[str, Any]
+    """The message's metadata as event data: only the keys given (see `Message`)."""
 
-    def __init__(self, *, ticket_id: str, body: str) -> None:
+    def __init__(
+        self,
+        *,
+        ticket_id: str,
+        body: str,
+        channel: str | None = None,
+        attachments: Iterable[Attachment] = (),
+        external_id: str | None = None,
+        in_reply_to: str | None = None,
+        references: Iterable[str] = (),
+        cc: Iterable[str] = (),
+        html: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
         """Build it; a hand-written ``__init__``: it is on every reply's path."""
         _check_id(ticket_id)
         _body(body)
         _Note_ticket_id(self, ticket_id)
         _Note_body(self, body)
+        if (
+            channel is None
+            and external_id is None
+            and in_reply_to is None
+            and html is None
+            and metadata is None
+            and not attachments
+            and not references
+            and not cc
+        ):
+            _Note_extra(self, _EMPTY)
+        else:
+            _Note_extra(
+                self,
+                _extra(
+                    channel=channel,
+                    attachments=attachments,
+                    external_id=external_id,
+                    in_reply_to=in_reply_to,
+                    references=references,
+                    cc=cc,
+                    html=html,
+                    metadata=metadata,
+                ),
+            )
 
 
 _Note_ticket_id = Note.__dict__["ticket_id"].__set__
 _Note_body = Note.__dict__["body"].__set__
+_Note_extra = Note.__dict__["extra"].__set__
 
 
 @final

@@ -32,6 +32,7 @@ from ticketflow import (
     TicketNotFound,
     TicketStore,
 )
+from ticketflow.attachments import Attachment, AttachmentNotFound, FileSystemAttachmentStore
 from ticketflow.commands import Purge
 from ticketflow.stores import MemoryStore, PostgresStore
 
@@ -57,6 +58,20 @@ MARKERS: Final = {
     "second note": "Zq85-merged-note",
     "redirected reply": "Zq86-redirected-reply",
     "follow-up reply": "Zq87-follow-up",
+    # A message's metadata: HTML, attachment names, cc, e-mail ids, JSON metadata.
+    "html": "Zq90-html",
+    "file": "Zq91-file.pdf",
+    "cc": "zq92-cc@example.net",
+    "external id": "zq93-msgid@example.net",
+    "in reply to": "zq94-irt@example.net",
+    "references": "zq95-refs@example.net",
+    "metadata": "Zq96-meta",
+    "reply html": "Zq97-reply-html",
+    "reply file": "Zq98-reply.pdf",
+    "reply cc": "zq99-reply-cc@example.net",
+    "note html": "Zq9a-note-html",
+    "merged reply file": "Zq9b-merged.pdf",
+    "merged reply id": "zq9c-merged-msgid@example.net",
 }
 PERSON: Final = Requester(
     name=MARKERS["name"],
@@ -65,6 +80,18 @@ PERSON: Final = Requester(
     organisation=MARKERS["organisation"],
 )
 ANN: Final = Requester(name="Ann Other", email="ann@example.com")
+REFS: Final = iter(range(1_000_000))
+
+
+def attached(filename: str) -> Attachment:
+    """An attachment named ``filename`` (its ref names no marker)."""
+    return Attachment(
+        filename=filename,
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+        ref=f"ref-{next(REFS)}",
+    )
 
 
 def encodings(marker: str) -> list[bytes]:
@@ -91,13 +118,25 @@ def person_ticket(desk: Helpdesk, clock: FakeClock) -> tuple[str, str]:
         description=MARKERS["description"],
         requester=PERSON,
         tags=[MARKERS["tag"]],
+        html=MARKERS["html"],
+        attachments=[attached(MARKERS["file"])],
+        cc=[MARKERS["cc"]],
+        external_id=MARKERS["external id"],
+        metadata={"crm": MARKERS["metadata"]},
     )
     clock.advance(minutes=5)
     desk.set_field(ticket.id, MARKERS["field name"], MARKERS["field value"], by="bob")
-    desk.customer_reply(ticket.id, MARKERS["reply"])
+    desk.customer_reply(
+        ticket.id,
+        MARKERS["reply"],
+        html=MARKERS["reply html"],
+        attachments=[attached(MARKERS["reply file"])],
+        in_reply_to=MARKERS["in reply to"],
+        references=[MARKERS["references"]],
+    )
     clock.advance(minutes=5)
-    desk.agent_reply(ticket.id, MARKERS["agent reply"], by="bob")
-    desk.add_note(ticket.id, MARKERS["note"], by="bob")
+    desk.agent_reply(ticket.id, MARKERS["agent reply"], by="bob", cc=[MARKERS["reply cc"]])
+    desk.add_note(ticket.id, MARKERS["note"], by="bob", html=MARKERS["note html"])
     clock.advance(minutes=5)
     merge_other(desk, ticket.id, ann.id)
     clock.advance(minutes=5)
@@ -115,7 +154,12 @@ def person_tickets(desk: Helpdesk, clock: FakeClock) -> dict[str, str]:
     second = desk.open_ticket(
         subject="second", description=MARKERS["second description"], requester=PERSON
     )
-    desk.customer_reply(second.id, MARKERS["second reply"])
+    desk.customer_reply(
+        second.id,
+        MARKERS["second reply"],
+        attachments=[attached(MARKERS["merged reply file"])],
+        external_id=MARKERS["merged reply id"],
+    )
     desk.add_note(second.id, MARKERS["second note"], by="bob")
     clock.advance(minutes=5)
     merge_other(desk, second.id, ann)
@@ -388,3 +432,62 @@ def test_postgres_no_live_row_after_a_purge_and_no_page_after_vacuum(
         assert {} == page_leaks(superuser)
     finally:
         store.close()
+
+
+def test_purge_deletes_the_erased_messages_files_from_the_attachment_store(
+    any_store: TicketStore, tmp_path: Path
+) -> None:
+    """With ``Helpdesk(attachments=...)`` the purged messages' files are deleted after the commit.
+
+    The person's description, reply and redirected reply (landed on Ann's ticket)
+    lose their files; Ann's own file stays; the result lists the deleted refs.
+    """
+    files = FileSystemAttachmentStore(tmp_path / "files")
+    clock = FakeClock(START)
+    desk = Helpdesk(store=any_store, clock=clock, attachments=files)
+    assert files is desk.attachments
+    ann = desk.open_ticket(subject="Ann's", requester=ANN, description="jammed")
+    kept = files.put(b"Ann's own file", filename="ann.txt", content_type="text/plain")
+    desk.agent_reply(ann.id, "Here is yours", by="bob", attachments=[kept])
+    mine = [
+        files.put(f"Zq-bytes-{n}".encode(), filename=f"f{n}.txt", content_type="text/plain")
+        for n in range(3)
+    ]
+    theirs = desk.open_ticket(subject="s", requester=PERSON, description="d", attachments=[mine[0]])
+    desk.customer_reply(theirs.id, "r", attachments=[mine[1]])
+    merge_other(desk, theirs.id, ann.id)
+    desk.customer_reply(theirs.id, "redirected", attachments=[mine[2]])  # lands on Ann's
+    assert mine[2] in desk.get(ann.id).messages[-1].attachments
+    result = desk.purge(theirs.id, by=DPO)
+    assert tuple(sorted(a.ref for a in mine)) == result.attachments
+    for attachment in mine:
+        with pytest.raises(AttachmentNotFound):
+            files.read(attachment.ref)
+    assert b"Ann's own file" == files.read(kept.ref)
+    after = desk.get(ann.id)
+    assert [kept] == [a for m in after.messages for a in m.attachments]
+
+
+def test_purge_without_an_attachment_store_lists_the_refs_and_deletes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Without an attachment store the refs are returned for the application to delete."""
+    files = FileSystemAttachmentStore(tmp_path / "files")
+    desk = Helpdesk(clock=FakeClock(START))
+    upload = files.put(b"bytes", filename="a.txt", content_type="text/plain")
+    ticket = desk.open_ticket(subject="s", requester=PERSON)
+    desk.add_note(ticket.id, "internal", by="bob", attachments=[upload])
+    assert (upload.ref,) == desk.purge(ticket.id, by=DPO).attachments
+    assert b"bytes" == files.read(upload.ref)
+
+
+def test_a_purged_message_keeps_no_metadata_in_memory(any_store: TicketStore) -> None:
+    """The tombstone's messages and the target's copies hold no metadata marker."""
+    clock = FakeClock(START)
+    desk = Helpdesk(store=any_store, clock=clock)
+    theirs, ann = person_ticket(desk, clock)
+    desk.purge(theirs, by=DPO)
+    for ticket_id in (theirs, ann):
+        ticket = desk.get(ticket_id)
+        shown = [m.to_dict() for m in (*ticket.messages, ticket.description_message)]
+        assert [] == found_in(json.dumps(shown).encode())

@@ -14,9 +14,10 @@ random time passing on a `FakeClock` and sweeps (`run_due`) in between.
 
 Every secret is a marker: private note bodies start ``PRIVATE-``; agent ids, rule
 names, the policy's name, tags, custom fields, notification topics and the
-requester's phone contain ``SECRET``; departments start ``Dept-``. Then, for every
-ticket and both settings of ``show_assignment``, in ``json.dumps(view.to_dict())``
-and in ``repr(view)``:
+requester's phone, and every message's cc, e-mail ids and metadata contain
+``SECRET``; a note's HTML and attachments carry ``PRIVATE``; departments start
+``Dept-``. Then, for every ticket and both settings of ``show_assignment``, in
+``json.dumps(view.to_dict())`` and in ``repr(view)``:
 
 1. no ``PRIVATE``, no ``SECRET``, no preset rule name, no SLA metric name, and no
    department unless ``show_assignment``;
@@ -24,7 +25,8 @@ and in ``repr(view)``:
    whitelisted keys; times aside, since public events show times too, and the
    empty bodies a purge leaves) equals a string value of the view, and the
    view's keys are only the documented ones, and its event kinds the public ones;
-3. every public reply body appears in the view of the ticket it landed on
+3. every public reply body (and a public message's HTML and attachment names)
+   appears in the view of the ticket it landed on
    (unless that ticket was purged), and the public thread has as many messages
    as the ticket has non-private ones.
 """
@@ -55,6 +57,7 @@ from ticketflow import (
     TicketflowError,
 )
 from ticketflow._scrub import ERASED_FIELD
+from ticketflow.attachments import Attachment
 from ticketflow.rules import Rule, TimeTrigger
 from ticketflow.sla import Escalation, Metric, SlaPolicy
 
@@ -123,6 +126,13 @@ VIEW_KEYS = frozenset(
         "messages",
         "events",
         "shows_assignment",
+        "description_html",
+        "attachments",
+        # PublicAttachment.to_dict
+        "filename",
+        "content_type",
+        "size",
+        "ref",
         # Requester.to_dict without contacts
         "name",
         "email",
@@ -132,6 +142,7 @@ VIEW_KEYS = frozenset(
         "author_role",
         "author_name",
         "body",
+        "html",
         # PublicEvent.to_dict, and its whitelisted details
         "kind",
         "actor_role",
@@ -165,8 +176,8 @@ PUBLIC_KINDS = frozenset(
 )
 """The kinds a view may show (``assigned`` too, with ``show_assignment``)."""
 SHOWN_DATA = {
-    EventKind.AGENT_REPLIED: {"body"},
-    EventKind.CUSTOMER_REPLIED: {"body"},
+    EventKind.AGENT_REPLIED: {"body", "channel", "attachments", "html"},
+    EventKind.CUSTOMER_REPLIED: {"body", "channel", "attachments", "html"},
     EventKind.MERGED: {"into"},
     EventKind.CONFIRMED: {"rating"},
 }
@@ -221,11 +232,44 @@ class Scenario:
         self.count += 1
         return f"{prefix}-{self.count:04d}#"
 
+    def metadata(self, shown: str) -> dict[str, Any]:
+        """A message's metadata: what a public message shows carries ``shown`` (a
+        note's: ``PRIVATE``), what no view shows (cc, e-mail ids, metadata) ``SECRET``."""
+        private = shown == "PRIVATE"
+        return {
+            "channel": None if private else "portal",  # a note's would equal a reply's
+            "attachments": [
+                Attachment(
+                    filename=self.marker(f"{shown}-file") + ".pdf",
+                    content_type="application/x-note" if private else "application/pdf",
+                    size=self.count,
+                    sha256=f"{self.count:064x}",
+                    ref=self.marker(f"{shown}-ref"),
+                )
+            ],
+            "html": self.marker(f"{shown}-html"),
+            "cc": [self.marker("cc-SECRET") + "@example.com"],
+            "external_id": self.marker("ext-SECRET") + "@example.com",
+            "in_reply_to": self.marker("irt-SECRET") + "@example.com",
+            "references": [self.marker("ref-SECRET") + "@example.com"],
+            "metadata": {"crm": self.marker("meta-SECRET")},
+        }
+
     def open(self) -> Ticket:
         subject = self.marker("Subject")
-        ticket = self.desk.open_ticket(subject=subject, requester=ANN, description="Hello")
+        extra = self.metadata("PUBLIC") if self.count % 2 else {}
+        extra.pop("channel", None)  # the ticket's channel is the description's
+        ticket = self.desk.open_ticket(subject=subject, requester=ANN, description="Hello", **extra)
         self.ids.append(ticket.id)
+        self.public.extend((shown, ticket.id) for shown in self.shown(extra))
         return ticket
+
+    @staticmethod
+    def shown(extra: dict[str, Any]) -> tuple[str, ...]:
+        """What a view must show of a public message's metadata: its HTML and file names."""
+        if not extra:
+            return ()
+        return (extra["html"], *(a.filename for a in extra["attachments"]))
 
     def play(self, op: str, which: int, arg: int, wait: timedelta) -> None:  # noqa: C901 - one branch per op
         desk = self.desk
@@ -238,15 +282,22 @@ class Scenario:
             desk.run_due()
         elif op == "agent_reply":
             body = self.marker("PUBLIC-agent")
-            self.public.append((body, desk.agent_reply(tid, body, by=agent).id))
+            extra = self.metadata("PUBLIC") if arg % 2 else {}
+            landed = desk.agent_reply(tid, body, by=agent, **extra)
+            self.public.extend((shown, landed.id) for shown in (body, *self.shown(extra)))
         elif op == "customer_reply":
             body = self.marker("PUBLIC-customer")
-            landed = desk.customer_reply(tid, body)
+            extra = self.metadata("PUBLIC") if arg % 2 else {}
+            landed = desk.customer_reply(tid, body, **extra)
             if landed.id not in self.ids:
                 self.ids.append(landed.id)  # a follow-up
-            self.public.append((body, landed.id))
+            # A reply redirected to a merge target or opening a follow-up carries its
+            # body only, for now (the locked-ticket path; issue 13 item 3 rewrites it).
+            shown = self.shown(extra) if landed.id == tid else ()
+            self.public.extend((text, landed.id) for text in (body, *shown))
         elif op == "add_note":
-            desk.add_note(tid, self.marker("PRIVATE-note"), by=agent)
+            extra = self.metadata("PRIVATE") if arg % 2 else {}
+            desk.add_note(tid, self.marker("PRIVATE-note"), by=agent, **extra)
         elif op == "assign":
             desk.assign(tid, agent=agent, department=DEPARTMENTS[arg % 2], by=AGENTS[0])
         elif op == "set_priority":

@@ -97,6 +97,8 @@ def test_the_fields_a_customer_sees(desk: Helpdesk, ticket: Ticket) -> None:
             }
         ],
         "shows_assignment": False,
+        "description_html": None,
+        "attachments": [],
     }
     assert expected == view.to_dict()
 
@@ -151,7 +153,10 @@ def test_public_replies_are_shown_with_display_names_not_ids(
     view = ticket.for_customer()
     assert (
         PublicMessage(
-            at=START + HOUR, author_role="agent", author_name="Agent", body="Restart the client"
+            at=START + HOUR,
+            author_role="agent",
+            author_name="Agent",
+            body="Restart the client",
         ),
         PublicMessage(
             at=START + 2 * HOUR,

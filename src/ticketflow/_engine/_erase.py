@@ -9,14 +9,14 @@ person's tickets through the store's requester index and purges each.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, final
 
 import attrs
 
 from .. import _validate
 from .._decide import Batch
-from .._model import Actor, EventKind, Role, Ticket
+from .._model import Actor, Event, EventKind, Role, Ticket
 from .._scrub import copied_messages, scrub_copies, scrub_event
 from ..commands import Purge
 from ..exceptions import TicketLockedError
@@ -24,6 +24,7 @@ from ..stores import Change, TicketQuery, requester_key
 from ._delivery import publish
 
 if TYPE_CHECKING:
+    from ..attachments import AttachmentStore
     from ._helpdesk import Helpdesk
 
 __all__ = ["ErasureResult", "PurgeResult", "erase_requester", "purge"]
@@ -45,11 +46,18 @@ class PurgeResult:
             ticket) of the same requester, left as they are: they are tickets of
             their own. Purge them too, or use `Helpdesk.erase_requester`, to
             erase the person.
+        attachments: The references of the attached files of the erased
+            messages (the purged ticket's own, and the person's replies a
+            merge target scrubbed; not the copies a merge made of other
+            tickets' messages, whose originals stay), sorted. With
+            ``Helpdesk(attachments=...)`` their bytes were deleted after the
+            commit; without, deleting them is the application's job.
     """
 
     ticket: Ticket
     scrubbed: tuple[str, ...] = ()
     follow_ups: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
 
 
 @final
@@ -99,20 +107,53 @@ def purge(desk: Helpdesk, command: Purge, actor: Actor) -> PurgeResult:
             outbox=desk._outbox_of(tombstone, len(batch.events)),
         )
     ]
-    changes.extend(_scrub_merge_targets(desk, original, actor))
+    refs = attachment_refs(original.timeline)
+    changes.extend(_scrub_merge_targets(desk, original, actor, refs))
     follow_ups = _follow_ups(desk, original)
     store.commit(changes)
     if desk._subscribers:
         publish(desk, *changes)
+    if desk._attachments is not None and refs:
+        _delete(desk._attachments, sorted(refs))
     return PurgeResult(
         ticket=tombstone,
         scrubbed=tuple(c.ticket.id for c in changes[1:]),
         follow_ups=follow_ups,
+        attachments=tuple(sorted(refs)),
     )
 
 
-def _scrub_merge_targets(desk: Helpdesk, purged: Ticket, actor: Actor) -> list[Change]:
-    """The rewrites of the tickets ``purged`` was merged into (along the chain of merges)."""
+_MESSAGE_KINDS = (EventKind.CREATED, EventKind.AGENT_REPLIED, EventKind.CUSTOMER_REPLIED)
+
+
+def attachment_refs(timeline: Sequence[Event]) -> set[str]:
+    """The references of the files attached to a timeline's own messages (not merge copies)."""
+    refs: set[str] = set()
+    for event in timeline:
+        if event.kind in _MESSAGE_KINDS or event.kind is EventKind.NOTE_ADDED:
+            refs.update(a["ref"] for a in event.data.get("attachments") or ())
+    return refs
+
+
+def _delete(attachments: AttachmentStore, refs: Sequence[str]) -> None:
+    """Delete every ref's bytes; re-raise the first failure once all were tried."""
+    failure: Exception | None = None
+    for ref in refs:
+        try:
+            attachments.delete(ref)
+        except Exception as exc:  # noqa: BLE001 - the others are still deleted; raised below
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
+def _scrub_merge_targets(
+    desk: Helpdesk, purged: Ticket, actor: Actor, refs: set[str]
+) -> list[Change]:
+    """The rewrites of the tickets ``purged`` was merged into (along the chain of merges).
+
+    Adds to ``refs`` the attachments of the person's replies a target scrubs whole.
+    """
     into = purged.merged_into
     if into is None:
         return []
@@ -141,6 +182,7 @@ def _scrub_merge_targets(desk: Helpdesk, purged: Ticket, actor: Actor) -> list[C
         )
         # Every ticket of the chain records the erasure, copies found or not (a
         # merge of a ticket without messages copied none): the same result always.
+        refs.update(attachment_refs(target.timeline) - attachment_refs(timeline))
         rebuilt = Ticket.rebuild(timeline)
         batch = Batch(rebuilt)  # the next version: target.version + 1
         at = desk._now(target.updated_at)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, final
+from typing import Any, Final, Unpack, final
 
 import attrs
 
@@ -38,6 +38,7 @@ from .._model import (
 from .._sla_runner import SlaRunner
 from .._summary import Page
 from .._workflow import Category, ClosedPolicy, Workflow
+from ..attachments import AttachmentStore
 from ..commands import (
     KEEP,
     AddTags,
@@ -51,8 +52,10 @@ from ..commands import (
     Fire,
     Keep,
     Merge,
+    MessageMetadata,
     Note,
     Open,
+    OpenMetadata,
     Postpone,
     Purge,
     RemoveTags,
@@ -151,15 +154,20 @@ class Helpdesk:
             source) returns ``None`` to let the command run, or a reason (a
             string) to refuse it with `ticketflow.PermissionDenied`. Rules and
             SLA escalations do not go through it.
+        attachments: The application's `ticketflow.attachments.AttachmentStore`,
+            if any: after a purge commits, the purged messages' attached files
+            are deleted from it (``PurgeResult.attachments`` lists them).
 
     Raises:
         RuleError: a rule names a command or trigger the workflow does not have.
         InvalidInputError: ``config`` given together with ``workflow``, ``rules``,
-            ``sla`` or ``outbox``, or not a `HelpdeskConfig`; ``policy`` not callable.
+            ``sla`` or ``outbox``, or not a `HelpdeskConfig`; ``policy`` not callable;
+            ``attachments`` not an `AttachmentStore`.
     """
 
     __slots__ = (
         "_actors",
+        "_attachments",
         "_clock",
         "_config",
         "_ids",
@@ -187,8 +195,15 @@ class Helpdesk:
         outbox: Iterable[EventKind | str] | None = None,
         sla: SlaPolicies | Iterable[SlaPolicy] | None = None,
         policy: Policy | None = None,
+        attachments: AttachmentStore | None = None,
     ) -> None:
         _check_parts(workflow, clock, outbox)
+        if attachments is not None and not isinstance(attachments, AttachmentStore):
+            raise InvalidInputError(
+                "attachments must be an AttachmentStore (put, read, delete), "
+                f"got {type(attachments).__name__}",
+                field="attachments",
+            )
         if policy is not None and not callable(policy):
             raise InvalidInputError(
                 f"policy must be a callable (actor, command, ticket) -> None | str, "
@@ -226,6 +241,7 @@ class Helpdesk:
             for cls in _EXECUTE
         }
         self._policy = policy
+        self._attachments = attachments
         self._sla: SlaRunner | None = (
             SlaRunner(workflow, config.sla, self._rules) if config.sla.policies else None
         )
@@ -236,6 +252,11 @@ class Helpdesk:
             for s in workflow.statuses
             if s.category in _WAITING and not workflow.is_locked(s.name)
         )
+
+    @property
+    def attachments(self) -> AttachmentStore | None:
+        """Where attachment bytes live, if given: a purge deletes the purged messages' files."""
+        return self._attachments
 
     @property
     def config(self) -> HelpdeskConfig:
@@ -613,6 +634,7 @@ class Helpdesk:
                 tags=tuple(sorted(command.tags)),
                 custom_fields=command.custom_fields,
                 parent_id=command.parent_id,
+                extra=command.extra,
             ),
             version=1,
         )
@@ -775,7 +797,7 @@ class Helpdesk:
         moved: list[Message] = []
         if source.description:
             customer = self._requester(source)
-            moved.append(Message(at=source.created_at, author=customer, body=source.description))
+            moved.append(source.description_message.replace(author=customer))
         moved.extend(source.messages)
         received: dict[str, Any] = {"source": source.id, "messages": tuple(moved)}
         joining = _joining(source, target)
@@ -827,6 +849,7 @@ class Helpdesk:
         custom_fields: Mapping[str, Any] | None = None,
         parent_id: str | None = None,
         by: str | Actor | None = None,
+        **metadata: Unpack[OpenMetadata],
     ) -> Ticket:
         """Create a ticket in the workflow's initial status (`commands.Open`).
 
@@ -844,6 +867,9 @@ class Helpdesk:
             by: Who created it: an agent's id or an `Actor`; defaults to the
                 requester (as customer). A customer `Actor` opens tickets in
                 their own name only.
+            metadata: The description's optional metadata keywords
+                (``attachments``, ``external_id``, ``in_reply_to``, ``references``,
+                ``cc``, ``html``, ``metadata``; see `commands.Open`).
 
         Raises:
             InvalidInputError: an argument is invalid (``field`` names it).
@@ -862,32 +888,48 @@ class Helpdesk:
                 tags=tags,
                 custom_fields=custom_fields,
                 parent_id=parent_id,
+                **metadata,
             ),
             by=by,
         )
 
     # --- conversation ---------------------------------------------------------------
 
-    def agent_reply(self, ticket_id: str, body: str, *, by: str | Actor) -> Ticket:
+    def agent_reply(
+        self, ticket_id: str, body: str, *, by: str | Actor, **metadata: Unpack[MessageMetadata]
+    ) -> Ticket:
         """Record a public agent reply (LiveAgent: it becomes Answered; `commands.AgentReply`).
+
+        ``metadata`` are the message's optional metadata keywords (``channel``,
+        ``attachments``, ``external_id``, ``in_reply_to``, ``references``, ``cc``,
+        ``html``, ``metadata``; see `ticketflow.commands`).
 
         Raises:
             TicketLockedError: the ticket is locked.
             TransitionError: the workflow allows no reply in this status.
         """
-        return self.execute(AgentReply(ticket_id=ticket_id, body=body), by=by)
+        return self.execute(AgentReply(ticket_id=ticket_id, body=body, **metadata), by=by)
 
-    def add_note(self, ticket_id: str, body: str, *, by: str | Actor) -> Ticket:
+    def add_note(
+        self, ticket_id: str, body: str, *, by: str | Actor, **metadata: Unpack[MessageMetadata]
+    ) -> Ticket:
         """Add an internal note (private, no status change unless the workflow maps ``note``).
 
-        The command is `commands.Note` (named ``note``).
+        The command is `commands.Note` (named ``note``); ``metadata`` as `agent_reply`'s.
 
         Raises:
             TicketLockedError: the ticket is locked.
         """
-        return self.execute(Note(ticket_id=ticket_id, body=body), by=by)
+        return self.execute(Note(ticket_id=ticket_id, body=body, **metadata), by=by)
 
-    def customer_reply(self, ticket_id: str, body: str, *, by: str | Actor | None = None) -> Ticket:
+    def customer_reply(
+        self,
+        ticket_id: str,
+        body: str,
+        *,
+        by: str | Actor | None = None,
+        **metadata: Unpack[MessageMetadata],
+    ) -> Ticket:
         """Record a customer reply and return the ticket it landed on (`commands.CustomerReply`).
 
         On an open ticket the workflow decides the new status (LiveAgent: Open). A
@@ -907,15 +949,17 @@ class Helpdesk:
                 customer ``Actor(email, Role.CUSTOMER)`` (the requester, or a
                 participant of the ticket), or an agent (a string or an
                 `Actor`) writing on the customer's behalf.
+            metadata: The message's optional metadata keywords, as `agent_reply`'s.
 
         Raises:
-            InvalidInputError: ``body`` is empty or only white space.
+            InvalidInputError: ``body`` is empty or only white space, or a
+                metadata keyword is invalid (``field`` names it).
             PermissionDenied: a customer other than the requester or a participant,
                 or a reply to a merged ticket whose target the customer may not see.
             TicketLockedError: the ticket is purged, or its status's policy is ``refuse``.
             TransitionError: the workflow allows no reply in this status.
         """
-        return self.execute(CustomerReply(ticket_id=ticket_id, body=body), by=by)
+        return self.execute(CustomerReply(ticket_id=ticket_id, body=body, **metadata), by=by)
 
     # --- assignment and fields ---------------------------------------------------------
 
@@ -1105,6 +1149,11 @@ class Helpdesk:
         this ticket are tickets of their own: they are listed, not purged.
         Allowed on closed tickets too (data protection outranks the lock;
         `commands.Purge`, which through `execute` returns the tombstone only).
+        A message's metadata (HTML, attachments, e-mail ids, cc, metadata) goes
+        with its body; with ``Helpdesk(attachments=...)`` the attached files'
+        bytes are deleted from the `ticketflow.attachments.AttachmentStore`
+        after the commit (a failed delete is raised once the others were tried;
+        the purge itself stays committed).
 
         What stays in the database files until the backend reuses or cleans the
         space (SQLite's WAL, PostgreSQL's dead tuples and WAL, backups) is said in
@@ -1112,7 +1161,8 @@ class Helpdesk:
 
         Returns:
             A `PurgeResult`: the tombstone, the ids of the tickets whose copies
-            were scrubbed, and the ids of the follow-ups left in place.
+            were scrubbed, the ids of the follow-ups left in place, and the
+            references of the erased attachments.
 
         Raises:
             TicketNotFound: no such ticket.

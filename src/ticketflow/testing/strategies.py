@@ -49,6 +49,7 @@ from .._workflow import (
     Transition,
     Workflow,
 )
+from ..attachments import Attachment
 from ..commands import BY_KIND, BY_NAME
 from ..exceptions import TicketNotFound
 from ..workflows import PRESETS, freshdesk, liveagent, zendesk
@@ -181,6 +182,40 @@ _JSON_VALUES: Final[st.SearchStrategy[JSONValue]] = st.recursive(
     max_leaves=6,
 )
 _CUSTOM_FIELDS: Final = st.dictionaries(_FIELD_NAMES, _JSON_VALUES, max_size=2)
+
+# A message's metadata: any text where the model takes any, e-mail ids and addresses
+# without the characters they refuse (CR, LF; angle brackets in ids).
+_ONE_LINE: Final = _NON_BLANK.filter(lambda s: "\r" not in s and "\n" not in s)
+_MESSAGE_IDS: Final = _ONE_LINE.filter(lambda s: "<" not in s and ">" not in s)
+_ATTACHMENTS: Final = st.builds(
+    Attachment,
+    filename=st.sampled_from(("a.pdf", "report 2026.txt", "ünïcode ✓.png", "no-extension")),
+    content_type=st.sampled_from(("application/pdf", "text/plain", "image/png")),
+    size=st.integers(0, 2**40),
+    sha256=st.text("0123456789abcdef", min_size=64, max_size=64),
+    ref=_NON_BLANK,
+)
+_METADATA_PARTS: Final[Mapping[str, st.SearchStrategy[Any]]] = {
+    "attachments": st.lists(_ATTACHMENTS, min_size=1, max_size=2),
+    "external_id": _MESSAGE_IDS,
+    "in_reply_to": _MESSAGE_IDS,
+    "references": st.lists(_MESSAGE_IDS, min_size=1, max_size=3),
+    "cc": st.lists(_ONE_LINE, min_size=1, max_size=2),
+    "html": _LONG_TEXT,
+    "metadata": _CUSTOM_FIELDS,
+}
+
+
+@st.composite
+def _message_metadata(draw: st.DrawFn, *, channel: bool) -> dict[str, Any]:
+    # Most messages are plain (the hot path); one in three carries some metadata.
+    if not _one_in(draw, 3):
+        return {}
+    parts = dict(_METADATA_PARTS)
+    if channel:
+        parts["channel"] = _NON_BLANK
+    keys = draw(st.lists(st.sampled_from(sorted(parts)), min_size=1, max_size=4, unique=True))
+    return {key: draw(parts[key]) for key in keys}
 
 
 # --- workflows -------------------------------------------------------------------------
@@ -463,6 +498,13 @@ class OpenTicketKwargs(TypedDict, total=False):
     tags: list[str]
     custom_fields: dict[str, JSONValue]
     by: str | None
+    attachments: list[Attachment]
+    external_id: str
+    in_reply_to: str
+    references: list[str]
+    cc: list[str]
+    html: str
+    metadata: dict[str, JSONValue]
 
 
 @st.composite
@@ -484,6 +526,7 @@ def _open_ticket_kwargs(draw: st.DrawFn) -> OpenTicketKwargs:
         kwargs["custom_fields"] = draw(_CUSTOM_FIELDS)
     if draw(_BOOLEANS):
         kwargs["by"] = draw(_MAYBE_AGENT)
+    kwargs.update(draw(_message_metadata(channel=False)))  # type: ignore[typeddict-item]
     return kwargs
 
 
@@ -582,10 +625,12 @@ def _commands(  # noqa: C901, PLR0911, PLR0912 - one branch per command
     name = _pick(draw, names)
     if name in ("agent_reply", "add_note"):
         body = draw(_BLANK_BODIES if bad else _BODIES)
-        return Command(name, {"body": body, "by": draw(_AGENT_IDS)})
+        extra = draw(_message_metadata(channel=True))
+        return Command(name, {"body": body, "by": draw(_AGENT_IDS), **extra})
     if name == "customer_reply":
         body = draw(_BLANK_BODIES if bad else _BODIES)
-        return Command(name, {"body": body, "by": draw(_CUSTOMER_IDS)})
+        extra = draw(_message_metadata(channel=True))
+        return Command(name, {"body": body, "by": draw(_CUSTOMER_IDS), **extra})
     if name == "assign":
         kwargs: dict[str, object] = {"by": draw(_MAYBE_AGENT)}
         if draw(_BOOLEANS):

@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
 from ..._clock import FakeClock
 from ..._model import Actor, EventKind, Priority, Requester, Role, Ticket
+from ...attachments import Attachment
 from ...exceptions import ConflictError, InvalidInputError, StoreError, TicketNotFound
 from ...rules import confirmation, wake_postponed
 from ...stores import Change, MemoryStore, TicketQuery, TicketStore
@@ -159,6 +160,55 @@ class StorageContract(ContractBase):
         assert merged_source.timeline[:-1] == source.timeline
         assert EventKind.MERGED == merged_source.timeline[-1].kind
         assert merged_source.timeline == store.events(source.id)
+
+    def test_messages_with_metadata_read_back_whole(
+        self, store: TicketStore, clock: FakeClock
+    ) -> None:
+        """A message's metadata reads back whole, on every kind of message.
+
+        The description, replies, notes and merge copies: ids, attachments, e-mail
+        ids, cc, HTML and JSON metadata.
+        """
+        desk = _desk(store, clock)
+        pdf = Attachment(
+            filename="ünïcode ✓.pdf",
+            content_type="application/pdf",
+            size=2**40,
+            sha256="0f" * 32,
+            ref="refs/1",
+        )
+        extra: dict[str, Any] = {
+            "attachments": [pdf],
+            "external_id": "a.1@example.com",
+            "in_reply_to": "root@example.com",
+            "references": ["root@example.com", "b@example.com"],
+            "cc": ["Zoë <zoe@example.com>"],
+            "html": '<p class="x">Hi \\ "there" ✓</p>',
+            "metadata": {"score": 0.5, "tags": ["a", None, True], "nested": {"k": -(2**63)}},
+        }
+        source = desk.open_ticket(subject="dup", requester=_ANN, description="d", **extra)
+        clock.advance(hours=1)
+        desk.customer_reply(source.id, "reply", channel="email", **extra)
+        desk.add_note(source.id, "note", by="bob", channel="internal", **extra)
+        target = desk.open_ticket(subject="orig", requester=_ANN)
+        clock.advance(hours=1)
+        desk.agent_reply(target.id, "answer", by="bob", **extra)
+        merged = desk.merge(source.id, target.id, by="bob")
+        for ticket_id in (source.id, target.id):
+            stored = store.get(ticket_id)
+            assert desk.get(ticket_id) == stored
+            assert Ticket.rebuild(store.events(ticket_id)) == stored
+        assert merged == store.get(target.id)
+        copied = {m.id: m for m in store.get(target.id).messages}
+        assert {f"{source.id}/0", f"{source.id}/1", f"{source.id}/2", f"{target.id}/1"} == set(
+            copied
+        )
+        for message in copied.values():
+            assert (pdf,) == message.attachments
+            assert ("Zoë <zoe@example.com>",) == message.cc
+            assert extra["metadata"] == dict(message.metadata)
+        assert "internal" == copied[f"{source.id}/2"].channel
+        assert "a.1@example.com" == store.get(source.id).description_message.external_id
 
     def test_a_purge_replaces_the_stored_timeline(
         self, store: TicketStore, clock: FakeClock
