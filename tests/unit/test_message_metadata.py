@@ -180,3 +180,34 @@ def test_a_customer_view_shows_public_metadata_but_never_cc_ids_or_metadata(
         assert hidden not in text
     assert "NOTE-HTML" not in text
     assert EventKind.NOTE_ADDED.value not in text
+
+
+def test_a_reply_to_a_closed_or_spam_ticket_keeps_its_metadata() -> None:
+    """Follow-ups and kept replies carry the reply's HTML, e-mail ids and cc, as any reply."""
+    desk = Helpdesk(clock=FakeClock())
+    ann = ANN
+    closed = desk.open_ticket(subject="VPN", requester=ann)
+    desk.close(closed.id, by="bob")
+    follow_up = desk.customer_reply(
+        closed.id,
+        "Still broken",
+        html="<p>Still broken</p>",
+        external_id="m2@example.org",
+        in_reply_to="m1@desk.example",
+        cc=("boss@example.org",),
+    )
+    assert follow_up.id != closed.id  # LiveAgent: a closed ticket gets a follow-up
+    first = follow_up.description_message
+    assert ("<p>Still broken</p>", "m2@example.org", "m1@desk.example", ("boss@example.org",)) == (
+        first.html,
+        first.external_id,
+        first.in_reply_to,
+        first.cc,
+    )
+    spam = desk.open_ticket(subject="Win", requester=ann)
+    desk.mark_spam(spam.id, by="bob")
+    kept = desk.customer_reply(
+        spam.id, "Not spam!", html="<b>Not spam!</b>", by=Actor(ANN.email or "", Role.CUSTOMER)
+    )
+    assert kept.id == spam.id
+    assert "<b>Not spam!</b>" == kept.messages[-1].html

@@ -38,7 +38,7 @@ from .._model import (
 from .._sla_runner import SlaRunner
 from .._summary import Page
 from .._workflow import Category, ClosedPolicy, Workflow
-from ..attachments import AttachmentStore
+from ..attachments import Attachment, AttachmentStore
 from ..commands import (
     KEEP,
     AddTags,
@@ -723,7 +723,8 @@ class Helpdesk:
                 reason="replies to this ticket are refused",
             )
         at = self._now(ticket.timeline[-1].at)
-        data = {"body": command.body}
+        extra = command.extra
+        data = {"body": command.body, **extra}  # the message whole, metadata included
         if policy is ClosedPolicy.REOPEN:
             # The window runs from when the ticket entered its status, by any
             # command: ``closed_at`` only records close, confirm and merge.
@@ -766,6 +767,14 @@ class Helpdesk:
             department=ticket.department,
             tags=ticket.tags,
             parent_id=ticket.id,
+            # The reply's metadata goes with it (its channel is the follow-up's own).
+            attachments=tuple(Attachment.from_dict(a) for a in extra.get("attachments", ())),
+            external_id=extra.get("external_id"),
+            in_reply_to=extra.get("in_reply_to"),
+            references=tuple(extra.get("references", ())),
+            cc=tuple(extra.get("cc", ())),
+            html=extra.get("html"),
+            metadata=extra.get("metadata"),
         )
         return self._create(follow_up, self._requester(ticket))
 
