@@ -30,7 +30,7 @@ from ..exceptions import (
     TicketflowError,
     TicketNotFound,
 )
-from ._parse import DEFAULT_MAX_BYTES, InboundMail, MailRejected, parse_mail
+from ._parse import DEFAULT_MAX_BYTES, InboundMail, InboundPart, MailRejected, parse_mail
 
 if TYPE_CHECKING:
     from .._engine._helpdesk import Helpdesk
@@ -188,7 +188,7 @@ class EmailChannel:
         if domain.lower() != self._domain:
             return None
         parts = local.split(".")
-        if len(parts) != 3 or not parts[1].isdigit() or not _TICKET_ID.fullmatch(parts[0]):  # noqa: PLR2004 - ticket.position.token
+        if len(parts) != 3 or not parts[1].isdigit() or not _TICKET_ID.fullmatch(parts[0]):
             return None
         return parts[0]
 
@@ -270,16 +270,23 @@ class EmailChannel:
         stored: list[Attachment] = []
         try:
             for number, part in enumerate(mail.attachments, 1):
-                name = part.filename
-                if "/" in name or "\\" in name or name in {".", ".."} or len(name) > 255:  # noqa: PLR2004 - Attachment's limit
-                    name = f"attachment-{number}"
-                stored.append(
-                    self._store.put(part.data, filename=name, content_type=part.content_type)
-                )
+                stored.append(self._put(part, f"attachment-{number}"))
         except BaseException:
             self._discard(tuple(stored))
             raise
         return tuple(stored)
+
+    def _put(self, part: InboundPart, fallback: str) -> Attachment:
+        assert self._store is not None  # noqa: S101 - checked by the caller
+        try:
+            return self._store.put(
+                part.data, filename=part.filename, content_type=part.content_type
+            )
+        except InvalidInputError as exc:
+            if exc.field != "filename":
+                raise
+        # A name the store refuses (a path, too long) is replaced, never a reason to lose the file.
+        return self._store.put(part.data, filename=fallback, content_type=part.content_type)
 
     def _discard(self, stored: tuple[Attachment, ...]) -> None:
         if self._store is not None:
