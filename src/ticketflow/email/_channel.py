@@ -207,6 +207,7 @@ class EmailChannel:
                 ticket_id,
                 f"{body}\n\n{text}" if text else body,
                 by=SYSTEM_ACTOR,
+                channel="email",
                 **self._metadata(mail, ()),
             )
             return Received(
@@ -236,7 +237,9 @@ class EmailChannel:
         refused: list[str] = []
         for ticket_id, how in candidates:
             try:
-                ticket = self._desk.customer_reply(ticket_id, body, by=customer, **metadata)
+                ticket = self._desk.customer_reply(
+                    ticket_id, body, by=customer, channel="email", **metadata
+                )
             except (PermissionDenied, TicketNotFound) as exc:
                 refused.append(f"{how}: {type(exc).__name__}")
                 continue
