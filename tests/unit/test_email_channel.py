@@ -311,3 +311,21 @@ def test_every_sample_resent_as_an_answer_to_our_reply_threads_onto_its_ticket()
         assert (answer.action, answer.ticket_id) == ("replied", first.ticket_id), path.name
         threaded += 1
     assert threaded > len(_SAMPLE_FILES) // 2
+
+
+def test_the_desks_store_is_used_and_a_refused_message_leaves_no_files(tmp_path: Path) -> None:
+    files = FileSystemAttachmentStore(tmp_path)
+    desk = Helpdesk(
+        workflows.liveagent(closed_policy="refuse"), clock=FakeClock(), attachments=files
+    )
+    channel = EmailChannel(desk, address=ADDRESS)
+    ticket_id = _open(desk, channel)
+    kept = channel.receive(_mail("one", subject=f"[#{ticket_id}]", attachment=("a.pdf", b"A")))
+    assert kept.action == "replied"
+    (attachment,) = desk.get(ticket_id).messages[-1].attachments
+    assert files.read(attachment.ref) == b"A"
+    desk.close(ticket_id, by="bob")
+    refused = channel.receive(_mail("two", subject=f"[#{ticket_id}]", attachment=("b.pdf", b"B")))
+    assert refused.action == "quarantined"
+    stored = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert stored == [attachment.ref]
