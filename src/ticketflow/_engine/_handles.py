@@ -222,8 +222,8 @@ class CustomerHandle(_Handle[CustomerView]):
         >>> ann = desk.for_customer("ann@example.com")
         >>> view = ann.open_ticket(subject="VPN down")
         >>> view = ann.customer_reply(view.id, "Still down")
-        >>> [m.body for m in ann.get(view.id).messages]
-        ['Still down']
+        >>> [m.body for m in ann.get(view.id).messages] == ["Still down"]
+        True
     """
 
     __slots__ = ("_requester", "_show_assignment")
