@@ -756,8 +756,10 @@ def check_sqlite_build(path: Path, replicas: Replicas, root: Path) -> None:
                 # The columns the bulk build writes: it leaves the requester index
                 # and the read side's summary columns (schema 3 and 4) empty, which
                 # the sweeps and queue timed here never read.
-                "SELECT id, version, status, priority, assignee, department, due_at, "
-                "claimed_until, queue_due, queue_since, queue_rank FROM tickets WHERE id = ?",
+                (
+                    "SELECT id, version, status, priority, assignee, department, due_at, "
+                    "claimed_until, queue_due, queue_since, queue_rank FROM tickets WHERE id = ?"
+                ),
                 "SELECT * FROM events WHERE ticket_id = ? ORDER BY position",
                 "SELECT * FROM tags WHERE ticket_id = ? ORDER BY tag",
             ):
@@ -810,8 +812,10 @@ def check_postgres_build(url: str, replicas: Replicas) -> None:
             for tid in ids:
                 for sql in (
                     # The columns the bulk build writes (see check_sqlite_build).
-                    "SELECT id, version, status, priority, assignee, department, due_at, "
-                    "claimed_until, queue_due, queue_since, queue_rank FROM tickets WHERE id = %s",
+                    (
+                        "SELECT id, version, status, priority, assignee, department, due_at, "
+                        "claimed_until, queue_due, queue_since, queue_rank FROM tickets WHERE id = %s"
+                    ),
                     (
                         "SELECT ticket_id, position, body::text FROM events "
                         "WHERE ticket_id = %s ORDER BY position"
