@@ -813,8 +813,9 @@ def check_postgres_build(url: str, replicas: Replicas) -> None:
                 for sql in (
                     # The columns the bulk build writes (see check_sqlite_build).
                     (
-                        "SELECT id, version, status, priority, assignee, department, due_at, "
-                        "claimed_until, queue_due, queue_since, queue_rank FROM tickets WHERE id = %s"
+                        "SELECT id, version, status, priority, assignee, department, "
+                        "due_at, claimed_until, queue_due, queue_since, queue_rank "
+                        "FROM tickets WHERE id = %s"
                     ),
                     (
                         "SELECT ticket_id, position, body::text FROM events "
