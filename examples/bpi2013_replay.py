@@ -147,7 +147,8 @@ class Replay:
         equal_times: Rows at the same second as the incident's previous row.
         earlier_times: Rows earlier than the incident's previous row in the file.
         seconds: Wall-clock time of the import itself.
-        report: What `Helpdesk.import_tickets` reported.
+        report: What `Helpdesk.import_tickets` reported; ``None`` for a replay
+            that ran the rows as commands (``benchmarks/_bpi_replay.py``).
     """
 
     desk: Helpdesk
@@ -158,7 +159,7 @@ class Replay:
     equal_times: int
     earlier_times: int
     seconds: float
-    report: ImportReport
+    report: ImportReport | None = None
 
 
 @dataclass(frozen=True, slots=True)
