@@ -326,14 +326,9 @@ class Open(_Base):
         _optional_name(self.parent_id, "parent_id")
 
 
-@final
 @attrs.frozen(kw_only=True, init=False)
-class AgentReply(_Base):
-    """A public agent reply (`Helpdesk.agent_reply`); an empty or blank ``body`` is refused."""
-
-    name: ClassVar[str] = "agent_reply"
-    method: ClassVar[str] = "agent_reply"
-    kind: ClassVar[EventKind] = EventKind.AGENT_REPLIED
+class _MessageCommand(_Base):
+    """A command that writes a message: a reply or a note (``body`` and its metadata)."""
 
     ticket_id: str
     body: str
@@ -357,8 +352,8 @@ class AgentReply(_Base):
         """Build it; a hand-written ``__init__``: it is on every reply's path."""
         _check_id(ticket_id)
         _body(body)
-        _AgentReply_ticket_id(self, ticket_id)
-        _AgentReply_body(self, body)
+        _message_ticket_id(self, ticket_id)
+        _message_body(self, body)
         if (
             channel is None
             and external_id is None
@@ -369,9 +364,9 @@ class AgentReply(_Base):
             and not references
             and not cc
         ):
-            _AgentReply_extra(self, _EMPTY)
+            _message_extra(self, _EMPTY)
         else:
-            _AgentReply_extra(
+            _message_extra(
                 self,
                 _extra(
                     channel=channel,
@@ -386,17 +381,34 @@ class AgentReply(_Base):
             )
 
 
-_AgentReply_ticket_id = AgentReply.__dict__["ticket_id"].__set__
-_AgentReply_body = AgentReply.__dict__["body"].__set__
-_AgentReply_extra = AgentReply.__dict__["extra"].__set__
+_message_ticket_id = _MessageCommand.__dict__["ticket_id"].__set__
+_message_body = _MessageCommand.__dict__["body"].__set__
+_message_extra = _MessageCommand.__dict__["extra"].__set__
 
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class CustomerReply(_Base):
+class AgentReply(_MessageCommand):
+    """A public agent reply (`Helpdesk.agent_reply`); an empty or blank ``body`` is refused.
+
+    Built from ``ticket_id``, ``body`` and, optionally, the message's metadata
+    (``channel``, ``attachments``, ``external_id``, ``in_reply_to``,
+    ``references``, ``cc``, ``html``, ``metadata``; see `ticketflow.Message`),
+    which ``extra`` keeps as event data, only the keys given.
+    """
+
+    name: ClassVar[str] = "agent_reply"
+    method: ClassVar[str] = "agent_reply"
+    kind: ClassVar[EventKind] = EventKind.AGENT_REPLIED
+
+
+@final
+@attrs.frozen(kw_only=True, init=False)
+class CustomerReply(_MessageCommand):
     """A customer reply (`Helpdesk.customer_reply`); ``by`` defaults to the requester.
 
     An empty or white-space-only ``body`` is refused (`ticketflow.InvalidInputError`).
+    It takes the same arguments as `AgentReply`.
     """
 
     name: ClassVar[str] = "customer_reply"
@@ -404,128 +416,19 @@ class CustomerReply(_Base):
     kind: ClassVar[EventKind] = EventKind.CUSTOMER_REPLIED
     role: ClassVar[Role] = Role.CUSTOMER
 
-    ticket_id: str
-    body: str
-    extra: Mapping[str, Any]
-    """The message's metadata as event data: only the keys given (see `Message`)."""
-
-    def __init__(
-        self,
-        *,
-        ticket_id: str,
-        body: str,
-        channel: str | None = None,
-        attachments: Iterable[Attachment] = (),
-        external_id: str | None = None,
-        in_reply_to: str | None = None,
-        references: Iterable[str] = (),
-        cc: Iterable[str] = (),
-        html: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Build it; a hand-written ``__init__``: it is on every reply's path."""
-        _check_id(ticket_id)
-        _body(body)
-        _CustomerReply_ticket_id(self, ticket_id)
-        _CustomerReply_body(self, body)
-        if (
-            channel is None
-            and external_id is None
-            and in_reply_to is None
-            and html is None
-            and metadata is None
-            and not attachments
-            and not references
-            and not cc
-        ):
-            _CustomerReply_extra(self, _EMPTY)
-        else:
-            _CustomerReply_extra(
-                self,
-                _extra(
-                    channel=channel,
-                    attachments=attachments,
-                    external_id=external_id,
-                    in_reply_to=in_reply_to,
-                    references=references,
-                    cc=cc,
-                    html=html,
-                    metadata=metadata,
-                ),
-            )
-
-
-_CustomerReply_ticket_id = CustomerReply.__dict__["ticket_id"].__set__
-_CustomerReply_body = CustomerReply.__dict__["body"].__set__
-_CustomerReply_extra = CustomerReply.__dict__["extra"].__set__
-
 
 @final
 @attrs.frozen(kw_only=True, init=False)
-class Note(_Base):
+class Note(_MessageCommand):
     """An internal note, private to agents (`Helpdesk.add_note`; a rule's ``note`` action).
 
     An empty or white-space-only ``body`` is refused (`ticketflow.InvalidInputError`).
+    It takes the same arguments as `AgentReply`.
     """
 
     name: ClassVar[str] = "note"
     method: ClassVar[str] = "add_note"
     kind: ClassVar[EventKind] = EventKind.NOTE_ADDED
-
-    ticket_id: str
-    body: str
-    extra: Mapping[str, Any]
-    """The message's metadata as event data: only the keys given (see `Message`)."""
-
-    def __init__(
-        self,
-        *,
-        ticket_id: str,
-        body: str,
-        channel: str | None = None,
-        attachments: Iterable[Attachment] = (),
-        external_id: str | None = None,
-        in_reply_to: str | None = None,
-        references: Iterable[str] = (),
-        cc: Iterable[str] = (),
-        html: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Build it; a hand-written ``__init__``: it is on every reply's path."""
-        _check_id(ticket_id)
-        _body(body)
-        _Note_ticket_id(self, ticket_id)
-        _Note_body(self, body)
-        if (
-            channel is None
-            and external_id is None
-            and in_reply_to is None
-            and html is None
-            and metadata is None
-            and not attachments
-            and not references
-            and not cc
-        ):
-            _Note_extra(self, _EMPTY)
-        else:
-            _Note_extra(
-                self,
-                _extra(
-                    channel=channel,
-                    attachments=attachments,
-                    external_id=external_id,
-                    in_reply_to=in_reply_to,
-                    references=references,
-                    cc=cc,
-                    html=html,
-                    metadata=metadata,
-                ),
-            )
-
-
-_Note_ticket_id = Note.__dict__["ticket_id"].__set__
-_Note_body = Note.__dict__["body"].__set__
-_Note_extra = Note.__dict__["extra"].__set__
 
 
 @final
