@@ -37,6 +37,7 @@ __all__ = [
     "Role",
     "Ticket",
     "check_json",
+    "same_person",
 ]
 
 JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict[str, JSONValue]"
@@ -201,6 +202,19 @@ class Requester:
             contacts=data.get("contacts") or EMPTY,
             organisation=data.get("organisation"),
         )
+
+
+def same_person(a: Requester, b: Requester) -> bool:
+    """Whether two requesters are one person.
+
+    Their e-mail addresses match (`_validate.email_key`) when both have one; when
+    neither has one, their names match exactly; a requester with an address and
+    one without are different people (a name alone proves nothing).
+    """
+    ka, kb = _validate.email_key(a.email), _validate.email_key(b.email)
+    if ka is not None or kb is not None:
+        return ka == kb
+    return a.name == b.name
 
 
 @final

@@ -12,8 +12,17 @@ from typing import Any, Final
 
 import attrs
 
-from ._model import EMPTY, Actor, CreatedData, Event, EventKind, Message, Requester, Role
-from ._validate import email_key
+from ._model import (
+    EMPTY,
+    Actor,
+    CreatedData,
+    Event,
+    EventKind,
+    Message,
+    Requester,
+    Role,
+    same_person,
+)
 
 __all__ = [
     "ERASED_CUSTOMER",
@@ -159,7 +168,9 @@ def scrub_copies(
                 after_merge = True
                 data["messages"] = scrubbed
             if person is not None and data.get("participants"):
-                data["participants"] = [p for p in data["participants"] if not _is(person, p)]
+                data["participants"] = [
+                    p for p in data["participants"] if not same_person(person, _requester(p))
+                ]
             if data != event.data:
                 new = event.replace(data=data)
         elif after_merge and event.actor.role is Role.CUSTOMER and event.actor.id in customers:
@@ -169,10 +180,6 @@ def scrub_copies(
     return out, changed
 
 
-def _is(person: Requester, participant: Requester | Mapping[str, Any]) -> bool:
-    """Whether ``participant`` (as a merge recorded it) is ``person``: same e-mail, or same name."""
-    other = participant if isinstance(participant, Requester) else Requester.from_dict(participant)
-    mine, theirs = email_key(person.email), email_key(other.email)
-    if mine is not None or theirs is not None:
-        return mine == theirs
-    return person.name == other.name
+def _requester(participant: Requester | Mapping[str, Any]) -> Requester:
+    """A participant as a merge recorded it (its stored form), as a `Requester`."""
+    return participant if isinstance(participant, Requester) else Requester.from_dict(participant)

@@ -13,23 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import final
 
-from .._model import Requester, Ticket
+from .._model import Requester, Ticket, same_person
 from .._validate import email_key
 
 __all__ = ["Scope", "is_customer_of", "is_requester", "same_person"]
-
-
-def same_person(a: Requester, b: Requester) -> bool:
-    """Whether two requesters are one person.
-
-    Their e-mail addresses match (`email_key`) when both have one; when neither
-    has one, their names match exactly; a requester with an address and one
-    without are different people (a name alone proves nothing).
-    """
-    ka, kb = email_key(a.email), email_key(b.email)
-    if ka is not None or kb is not None:
-        return ka == kb
-    return a.name == b.name
 
 
 def is_requester(actor_id: str, requester: Requester) -> bool:
