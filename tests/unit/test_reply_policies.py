@@ -26,6 +26,7 @@ from ticketflow import (
     workflows,
 )
 from ticketflow.sla import SlaPolicy
+from ticketflow.testing.strategies import check_ticket_invariants
 
 from .conftest import ANN
 
@@ -183,6 +184,17 @@ def test_keep_on_a_closed_ticket(clock: FakeClock) -> None:
     # Still locked for everything else.
     with pytest.raises(TicketLockedError):
         desk.add_tags(ticket.id, "x", by="bob")
+
+
+def test_a_purged_ticket_with_a_kept_reply_still_passes_the_invariants(clock: FakeClock) -> None:
+    """The purge erases the review flag's tag; the lock invariant still sees the flag."""
+    desk = desk_for(workflows.liveagent(closed_policy="keep"), clock)
+    ticket = shelve(desk, "closed")
+    desk.customer_reply(ticket.id, "Thanks!")
+    tombstone = desk.purge(ticket.id, by=Actor("dpo", Role.ADMIN)).ticket
+    flag = tombstone.timeline[-2]
+    assert (EventKind.TAGS_ADDED, []) == (flag.kind, list(flag.data["tags"]))
+    check_ticket_invariants(desk, tombstone)
 
 
 def test_reopen_from_trash_follows_the_window(clock: FakeClock) -> None:

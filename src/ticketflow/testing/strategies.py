@@ -727,6 +727,22 @@ def _declares(workflow: Workflow, trigger: str, source: str, dest: str) -> bool:
     )
 
 
+def _is_review_flag(workflow: Workflow, timeline: Sequence[Event], index: int) -> bool:
+    """Whether ``timeline[index]`` adds the review tag to the kept reply just before it."""
+    event, previous = timeline[index], timeline[index - 1]
+    if not (
+        event.kind is EventKind.TAGS_ADDED
+        and previous.kind is EventKind.CUSTOMER_REPLIED
+        and previous.version == event.version
+    ):
+        return False
+    tags = list(event.data.get("tags", ()))
+    if tags == [workflow.review_tag]:
+        return True
+    # A purge erases every tag (`scrub_event`): in a purged timeline the flag holds none.
+    return not tags and any(e.kind is EventKind.PURGED for e in timeline)
+
+
 def _change_while_locked(  # noqa: PLR0911 - one reason per exception to the lock
     workflow: Workflow, timeline: Sequence[Event], index: int
 ) -> str | None:
@@ -742,13 +758,7 @@ def _change_while_locked(  # noqa: PLR0911 - one reason per exception to the loc
     if policy is ClosedPolicy.KEEP and not event.changes_status:
         if event.kind is EventKind.CUSTOMER_REPLIED:
             return None  # a kept reply
-        previous = timeline[index - 1]
-        if (
-            event.kind is EventKind.TAGS_ADDED
-            and previous.kind is EventKind.CUSTOMER_REPLIED
-            and previous.version == event.version
-            and list(event.data.get("tags", ())) == [workflow.review_tag]
-        ):
+        if _is_review_flag(workflow, timeline, index):
             return None  # the kept reply's review flag, in the same save
     if event.kind is not EventKind.CUSTOMER_REPLIED:
         return "only a purge, a kept reply or a reopening customer reply may change a locked ticket"
