@@ -138,7 +138,7 @@ def test_a_conflict_or_a_rollback_does_not_wake(
         writer.commit([Change(second, 0, outbox=(0,)), Change(first, 0, outbox=(0,))])
     # A host transaction that notifies, then rolls back.
     with psycopg.connect(postgres_url) as conn:
-        conn.execute(f"SELECT pg_notify({WAKE_CHANNEL}, 'rolled back')")  # noqa: S608 - fixed SQL
+        conn.execute(f"SELECT pg_notify({WAKE_CHANNEL}, 'rolled back')")
         conn.rollback()
     assert not listener.wait_for_wakeup(QUIET)
     assert 0 == writer.outbox_pending()
@@ -151,7 +151,7 @@ def test_a_dropped_listening_connection_reconnects_and_asks_for_a_poll(
     writer, listener = stores
     listening(listener)
     with psycopg.connect(postgres_url, autocommit=True) as admin:
-        row = admin.execute(f"SELECT {WAKE_CHANNEL}").fetchone()  # noqa: S608 - fixed SQL
+        row = admin.execute(f"SELECT {WAKE_CHANNEL}").fetchone()
         assert row is not None
         listen = psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(row[0]))
         killed = admin.execute(
@@ -190,6 +190,6 @@ def test_the_channel_is_named_after_the_schema(
 ) -> None:
     """``ticketflow:<schema>``, so stores on other schemas of the database are not woken."""
     with psycopg.connect(postgres_url) as conn:
-        row = conn.execute(f"SELECT {WAKE_CHANNEL}, current_schema()").fetchone()  # noqa: S608 - fixed SQL
+        row = conn.execute(f"SELECT {WAKE_CHANNEL}, current_schema()").fetchone()
     assert row is not None
     assert f"ticketflow:{row[1]}" == row[0]

@@ -196,7 +196,8 @@ def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool, wake: b
         )
     if wake:
         parts.append(NOTIFY_ONE)
-        return ",\n".join(parts) + "\nSELECT (SELECT count(*) FROM t), (SELECT count(*) FROM n)"
+        counts = "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM n)"
+        return ",\n".join(parts) + "\n" + counts
     return ",\n".join(parts) + "\nSELECT count(*) FROM t"
 
 
@@ -480,7 +481,10 @@ class PostgresStore:
                 open=True,
             )
         # The wake-up capability: a connection of its own, opened by the first wait.
-        self._listener = PostgresListener(self._listen_connection, self._where)
+        self._listener = PostgresListener(
+            functools.partial(psycopg.connect, conninfo, **{**extra, "autocommit": True}),
+            self._where,
+        )
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:
@@ -1091,13 +1095,6 @@ class PostgresStore:
     def wakeup(self) -> None:
         """Make the waiting (or the next) `wait_for_wakeup` call return True."""
         self._listener.wakeup()
-
-    def _listen_connection(self) -> _Connection:
-        """A new autocommit connection for the listener, as the pool's are made."""
-        import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
-
-        pool = self._pool
-        return psycopg.connect(pool.conninfo, **{**pool.kwargs, "autocommit": True})
 
     def close(self) -> None:
         """Close the pool's connections; the store is unusable afterwards."""

@@ -18,6 +18,7 @@ mode, and waits on its socket and on a socket pair that `wakeup` writes to.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import select
@@ -56,7 +57,7 @@ _BRINGS_WORK: Final = (
 # The notification of a commit of one change: a sub-statement of its write
 # (see `_write_sql`), that sends only if the ticket row was written (``t``).
 NOTIFY_ONE: Final = (
-    f"n AS (SELECT pg_notify({WAKE_CHANNEL}, %(wake)s) FROM t WHERE "
+    f"n AS (SELECT pg_notify({WAKE_CHANNEL}, %(wake)s) FROM t WHERE "  # noqa: S608 - fixed SQL
     + _BRINGS_WORK.format(outbox="%(wake_outbox)s", due="%(due_at)s")
     + ")"
 )
@@ -68,7 +69,7 @@ NOTIFY_MANY: Final = f"SELECT pg_notify({WAKE_CHANNEL}, %s) WHERE " + _BRINGS_WO
 )
 
 
-def wake_payload(due_at: datetime | None, outbox: bool) -> str:  # noqa: FBT001 - internal
+def wake_payload(due_at: datetime | None, outbox: bool) -> str:
     """The notification's payload: the earliest due time set and whether entries were added."""
     return json.dumps(
         {"due_at": None if due_at is None else due_at.isoformat(), "outbox": outbox},
@@ -100,8 +101,8 @@ class PostgresListener:
         self._closed = False
         # `wakeup` writes a byte here; a wait selects on it beside the connection.
         self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._wake_r.settimeout(0.0)  # non-blocking
+        self._wake_w.settimeout(0.0)
 
     @property
     def listening(self) -> bool:
@@ -111,10 +112,9 @@ class PostgresListener:
 
     def wakeup(self) -> None:
         """End the current (or the next) wait with True; safe in a signal handler."""
-        try:
+        # Full (a wake-up is pending anyway) or closed: nothing to do.
+        with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass  # full (a wake-up is pending anyway) or closed
 
     def wait(self, timeout: float) -> bool:
         """Wait for a notification, `wakeup`, or ``timeout`` seconds; see `WakeupStore`."""
@@ -137,7 +137,7 @@ class PostgresListener:
         try:
             conn = self._connect()
             try:
-                row = conn.execute(f"SELECT {WAKE_CHANNEL}").fetchone()  # noqa: S608 - fixed SQL
+                row = conn.execute(f"SELECT {WAKE_CHANNEL}").fetchone()
                 channel = str(row[0]) if row else "ticketflow:"
                 conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
             except BaseException:
@@ -166,8 +166,9 @@ class PostgresListener:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                readable, _, _ = select.select([pgconn.socket, self._wake_r], [], [], remaining)
-                if self._wake_r in readable:
+                wake = self._wake_r.fileno()
+                readable, _, _ = select.select([pgconn.socket, wake], [], [], remaining)
+                if wake in readable:
                     self._drain_wakeups()
                     return True
                 if readable:
@@ -187,7 +188,7 @@ class PostgresListener:
                 return True
 
     @staticmethod
-    def _notified(pgconn: Any) -> bool:  # noqa: ANN401 - psycopg.pq.abc.PGconn
+    def _notified(pgconn: Any) -> bool:
         """Consume the notifications libpq has read; whether there were any."""
         got = False
         while (note := pgconn.notifies()) is not None:
@@ -198,11 +199,9 @@ class PostgresListener:
     def _drain_wakeups(self) -> bool:
         """Consume pending `wakeup` bytes; whether there were any."""
         got = False
-        try:
+        with contextlib.suppress(OSError):  # empty (BlockingIOError) or closed
             while self._wake_r.recv(64):
                 got = True
-        except (BlockingIOError, OSError):
-            pass
         return got
 
     def _pause(self, deadline: float) -> None:
