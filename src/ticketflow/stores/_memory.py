@@ -43,7 +43,8 @@ class MemoryStore:
     (overall, per assignee, per department) with lazy deletion: ``queue`` reads
     them in order without popping, at a cost that follows ``limit``. A dict from
     requester e-mail key to ticket ids answers ``find(TicketQuery(requester=...))``
-    without a scan.
+    without a scan. It is a `WakeupStore`: a worker in the same process waiting
+    in `wait_for_wakeup` is woken by commits that bring work nearer.
     """
 
     __slots__ = (
