@@ -86,7 +86,7 @@ def _measure(
     all_delivered = threading.Event()
     stop = threading.Event()
     worker_desk = Helpdesk(
-        store=_StoppableStore(worker_store, stop),  # type: ignore[arg-type]
+        store=_StoppableStore(worker_store, stop),
         clock=SystemClock(),
         outbox=["created"],
     )

@@ -7,19 +7,26 @@ return as soon as the notification arrives: nothing sleeps to let time pass.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-import psycopg
 import pytest
 
 from ticketflow import ConflictError, Helpdesk, InvalidInputError, Requester, Ticket
 from ticketflow.stores import Change, PostgresStore, WakeupStore
 from ticketflow.stores._postgres_listen import WAKE_CHANNEL
 
+from .conftest import install_recorder
+
 pytestmark = pytest.mark.usefixtures("postgres_server")
+psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -193,3 +200,58 @@ def test_the_channel_is_named_after_the_schema(
         row = conn.execute(f"SELECT {WAKE_CHANNEL}, current_schema()").fetchone()
     assert row is not None
     assert f"ticketflow:{row[1]}" == row[0]
+
+
+def test_the_worker_process_is_woken_by_a_commit_and_stops_mid_wait_on_sigterm(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """``python -m ticketflow worker`` on PostgreSQL with --poll 3600.
+
+    A command committed by this process while the worker waits is delivered by
+    it long before the poll interval: the commit woke it. SIGTERM then ends the
+    next wait at once: the worker exits with status 0 within the deadline, not
+    after an hour.
+    """
+    env = {
+        **os.environ,
+        "PYTHONPATH": install_recorder(tmp_path),
+        "TICKETFLOW_TEST_RECORD": str(tmp_path / "deliveries.txt"),
+    }
+    log = tmp_path / "worker.log"
+    command = [
+        sys.executable, "-m", "ticketflow", "worker", "--store", postgres_url,
+        "--poll", "3600", "--subscriber", "recorder:record", "--log-level", "DEBUG",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        worker = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        # The first wait returns at once (it starts listening); the second is the long one.
+        wait_for(lambda: log.read_text().count("waiting up to 3600") >= 2, "the worker to wait")
+        assert "(woken by the store's commits)" in log.read_text()
+        store = PostgresStore(postgres_url)
+        try:
+            desk = Helpdesk(store=store, outbox=["created"])
+            ticket = desk.open_ticket(subject="VPN drops", requester=Requester(name="Ann"))
+        finally:
+            store.close()
+        record = tmp_path / "deliveries.txt"
+        wait_for(lambda: record.exists() and ticket.id in record.read_text(), "the delivery")
+        # Woken twice: when it started listening, then by the commit.
+        assert 2 <= log.read_text().count(": woken by the store\n")
+        wait_for(lambda: log.read_text().count("waiting up to 3600") >= 3, "the next wait")
+        worker.send_signal(signal.SIGTERM)
+        assert 0 == worker.wait(timeout=PATIENCE)
+        assert "stopped on SIGTERM" in log.read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after PATIENCE seconds."""
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {PATIENCE}s waiting for {what}")
+        time.sleep(0.01)

@@ -152,7 +152,7 @@ def test_without_wakeups_the_worker_sleeps_until_the_next_due_time_then_fires_it
     memory = MemoryStore()
     stop = threading.Event()
     store = _StoppableStore(memory, stop)  # not a WakeupStore: the worker polls
-    desk = Helpdesk(store=store, clock=clock, rules=[REMIND])  # type: ignore[arg-type]
+    desk = Helpdesk(store=store, clock=clock, rules=[REMIND])
     ticket_id = answered(desk)
     fired: list[str] = []
     desk.subscribe(lambda t, e: fired.append(f"{e.kind.value}@{clock.now() - START}"))
@@ -179,7 +179,7 @@ def test_an_unavailable_store_is_retried_after_the_injected_sleep() -> None:
     """The retry wait goes through the same sleep: a test needs no real time."""
     from ticketflow import StoreUnavailable  # noqa: PLC0415
 
-    class Flaky(_StoppableStore):
+    class Flaky(_StoppableStore):  # type: ignore[misc]  # a test double of the final view
         failures = 1
 
         def claim_due(self, now, limit, lease):  # type: ignore[no-untyped-def]
@@ -189,7 +189,7 @@ def test_an_unavailable_store_is_retried_after_the_injected_sleep() -> None:
             return super().claim_due(now, limit, lease)
 
     stop = threading.Event()
-    desk = Helpdesk(store=Flaky(MemoryStore(), stop), clock=FakeClock(START))  # type: ignore[arg-type]
+    desk = Helpdesk(store=Flaky(MemoryStore(), stop), clock=FakeClock(START))
     sleeps: list[float] = []
 
     def sleep(seconds: float) -> None:
@@ -205,7 +205,7 @@ def test_on_a_wakeup_store_a_commit_wakes_the_worker_which_delivers_at_once() ->
     """The worker waits up to the poll (long here); a commit's outbox entry ends the wait."""
     memory = MemoryStore()
     stop = threading.Event()
-    desk = Helpdesk(store=_StoppableStore(memory, stop), clock=FakeClock(START))  # type: ignore[arg-type]
+    desk = Helpdesk(store=_StoppableStore(memory, stop), clock=FakeClock(START))
     watched = Watched(memory)
     worker = _Worker(
         desk, batch=10, poll=PATIENCE * 10, lease=timedelta(minutes=1), stop=stop, wakeup=watched
