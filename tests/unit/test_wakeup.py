@@ -88,8 +88,8 @@ def test_a_refused_commit_does_not_wake() -> None:
     assert 0 == store.outbox_pending()
 
 
-def test_commits_record_nothing_before_anybody_waits() -> None:
-    """The command path pays nothing until a worker listens; the first wait says "look"."""
+def test_the_first_wait_says_look_whatever_was_committed_before() -> None:
+    """Commits before the first wait are not watched: it returns True, then nothing is pending."""
     store = MemoryStore()
     (ticket,) = new_tickets(1)
     store.commit([Change(ticket, 0, outbox=(0,))])

@@ -281,9 +281,10 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
     """The statement and parameters writing ``change`` (its outbox entries if ``outbox``).
 
     ``outbox`` is set for a commit of this one change, which then also notifies
-    (``NOTIFY_ONE``) when it brings work nearer.
+    (``NOTIFY_ONE``) when it brings work nearer; `_commit_many` passes False
+    and sends one notification for all of its changes.
     """
-    wake = outbox
+    single = outbox
     ticket, expected, rewrite, due_at, entries, queued = change
     queue_due, queue_since, queue_rank = _queue_columns(queued)
     summary = summarize(ticket, queued)
@@ -320,9 +321,7 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
     if outbox:
         params["outbox"] = list(entries)
         params["kinds"] = [timeline[i].kind.value for i in entries]
-    # A commit of one change notifies in its own statement; `_commit_many` sends
-    # one notification for all of its changes (its calls pass outbox=False).
-    wake = wake and (outbox or due_at is not None)
+    wake = single and (outbox or due_at is not None)
     if wake:
         params["wake"] = wake_payload(due_at, outbox)
         params["wake_outbox"] = outbox

@@ -104,12 +104,6 @@ class PostgresListener:
         self._wake_r.settimeout(0.0)  # non-blocking
         self._wake_w.settimeout(0.0)
 
-    @property
-    def listening(self) -> bool:
-        """Whether a connection is listening now."""
-        conn = self._conn
-        return conn is not None and not conn.closed
-
     def wakeup(self) -> None:
         """End the current (or the next) wait with True; safe in a signal handler."""
         # Full (a wake-up is pending anyway) or closed: nothing to do.
