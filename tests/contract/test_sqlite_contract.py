@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import threading
 from collections.abc import Iterator
-import sqlite3
 from pathlib import Path
 
 import pytest
