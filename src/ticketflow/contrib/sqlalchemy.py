@@ -19,12 +19,13 @@ transaction".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing
+from typing import Any
 
 from ..exceptions import StoreError
 from ..stores import PostgresStore, SQLiteStore
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
