@@ -601,7 +601,7 @@ class SQLiteStore:
 
     @property
     def path(self) -> str:
-        """The database file (or ``":memory:"``)."""
+        """The database file (or ``":memory:"``; on the application's connection, a description)."""
         return self._path
 
     # --- plumbing -------------------------------------------------------------------
