@@ -554,6 +554,11 @@ class SQLiteStore:
             )
         return conn
 
+    @_conn.setter
+    def _conn(self, conn: sqlite3.Connection) -> None:
+        """Use ``conn`` from now on (the fault-injection tests wrap the store's connection)."""
+        self._connect = lambda: conn
+
     @classmethod
     def from_url(cls, url: str) -> SQLiteStore:
         """Open ``sqlite:///relative.db``, ``sqlite:////absolute.db`` or ``sqlite://:memory:``.
