@@ -363,6 +363,42 @@ def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | 
     return (due, _micros(key.waiting_since), -int(key.priority))
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):  # the original error is the one to report
+            conn.execute("ROLLBACK")
+
+
+@final
+class _Transaction:
+    """A transaction begun by a statement: committed on success, rolled back on error.
+
+    A class, not a generator: it runs around every read and write.
+    """
+
+    __slots__ = ("_begin", "_conn")
+
+    def __init__(self, conn: sqlite3.Connection, begin: str) -> None:
+        self._conn = conn
+        self._begin = begin
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._conn.execute(self._begin)
+        return self._conn
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            _rollback(self._conn)
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            # SQLite may leave the transaction open when COMMIT fails (busy, I/O
+            # error, disk full), and the store must stay usable.
+            _rollback(self._conn)
+            raise
+
+
 @final
 class SQLiteStore:
     """Keep tickets in a SQLite database file (or in memory), with the full store contract.
@@ -644,36 +680,25 @@ class SQLiteStore:
         with self._lock, self._errors(), self._transaction("BEGIN IMMEDIATE") as conn:
             yield conn
 
-    @contextlib.contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """Several reads from one snapshot: a read transaction (or a savepoint, as `_write`)."""
-        with self._transaction("BEGIN") as conn:
-            yield conn
-
-    @contextlib.contextmanager
-    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, begin: str) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A transaction begun by ``begin``, or ticketflow's part of the application's.
 
         On the application's connection (`on_connection`) with a transaction
-        open, ticketflow's part is a savepoint: released on success, rolled back
-        alone on error, the rest of the transaction left to the application.
-        With none open, one is begun first if the driver would begin one before a
-        write (``isolation_level`` is not ``None``), so that the application's
+        open, ticketflow's part is a savepoint (`_savepoint`). With none open,
+        one is begun first if the driver would begin one before a write
+        (``isolation_level`` is not ``None``), so that the application's
         ``commit()`` or ``rollback()`` decides; in autocommit mode the store's
         work is a transaction of its own, begun by ``begin``, as on its own file.
         """
         conn = self._conn
         if not self._hosted or not (conn.in_transaction or _implicit_transactions(conn)):
-            conn.execute(begin)
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                # Also when COMMIT itself failed (busy, I/O error, disk full): SQLite
-                # may leave the transaction open, and the store must stay usable.
-                self._rollback()
-                raise
-            return
+            return _Transaction(conn, begin)
+        return self._savepoint(conn)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _savepoint(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """Ticketflow's part of the application's transaction: released, or rolled back alone."""
         if not conn.in_transaction:  # the application's transaction, begun as the driver would
             conn.execute(f"BEGIN {conn.isolation_level or ''}".strip())
         conn.execute("SAVEPOINT ticketflow")
@@ -687,12 +712,6 @@ class SQLiteStore:
                 conn.execute("ROLLBACK TO SAVEPOINT ticketflow")
                 conn.execute("RELEASE SAVEPOINT ticketflow")
             raise
-
-    def _rollback(self) -> None:
-        conn = self._conn
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):  # the original error is the one to report
-                conn.execute("ROLLBACK")
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -859,7 +878,7 @@ class SQLiteStore:
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[Ticket]:
         """Run an ``id, version`` query and return its tickets, in one read snapshot."""
-        with self._snapshot() as conn:
+        with self._transaction("BEGIN") as conn:  # one read snapshot
             rows = conn.execute(sql, params).fetchall()
             return self._tickets_by_rows(rows)
 
@@ -895,7 +914,7 @@ class SQLiteStore:
             TicketNotFound: no ticket has this id.
         """
         # The version and the events from one snapshot.
-        with self._lock, self._errors(), self._snapshot() as conn:
+        with self._lock, self._errors(), self._transaction("BEGIN") as conn:
             row = conn.execute("SELECT version FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
             cached = self._cache.get(ticket_id)
             rows = []
