@@ -60,6 +60,10 @@ class Host:
         """The application's own write, on its connection."""
         raise NotImplementedError
 
+    def execute(self, sql: str) -> None:
+        """A statement of the application's, on its connection."""
+        self.conn.execute(sql)  # type: ignore[attr-defined]
+
     def committed(self, table: str) -> int:
         """How many rows ``table`` holds as another connection sees it (committed only)."""
         raise NotImplementedError
@@ -376,3 +380,49 @@ def test_a_connection_function_returning_nothing_is_named(tmp_path: Path) -> Non
     current: Callable[[], Any] = lambda: None  # noqa: E731 - the shape frameworks give
     with pytest.raises(StoreError, match="ensure_connection"):
         SQLiteStore.on_connection(current).count()
+
+
+def test_a_rolled_back_host_savepoint_undoes_the_commands_inside_it(host: Host) -> None:
+    """Nested units of work (Django's nested atomic(), SQLAlchemy's begin_nested()):
+    rolling back the application's savepoint undoes the commands made inside it only."""
+    desk = host.desk()
+    host.begin()
+    kept = desk.open_ticket(subject="Kept", requester=ANN)
+    host.execute("SAVEPOINT app_nested")
+    dropped = desk.open_ticket(subject="Dropped", requester=ANN)
+    host.execute("ROLLBACK TO SAVEPOINT app_nested")
+    host.commit()
+    other = host.other_store()
+    assert 1 == other.count()
+    assert "Kept" == other.get(kept.id).subject
+    with pytest.raises(TicketNotFound):
+        other.get(dropped.id)
+
+
+def test_postgres_repeatable_read_turns_a_lost_race_into_a_store_error(
+    postgres_url: str,
+) -> None:
+    """At REPEATABLE READ, a ticket another connection changed since the snapshot
+    cannot be written: a StoreError (serialization failure), and the application's
+    transaction, rolled back to the store's savepoint, still answers."""
+    host = PostgresHost(postgres_url)
+    try:
+        desk = host.desk()
+        ticket = desk.open_ticket(subject="Printer", requester=ANN)
+        host.commit()
+        import psycopg  # noqa: PLC0415 - only with a server
+
+        host.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        host.add_row("snapshot taken")
+        host.desk(host.other_store()).assign(ticket.id, "carol", by="carol")
+        with pytest.raises(StoreError, match="rolled the transaction back"):
+            desk.assign(ticket.id, "bob", by="bob")
+        assert host.in_transaction()
+        host.add_row("after")
+        host.commit()
+        assert ("carol", 2) == (
+            host.other_store().get(ticket.id).assignee,
+            host.committed("app_rows"),
+        )
+    finally:
+        host.close()

@@ -665,7 +665,12 @@ class PostgresStore:
             ) from exc
         except psycopg_pool.PoolClosed as exc:
             raise StoreError(f"{self._where} is closed") from exc
-        except psycopg.errors.TransactionRollback as exc:
+        # SQLSTATE class 40; psycopg does not derive 40001 and 40P01 from class 40's type.
+        except (
+            psycopg.errors.TransactionRollback,
+            psycopg.errors.SerializationFailure,
+            psycopg.errors.DeadlockDetected,
+        ) as exc:
             raise StoreError(
                 f"{self._where}: the server rolled the transaction back "
                 f"({exc.sqlstate}: {exc}); nothing was written, retry"
