@@ -7,10 +7,18 @@ under the ``ticketflow.stores`` entry-point group. The built-in stores' helpers
 are theirs too: `check_version_step` (a malformed change), `new_positions` (the
 events a commit added), `queue_order` (the work queue's sort key) and
 `requester_key` (what the requester index holds for a ticket).
+
+For `ticketflow.AsyncHelpdesk`, `AsyncTicketStore` is the same contract with
+coroutine methods: `AsyncMemoryStore`, `AsyncSQLiteStore` (a thread owns the
+connection) and `AsyncPostgresStore` (psycopg's async pool).
 """
 
+from ._async import AsyncMemoryStore as AsyncMemoryStore
+from ._async import AsyncSQLiteStore as AsyncSQLiteStore
+from ._async import AsyncTicketStore as AsyncTicketStore
 from ._memory import MemoryStore as MemoryStore
 from ._postgres import PostgresStore as PostgresStore
+from ._postgres_async import AsyncPostgresStore as AsyncPostgresStore
 from ._protocol import Change as Change
 from ._protocol import IndexUpdate as IndexUpdate
 from ._protocol import OutboxEntry as OutboxEntry
@@ -25,6 +33,10 @@ from ._registry import open_store as open_store
 from ._sqlite import SQLiteStore as SQLiteStore
 
 __all__ = [
+    "AsyncMemoryStore",
+    "AsyncPostgresStore",
+    "AsyncSQLiteStore",
+    "AsyncTicketStore",
     "Change",
     "IndexUpdate",
     "MemoryStore",

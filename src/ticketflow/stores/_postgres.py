@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import select
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
@@ -396,8 +396,56 @@ def _has_input(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
 
 
+class _Rows:
+    """Tickets from rows through the cache: what the sync and the async store share."""
+
+    __slots__ = ()
+
+    _cache: TicketCache
+    _where: str
+
+    def _assemble(self, rows: Sequence[tuple[Any, ...]]) -> list[Ticket]:
+        """Tickets from ``(id, version, body text)`` rows grouped by ticket, in row order.
+
+        A ticket whose version matches the cached one is taken from the cache, its
+        event bodies left undecoded. For scans: what is decoded is not cached
+        (see `TicketCache`).
+        """
+        current = self._cache.current
+        out: list[Ticket] = []
+        for ticket_id, group in groupby(rows, key=itemgetter(0)):
+            ticket_rows = list(group)
+            found, _ = current(((ticket_id, ticket_rows[0][1]),))
+            cached = found.get(ticket_id)
+            if cached is None:
+                cached = self._decode(ticket_id, [r[2] for r in ticket_rows])
+            out.append(cached)
+        return out
+
+    def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
+        """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded.
+
+        For scans: what is loaded is not cached (see `TicketCache`).
+        """
+        loaded, missing = self._cache.current(rows)
+        if missing:
+            self._load(loaded, conn.execute(_EVENTS_OF, (missing,)))
+        return [loaded[tid] for tid, _ in rows if tid in loaded]
+
+    def _load(self, loaded: dict[str, Ticket], events: Iterable[tuple[str, str]]) -> None:
+        """Decode ``(ticket id, body)`` rows, grouped by ticket, into ``loaded``."""
+        timelines: dict[str, list[str]] = {}
+        for ticket_id, body in events:
+            timelines.setdefault(ticket_id, []).append(body)
+        for ticket_id, bodies in timelines.items():
+            loaded[ticket_id] = self._decode(ticket_id, bodies)
+
+    def _decode(self, ticket_id: str, bodies: Sequence[str]) -> Ticket:
+        return decode_ticket(bodies, f"{self._where}, ticket {ticket_id!r}")
+
+
 @final
-class PostgresStore:
+class PostgresStore(_Rows):
     """Keep tickets in PostgreSQL, for help desks run by many processes at once.
 
     Each `commit` is one transaction holding the ticket rows, their new events,
@@ -655,44 +703,6 @@ class PostgresStore:
             ).fetchone(),
         )
         return 0 if row is None else int(row[0])
-
-    # --- the cache ------------------------------------------------------------------
-
-    def _assemble(self, rows: Sequence[tuple[Any, ...]]) -> list[Ticket]:
-        """Tickets from ``(id, version, body text)`` rows grouped by ticket, in row order.
-
-        A ticket whose version matches the cached one is taken from the cache, its
-        event bodies left undecoded. For scans: what is decoded is not cached
-        (see `TicketCache`).
-        """
-        current = self._cache.current
-        out: list[Ticket] = []
-        for ticket_id, group in groupby(rows, key=itemgetter(0)):
-            ticket_rows = list(group)
-            found, _ = current(((ticket_id, ticket_rows[0][1]),))
-            cached = found.get(ticket_id)
-            if cached is None:
-                cached = self._decode(ticket_id, [r[2] for r in ticket_rows])
-            out.append(cached)
-        return out
-
-    def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
-        """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded.
-
-        For scans: what is loaded is not cached (see `TicketCache`).
-        """
-        loaded, missing = self._cache.current(rows)
-        if missing:
-            timelines: dict[str, list[str]] = {}
-            events = conn.execute(_EVENTS_OF, (missing,))
-            for ticket_id, body in events:
-                timelines.setdefault(ticket_id, []).append(body)
-            for ticket_id, bodies in timelines.items():
-                loaded[ticket_id] = self._decode(ticket_id, bodies)
-        return [loaded[tid] for tid, _ in rows if tid in loaded]
-
-    def _decode(self, ticket_id: str, bodies: Sequence[str]) -> Ticket:
-        return decode_ticket(bodies, f"{self._where}, ticket {ticket_id!r}")
 
     # --- the contract ---------------------------------------------------------------
 
