@@ -58,7 +58,7 @@ def test_the_core_refuses_sync_store_calls() -> None:
     """The core `Helpdesk` inside an `AsyncHelpdesk` cannot reach the store synchronously."""
     desk = AsyncHelpdesk()
     with pytest.raises(StoreError, match="async store"):
-        desk._core.get("T1")  # noqa: SLF001 - the guard under test
+        desk._core.get("T1")
 
 
 def test_async_desk_runs_the_same_checks_as_the_sync_one() -> None:
@@ -210,7 +210,7 @@ def test_acall_raises_other_errors_at_once() -> None:
     """Only `ConflictError` is retried."""
     calls: list[int] = []
 
-    async def broken() -> Any:  # noqa: ANN401
+    async def broken() -> Any:
         calls.append(1)
         raise ValueError("boom")
 
