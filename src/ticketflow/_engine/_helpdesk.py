@@ -5,7 +5,9 @@ command -> read -> catch up (time rules and SLA stages already due) -> decide
 rules) -> schedule (due time, queue key) -> commit -> publish. The whole command
 path lives in this module, so a command costs no more calls than it must; the
 other jobs of the facade (sweeps, delivery, queries, simulation) are the sibling
-modules it delegates to in one line.
+modules it delegates to in one line. The pipeline's methods are `Steps` (see
+`_steps`): they yield their store calls, which `Helpdesk` runs with `drive` and
+`AsyncHelpdesk` awaits with `adrive`.
 """
 
 from __future__ import annotations
