@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -120,6 +119,8 @@ class ConflictRetry:
         Raises:
             ConflictError: every one of the ``attempts`` calls conflicted.
         """
+        import asyncio  # noqa: PLC0415 - loaded by the caller's event loop already
+
         conflicts = 0
         while True:
             try:

@@ -54,7 +54,7 @@ from ..stores import TicketStore
 from ..stores._async import AsyncMemoryStore, AsyncTicketStore
 from . import _delivery, _list, _queries, _sweeps
 from ._erase import ErasureResult, PurgeResult
-from ._helpdesk import _EXECUTE, Helpdesk, Policy
+from ._helpdesk import _STEPS, Helpdesk, Policy
 from ._steps import adrive
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ class AsyncHelpdesk:
 
     async def execute(self, command: Command, *, by: str | Actor | None = None) -> Ticket:
         """Run a command value and return the ticket it leaves (as `Helpdesk.execute`)."""
-        run = _EXECUTE.get(type(command))
+        run = _STEPS.get(type(command))
         if run is None:
             raise InvalidInputError(
                 f"command must be a ticketflow.commands value, got {type(command).__name__}",

@@ -431,14 +431,14 @@ class Helpdesk:
                 f"command must be a ticketflow.commands value, got {type(command).__name__}",
                 field="command",
             )
-        return drive(self._store, run(self, command, by, None))
+        return run(self, command, by, None)
 
     def _execute_as(self, command: Command, actor: Actor, scope: Scope | None) -> Ticket:
         """Run ``command`` as ``actor`` within a handle's ``scope`` (see `_handles`)."""
         run = _EXECUTE.get(type(command))
         if run is None:  # pragma: no cover - the handles build command values only
             raise InvalidInputError("not a command value", field="command")
-        return drive(self._store, run(self, command, actor, scope))
+        return run(self, command, actor, scope)
 
     # --- scoped handles (see _handles) ---------------------------------------------
 
@@ -511,36 +511,88 @@ class Helpdesk:
             return self._rules.fire_into(batch, now, due)
         return self._rules.fire_into(batch, now)
 
-    def _run(self, command: Any, by: str | Actor | None, scope: Scope | None) -> Steps[Ticket]:
+    # The single-ticket path, split at its I/O: `_actor_before` (checks that need no
+    # ticket), read, `_decide_on` (checks that do, catch up, decide, react, schedule:
+    # the `Change`), commit, publish. `Helpdesk` calls the store itself
+    # around them (`_run`: no generator on the hot path); `AsyncHelpdesk` runs
+    # `_run_steps`, the same pieces around yielded store calls.
+
+    def _run(self, command: Any, by: str | Actor | None, scope: Scope | None) -> Ticket:
         """Run a single-ticket command through `decide` (the common path)."""
-        cls = type(command)
-        if by is None and cls.role is _CUSTOMER:
-            ticket: Ticket = yield methodcaller("get", command.ticket_id)
+        actor = self._actor_before(command, by)
+        ticket = self._store.get(command.ticket_id)
+        change = self._decide_on(command, actor, scope, ticket)
+        if change is None:  # nothing to change (an assignment to the assignee)
+            return ticket
+        self._store.commit((change,))  # the edge: `_committing` in steps
+        if self._subscribers:
+            drive(self._store, _publishing(self, (change,)))
+        return change.ticket
+
+    def _run_steps(
+        self, command: Any, by: str | Actor | None, scope: Scope | None
+    ) -> Steps[Ticket]:
+        """`_run` as steps."""
+        actor = self._actor_before(command, by)
+        ticket: Ticket = yield methodcaller("get", command.ticket_id)
+        change = self._decide_on(command, actor, scope, ticket)
+        if change is None:
+            return ticket
+        return (yield from self._committing(change))
+
+    def _actor_before(self, command: Any, by: str | Actor | None) -> Actor | None:
+        """Who runs ``command``, checked against the permission table; None: the requester.
+
+        The requester (a customer command without ``by``) is known only once the
+        ticket is read: `_admit` checks them.
+        """
+        if by is None and type(command).role is _CUSTOMER:
+            return None
+        actor = self._actor(by, _AGENT)
+        if actor.role not in self._permitted[type(command)]:
+            raise self._deny(actor, command, command.ticket_id)
+        return actor
+
+    def _admit(
+        self, command: Any, actor: Actor | None, scope: Scope | None, ticket: Ticket
+    ) -> Actor:
+        """Refuse ``ticket`` to an actor who may not act on it; return the actor."""
+        if actor is None:
             actor = self._requester(ticket)
-            if actor.role not in self._permitted[cls]:
+            if actor.role not in self._permitted[type(command)]:
                 raise self._deny(actor, command, ticket.id)
             if scope is not None or self._policy is not None:
                 self._check(actor, command, ticket, scope, trusted=True)
-        else:
-            actor = self._actor(by, _AGENT)
-            if actor.role not in self._permitted[cls]:
-                raise self._deny(actor, command, command.ticket_id)
-            ticket = yield methodcaller("get", command.ticket_id)
-            if scope is not None or actor.role is _CUSTOMER or self._policy is not None:
-                self._check(actor, command, ticket, scope)
+        elif scope is not None or actor.role is _CUSTOMER or self._policy is not None:
+            self._check(actor, command, ticket, scope)
+        return actor
+
+    def _decide_on(
+        self, command: Any, actor: Actor | None, scope: Scope | None, ticket: Ticket
+    ) -> Change | None:
+        """Admit, catch up, decide, react, schedule: the change ``command`` makes, or None."""
+        # `_admit` inline: one call less on the hot path.
+        if actor is None:
+            actor = self._requester(ticket)
+            if actor.role not in self._permitted[type(command)]:
+                raise self._deny(actor, command, ticket.id)
+            if scope is not None or self._policy is not None:
+                self._check(actor, command, ticket, scope, trusted=True)
+        elif scope is not None or actor.role is _CUSTOMER or self._policy is not None:
+            self._check(actor, command, ticket, scope)
         at = self._now(ticket.timeline[-1].at)
         batch = Batch(ticket)
         start = 0
         if self._timed:
             self._catch_up(batch, at)
             start = len(batch.events)
-        _DECIDE[cls](batch, command, actor, self._workflow, at, EMPTY)
-        if not batch.events:  # nothing to change (an assignment to the assignee)
-            return ticket
-        return (yield from self._settle(ticket.version, batch, start))
+        _DECIDE[type(command)](batch, command, actor, self._workflow, at, EMPTY)
+        if not batch.events:
+            return None
+        return self._build(ticket.version, batch, start)
 
-    def _settle(self, expected: int, batch: Batch, start: int = 0) -> Steps[Ticket]:
-        """Run the event rules on the events from ``start``, schedule, commit, and publish."""
+    def _build(self, expected: int, batch: Batch, start: int = 0) -> Change:
+        """Run the event rules on the events from ``start`` and schedule: the change to commit."""
         events = batch.events
         rules = self._rules
         if rules.rules and start < len(events):
@@ -549,11 +601,18 @@ class Helpdesk:
         due_at, queue = self._schedule(ticket)
         outbox = self._outbox_of(ticket, len(events))
         # tuple.__new__ rather than Change(...): the named tuple's __new__ is Python.
-        change = _tuple_new(Change, (ticket, expected, False, due_at, outbox, queue))
+        return _tuple_new(Change, (ticket, expected, False, due_at, outbox, queue))
+
+    def _committing(self, change: Change) -> Steps[Ticket]:
+        """Commit one change and publish it (the edge `_run` and `_reply` write inline)."""
         yield methodcaller("commit", (change,))
         if self._subscribers:
             yield from _publishing(self, (change,))
-        return ticket
+        return change.ticket
+
+    def _settle(self, expected: int, batch: Batch, start: int = 0) -> Steps[Ticket]:
+        """Run the event rules on the events from ``start``, schedule, commit, and publish."""
+        return (yield from self._committing(self._build(expected, batch, start)))
 
     def _schedule(self, ticket: Ticket) -> tuple[datetime | None, QueueKey | None]:
         """The ticket's next due time (time rules and SLA stages) and its queue key."""
@@ -644,39 +703,71 @@ class Helpdesk:
         )
         return (yield from self._settle(0, Batch(Ticket.rebuild((event,)), [event])))
 
-    def _reply(  # noqa: C901 - the reply path inline, as _run's: no call to spare
+    def _reply(self, command: CustomerReply, by: str | Actor | None, scope: Scope | None) -> Ticket:
+        """A customer reply: the common case as `_run`; a locked ticket's through `_replying`."""
+        # The customer is the requester of the ticket they replied to, even when
+        # the reply is redirected to the ticket it was merged into.
+        actor = self._actor_before(command, by)
+        ticket = self._store.get(command.ticket_id)
+        actor = self._admit(command, actor, scope, ticket)
+        change, batch, start = self._reply_once(command, actor, ticket)
+        if change is not None:
+            self._store.commit((change,))  # the edge: `_committing` in steps
+            if self._subscribers:
+                drive(self._store, _publishing(self, (change,)))
+            return change.ticket
+        return drive(self._store, self._replying(command, actor, scope, ticket, (batch, start)))
+
+    def _reply_steps(
         self, command: CustomerReply, by: str | Actor | None, scope: Scope | None
     ) -> Steps[Ticket]:
-        if by is None:
-            ticket: Ticket = yield methodcaller("get", command.ticket_id)
-            # The customer is the requester of the ticket they replied to, even when
-            # the reply is redirected to the ticket it was merged into.
-            actor = self._requester(ticket)
-            if actor.role not in self._permitted[CustomerReply]:
-                raise self._deny(actor, command, ticket.id)
-            if scope is not None or self._policy is not None:
-                self._check(actor, command, ticket, scope, trusted=True)
-        else:
-            actor = self._actor(by, _AGENT)
-            if actor.role not in self._permitted[CustomerReply]:
-                raise self._deny(actor, command, command.ticket_id)
-            ticket = yield methodcaller("get", command.ticket_id)
-            if scope is not None or actor.role is _CUSTOMER or self._policy is not None:
-                self._check(actor, command, ticket, scope)
+        """`_reply` as steps."""
+        actor = self._actor_before(command, by)
+        ticket: Ticket = yield methodcaller("get", command.ticket_id)
+        actor = self._admit(command, actor, scope, ticket)
+        return (yield from self._replying(command, actor, scope, ticket))
+
+    def _reply_once(
+        self, command: CustomerReply, actor: Actor, ticket: Ticket
+    ) -> tuple[Change | None, Batch, int]:
+        """Catch ``ticket`` up; the reply's change if its status takes one, the batch, its start."""
+        wf = self._workflow
+        at = self._now(ticket.timeline[-1].at)
+        batch = Batch(ticket)
+        start = 0
+        if self._timed:
+            self._catch_up(batch, at)
+            start = len(batch.events)
+        current = batch.ticket
+        # Closed and trash statuses the graph takes no reply in follow a policy.
+        if wf.reply_policy_for(current.status) is None and not wf.is_locked(current.status):
+            _DECIDE[CustomerReply](batch, command, actor, wf, at, EMPTY)
+            return self._build(ticket.version, batch, start), batch, start
+        return None, batch, start
+
+    def _replying(
+        self,
+        command: CustomerReply,
+        actor: Actor,
+        scope: Scope | None,
+        ticket: Ticket,
+        first: tuple[Batch, int] | None = None,
+    ) -> Steps[Ticket]:
+        """Reply to ``ticket``, following merges and the reply policy of locked statuses.
+
+        ``first``: the caught-up batch of ``ticket`` when `_reply_once` found its
+        status takes no plain reply.
+        """
         wf = self._workflow
         followed = None
         while True:
-            at = self._now(ticket.timeline[-1].at)
-            batch = Batch(ticket)
-            start = 0
-            if self._timed:
-                self._catch_up(batch, at)
-                start = len(batch.events)
+            if first is None:
+                change, batch, start = self._reply_once(command, actor, ticket)
+                if change is not None:
+                    return (yield from self._committing(change))
+            else:
+                (batch, start), first = first, None
             current = batch.ticket
-            # Closed and trash statuses the graph takes no reply in follow a policy.
-            if wf.reply_policy_for(current.status) is None and not wf.is_locked(current.status):
-                _DECIDE[CustomerReply](batch, command, actor, wf, at, EMPTY)
-                return (yield from self._settle(ticket.version, batch, start))
             if start:  # what was due locked it: keep that, then follow the policy
                 current = yield from self._settle(ticket.version, batch)
             # Merged tickets are locked, so only a locked ticket can need redirecting.
@@ -1710,13 +1801,37 @@ def _joining(source: Ticket, target: Ticket) -> list[dict[str, Any]]:
     return joining
 
 
-_EXECUTE: Final[
+_STEPS: Final[
     Mapping[type[Any], Callable[[Helpdesk, Any, str | Actor | None, Scope | None], Steps[Ticket]]]
 ] = {
-    **dict.fromkeys(_DECIDE, Helpdesk._run),  # noqa: SLF001 - the pipeline's own table
+    **dict.fromkeys(_DECIDE, Helpdesk._run_steps),  # noqa: SLF001 - the pipeline's own table
     Open: Helpdesk._open,  # noqa: SLF001
-    CustomerReply: Helpdesk._reply,  # noqa: SLF001
+    CustomerReply: Helpdesk._reply_steps,  # noqa: SLF001
     Merge: Helpdesk._merge,  # noqa: SLF001
     Purge: Helpdesk._purge,  # noqa: SLF001
+}
+"""How each command class runs, as steps (`AsyncHelpdesk.execute`)."""
+
+
+def _driven(
+    steps: Callable[[Helpdesk, Any, str | Actor | None, Scope | None], Steps[Ticket]],
+) -> Callable[[Helpdesk, Any, str | Actor | None, Scope | None], Ticket]:
+    """A command's steps run on the help desk's own store."""
+
+    def run(desk: Helpdesk, command: Any, by: str | Actor | None, scope: Scope | None) -> Ticket:
+        return drive(desk._store, steps(desk, command, by, scope))  # noqa: SLF001
+
+    return run
+
+
+_EXECUTE: Final[
+    Mapping[type[Any], Callable[[Helpdesk, Any, str | Actor | None, Scope | None], Ticket]]
+] = {
+    # The hot paths call the store themselves; the others are their steps, driven.
+    **dict.fromkeys(_DECIDE, Helpdesk._run),  # noqa: SLF001 - the pipeline's own table
+    Open: _driven(Helpdesk._open),  # noqa: SLF001
+    CustomerReply: Helpdesk._reply,  # noqa: SLF001
+    Merge: _driven(Helpdesk._merge),  # noqa: SLF001
+    Purge: _driven(Helpdesk._purge),  # noqa: SLF001
 }
 """How `Helpdesk.execute` runs each command class."""

@@ -20,14 +20,12 @@ need, and the async driver awaits them (see ``ticketflow._engine._steps``).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar, final, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, final, runtime_checkable
 
 from .._model import Event, Ticket
 from ..exceptions import StoreError
@@ -35,6 +33,9 @@ from ._memory import MemoryStore
 from ._protocol import Change, IndexUpdate, OutboxEntry, TicketQuery
 from ._sqlite import SQLiteStore
 from ._summary import SummaryQuery, SummaryRow
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["AsyncMemoryStore", "AsyncSQLiteStore", "AsyncTicketStore"]
 
@@ -273,7 +274,12 @@ class AsyncSQLiteStore(_Delegating):
         timeout: float = 5.0,
         cache_size: int = 4096,
     ) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ticketflow-sqlite")
+        # Imported here: `import ticketflow` does not load asyncio or concurrent.futures.
+        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+        self._thread: ThreadPoolExecutor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="ticketflow-sqlite"
+        )
         self._closed = False
         opening = functools.partial(
             SQLiteStore, path, synchronous=synchronous, timeout=timeout, cache_size=cache_size
@@ -293,6 +299,8 @@ class AsyncSQLiteStore(_Delegating):
     async def _call(self, method: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
         if self._closed:
             raise StoreError(f"{self!r} is closed")
+        import asyncio  # noqa: PLC0415 - loaded by the caller's event loop already
+
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, functools.partial(method, *args, **kwargs))
 
@@ -301,6 +309,8 @@ class AsyncSQLiteStore(_Delegating):
         if self._closed:
             return
         self._closed = True
+        import asyncio  # noqa: PLC0415 - loaded by the caller's event loop already
+
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._thread, self._store.close)

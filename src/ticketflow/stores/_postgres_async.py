@@ -8,7 +8,6 @@ the store is made, not when ticketflow is.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
@@ -144,6 +143,8 @@ class AsyncPostgresStore(_Rows):
             self._extra["connect_timeout"] = max(1, round(timeout))
         if "application_name" not in params:
             self._extra["application_name"] = "ticketflow"
+        import asyncio  # noqa: PLC0415 - not on `import ticketflow`'s path
+
         self._pool: AsyncConnectionPool[_Connection] | None = None
         self._lock = asyncio.Lock()
         self._closed = False
@@ -169,6 +170,8 @@ class AsyncPostgresStore(_Rows):
 
             if self._closed:
                 raise StoreError(f"{self._where} is closed")
+            import asyncio  # noqa: PLC0415 - loaded by the caller's event loop already
+
             with store_errors(self._where, self._timeout):
                 # The migration is the sync store's code, on a connection of its own
                 # in a worker thread: once per store, before the pool opens.
