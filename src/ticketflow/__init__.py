@@ -17,6 +17,7 @@ from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
 from ._engine import AgentHandle as AgentHandle
+from ._engine import AsyncHelpdesk as AsyncHelpdesk
 from ._engine import CustomerHandle as CustomerHandle
 from ._engine import ErasureResult as ErasureResult
 from ._engine import Helpdesk as Helpdesk
@@ -60,6 +61,10 @@ from .exceptions import TicketLockedError as TicketLockedError
 from .exceptions import TicketNotFound as TicketNotFound
 from .exceptions import TransitionError as TransitionError
 from .exceptions import WorkflowError as WorkflowError
+from .stores import AsyncMemoryStore as AsyncMemoryStore
+from .stores import AsyncPostgresStore as AsyncPostgresStore
+from .stores import AsyncSQLiteStore as AsyncSQLiteStore
+from .stores import AsyncTicketStore as AsyncTicketStore
 from .stores import MemoryStore as MemoryStore
 from .stores import PostgresStore as PostgresStore
 from .stores import SQLiteStore as SQLiteStore
@@ -71,6 +76,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Actor",
     "AgentHandle",
+    "AsyncHelpdesk",
+    "AsyncMemoryStore",
+    "AsyncPostgresStore",
+    "AsyncSQLiteStore",
+    "AsyncTicketStore",
     "BusinessCalendar",
     "Category",
     "Clock",

@@ -9,10 +9,18 @@ events a commit added), `queue_order` (the work queue's sort key) and
 `requester_key` (what the requester index holds for a ticket). `WakeupStore` is
 an optional capability: a store that wakes a waiting worker when a commit brings
 work nearer (PostgreSQL with ``LISTEN``/``NOTIFY``, the memory store in-process).
+
+For `ticketflow.AsyncHelpdesk`, `AsyncTicketStore` is the same contract with
+coroutine methods: `AsyncMemoryStore`, `AsyncSQLiteStore` (a thread owns the
+connection) and `AsyncPostgresStore` (psycopg's async pool).
 """
 
+from ._async import AsyncMemoryStore as AsyncMemoryStore
+from ._async import AsyncSQLiteStore as AsyncSQLiteStore
+from ._async import AsyncTicketStore as AsyncTicketStore
 from ._memory import MemoryStore as MemoryStore
 from ._postgres import PostgresStore as PostgresStore
+from ._postgres_async import AsyncPostgresStore as AsyncPostgresStore
 from ._protocol import Change as Change
 from ._protocol import IndexUpdate as IndexUpdate
 from ._protocol import OutboxEntry as OutboxEntry
@@ -28,6 +36,10 @@ from ._sqlite import SQLiteStore as SQLiteStore
 from ._wakeup import WakeupStore as WakeupStore
 
 __all__ = [
+    "AsyncMemoryStore",
+    "AsyncPostgresStore",
+    "AsyncSQLiteStore",
+    "AsyncTicketStore",
     "Change",
     "IndexUpdate",
     "MemoryStore",

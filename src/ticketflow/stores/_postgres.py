@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import select
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
@@ -133,6 +133,33 @@ _REINDEX: Final = """
     WHERE t.id = u.id AND t.version = u.version
     RETURNING t.id, t.version
 """
+
+# Statements shared with the async store (``_postgres_async``), which runs this SQL text too.
+_EVENTS_OF: Final = (
+    "SELECT ticket_id, body::text FROM events WHERE ticket_id = ANY(%s) "
+    "ORDER BY ticket_id, position"
+)
+_VERSION_OF: Final = "SELECT version FROM tickets WHERE id = %s"
+_BODIES_AT: Final = (
+    "SELECT body::text FROM events WHERE ticket_id = %s AND position = ANY(%s) ORDER BY position"
+)
+_DUE: Final = (
+    "SELECT p.id, p.version, e.body::text FROM ("
+    "SELECT id, version, due_at FROM tickets "
+    "WHERE due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s) AS p "
+    "JOIN events AS e ON e.ticket_id = p.id ORDER BY p.due_at, p.id, e.position"
+)
+# Lock in seq order: two dispatchers acknowledging overlapping entries
+# (a lease ran out) then wait for each other instead of deadlocking.
+_ACK_OUTBOX: Final = (
+    "DELETE FROM outbox WHERE seq IN ("
+    "SELECT o.seq FROM outbox AS o "
+    "JOIN unnest(%s::text[], %s::integer[]) AS k(t, p) "
+    "ON o.ticket_id = k.t AND o.position = k.p ORDER BY o.seq FOR UPDATE OF o)"
+)
+_OUTBOX_PENDING: Final = "SELECT count(*) FROM outbox"
+_NEXT_DUE_AT: Final = "SELECT due_at FROM tickets WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1"
+_COUNT: Final = "SELECT count(*) FROM tickets"
 
 _ENQUEUE: Final = """
     INSERT INTO outbox (ticket_id, position, kind)
@@ -359,6 +386,44 @@ def _describe(params: dict[str, str]) -> str:
     return f"postgresql://{user + '@' if user else ''}{host}:{port}/{dbname}"
 
 
+@contextlib.contextmanager
+def store_errors(where: str, timeout: float) -> Iterator[None]:
+    """Turn psycopg's exceptions into the `StoreError` family, naming server and database.
+
+    The sync and the async store's (psycopg's exceptions are the same for both).
+    """
+    import psycopg  # noqa: PLC0415 - loaded by the store already; a dict lookup
+    import psycopg_pool  # noqa: PLC0415
+
+    try:
+        yield
+    except psycopg_pool.PoolTimeout as exc:
+        raise StoreUnavailable(
+            f"{where}: no connection within {timeout:g} s (is the server "
+            "up, and is max_size enough for the threads using the store?)"
+        ) from exc
+    except psycopg_pool.PoolClosed as exc:
+        raise StoreError(f"{where} is closed") from exc
+    # SQLSTATE class 40; psycopg does not derive 40001 and 40P01 from class 40's type.
+    except (
+        psycopg.errors.TransactionRollback,
+        psycopg.errors.SerializationFailure,
+        psycopg.errors.DeadlockDetected,
+    ) as exc:
+        raise StoreError(
+            f"{where}: the server rolled the transaction back "
+            f"({exc.sqlstate}: {exc}); nothing was written, retry"
+        ) from exc
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise StoreUnavailable(f"{where} is unavailable: {exc}".strip()) from exc
+    except psycopg.errors.UndefinedTable as exc:
+        raise StoreError(
+            f"{where}: {exc} (create ticketflow's tables first: store.migrate())".strip()
+        ) from exc
+    except psycopg.Error as exc:
+        raise StoreError(f"{where}: {exc}".strip()) from exc
+
+
 def _has_input(fd: int) -> bool:
     """Whether the socket has something to read (or hung up), without waiting."""
     if hasattr(select, "poll"):
@@ -368,8 +433,56 @@ def _has_input(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
 
 
+class _Rows:
+    """Tickets from rows through the cache: what the sync and the async store share."""
+
+    __slots__ = ()
+
+    _cache: TicketCache
+    _where: str
+
+    def _assemble(self, rows: Sequence[tuple[Any, ...]]) -> list[Ticket]:
+        """Tickets from ``(id, version, body text)`` rows grouped by ticket, in row order.
+
+        A ticket whose version matches the cached one is taken from the cache, its
+        event bodies left undecoded. For scans: what is decoded is not cached
+        (see `TicketCache`).
+        """
+        current = self._cache.current
+        out: list[Ticket] = []
+        for ticket_id, group in groupby(rows, key=itemgetter(0)):
+            ticket_rows = list(group)
+            found, _ = current(((ticket_id, ticket_rows[0][1]),))
+            cached = found.get(ticket_id)
+            if cached is None:
+                cached = self._decode(ticket_id, [r[2] for r in ticket_rows])
+            out.append(cached)
+        return out
+
+    def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
+        """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded.
+
+        For scans: what is loaded is not cached (see `TicketCache`).
+        """
+        loaded, missing = self._cache.current(rows)
+        if missing:
+            self._load(loaded, conn.execute(_EVENTS_OF, (missing,)))
+        return [loaded[tid] for tid, _ in rows if tid in loaded]
+
+    def _load(self, loaded: dict[str, Ticket], events: Iterable[tuple[str, str]]) -> None:
+        """Decode ``(ticket id, body)`` rows, grouped by ticket, into ``loaded``."""
+        timelines: dict[str, list[str]] = {}
+        for ticket_id, body in events:
+            timelines.setdefault(ticket_id, []).append(body)
+        for ticket_id, bodies in timelines.items():
+            loaded[ticket_id] = self._decode(ticket_id, bodies)
+
+    def _decode(self, ticket_id: str, bodies: Sequence[str]) -> Ticket:
+        return decode_ticket(bodies, f"{self._where}, ticket {ticket_id!r}")
+
+
 @final
-class PostgresStore:
+class PostgresStore(_Rows):
     """Keep tickets in PostgreSQL, for help desks run by many processes at once.
 
     Each `commit` is one transaction holding the ticket rows, their new events,
@@ -686,39 +799,9 @@ class PostgresStore:
 
     # --- plumbing -------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
         """Turn psycopg's exceptions into the `StoreError` family, naming server and database."""
-        import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
-        import psycopg_pool  # noqa: PLC0415
-
-        try:
-            yield
-        except psycopg_pool.PoolTimeout as exc:
-            raise StoreUnavailable(
-                f"{self._where}: no connection within {self._timeout:g} s (is the server "
-                "up, and is max_size enough for the threads using the store?)"
-            ) from exc
-        except psycopg_pool.PoolClosed as exc:
-            raise StoreError(f"{self._where} is closed") from exc
-        # SQLSTATE class 40; psycopg does not derive 40001 and 40P01 from class 40's type.
-        except (
-            psycopg.errors.TransactionRollback,
-            psycopg.errors.SerializationFailure,
-            psycopg.errors.DeadlockDetected,
-        ) as exc:
-            raise StoreError(
-                f"{self._where}: the server rolled the transaction back "
-                f"({exc.sqlstate}: {exc}); nothing was written, retry"
-            ) from exc
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise StoreUnavailable(f"{self._where} is unavailable: {exc}".strip()) from exc
-        except psycopg.errors.UndefinedTable as exc:
-            raise StoreError(
-                f"{self._where}: {exc} (create ticketflow's tables first: store.migrate())".strip()
-            ) from exc
-        except psycopg.Error as exc:
-            raise StoreError(f"{self._where}: {exc}".strip()) from exc
+        return store_errors(self._where, self._timeout)
 
     def _run(
         self,
@@ -826,48 +909,6 @@ class PostgresStore:
 
         row = self._run(work)
         return 0 if row is None else int(row[0])
-
-    # --- the cache ------------------------------------------------------------------
-
-    def _assemble(self, rows: Sequence[tuple[Any, ...]]) -> list[Ticket]:
-        """Tickets from ``(id, version, body text)`` rows grouped by ticket, in row order.
-
-        A ticket whose version matches the cached one is taken from the cache, its
-        event bodies left undecoded. For scans: what is decoded is not cached
-        (see `TicketCache`).
-        """
-        current = self._cache.current
-        out: list[Ticket] = []
-        for ticket_id, group in groupby(rows, key=itemgetter(0)):
-            ticket_rows = list(group)
-            found, _ = current(((ticket_id, ticket_rows[0][1]),))
-            cached = found.get(ticket_id)
-            if cached is None:
-                cached = self._decode(ticket_id, [r[2] for r in ticket_rows])
-            out.append(cached)
-        return out
-
-    def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
-        """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded.
-
-        For scans: what is loaded is not cached (see `TicketCache`).
-        """
-        loaded, missing = self._cache.current(rows)
-        if missing:
-            timelines: dict[str, list[str]] = {}
-            events = conn.execute(
-                "SELECT ticket_id, body::text FROM events WHERE ticket_id = ANY(%s) "
-                "ORDER BY ticket_id, position",
-                (missing,),
-            )
-            for ticket_id, body in events:
-                timelines.setdefault(ticket_id, []).append(body)
-            for ticket_id, bodies in timelines.items():
-                loaded[ticket_id] = self._decode(ticket_id, bodies)
-        return [loaded[tid] for tid, _ in rows if tid in loaded]
-
-    def _decode(self, ticket_id: str, bodies: Sequence[str]) -> Ticket:
-        return decode_ticket(bodies, f"{self._where}, ticket {ticket_id!r}")
 
     # --- the contract ---------------------------------------------------------------
 
@@ -991,7 +1032,7 @@ class PostgresStore:
         """Raise the `ConflictError` of a change whose version check failed."""
         ticket_id = change.ticket.id
         # A statement of its own: under READ COMMITTED it sees the winner's commit.
-        stored = conn.execute("SELECT version FROM tickets WHERE id = %s", (ticket_id,)).fetchone()
+        stored = conn.execute(_VERSION_OF, (ticket_id,)).fetchone()
         raise ConflictError(
             ticket_id=ticket_id,
             expected_version=change.expected_version,
@@ -1009,22 +1050,28 @@ class PostgresStore:
         for change in changes:
             ticket = change.ticket
             tail = new_positions(ticket)
-            rows = conn.execute(
-                "SELECT body::text FROM events WHERE ticket_id = %s AND position = ANY(%s) "
-                "ORDER BY position",
-                (ticket.id, list(tail)),
-            ).fetchall()
+            rows = conn.execute(_BODIES_AT, (ticket.id, list(tail))).fetchall()
             if [r[0] for r in rows] == [dump_event(ticket.timeline[i]) for i in tail]:
                 return True
         return False
 
     def find(self, query: TicketQuery) -> list[Ticket]:
         """Return the tickets matching ``query``, ordered by id (through the indexes)."""
+        found = self._find_sql(query)
+        if found is None:
+            return []
+        sql, params = found
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return self._assemble(rows)
+
+    @staticmethod
+    def _find_sql(query: TicketQuery) -> tuple[str, list[Any]] | None:
+        """The statement `find` runs and its parameters; None when nothing can match."""
         where: list[str] = []
         params: list[Any] = []
         if query.statuses is not None:
             if not query.statuses:
-                return []
+                return None
             where.append("status = ANY(%s)")
             params.append(sorted(query.statuses))
         if query.assignee is not None:
@@ -1054,8 +1101,7 @@ class PostgresStore:
             f"SELECT p.id, p.version, e.body::text FROM ({picked}) AS p "  # noqa: S608 - fixed SQL, values as parameters
             "JOIN events AS e ON e.ticket_id = p.id ORDER BY p.id, e.position"
         )
-        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
-        return self._assemble(rows)
+        return sql, params
 
     def summaries(self, query: SummaryQuery) -> list[SummaryRow]:
         """Return the page of summaries ``query`` selects, in its order.
@@ -1091,6 +1137,13 @@ class PostgresStore:
         One ``GROUP BY`` over the matching rows (by status: an index-only scan of
         the status index): the cost grows with the tickets counted.
         """
+        sql, params = self._counts_sql(by, query)
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return {(str(g) if by == "priority" else g): int(n) for g, n in rows}
+
+    @staticmethod
+    def _counts_sql(by: str, query: SummaryQuery) -> tuple[str, list[Any]]:
+        """The statement `summary_counts` runs and its parameters."""
         if by not in _COUNTED:
             raise StoreError(f"cannot count by {by!r} (one of {', '.join(_COUNTED)})")
         where, params = _summary_filters(query)
@@ -1098,20 +1151,11 @@ class PostgresStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" GROUP BY {by}"
-        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
-        return {(str(g) if by == "priority" else g): int(n) for g, n in rows}
+        return sql, params
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
         """Return up to ``limit`` tickets due at or before ``now``, earliest first."""
-        rows = self._run(
-            lambda conn: conn.execute(
-                "SELECT p.id, p.version, e.body::text FROM ("
-                "SELECT id, version, due_at FROM tickets "
-                "WHERE due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s) AS p "
-                "JOIN events AS e ON e.ticket_id = p.id ORDER BY p.due_at, p.id, e.position",
-                (now, max(limit, 0)),
-            ).fetchall(),
-        )
+        rows = self._run(lambda conn: conn.execute(_DUE, (now, max(limit, 0))).fetchall())
         return self._assemble(rows)
 
     def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
@@ -1121,14 +1165,22 @@ class PostgresStore:
         currently assigned to that agent / in that department. One statement:
         a range scan of a queue index for the rows, joined to their events.
         """
-        picked, params = self._queue_sql(assignee=assignee, department=department, limit=limit)
+        sql, params = self._queue_events_sql(assignee=assignee, department=department, limit=limit)
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return self._assemble(rows)
+
+    @classmethod
+    def _queue_events_sql(
+        cls, *, assignee: str | None, department: str | None, limit: int
+    ) -> tuple[str, list[Any]]:
+        """The statement `queue` runs (queued rows joined to their events), and its parameters."""
+        picked, params = cls._queue_sql(assignee=assignee, department=department, limit=limit)
         sql = (
             f"SELECT p.id, p.version, e.body::text FROM ({picked}) AS p "  # noqa: S608 - fixed SQL, values as parameters
             "JOIN events AS e ON e.ticket_id = p.id "
             "ORDER BY p.queue_due, p.queue_since, p.queue_rank, p.id, e.position"
         )
-        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
-        return self._assemble(rows)
+        return sql, params
 
     @staticmethod
     def _queue_sql(
@@ -1212,35 +1264,23 @@ class PostgresStore:
         """Remove delivered entries; unknown keys are ignored."""
         if not keys:
             return
-        # Lock in seq order: two dispatchers acknowledging overlapping entries
-        # (a lease ran out) then wait for each other instead of deadlocking.
         # Deleting twice is harmless, so a dropped connection is retried.
         self._run(
-            lambda conn: conn.execute(
-                "DELETE FROM outbox WHERE seq IN ("
-                "SELECT o.seq FROM outbox AS o "
-                "JOIN unnest(%s::text[], %s::integer[]) AS k(t, p) "
-                "ON o.ticket_id = k.t AND o.position = k.p ORDER BY o.seq FOR UPDATE OF o)",
-                ([k[0] for k in keys], [k[1] for k in keys]),
-            ),
+            lambda conn: conn.execute(_ACK_OUTBOX, ([k[0] for k in keys], [k[1] for k in keys])),
         )
 
     def outbox_pending(self) -> int:
         """Return the number of entries not yet acknowledged."""
-        return self._scalar("SELECT count(*) FROM outbox") or 0
+        return self._scalar(_OUTBOX_PENDING) or 0
 
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time (in UTC), or None."""
-        row = self._run(
-            lambda conn: conn.execute(
-                "SELECT due_at FROM tickets WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1"
-            ).fetchone(),
-        )
+        row = self._run(lambda conn: conn.execute(_NEXT_DUE_AT).fetchone())
         return None if row is None else row[0].astimezone(UTC)
 
     def count(self) -> int:
         """Return the number of stored tickets (tombstones included)."""
-        return self._scalar("SELECT count(*) FROM tickets") or 0
+        return self._scalar(_COUNT) or 0
 
     def _scalar(self, sql: str) -> int | None:
         row = self._run(lambda conn: conn.execute(sql).fetchone())

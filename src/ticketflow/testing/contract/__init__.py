@@ -46,12 +46,18 @@ The tests live in one private module per capability (basic storage, the
 requester index, the due index and claims, the work queue, ``reindex``, the
 outbox, durability, wake-ups, the state machine); `StoreContract` inherits them all.
 
+`AsyncStoreContract` is the same for an `AsyncTicketStore` (``ticketflow.AsyncHelpdesk``'s
+stores): storage, queries, due index and claims, outbox, agreement with the sync
+engine, and 500 coroutines writing to 20 tickets with `ConflictRetry`.
+
 This package imports pytest and Hypothesis (the ``test`` extra);
 ``ticketflow.testing`` loads it only when `StoreContract` is first used.
 """
 
 from __future__ import annotations
 
+from ._async import AsyncStoreContract as AsyncStoreContract
+from ._async import AsyncStoreFactory as AsyncStoreFactory
 from ._base import LEASE as LEASE
 from ._base import START as START
 from ._base import StoreFactory as StoreFactory
@@ -71,6 +77,8 @@ from ._wakeup import WakeupContract
 __all__ = [
     "LEASE",
     "START",
+    "AsyncStoreContract",
+    "AsyncStoreFactory",
     "StoreAgreementMachine",
     "StoreContract",
     "StoreFactory",
