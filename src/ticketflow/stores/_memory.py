@@ -21,6 +21,7 @@ from ._protocol import (
     requester_key,
 )
 from ._summary import SummaryQuery, SummaryRow, count_rows, select_page, summarize
+from ._text import SearchQuery, TextIndex, indexed_text
 
 __all__ = ["MemoryStore"]
 
@@ -43,6 +44,11 @@ class MemoryStore:
     them in order without popping, at a cost that follows ``limit``. A dict from
     requester e-mail key to ticket ids answers ``find(TicketQuery(requester=...))``
     without a scan.
+
+    Text is indexed as it is committed (`indexed_text`): a dict from external
+    message id to ticket ids (`MessageIdStore`) and a `TextIndex`, an inverted
+    index of words (`SearchStore`); a purge (a ``rewrite`` change) replaces
+    what they hold of the ticket.
     """
 
     __slots__ = (
@@ -50,6 +56,7 @@ class MemoryStore:
         "_due",
         "_heap",
         "_lock",
+        "_message_ids",
         "_outbox",
         "_qdirty",
         "_qheap",
@@ -59,6 +66,7 @@ class MemoryStore:
         "_queue",
         "_requesters",
         "_summaries",
+        "_text",
         "_tickets",
     )
 
@@ -88,7 +96,31 @@ class MemoryStore:
         # id -> (ticket, queue key, summary, requester key). The command path
         # never builds one.
         self._summaries: dict[str, tuple[Ticket, QueueKey | None, SummaryRow, str | None]] = {}
+        # The text indexes: external message id -> ticket ids; words -> postings.
+        self._message_ids: dict[str, set[str]] = {}
+        self._text = TextIndex()
         self._lock = threading.Lock()
+
+    def _index_text(self, current: Ticket | None, change: Change) -> None:
+        """Index the text ``change`` adds (all of it, replacing the old, on a rewrite)."""
+        ticket = change.ticket
+        tid = ticket.id
+        if change.rewrite and current is not None:
+            for message_id in indexed_text(current, 0).message_ids:
+                holders = self._message_ids.get(message_id)
+                if holders is not None:
+                    holders.discard(tid)
+                    if not holders:
+                        del self._message_ids[message_id]
+            self._text.remove(tid)
+            start = 0
+        else:
+            start = 0 if current is None else len(current.timeline)
+        added = indexed_text(ticket, start)
+        for message_id in added.message_ids:
+            self._message_ids.setdefault(message_id, set()).add(tid)
+        if added.rows:
+            self._text.add(tid, added.rows)
 
     def _index_requester(self, current: Ticket | None, ticket: Ticket) -> None:
         old = None if current is None else requester_key(current)
@@ -196,6 +228,7 @@ class MemoryStore:
                 current = tickets.get(change.ticket.id)
                 if current is None or change.rewrite:
                     self._index_requester(current, change.ticket)
+                self._index_text(current, change)
                 tickets[change.ticket.id] = change.ticket
                 self._index_due(change.ticket.id, change.due_at)
                 self._index_queue(change.ticket, change.queue)
@@ -213,6 +246,7 @@ class MemoryStore:
             self._refuse(change, actual)
         if current is None or rewrite:
             self._index_requester(current, ticket)
+        self._index_text(current, change)
         tickets[ticket.id] = ticket
         if due_at is not None or ticket.id in self._due:
             self._index_due(ticket.id, due_at)
@@ -424,6 +458,39 @@ class MemoryStore:
             rows = self._summary_rows()
         return count_rows(rows, by, query)
 
+    def search(self, query: SearchQuery) -> list[tuple[SummaryRow, float]]:
+        """Return the hits of ``query``, best first (`SearchStore`).
+
+        The inverted index finds the tickets holding every term; only those are
+        summarised and filtered.
+        """
+        with self._lock:
+            scores = self._text.scores(query.terms, public_only=query.public_only)
+            cache, queue, tickets = self._summaries, self._queue, self._tickets
+            hits: list[tuple[float, str, SummaryRow]] = []
+            for ticket_id, score in scores.items():
+                if not query.past(score, ticket_id):
+                    continue
+                ticket, key = tickets[ticket_id], queue.get(ticket_id)
+                entry = cache.get(ticket_id)
+                if entry is None or entry[0] is not ticket or entry[1] is not key:
+                    entry = (ticket, key, summarize(ticket, key), requester_key(ticket))
+                    cache[ticket_id] = entry
+                if query.filters.matches(entry[2], entry[3]):
+                    hits.append((score, ticket_id, entry[2]))
+        best = heapq.nsmallest(query.limit, hits, key=lambda h: (-h[0], h[1]))
+        return [(row, score) for score, _, row in best]
+
+    def tickets_by_message_id(self, message_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Return the tickets holding each stored message id, newest first (`MessageIdStore`)."""
+        out: dict[str, tuple[str, ...]] = {}
+        with self._lock:
+            for message_id in message_ids:
+                holders = self._message_ids.get(message_id)
+                if holders:
+                    out[message_id] = tuple(sorted(holders, reverse=True))
+        return out
+
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time, or None."""
         with self._lock:
@@ -445,6 +512,8 @@ class MemoryStore:
         self._outbox.clear()
         self._requesters.clear()
         self._summaries.clear()
+        self._message_ids.clear()
+        self._text.clear()
         self._queue.clear()
         self._qdirty.clear()
         self._qindexed.clear()
