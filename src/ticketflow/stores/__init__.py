@@ -6,7 +6,10 @@ pass the contract suite in `ticketflow.testing`, and register their URL scheme
 under the ``ticketflow.stores`` entry-point group. The built-in stores' helpers
 are theirs too: `check_version_step` (a malformed change), `new_positions` (the
 events a commit added), `queue_order` (the work queue's sort key) and
-`requester_key` (what the requester index holds for a ticket).
+`requester_key` (what the requester index holds for a ticket). Two optional
+capabilities index a ticket's text: `MessageIdStore` (stored message ids, for
+e-mail threading) and `SearchStore` (``Helpdesk.search``); both are fed by
+``ticketflow.stores._text.indexed_text`` in the commit's transaction.
 """
 
 from ._memory import MemoryStore as MemoryStore
@@ -23,15 +26,19 @@ from ._protocol import queue_order as queue_order
 from ._protocol import requester_key as requester_key
 from ._registry import open_store as open_store
 from ._sqlite import SQLiteStore as SQLiteStore
+from ._text import MessageIdStore as MessageIdStore
+from ._text import SearchStore as SearchStore
 
 __all__ = [
     "Change",
     "IndexUpdate",
     "MemoryStore",
+    "MessageIdStore",
     "OutboxEntry",
     "PostgresStore",
     "QueueKey",
     "SQLiteStore",
+    "SearchStore",
     "TicketQuery",
     "TicketStore",
     "check_version_step",
