@@ -1,4 +1,4 @@
-"""What a list shows of a ticket (`TicketSummary`), a page of them (`Page`), and a customer's page."""
+"""What a list shows of a ticket (`TicketSummary`), pages of them, and a customer's search page."""
 
 from __future__ import annotations
 

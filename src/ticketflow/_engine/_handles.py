@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 from .. import _validate
 from .._model import Actor, Event, Priority, Requester, Role, Ticket
-from .._validate import email_key
 from .._summary import CustomerPage
+from .._validate import email_key
 from .._views import CustomerView, customer_view
 from .._workflow import Category
 from ..commands import (

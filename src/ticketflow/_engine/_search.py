@@ -148,8 +148,7 @@ def search_hits(
     found = terms(text)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= SEARCH_MAX:
         raise InvalidInputError(
-            f"limit must be a whole number from 1 to {SEARCH_MAX}, "
-            f"got {_validate.describe(limit)}",
+            f"limit must be a whole number from 1 to {SEARCH_MAX}, got {_validate.describe(limit)}",
             field="limit",
         )
     filters_query, canonical = _list._query(desk, filters)

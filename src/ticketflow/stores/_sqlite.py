@@ -28,7 +28,6 @@ from ._protocol import (
     requester_key,
 )
 from ._sql import equal_filters
-from ._text import IndexedText, SearchQuery, indexed_text
 from ._summary import (
     NO_KEY,
     SummaryQuery,
@@ -37,6 +36,7 @@ from ._summary import (
     micros,
     summarize,
 )
+from ._text import IndexedText, SearchQuery, indexed_text
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
@@ -654,17 +654,21 @@ class SQLiteStore:
             for number in range(version, SCHEMA_VERSION):
                 for statement in _statements(_MIGRATIONS[number]):
                     conn.execute(statement)
-                if number == 2:
-                    self._fill_requester_keys(conn)
-                if number == 3:
-                    self._fill_summaries(conn)
-                if number in (4, 5):
-                    self._fill_text(conn, message_ids=number == 4, search=number == 5)
+                self._fill(conn, number)
             if version < 6:
                 _secure_search_deletes(conn)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _fill(self, conn: sqlite3.Connection, number: int) -> None:
+        """Fill in what migration ``number`` (to ``number + 1``) added, for the stored tickets."""
+        if number == 2:
+            self._fill_requester_keys(conn)
+        elif number == 3:
+            self._fill_summaries(conn)
+        elif number in (4, 5):
+            self._fill_text(conn, message_ids=number == 4, search=number == 5)
 
     def _fill_requester_keys(self, conn: sqlite3.Connection) -> None:
         """Index the requesters of the tickets stored before schema version 3.

@@ -44,6 +44,7 @@ __all__ = [
     "TextIndex",
     "TextRow",
     "indexed_text",
+    "unaccented",
     "words",
 ]
 
@@ -85,6 +86,23 @@ def _message(value: Message | Mapping[str, Any]) -> Message:
     return value if isinstance(value, Message) else Message.from_dict(value)
 
 
+def _created(
+    ticket: Ticket, extra: Mapping[str, Any], ids: dict[str, None], rows: list[TextRow]
+) -> None:
+    """The creation's text (subject, description, requester) and the description's id."""
+    requester = ticket.requester
+    head = " ".join(
+        part
+        for part in (ticket.subject, ticket.description, requester.name, requester.email)
+        if part
+    )
+    if head:
+        rows.append(TextRow(private=False, text=head))
+    external = extra.get("external_id")
+    if external:
+        ids[external] = None
+
+
 def indexed_text(ticket: Ticket, start: int) -> IndexedText:
     """Return what the events of ``ticket`` from timeline position ``start`` add to the indexes.
 
@@ -103,23 +121,12 @@ def indexed_text(ticket: Ticket, start: int) -> IndexedText:
         event = timeline[position]
         kind = event.kind
         if kind is EventKind.CREATED:
-            requester = ticket.requester
-            head = " ".join(
-                part
-                for part in (ticket.subject, ticket.description, requester.name, requester.email)
-                if part
-            )
-            if head:
-                rows.append(TextRow(False, head))
-            extra = getattr(event.data, "extra", EMPTY)
-            external = extra.get("external_id")
-            if external:
-                ids[external] = None
+            _created(ticket, getattr(event.data, "extra", EMPTY), ids, rows)
         elif kind in _MESSAGE_KINDS:
             data = event.data
             body = data.get("body", "")
             if body:
-                rows.append(TextRow(kind is EventKind.NOTE_ADDED, body))
+                rows.append(TextRow(private=kind is EventKind.NOTE_ADDED, text=body))
             external = data.get("external_id")
             if external:
                 ids[external] = None
@@ -127,16 +134,26 @@ def indexed_text(ticket: Ticket, start: int) -> IndexedText:
             for copied in event.data.get("messages", ()):
                 message = _message(copied)
                 if message.body:
-                    rows.append(TextRow(message.private, message.body))
+                    rows.append(TextRow(private=message.private, text=message.body))
                 if message.external_id:
                     ids[message.external_id] = None
     return IndexedText(tuple(ids), tuple(rows))
 
 
+def unaccented(text: str) -> str:
+    """Return ``text`` without diacritics ("café" -> "cafe"), compatibility-decomposed.
+
+    PostgreSQL's configurations keep accents (its ``unaccent`` is an extension):
+    the PostgreSQL store indexes and queries text through this, so that it
+    matches as SQLite's ``remove_diacritics`` and the in-memory index do.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _fold(text: str) -> str:
     """Case-folded, without diacritics (as SQLite's ``unicode61 remove_diacritics 2``)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unaccented(text.casefold())
 
 
 def words(text: str) -> list[str]:
@@ -322,9 +339,7 @@ class TextIndex:
             more = postings.get(token)
             if not more:
                 return {}
-            candidates = {
-                tid: rows & more[tid] for tid, rows in candidates.items() if tid in more
-            }
+            candidates = {tid: rows & more[tid] for tid, rows in candidates.items() if tid in more}
         idf = math.log(1 + len(self._rows) / len(first))
         out: dict[str, float] = {}
         width = len(tokens)
