@@ -233,14 +233,19 @@ def migrate(
                     (number + 1,),
                 )
         _check_shape(cur, schema, where)
-        cur.execute("SELECT config FROM search_settings")
-        row = cur.fetchone()
-        if row is not None and row[0] != search_config:
-            raise StoreError(
-                f"{where}: its search index was built with the text-search configuration "
-                f"{row[0]!r}, not {search_config!r}: open it with search_config={row[0]!r}"
-            )
+        _check_same_config(cur, where, search_config)
     conn.commit()
+
+
+def _check_same_config(cur: psycopg.Cursor[tuple[Any, ...]], where: str, config: str) -> None:
+    """Refuse to open a search index built with another text-search configuration."""
+    cur.execute("SELECT config FROM search_settings")
+    row = cur.fetchone()
+    if row is not None and row[0] != config:
+        raise StoreError(
+            f"{where}: its search index was built with the text-search configuration "
+            f"{row[0]!r}, not {config!r}: open it with search_config={row[0]!r}"
+        )
 
 
 def _fill(cur: psycopg.Cursor[tuple[Any, ...]], where: str, config: str, number: int) -> None:
