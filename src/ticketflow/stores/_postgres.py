@@ -42,7 +42,7 @@ from ._summary import (
     from_micros,
     summarize,
 )
-from ._text import SearchQuery, indexed_text, unaccented
+from ._text import SearchQuery, indexed_text, plain_words
 
 if TYPE_CHECKING:
     import psycopg
@@ -340,7 +340,7 @@ def _write(change: Change, *, outbox: bool, config: str) -> tuple[str, dict[str,
     if added.rows:
         params["config"] = config
         params["sprivate"] = [row.private for row in added.rows]
-        params["stext"] = [unaccented(row.text) for row in added.rows]
+        params["stext"] = [plain_words(row.text) for row in added.rows]
     sql = _write_sql(
         insert=expected == 0,
         rewrite=rewrite,
@@ -983,8 +983,8 @@ class PostgresStore:
                 f"JOIN search_docs AS d ON d.words @@ q.q{private} "
                 "WHERE numnode(q.q) > 0 GROUP BY d.ticket_id"
             )
-            params.extend((config, unaccented(term)))
-        params.extend(([unaccented(t) for t in query.terms], config))
+            params.extend((config, plain_words(term)))
+        params.extend(([plain_words(t) for t in query.terms], config))
         where, filters = _summary_filters(query.filters)
         params.extend(filters)
         if query.after is not None:

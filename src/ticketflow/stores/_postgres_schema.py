@@ -14,7 +14,7 @@ from ..exceptions import StoreError
 from ._codec import decode_ticket
 from ._protocol import QueueKey
 from ._summary import encode_summary, summarize
-from ._text import indexed_text, unaccented
+from ._text import indexed_text, plain_words
 
 if TYPE_CHECKING:
     import psycopg
@@ -315,7 +315,7 @@ def _fill_text(
             cur.executemany(
                 "INSERT INTO search_docs (ticket_id, private, words) "
                 "VALUES (%s, %s, to_tsvector(%s::regconfig, %s))",
-                [(tid, private, config, unaccented(text)) for tid, private, text in rows],
+                [(tid, private, config, plain_words(text)) for tid, private, text in rows],
             )
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "TextIndex",
     "TextRow",
     "indexed_text",
+    "plain_words",
     "unaccented",
     "words",
 ]
@@ -149,6 +150,23 @@ def unaccented(text: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_NOT_WORD: Final = re.compile(r"[\W_]+")
+
+
+def plain_words(text: str) -> str:
+    """Return ``text`` as its words separated by spaces, accents removed, case kept.
+
+    The PostgreSQL store indexes and queries text through this, so that its
+    parser sees the words the other backends see: without it, it would keep
+    ``ann@example.com`` or ``printer-smokes`` as single tokens.
+
+    Examples:
+        >>> plain_words("Ann@Example.com: café_printer-smokes!")
+        'Ann Example com cafe printer smokes '
+    """
+    return _NOT_WORD.sub(" ", unaccented(text))
 
 
 def _fold(text: str) -> str:
