@@ -214,7 +214,7 @@ class SearchContract(ContractBase):
     def test_bad_limits_are_refused(
         self, searched: tuple[Helpdesk, list[str]], limit: object
     ) -> None:
-        """A limit that is not a whole number from 1 to 1,000: `InvalidInputError(field="limit")`."""
+        """A limit that is not a whole number from 1 to 1,000: `InvalidInputError` on ``limit``."""
         desk, _ = searched
         with pytest.raises(InvalidInputError) as info:
             desk.search("printer", limit=limit)  # type: ignore[arg-type]
@@ -223,7 +223,7 @@ class SearchContract(ContractBase):
     def test_a_foreign_or_broken_cursor_is_refused(
         self, searched: tuple[Helpdesk, list[str]]
     ) -> None:
-        """A cursor of another search, of a list, or garbage: `InvalidInputError(field="cursor")`."""
+        """A cursor of another search, of a list, or garbage: `InvalidInputError` on ``cursor``."""
         desk, _ = searched
         cursor = desk.search("printer", limit=1).next_cursor
         listed = desk.list(limit=1).next_cursor
