@@ -33,6 +33,7 @@ from typing import Any, Final, NamedTuple, Protocol, final, runtime_checkable
 import attrs
 
 from .._model import EMPTY, EventKind, Message, Ticket
+from .._scrub import ERASED_REQUESTER
 from ._summary import SummaryQuery, SummaryRow
 
 __all__ = [
@@ -90,8 +91,14 @@ def _message(value: Message | Mapping[str, Any]) -> Message:
 def _created(
     ticket: Ticket, extra: Mapping[str, Any], ids: dict[str, None], rows: list[TextRow]
 ) -> None:
-    """The creation's text (subject, description, requester) and the description's id."""
+    """The creation's text (subject, description, requester) and the description's id.
+
+    A purged ticket's creation (its requester erased) adds nothing: searching
+    ``erased`` finds no tombstones.
+    """
     requester = ticket.requester
+    if requester == ERASED_REQUESTER:  # purged: nothing of it is anyone's words
+        return
     head = " ".join(
         part
         for part in (ticket.subject, ticket.description, requester.name, requester.email)

@@ -211,7 +211,7 @@ class SearchContract(ContractBase):
         assert found <= _ids(desk, "printer") | _ids(desk, "fire")
 
     @pytest.mark.parametrize("limit", [0, -1, 1001, 10**20, True, 1.5, "5", None])
-    def test_bad_limits_are_refused(
+    def test_bad_search_limits_are_refused(
         self, searched: tuple[Helpdesk, list[str]], limit: object
     ) -> None:
         """A limit that is not a whole number from 1 to 1,000: `InvalidInputError` on ``limit``."""
@@ -220,7 +220,7 @@ class SearchContract(ContractBase):
             desk.search("printer", limit=limit)  # type: ignore[arg-type]
         assert "limit" == info.value.field
 
-    def test_a_foreign_or_broken_cursor_is_refused(
+    def test_a_foreign_or_broken_search_cursor_is_refused(
         self, searched: tuple[Helpdesk, list[str]]
     ) -> None:
         """A cursor of another search, of a list, or garbage: `InvalidInputError` on ``cursor``."""
