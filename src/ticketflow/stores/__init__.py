@@ -8,8 +8,10 @@ are theirs too: `check_version_step` (a malformed change), `new_positions` (the
 events a commit added), `queue_order` (the work queue's sort key) and
 `requester_key` (what the requester index holds for a ticket). Two optional
 capabilities index a ticket's text: `MessageIdStore` (stored message ids, for
-e-mail threading) and `SearchStore` (``Helpdesk.search``); both are fed by
-``ticketflow.stores._text.indexed_text`` in the commit's transaction.
+e-mail threading) and `SearchStore` (``Helpdesk.search``, answering a
+`SearchQuery`); both are fed by `indexed_text` (`IndexedText`: message ids and
+`TextRow` values) in the commit's transaction, and `TextIndex` is an
+in-memory inverted index a backend may use.
 """
 
 from ._memory import MemoryStore as MemoryStore
@@ -26,22 +28,32 @@ from ._protocol import queue_order as queue_order
 from ._protocol import requester_key as requester_key
 from ._registry import open_store as open_store
 from ._sqlite import SQLiteStore as SQLiteStore
+from ._text import IndexedText as IndexedText
 from ._text import MessageIdStore as MessageIdStore
+from ._text import SearchQuery as SearchQuery
 from ._text import SearchStore as SearchStore
+from ._text import TextIndex as TextIndex
+from ._text import TextRow as TextRow
+from ._text import indexed_text as indexed_text
 
 __all__ = [
     "Change",
     "IndexUpdate",
+    "IndexedText",
     "MemoryStore",
     "MessageIdStore",
     "OutboxEntry",
     "PostgresStore",
     "QueueKey",
     "SQLiteStore",
+    "SearchQuery",
     "SearchStore",
+    "TextIndex",
+    "TextRow",
     "TicketQuery",
     "TicketStore",
     "check_version_step",
+    "indexed_text",
     "new_positions",
     "open_store",
     "queue_order",

@@ -423,6 +423,10 @@ class PostgresStore:
     for ``find`` by requester. Schema version 2 added the work queue: tickets
     stored before it are not queued until their next commit or `reindex`.
     Schema version 3 added the requester index, filled in by the migration.
+    Schema version 5 added the message-id index (`MessageIdStore`), version 6
+    search (`SearchStore`: ``tsvector`` rows with a GIN index, in
+    ``search_config``); both are written by the commit's one statement and
+    filled in for stored tickets by the migration.
 
     Args:
         conninfo: A libpq connection string or URL, e.g.

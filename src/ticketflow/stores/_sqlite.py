@@ -446,6 +446,12 @@ class SQLiteStore:
     transaction). Schema version 2 added the work queue: tickets stored before
     it are not queued until their next commit or `reindex`. Schema version 3
     added the requester index, filled in for the stored tickets by the migration.
+    Schema version 5 added the message-id index (`MessageIdStore`) and version 6
+    search (`SearchStore`: the text rows of `indexed_text` in ``search_docs``,
+    an external-content FTS5 table over them kept by triggers), both written in
+    the commit's transaction and filled in for stored tickets by the migration.
+    A purge deletes the ticket's rows and merges the FTS5 index (or, on SQLite
+    3.42+, uses FTS5's ``secure-delete``), so its words leave the file.
 
     Args:
         path: The database file, or ``":memory:"`` for a private in-memory database.
