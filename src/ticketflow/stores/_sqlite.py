@@ -367,22 +367,34 @@ def _index_text(
         )
 
 
-def _unindex_text(conn: sqlite3.Connection, tid: str) -> None:
+def _unindex_text(conn: sqlite3.Connection, tid: str) -> bool:
     """Remove everything indexed of a ticket (a rewrite: the purge's scrub), leaving no trace.
 
     ``secure_delete`` zeroes the deleted rows of message_ids and search_docs.
     The FTS5 index keeps a deleted row's words in its older segments until they
     are merged: with FTS5's ``secure-delete`` option (SQLite 3.42+) they are
-    removed in place; without it the index is merged whole ('optimize', a cost
-    that grows with the index) so that the old segments, and the words in them,
-    are deleted (and zeroed).
+    removed in place; without it the caller merges the index whole, once per
+    commit (`_merge_search_index`).
+
+    Returns:
+        Whether the index must be merged before the commit ends.
     """
     conn.execute("DELETE FROM message_ids WHERE ticket_id = ?", (tid,))
-    if conn.execute("SELECT 1 FROM search_docs WHERE ticket_id = ? LIMIT 1", (tid,)).fetchone():
-        _secure_search_deletes(conn)
-        conn.execute("DELETE FROM search_docs WHERE ticket_id = ?", (tid,))
-        if not _FTS_SECURE_DELETE:
-            conn.execute("INSERT INTO search_index (search_index) VALUES ('optimize')")
+    if not conn.execute("SELECT 1 FROM search_docs WHERE ticket_id = ? LIMIT 1", (tid,)).fetchone():
+        return False
+    _secure_search_deletes(conn)
+    conn.execute("DELETE FROM search_docs WHERE ticket_id = ?", (tid,))
+    return not _FTS_SECURE_DELETE
+
+
+def _merge_search_index(conn: sqlite3.Connection) -> None:
+    """Merge the FTS5 index into one segment ('optimize'), deleting (and zeroing) the old ones.
+
+    The words of deleted rows stay in the segments written before the delete
+    until those are merged; this merges them all, at a cost that grows with
+    the index (once per commit holding a purge, on SQLite before 3.42).
+    """
+    conn.execute("INSERT INTO search_index (search_index) VALUES ('optimize')")
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -839,8 +851,11 @@ class SQLiteStore:
             StoreError: a change is malformed, or the database failed; nothing was written.
         """
         with self._write() as conn:
+            merge = False
             for change in changes:
-                self._write_change(conn, change)
+                merge |= self._write_change(conn, change)
+            if merge:
+                _merge_search_index(conn)
         for change in changes:  # only once the transaction is committed
             self._cache.remember(change.ticket)
         if any(change.rewrite for change in changes):
@@ -869,7 +884,8 @@ class SQLiteStore:
             busy, _log, _copied = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return not busy
 
-    def _write_change(self, conn: sqlite3.Connection, change: Change) -> None:
+    def _write_change(self, conn: sqlite3.Connection, change: Change) -> bool:
+        """Write one change; return whether the search index must be merged (a purge)."""
         ticket, expected, rewrite, due_at, outbox, queued = change
         tid = ticket.id
         check_version_step(change)
@@ -941,11 +957,10 @@ class SQLiteStore:
                 [(tid, i, timeline[i].kind.value) for i in outbox],
             )
         added = indexed_text(ticket, start)
-        if rewrite:
-            _unindex_text(conn, tid)
+        merge = _unindex_text(conn, tid) if rewrite else False
+        if added.rows or added.message_ids:
             _index_text(conn, tid, added, message_ids=True, search=True)
-        elif added.rows or added.message_ids:
-            _index_text(conn, tid, added, message_ids=True, search=True)
+        return merge
 
     def _update_row(
         self,
