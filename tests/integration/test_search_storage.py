@@ -212,3 +212,33 @@ def test_a_store_without_the_capabilities_still_threads_and_searches() -> None:
     assert () == desk.for_customer(PERSON).search("qxnoteword").items
     desk.purge(theirs, by=DPO)
     assert () == desk.search("qxnoteword").items
+
+
+def test_imported_tickets_are_searchable(tmp_path: Path) -> None:
+    """``import_tickets`` commits through the store: imported text is indexed like any other."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from ticketflow.importing import ImportEvent, ImportRecord  # noqa: PLC0415
+
+    store = SQLiteStore(tmp_path / "import.db")
+    desk = Helpdesk(store=store, clock=FakeClock(START))
+    past = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
+    record = ImportRecord(
+        external_id="OLD-1",
+        events=[
+            ImportEvent(
+                kind="created",
+                at=past,
+                data={"subject": "Legacy wombat", "requester": {"name": "Ann", "email": "a@x.org"}},
+                message="Imported description",
+            ),
+            ImportEvent(
+                kind="note_added", at=past + timedelta(hours=1), actor="bob", message="numbat"
+            ),
+        ],
+    )
+    desk.import_tickets([record])
+    assert ["OLD-1"] == [s.id for s in desk.search("wombat").items]
+    assert ["OLD-1"] == [s.id for s in desk.search("numbat").items]
+    assert () == desk.for_customer("a@x.org").search("numbat").items
+    store.close()
