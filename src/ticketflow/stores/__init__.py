@@ -6,12 +6,14 @@ pass the contract suite in `ticketflow.testing`, and register their URL scheme
 under the ``ticketflow.stores`` entry-point group. The built-in stores' helpers
 are theirs too: `check_version_step` (a malformed change), `new_positions` (the
 events a commit added), `queue_order` (the work queue's sort key) and
-`requester_key` (what the requester index holds for a ticket). Two optional
-capabilities index a ticket's text: `MessageIdStore` (stored message ids, for
-e-mail threading) and `SearchStore` (``Helpdesk.search``, answering a
-`SearchQuery`); both are fed by `indexed_text` (`IndexedText`: message ids and
-`TextRow` values) in the commit's transaction, and `TextIndex` is an
-in-memory inverted index a backend may use.
+`requester_key` (what the requester index holds for a ticket). `WakeupStore` is
+an optional capability: a store that wakes a waiting worker when a commit brings
+work nearer (PostgreSQL with ``LISTEN``/``NOTIFY``, the memory store in-process).
+Two more optional capabilities index a ticket's text: `MessageIdStore` (stored
+message ids, for e-mail threading) and `SearchStore` (``Helpdesk.search``,
+answering a `SearchQuery`); both are fed by `indexed_text` (`IndexedText`:
+message ids and `TextRow` values) in the commit's transaction, and `TextIndex`
+is an in-memory inverted index a backend may use.
 """
 
 from ._memory import MemoryStore as MemoryStore
@@ -35,6 +37,7 @@ from ._text import SearchStore as SearchStore
 from ._text import TextIndex as TextIndex
 from ._text import TextRow as TextRow
 from ._text import indexed_text as indexed_text
+from ._wakeup import WakeupStore as WakeupStore
 
 __all__ = [
     "Change",
@@ -52,6 +55,7 @@ __all__ = [
     "TextRow",
     "TicketQuery",
     "TicketStore",
+    "WakeupStore",
     "check_version_step",
     "indexed_text",
     "new_positions",
