@@ -35,6 +35,7 @@ from ._model import Role as Role
 from ._model import Ticket as Ticket
 from ._retry import ConflictRetry as ConflictRetry
 from ._retry import retry_on_conflict as retry_on_conflict
+from ._summary import CustomerPage as CustomerPage
 from ._summary import Page as Page
 from ._summary import TicketSummary as TicketSummary
 from ._views import CustomerView as CustomerView
@@ -89,6 +90,7 @@ __all__ = [
     "ConflictRetry",
     "CreatedData",
     "CustomerHandle",
+    "CustomerPage",
     "CustomerView",
     "ErasureResult",
     "Event",

@@ -84,7 +84,7 @@ from ..rules import Due, Rule, RuleSet
 from ..sla import SlaPolicies, SlaPolicy, SlaState
 from ..stores import Change, MemoryStore, QueueKey, TicketStore
 from ..workflows import liveagent
-from . import _delivery, _erase, _import, _list, _queries, _simulate, _sweeps
+from . import _delivery, _erase, _import, _list, _queries, _search, _simulate, _sweeps
 from ._access import Scope, is_customer_of, is_requester, same_person
 from ._delivery import EVENT_KINDS as _EVENT_KINDS
 from ._delivery import publishing as _publishing
@@ -1705,6 +1705,80 @@ class Helpdesk:
                     "updated_before": updated_before,
                 },
             ),
+        )
+
+    def search(
+        self,
+        text: str,
+        *,
+        status: str | Iterable[str] | None = None,
+        category: Category | str | Iterable[Category | str] | None = None,
+        assignee: str | None = None,
+        department: str | None = None,
+        priority: Priority | str | None = None,
+        tag: str | None = None,
+        requester: str | None = None,
+        channel: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Return a page of the tickets whose text matches ``text``, best match first.
+
+        Searches the subject, the description, the requester's name and e-mail
+        address and every message, private notes included (an agent's search;
+        `CustomerHandle.search` sees public text only). ``text`` is split at
+        white space into terms, each matched as a phrase of its words, case and
+        accents aside; a ticket matches when it holds every term. Nothing in
+        ``text`` is query syntax. Hits are ranked by the store (BM25 on SQLite,
+        ``ts_rank`` on PostgreSQL, tf-idf in memory), ties by id; the built-in
+        stores keep a search index written in the commit's transaction.
+
+        Args:
+            text: What to look for (1 to 16 terms, at most 1,000 characters).
+            status: As `list`, and every other filter likewise.
+            category: As `list`.
+            assignee: As `list`.
+            department: As `list`.
+            priority: As `list`.
+            tag: As `list`.
+            requester: As `list`.
+            channel: As `list`.
+            created_after: As `list`.
+            created_before: As `list`.
+            updated_after: As `list`.
+            updated_before: As `list`.
+            limit: At most this many summaries (1 to 1,000).
+            cursor: The ``next_cursor`` of the previous page of the same search.
+
+        Raises:
+            InvalidInputError: ``text`` is not text, holds no word, or too many
+                terms; a bad filter (as `list`), a limit out of range, or a
+                cursor that is malformed or was made for another search
+                (``field`` names which).
+        """
+        return _search.search_page(
+            self,
+            text,
+            limit=limit,
+            cursor=cursor,
+            filters={
+                "status": status,
+                "category": category,
+                "assignee": assignee,
+                "department": department,
+                "priority": priority,
+                "tag": tag,
+                "requester": requester,
+                "channel": channel,
+                "created_after": created_after,
+                "created_before": created_before,
+                "updated_after": updated_after,
+                "updated_before": updated_before,
+            },
         )
 
     def counts(

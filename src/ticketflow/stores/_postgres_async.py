@@ -39,8 +39,11 @@ from ._postgres import (
     _Rows,
     _summary_row,
     _write,
+    notify_many_params,
+    search_config_name,
     store_errors,
 )
+from ._postgres_listen import NOTIFY_MANY
 from ._postgres_schema import migrate
 from ._protocol import (
     Change,
@@ -87,15 +90,19 @@ class AsyncPostgresStore(_Rows):
         max_size: The most connections the pool opens.
         timeout: Seconds to wait for a connection before `StoreUnavailable`.
         cache_size: Tickets kept decoded (see `PostgresStore`).
+        search_config: The text-search configuration of the search index (see
+            `PostgresStore`); the commits keep the index, as the sync store's do.
 
     Raises:
         StoreUnavailable: psycopg is not installed.
-        StoreError: the conninfo is malformed, or the sizes are invalid.
+        StoreError: the conninfo is malformed, the sizes are invalid, or
+            ``search_config`` is not a configuration name.
     """
 
     __slots__ = (
         "_cache",
         "_closed",
+        "_config",
         "_conninfo",
         "_extra",
         "_lock",
@@ -113,7 +120,9 @@ class AsyncPostgresStore(_Rows):
         max_size: int = 10,
         timeout: float = 10.0,
         cache_size: int = 4096,
+        search_config: str = "simple",
     ) -> None:
+        self._config = search_config_name(search_config)
         try:
             import psycopg  # noqa: PLC0415 - the postgres extra is optional
             from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
@@ -193,7 +202,7 @@ class AsyncPostgresStore(_Rows):
         import psycopg  # noqa: PLC0415 - loaded by __init__ already
 
         with psycopg.connect(self._conninfo, **self._extra) as conn:
-            migrate(conn, self._where)
+            migrate(conn, self._where, self._config)
 
     async def _run(self, work: _Work[_T]) -> _T:
         """Run ``work`` on a pooled connection, psycopg's errors mapped to `StoreError`."""
@@ -249,7 +258,7 @@ class AsyncPostgresStore(_Rows):
             self._cache.remember(change.ticket)
 
     async def _commit_one(self, conn: _Connection, change: Change) -> None:
-        cur = await conn.execute(*_write(change, outbox=True))
+        cur = await conn.execute(*_write(change, outbox=True, config=self._config))
         row = await cur.fetchone()
         if row is None or row[0] != 1:
             await self._conflict(conn, change)
@@ -257,9 +266,12 @@ class AsyncPostgresStore(_Rows):
     async def _commit_many(self, conn: _Connection, changes: Sequence[Change]) -> None:
         ordered = sorted(changes, key=lambda c: c.ticket.id)
         async with conn.transaction():
+            notify = notify_many_params(changes)
+            if notify is not None:  # first: it compares with the rows before the writes
+                await conn.execute(NOTIFY_MANY, notify)
             stale = []
             for change in ordered:
-                cur = await conn.execute(*_write(change, outbox=False))
+                cur = await conn.execute(*_write(change, outbox=False, config=self._config))
                 row = await cur.fetchone()
                 if row is None or row[0] != 1:
                     stale.append(change)

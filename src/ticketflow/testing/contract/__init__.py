@@ -34,7 +34,10 @@ commits, `find` by every `TicketQuery` field, the requester index
 reopens), lists and counts (``Helpdesk.list`` and ``Helpdesk.counts``
 through the store's `SummaryStore` capability, or the engine's fallback for a
 store without it: every sort and filter against a `MemoryStore`, paging by
-cursor, and its stability under writes between pages), the due index, claims and their
+cursor, and its stability under writes between pages), search (``Helpdesk.search``
+through `SearchStore` or the engine's fallback: matching, filters, pages,
+customers' public-only searches, purges, refused input), the message-id index
+(`MessageIdStore`, skipped without it), the due index, claims and their
 lease, the outbox, the work queue (`TicketStore.queue`: its order, filters and
 limit) and `TicketStore.reindex`, ``count``, durability across a reopen, the
 optional `WakeupStore` capability (skipped for a store without it), and, last, a
@@ -71,6 +74,7 @@ from ._outbox import OutboxContract
 from ._queue import QueueContract
 from ._reindex import ReindexContract
 from ._requester import RequesterContract
+from ._search import MessageIdContract, SearchContract
 from ._storage import StorageContract
 from ._wakeup import WakeupContract
 
@@ -89,11 +93,13 @@ __all__ = [
 # One base class per capability, each in its own module. pytest runs inherited tests
 # base classes first (reverse MRO), so they are listed from the last to run to the first:
 # basic storage, the requester index, due index and claims, queue, reindex, outbox,
-# lists and counts, durability, wake-ups, state machine.
+# lists and counts, message ids, search, durability, wake-ups, state machine.
 class StoreContract(
     AgreementContract,
     WakeupContract,
     DurabilityContract,
+    SearchContract,
+    MessageIdContract,
     ListContract,
     OutboxContract,
     ReindexContract,
