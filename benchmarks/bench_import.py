@@ -130,6 +130,9 @@ class _Forgetful(MemoryStore):
     def commit(self, changes: Any) -> None:
         pass
 
+    def insert_new(self, changes: Any) -> list[str]:
+        return []
+
 
 def _peak(config: HelpdeskConfig, count: int) -> int:
     desk = Helpdesk(

@@ -400,6 +400,9 @@ def test_memory_stays_flat_apart_from_the_stored_tickets() -> None:
         def commit(self, changes):  # type: ignore[no-untyped-def, override]
             pass
 
+        def insert_new(self, changes):  # type: ignore[no-untyped-def, override]
+            return []
+
     def peak(count: int) -> int:
         desk = _desk(store=Forgetful())
         tracemalloc.start()

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, final
 
 from .. import _validate
-from .._apply import apply_event
+from .._apply import apply_event, apply_in_place
 from .._model import (
     EMPTY,
     SYSTEM_ACTOR,
@@ -158,7 +158,15 @@ class _Importer:
         self.now = now
         self.now_iso = now.isoformat()
         self.actors: dict[tuple[str, Role], Actor] = {}
+        self.requesters: dict[object, Requester] = {}
         self.refused: list[Refusal] = []
+        # A ticket under construction is held by nobody else until its record is
+        # built, so its events are folded into it in place. Not when breaches are
+        # marked: the SLA's plan memo knows tickets by identity, and settling
+        # between events asks it about the ticket being built.
+        self.fold: Callable[[Ticket, Event], Ticket] = (
+            apply_event if self.mark else apply_in_place
+        )
 
     # --- one record -----------------------------------------------------------------
 
@@ -285,14 +293,15 @@ class _Importer:
             if requester is None:
                 requester = self.requester
             elif isinstance(requester, Mapping):
-                requester = Requester.from_dict(requester)
+                requester = self._requester(requester)
             elif not isinstance(requester, Requester):
                 raise InvalidInputError(  # noqa: TRY301 - converted below with the others
                     f"requester must be a mapping, got {type(requester).__name__}",
                     field="requester",
                 )
             fields = data.get("custom_fields") or EMPTY
-            check_json(dict(fields), "custom_fields")
+            if not _plain_text_map(fields):
+                check_json(dict(fields), "custom_fields")
             tags = _validate.tags(data.get("tags") or (), "tags")
             created = CreatedData(
                 id=self.prefix + ext,
@@ -313,16 +322,21 @@ class _Importer:
         actor = self._actor(
             first, Role.AGENT if first.actor is not None else Role.CUSTOMER, requester
         )
-        event = Event(
-            kind=EventKind.CREATED,
-            at=at,
-            actor=actor,
-            status_before=status,
-            status_after=status,
-            data=created,
-            version=1,
-        )
-        return Ticket.rebuild((event,))
+        return Ticket.rebuild((_trusted_event(EventKind.CREATED, at, actor, status, status, created, 1),))
+
+    def _requester(self, data: Mapping[str, Any]) -> Requester:
+        """The requester of a creation's mapping, built once per distinct mapping."""
+        try:
+            key: object = frozenset(data.items())
+        except TypeError:  # nested contacts: not hashable, built each time
+            return Requester.from_dict(data)
+        found = self.requesters.get(key)
+        if found is None:
+            found = Requester.from_dict(data)
+            if len(self.requesters) >= _ACTORS_LIMIT:
+                self.requesters.clear()
+            self.requesters[key] = found
+        return found
 
     def _requester_actor(self, requester: Requester) -> Actor:
         return Actor(requester.email or requester.name, Role.CUSTOMER)
@@ -336,8 +350,6 @@ class _Importer:
         if kind == "created":
             raise _Whole("only the first event of a record may be 'created'", "kind")
         at = self._at(ev, ticket.timeline[-1].at)
-        if self.mark:
-            ticket = self._settle(ticket, at, final=False)
         status = ticket.status
         customer = kind in _CUSTOMER_KINDS
         if ev.actor is None and ev.role is None:
@@ -347,23 +359,30 @@ class _Importer:
         main = EMPTY if kind in _FIELD_KINDS else self._payload(ev, kind)
         if status in self.locked:
             raise _Whole(f"the ticket is locked in status {status!r}", "status")
-        # The fields the event carries come first, as a help desk records an
-        # assignment before the move: a refused move leaves them standing.
+        # Everything that refuses the whole event is checked before anything is
+        # recorded (the ticket may be folded in place: nothing can be taken back).
+        changed: dict[str, Any] | None = None
         if ev.assignee is not None or ev.department is not None:
-            changed: dict[str, Any] = {}
+            changed = {}
             if ev.assignee is not None and ev.assignee != ticket.assignee:
                 changed["assignee"] = _text(ev.assignee, "assignee")
             if ev.department is not None and ev.department != ticket.department:
                 changed["department"] = _text(ev.department, "department")
-            if changed:
-                ticket = _emit(ticket, _ASSIGNED, at, actor, status, changed)
+        priority = None
         if ev.priority is not None:
             priority = _PRIORITIES.get(ev.priority) if isinstance(ev.priority, str) else None
             if priority is None:
                 raise _Whole(f"unknown priority {ev.priority!r}", "priority")
-            if priority is not ticket.priority:
-                data = {"priority": priority.label}
-                ticket = _emit(ticket, _PRIORITY_CHANGED, at, actor, status, data)
+        fold = self.fold
+        if self.mark:
+            ticket = self._settle(ticket, at, final=False)
+        # The fields the event carries come first, as a help desk records an
+        # assignment before the move: a refused move leaves them standing.
+        if changed:
+            ticket = _emit(ticket, _ASSIGNED, at, actor, status, changed, fold)
+        if priority is not None and priority is not ticket.priority:
+            data = {"priority": priority.label}
+            ticket = _emit(ticket, _PRIORITY_CHANGED, at, actor, status, data, fold)
         try:
             return self._main(ticket, ev, kind, main, at, actor)
         except _Part as exc:
@@ -386,7 +405,7 @@ class _Importer:
             if recorded is None:
                 graph.check_move(status, target)  # raises, saying why
             event_kind, data = recorded  # type: ignore[misc]
-            return _emit(ticket, event_kind, at, actor, target, data)
+            return _emit(ticket, event_kind, at, actor, target, data, self.fold)
         if kind in _MESSAGE_KINDS:
             if target is None:
                 target = status
@@ -398,7 +417,7 @@ class _Importer:
                     target = graph.dest_of(status, _MESSAGE_KINDS[kind]) or status
             elif target != status:
                 graph.check_move(status, target)
-            return _emit(ticket, EventKind(kind), at, actor, target, main)
+            return _emit(ticket, kind, at, actor, target, main, self.fold)
         if kind in _STATUS_KINDS:
             command = _STATUS_KINDS[kind]
             if target is None:
@@ -414,7 +433,7 @@ class _Importer:
             if kind == "transitioned":
                 trigger = graph.moves.get((status, target))
                 main = {"trigger": trigger} if trigger is not None else EMPTY
-            return _emit(ticket, EventKind(kind), at, actor, target, main)
+            return _emit(ticket, kind, at, actor, target, main, self.fold)
         # Tags and fields: they never move the status.
         if target is not None and target != status:
             raise _Part(f"a {kind!r} event does not change the status", "status")
@@ -429,7 +448,7 @@ class _Importer:
             if not change:
                 return ticket
             main = {"tags": sorted(change)}
-        return _emit(ticket, EventKind(kind), at, actor, status, main)
+        return _emit(ticket, kind, at, actor, status, main, self.fold)
 
     def _payload(self, ev: ImportEvent, kind: str) -> Any:  # noqa: C901, PLR0911, PLR0912 - one branch per kind
         """The checked data of the event's own kind (refused whole when wrong)."""
@@ -530,14 +549,25 @@ class _Importer:
 
 def _emit(
     ticket: Ticket,
-    kind: EventKind,
+    kind: EventKind | str,
     at: datetime,
     actor: Actor,
     dest: str,
     data: Mapping[str, Any],
+    fold: Callable[[Ticket, Event], Ticket] = apply_event,
 ) -> Ticket:
-    event = _trusted_event(kind, at, actor, ticket.status, dest, data, 1)
-    return apply_event(ticket, event)
+    return fold(ticket, _trusted_event(kind, at, actor, ticket.status, dest, data, 1))
+
+
+def _plain_text_map(fields: Mapping[str, Any]) -> bool:
+    """Whether ``fields`` maps ASCII text to ASCII text without NUL (storable JSON as is)."""
+    if type(fields) is not dict:
+        return False
+    for key, value in fields.items():
+        if type(key) is not str or type(value) is not str:
+            return False
+    joined = "".join(fields) + "".join(fields.values())
+    return joined.isascii() and "\x00" not in joined
 
 
 def _text(value: object, field: str, *, allow_empty: bool = True) -> str:
@@ -597,7 +627,25 @@ def import_tickets(  # noqa: C901 - the batch loop and its conflict fallback, ke
     pending: list[tuple[Change | None, list[Refusal], int]] = []
     ids: set[str] = set()
 
+    # A store with a bulk path (the built-in ones) writes the new tickets of a
+    # batch and skips the existing ones in one call; any other store gets
+    # `commit`, and a conflict is resolved by reading which tickets exist.
+    insert_new: Callable[[list[Change]], list[str]] | None = getattr(
+        desk._store, "insert_new", None
+    )
+
     def flush() -> None:
+        if insert_new is not None and pending:
+            skipped = set(insert_new([item[0] for item in pending if item[0] is not None]))
+            if skipped:
+                kept = [
+                    item for item in pending if item[0] is None or item[0].ticket.id not in skipped
+                ]
+                counts[3] += len(pending) - len(kept)
+                pending[:] = kept
+            ids.clear()
+            if pending:
+                report()
         while pending:
             try:
                 desk._store.commit([item[0] for item in pending if item[0] is not None])
@@ -614,16 +662,19 @@ def import_tickets(  # noqa: C901 - the batch loop and its conflict fallback, ke
                 counts[3] += len(pending) - len(kept)
                 pending[:] = kept
                 continue
-            for change, refusals, read in pending:
-                refused.extend(refusals)
-                if change is not None:
-                    counts[0] += 1
-                    counts[1] += read
-                    counts[2] += len(change.ticket.timeline)
-            pending.clear()
-            ids.clear()
-            if progress is not None:
-                progress(counts[0], counts[1])
+            report()
+
+    def report() -> None:
+        for change, refusals, read in pending:
+            refused.extend(refusals)
+            if change is not None:
+                counts[0] += 1
+                counts[1] += read
+                counts[2] += len(change.ticket.timeline)
+        pending.clear()
+        ids.clear()
+        if progress is not None:
+            progress(counts[0], counts[1])
 
     try:
         for record in records_of(records):

@@ -16,13 +16,14 @@ from .. import _validate
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
-from ._codec import decode_ticket, dump_event
+from ._codec import decode_ticket, dump_event, dump_events
 from ._protocol import (
     Change,
     IndexUpdate,
     OutboxEntry,
     QueueKey,
     TicketQuery,
+    check_creation,
     check_version_step,
     new_positions,
     requester_key,
@@ -836,6 +837,93 @@ class SQLiteStore:
                 "INSERT INTO outbox (ticket_id, position, kind) VALUES (?, ?, ?)",
                 [(tid, i, timeline[i].kind.value) for i in outbox],
             )
+
+    def insert_new(self, changes: Sequence[Change]) -> list[str]:
+        """Write the changes whose tickets are not stored yet, in one transaction; skip the others.
+
+        For bulk loads (`Helpdesk.import_tickets`): each change creates its
+        ticket (expected version 0, version 1). A ticket that exists already
+        (or repeats an earlier change of ``changes``) is left as it is and its
+        id returned, where `commit` would refuse the whole batch. One query per
+        500 ids finds the existing ones; then one ``executemany`` per table
+        writes the same rows `commit` would (ticket row with its summary,
+        requester and queue columns, events, tags, outbox), the events encoded
+        together (`dump_events`). The tickets are not kept in the read cache.
+
+        Returns:
+            The ids of the changes skipped, in order.
+
+        Raises:
+            StoreError: a change does not create its ticket, or the database
+                failed; nothing was written.
+        """
+        for change in changes:
+            check_creation(change)
+        if not changes:
+            return []
+        skipped: list[str] = []
+        with self._write() as conn:
+            ids = [change.ticket.id for change in changes]
+            seen: set[str] = set()
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                seen.update(
+                    row[0]
+                    for row in conn.execute(
+                        f"SELECT id FROM tickets WHERE id IN ({marks})",  # noqa: S608 - only '?' marks
+                        chunk,
+                    )
+                )
+            rows: list[tuple[Any, ...]] = []
+            keys: list[tuple[str, int]] = []
+            events: list[Event] = []
+            tags: list[tuple[str, str]] = []
+            outbox: list[tuple[str, int, str]] = []
+            for change in changes:
+                ticket, _, _, due_at, positions, queued = change
+                tid = ticket.id
+                if tid in seen:
+                    skipped.append(tid)
+                    continue
+                seen.add(tid)
+                rows.append(
+                    (
+                        ticket.version,
+                        ticket.status,
+                        int(ticket.priority),
+                        ticket.assignee,
+                        ticket.department,
+                        None if due_at is None else _micros(due_at),
+                        *_queue_columns(queued),
+                        requester_key(ticket),
+                        *_summary_columns(summarize(ticket, queued)),
+                        tid,
+                    )
+                )
+                timeline = ticket.timeline
+                keys.extend([(tid, i) for i in range(len(timeline))])
+                events.extend(timeline)
+                tags.extend([(tag, tid) for tag in ticket.tags])
+                outbox.extend([(tid, i, timeline[i].kind.value) for i in positions])
+            conn.executemany(
+                "INSERT INTO tickets (version, status, priority, assignee, department, "
+                "due_at, queue_due, queue_since, queue_rank, requester_email, "
+                "created_at, updated_at, channel, summary, id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.executemany(
+                "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)",
+                [(*key, body) for key, body in zip(keys, dump_events(events), strict=True)],
+            )
+            if tags:
+                conn.executemany("INSERT INTO tags (tag, ticket_id) VALUES (?, ?)", tags)
+            if outbox:
+                conn.executemany(
+                    "INSERT INTO outbox (ticket_id, position, kind) VALUES (?, ?, ?)", outbox
+                )
+        return skipped
 
     def _update_row(
         self,
