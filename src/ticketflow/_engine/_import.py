@@ -164,9 +164,7 @@ class _Importer:
         # built, so its events are folded into it in place. Not when breaches are
         # marked: the SLA's plan memo knows tickets by identity, and settling
         # between events asks it about the ticket being built.
-        self.fold: Callable[[Ticket, Event], Ticket] = (
-            apply_event if self.mark else apply_in_place
-        )
+        self.fold: Callable[[Ticket, Event], Ticket] = apply_event if self.mark else apply_in_place
 
     # --- one record -----------------------------------------------------------------
 
@@ -289,16 +287,7 @@ class _Importer:
         if not isinstance(data, Mapping):
             raise _Whole(f"data must be a mapping, got {type(data).__name__}", "data")
         try:
-            requester = data.get("requester")
-            if requester is None:
-                requester = self.requester
-            elif isinstance(requester, Mapping):
-                requester = self._requester(requester)
-            elif not isinstance(requester, Requester):
-                raise InvalidInputError(  # noqa: TRY301 - converted below with the others
-                    f"requester must be a mapping, got {type(requester).__name__}",
-                    field="requester",
-                )
+            requester = self._requester(data.get("requester"))
             fields = data.get("custom_fields") or EMPTY
             if not _plain_text_map(fields):
                 check_json(dict(fields), "custom_fields")
@@ -322,10 +311,24 @@ class _Importer:
         actor = self._actor(
             first, Role.AGENT if first.actor is not None else Role.CUSTOMER, requester
         )
-        return Ticket.rebuild((_trusted_event(EventKind.CREATED, at, actor, status, status, created, 1),))
+        return Ticket.rebuild(
+            (_trusted_event(EventKind.CREATED, at, actor, status, status, created, 1),)
+        )
 
-    def _requester(self, data: Mapping[str, Any]) -> Requester:
-        """The requester of a creation's mapping, built once per distinct mapping."""
+    def _requester(self, data: object) -> Requester:
+        """The requester a creation's data names; a mapping is built once per distinct one.
+
+        Raises:
+            InvalidInputError: not a mapping (nor a `Requester`), or a bad value.
+        """
+        if data is None:
+            return self.requester
+        if isinstance(data, Requester):
+            return data
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(
+                f"requester must be a mapping, got {type(data).__name__}", field="requester"
+            )
         try:
             key: object = frozenset(data.items())
         except TypeError:  # nested contacts: not hashable, built each time
@@ -341,7 +344,7 @@ class _Importer:
     def _requester_actor(self, requester: Requester) -> Actor:
         return Actor(requester.email or requester.name, Role.CUSTOMER)
 
-    def _event(self, ticket: Ticket, ev: ImportEvent) -> Ticket:  # noqa: C901, PLR0912 - one branch per kind
+    def _event(self, ticket: Ticket, ev: ImportEvent) -> Ticket:  # noqa: C901, PLR0912, PLR0915 - one branch per kind, the common ones inline
         if type(ev) is not ImportEvent:
             raise _Whole(f"events must be ImportEvent values, got {type(ev).__name__}", "")
         kind = ev.kind
@@ -349,13 +352,20 @@ class _Importer:
             raise _Whole(f"unknown kind {kind!r}", "kind")
         if kind == "created":
             raise _Whole("only the first event of a record may be 'created'", "kind")
-        at = self._at(ev, ticket.timeline[-1].at)
+        at = ev.at
+        last = ticket.timeline[-1].at
+        if type(at) is not datetime or at.tzinfo is not UTC or at > self.now or at < last:
+            at = self._at(ev, last)  # converts, or raises saying why
         status = ticket.status
         customer = kind in _CUSTOMER_KINDS
-        if ev.actor is None and ev.role is None:
-            actor = self._requester_actor(ticket.requester) if customer else SYSTEM_ACTOR
-        else:
+        by = ev.actor
+        if ev.role is not None:
             actor = self._actor(ev, Role.CUSTOMER if customer else Role.AGENT, ticket.requester)
+        elif by is None:
+            actor = self._requester_actor(ticket.requester) if customer else SYSTEM_ACTOR
+        else:  # the common case: an actor known from an earlier event
+            role = Role.CUSTOMER if customer else Role.AGENT
+            actor = self.actors.get((by, role)) or self._actor(ev, role, ticket.requester)
         main = EMPTY if kind in _FIELD_KINDS else self._payload(ev, kind)
         if status in self.locked:
             raise _Whole(f"the ticket is locked in status {status!r}", "status")
@@ -383,6 +393,14 @@ class _Importer:
         if priority is not None and priority is not ticket.priority:
             data = {"priority": priority.label}
             ticket = _emit(ticket, _PRIORITY_CHANGED, at, actor, status, data, fold)
+        if kind == "status":  # the common case: a move the workflow has, or none
+            target = ev.status
+            if target is None or target == status:
+                return ticket
+            recorded = self.graph.recorded.get((status, target))
+            if recorded is not None:
+                step = _trusted_event(recorded[0], at, actor, status, target, recorded[1], 1)
+                return fold(ticket, step)
         try:
             return self._main(ticket, ev, kind, main, at, actor)
         except _Part as exc:
@@ -595,7 +613,7 @@ def _exists(desk: Helpdesk, ticket_id: str) -> bool:
     return True
 
 
-def import_tickets(  # noqa: C901 - the batch loop and its conflict fallback, kept together
+def import_tickets(  # noqa: C901, PLR0915 - the batch loop, its bulk path and conflict fallback, kept together
     desk: Helpdesk,
     records: Iterable[ImportRecord],
     *,

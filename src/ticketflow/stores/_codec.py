@@ -107,7 +107,7 @@ def dump_event(event: Event) -> str:
 
 
 # JSON string literals as `_encode` writes them (ensure_ascii=False): the C function.
-_quote: Final[Callable[[str], str]] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_quote: Final[Callable[[str], str]] = json.encoder.encode_basestring
 
 
 def _created_data(data: CreatedData) -> dict[str, Any]:
@@ -151,38 +151,63 @@ def _text_object(data: Mapping[str, Any]) -> str | None:
     return "{" + ",".join(parts) + "}"
 
 
-def dump_events(events: Iterable[Event]) -> list[str]:
+def _payload(kind: EventKind, data: Any, payloads: dict[int, str]) -> str | None:
+    """The JSON text of an event's data, as `dump_event` writes it; None: let it do so.
+
+    ``payloads`` holds the texts of the payload objects met so far in this call,
+    by identity (the events hold them).
+    """
+    if kind not in _PLAIN_DATA:
+        if kind is not EventKind.CREATED or type(data) is not CreatedData or data.extra:
+            return None
+        return _encode(_created_data(data))  # a new dict: never cached by identity
+    if not data:
+        return "{}"
+    text = payloads.get(id(data))
+    if text is None:
+        text = _text_object(data) or _encode(data if type(data) is dict else dict(data))
+        if len(payloads) >= _CHUNK:
+            payloads.clear()
+        payloads[id(data)] = text
+    return text
+
+
+def dump_events(events: Sequence[Event]) -> list[str]:
     """Return `dump_event` of each event, the same texts, for a bulk write of many events.
 
     What events repeat is encoded once per call: the kind and the two statuses
-    (one step flyweight), the actor, the instant. A creation's data is built in
-    one pass (`_created_data`); an empty payload is ``{}`` without a call.
+    (one step flyweight), the actor, the instant, a payload shared by several
+    events. A creation's data is built in one pass (`_created_data`); an empty
+    payload is ``{}`` without a call. The caches go by object identity (the
+    events hold those objects for the length of the call): equal actors that
+    are distinct objects are encoded once each, which costs time, not correctness.
     """
-    steps: dict[object, tuple[str, str]] = {}
-    actors: dict[Actor, str] = {}
+    steps: dict[int, tuple[str, str]] = {}
+    actors: dict[int, str] = {}
+    payloads: dict[int, str] = {}
     stamps: dict[datetime, str] = {}
     out: list[str] = []
     append = out.append
     for event in events:
         step = event._step  # noqa: SLF001 - the flyweight: Event.kind is a property
         kind = step.kind
-        data: Any = event.data
-        if kind not in _PLAIN_DATA:
-            if kind is not EventKind.CREATED or type(data) is not CreatedData or data.extra:
-                append(dump_event(event))
-                continue
-            data = _created_data(data)
-        parts = steps.get(step)
+        body = _payload(kind, event.data, payloads)
+        if body is None:
+            append(dump_event(event))
+            continue
+        parts = steps.get(id(step))
         if parts is None:
-            parts = steps[step] = (
+            parts = steps[id(step)] = (
                 f'{{"kind":{_quote(kind.value)},"at":"',
-                f',"status_before":{_quote(step.status_before)}'
-                f',"status_after":{_quote(step.status_after)},"data":',
+                (
+                    f',"status_before":{_quote(step.status_before)}'
+                    f',"status_after":{_quote(step.status_after)},"data":'
+                ),
             )
         actor = event.actor
-        who = actors.get(actor)
+        who = actors.get(id(actor))
         if who is None:
-            who = actors[actor] = (
+            who = actors[id(actor)] = (
                 f'","actor":{{"id":{_quote(actor.id)},"role":{_quote(actor.role.value)}}}'
             )
         at = event.at
@@ -194,10 +219,6 @@ def dump_events(events: Iterable[Event]) -> list[str]:
                 stamp = stamps[at] = at.isoformat()
         else:
             stamp = at.isoformat()
-        if not data:
-            body = "{}"
-        else:
-            body = _text_object(data) or _encode(data if type(data) is dict else dict(data))
         append(f'{parts[0]}{stamp}{who}{parts[1]}{body},"version":{event.version:d}}}')
     return out
 

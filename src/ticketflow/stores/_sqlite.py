@@ -329,6 +329,10 @@ def _summary_columns(row: SummaryRow) -> tuple[int, int, str, str]:
     return (micros(row.created_at), micros(row.updated_at), row.channel, encode_summary(row))
 
 
+def _ticket_id(change: Change) -> str:
+    return change.ticket.id
+
+
 def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | None]:
     """``(queue_due, queue_since, queue_rank)`` of a queue key (all NULL: not queued)."""
     if key is None:
@@ -879,14 +883,23 @@ class SQLiteStore:
             keys: list[tuple[str, int]] = []
             events: list[Event] = []
             tags: list[tuple[str, str]] = []
-            outbox: list[tuple[str, int, str]] = []
+            kept: list[Change] = []
             for change in changes:
-                ticket, _, _, due_at, positions, queued = change
-                tid = ticket.id
+                tid = change.ticket.id
                 if tid in seen:
                     skipped.append(tid)
-                    continue
-                seen.add(tid)
+                else:
+                    seen.add(tid)
+                    kept.append(change)
+            outbox = [  # in the order of ``changes``, as `commit` queues them
+                (ticket.id, i, ticket.timeline[i].kind.value)
+                for ticket, _, _, _, positions, _ in kept
+                for i in positions
+            ]
+            # In key order: each B-tree is written page after page, not all over.
+            kept.sort(key=_ticket_id)
+            for ticket, _, _, due_at, _, queued in kept:
+                tid = ticket.id
                 rows.append(
                     (
                         ticket.version,
@@ -905,7 +918,6 @@ class SQLiteStore:
                 keys.extend([(tid, i) for i in range(len(timeline))])
                 events.extend(timeline)
                 tags.extend([(tag, tid) for tag in ticket.tags])
-                outbox.extend([(tid, i, timeline[i].kind.value) for i in positions])
             conn.executemany(
                 "INSERT INTO tickets (version, status, priority, assignee, department, "
                 "due_at, queue_due, queue_since, queue_rank, requester_email, "
