@@ -159,6 +159,7 @@ class _Importer:
         self.now_iso = now.isoformat()
         self.actors: dict[tuple[str, Role], Actor] = {}
         self.requesters: dict[object, Requester] = {}
+        self.texts: set[str] = set()  # assignees and departments checked already
         self.refused: list[Refusal] = []
         # A ticket under construction is held by nobody else until its record is
         # built, so its events are folded into it in place. Not when breaches are
@@ -341,6 +342,14 @@ class _Importer:
             self.requesters[key] = found
         return found
 
+    def _text(self, value: object, field: str = "assignee") -> str:
+        """``value`` checked as an assignee or department, and remembered as good."""
+        text = _text(value, field)
+        if len(self.texts) >= _ACTORS_LIMIT:
+            self.texts.clear()
+        self.texts.add(text)
+        return text
+
     def _requester_actor(self, requester: Requester) -> Actor:
         return Actor(requester.email or requester.name, Role.CUSTOMER)
 
@@ -372,12 +381,16 @@ class _Importer:
         # Everything that refuses the whole event is checked before anything is
         # recorded (the ticket may be folded in place: nothing can be taken back).
         changed: dict[str, Any] | None = None
-        if ev.assignee is not None or ev.department is not None:
+        assignee, department = ev.assignee, ev.department
+        if assignee is not None or department is not None:
             changed = {}
-            if ev.assignee is not None and ev.assignee != ticket.assignee:
-                changed["assignee"] = _text(ev.assignee, "assignee")
-            if ev.department is not None and ev.department != ticket.department:
-                changed["department"] = _text(ev.department, "department")
+            known = self.texts
+            if assignee is not None and assignee != ticket.assignee:
+                good = type(assignee) is str and assignee in known
+                changed["assignee"] = assignee if good else self._text(assignee)
+            if department is not None and department != ticket.department:
+                good = type(department) is str and department in known
+                changed["department"] = department if good else self._text(department, "department")
         priority = None
         if ev.priority is not None:
             priority = _PRIORITIES.get(ev.priority) if isinstance(ev.priority, str) else None
