@@ -55,6 +55,7 @@ __all__ = ["import_tickets"]
 
 _UNKNOWN: Final = Requester(name="unknown")
 """The requester of an imported ticket whose creation names none."""
+_NO_TAGS: Final[frozenset[str]] = frozenset()
 _MAX_SETTLE: Final = 256  # past stages and rules recorded for one ticket: far above any policy
 _ACTORS_LIMIT: Final = 4096
 _PRIORITIES: Final[Mapping[str, Priority]] = {p.label: p for p in Priority}
@@ -292,7 +293,8 @@ class _Importer:
             fields = data.get("custom_fields") or EMPTY
             if not _plain_text_map(fields):
                 check_json(dict(fields), "custom_fields")
-            tags = _validate.tags(data.get("tags") or (), "tags")
+            tags = data.get("tags")
+            tags = _validate.tags(tags, "tags") if tags else _NO_TAGS
             created = CreatedData(
                 id=self.prefix + ext,
                 subject=_validate.text(data.get("subject") or ext, "subject", allow_empty=False),
@@ -302,7 +304,7 @@ class _Importer:
                 channel=_validate.text(data.get("channel", "import"), "channel", allow_empty=False),
                 assignee=_validate.optional_text(first.assignee, "assignee"),
                 department=_validate.optional_text(first.department, "department"),
-                tags=tuple(sorted(tags)),
+                tags=tuple(sorted(tags)) if tags else (),
                 custom_fields=fields,
             )
         except InvalidInputError as exc:
