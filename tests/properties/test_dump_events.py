@@ -52,7 +52,7 @@ def _created(draw: st.DrawFn) -> CreatedData:
         id=draw(NAMES),
         subject=draw(NAMES),
         description=draw(TEXT),
-        requester=Requester(name=draw(NAMES), email=draw(st.none() | NAMES)),
+        requester=Requester(name=draw(NAMES.filter(str.strip)), email=draw(st.none() | NAMES)),
         priority=draw(st.sampled_from(list(Priority))),
         channel=draw(NAMES),
         assignee=draw(st.none() | NAMES),

@@ -191,10 +191,16 @@ def dump_events(events: Sequence[Event]) -> list[str]:
     for event in events:
         step = event._step  # noqa: SLF001 - the flyweight: Event.kind is a property
         kind = step.kind
-        body = _payload(kind, event.data, payloads)
-        if body is None:
-            append(dump_event(event))
-            continue
+        data = event.data
+        if not data and kind in _PLAIN_DATA:
+            body: str | None = "{}"
+        else:
+            body = payloads.get(id(data)) if kind in _PLAIN_DATA else None
+            if body is None:
+                body = _payload(kind, data, payloads)
+                if body is None:
+                    append(dump_event(event))
+                    continue
         parts = steps.get(id(step))
         if parts is None:
             parts = steps[id(step)] = (

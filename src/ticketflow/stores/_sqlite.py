@@ -880,7 +880,8 @@ class SQLiteStore:
                     )
                 )
             rows: list[tuple[Any, ...]] = []
-            keys: list[tuple[str, int]] = []
+            owners: list[str] = []
+            positions: list[int] = []
             events: list[Event] = []
             tags: list[tuple[str, str]] = []
             kept: list[Change] = []
@@ -915,7 +916,8 @@ class SQLiteStore:
                     )
                 )
                 timeline = ticket.timeline
-                keys.extend([(tid, i) for i in range(len(timeline))])
+                owners.extend([tid] * len(timeline))
+                positions.extend(range(len(timeline)))
                 events.extend(timeline)
                 tags.extend([(tag, tid) for tag in ticket.tags])
             conn.executemany(
@@ -927,7 +929,7 @@ class SQLiteStore:
             )
             conn.executemany(
                 "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)",
-                [(*key, body) for key, body in zip(keys, dump_events(events), strict=True)],
+                zip(owners, positions, dump_events(events), strict=True),
             )
             if tags:
                 conn.executemany("INSERT INTO tags (tag, ticket_id) VALUES (?, ?)", tags)
