@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 store.close()
     gc.unfreeze()
-    small, large = (200, 2_000) if args.quick else (2_000, 20_000)
+    small, large = 2_000, 20_000
     peak_small, peak_large = _peak(config, small), _peak(config, large)
     info = machine_info(sqlite=sqlite3.sqlite_version)
     results = {
