@@ -17,6 +17,7 @@ from ._protocol import (
     OutboxEntry,
     QueueKey,
     TicketQuery,
+    check_creation,
     check_version_step,
     queue_order,
     requester_key,
@@ -293,6 +294,48 @@ class MemoryStore:
             self._claims.pop(ticket.id, None)
         if outbox:
             self._enqueue(ticket.id, outbox)
+
+    def insert_new(self, changes: Sequence[Change]) -> list[str]:
+        """Write the changes whose tickets are not stored yet, atomically; skip the others.
+
+        For bulk loads (`Helpdesk.import_tickets`): each change creates its
+        ticket (expected version 0, version 1). A ticket that exists already
+        (or repeats an earlier change of ``changes``) is left as it is and its
+        id returned, where `commit` would refuse the whole batch. The tickets
+        written are indexed as `commit` indexes them.
+
+        Returns:
+            The ids of the changes skipped, in order.
+
+        Raises:
+            StoreError: a change does not create its ticket; nothing was written.
+        """
+        for change in changes:
+            check_creation(change)
+        tickets = self._tickets
+        skipped: list[str] = []
+        with self._lock:
+            wake = self._listening and self._brings_work(changes)
+            for change in changes:
+                ticket = change.ticket
+                tid = ticket.id
+                if tid in tickets:
+                    skipped.append(tid)
+                    continue
+                self._index_requester(None, ticket)
+                self._index_text(None, change)
+                tickets[tid] = ticket
+                if change.due_at is not None:
+                    self._index_due(tid, change.due_at)
+                if change.queue is not None:
+                    self._queue[tid] = change.queue
+                    self._qdirty.add(tid)
+                self._claims.pop(tid, None)
+                if change.outbox:
+                    self._enqueue(tid, change.outbox)
+        if wake:
+            self.wakeup()
+        return skipped
 
     def _enqueue(self, ticket_id: str, positions: tuple[int, ...]) -> None:
         outbox = self._outbox

@@ -16,13 +16,14 @@ from .. import _validate
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
-from ._codec import decode_ticket, dump_event
+from ._codec import decode_ticket, dump_event, dump_events
 from ._protocol import (
     Change,
     IndexUpdate,
     OutboxEntry,
     QueueKey,
     TicketQuery,
+    check_creation,
     check_version_step,
     new_positions,
     requester_key,
@@ -367,6 +368,22 @@ def _index_text(
         )
 
 
+def _stored_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are stored tickets: one query per `_CHUNK` ids."""
+    stored: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        stored.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM tickets WHERE id IN ({marks})",  # noqa: S608 - only '?' marks
+                chunk,
+            )
+        )
+    return stored
+
+
 def _unindex_text(conn: sqlite3.Connection, tid: str) -> bool:
     """Remove everything indexed of a ticket (a rewrite: the purge's scrub), leaving no trace.
 
@@ -455,6 +472,10 @@ def _queue_key(due: int | None, since: int | None, rank: int | None) -> QueueKey
 def _summary_columns(row: SummaryRow) -> tuple[int, int, str, str]:
     """``(created_at, updated_at, channel, summary)``: the summary's own columns."""
     return (micros(row.created_at), micros(row.updated_at), row.channel, encode_summary(row))
+
+
+def _ticket_id(change: Change) -> str:
+    return change.ticket.id
 
 
 def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | None]:
@@ -1183,6 +1204,106 @@ class SQLiteStore:
         if added.rows or added.message_ids:
             _index_text(conn, tid, added, message_ids=True, search=True)
         return merge
+
+    def insert_new(self, changes: Sequence[Change]) -> list[str]:
+        """Write the changes whose tickets are not stored yet, in one transaction; skip the others.
+
+        For bulk loads (`Helpdesk.import_tickets`): each change creates its
+        ticket (expected version 0, version 1). A ticket that exists already
+        (or repeats an earlier change of ``changes``) is left as it is and its
+        id returned, where `commit` would refuse the whole batch. One query per
+        500 ids finds the existing ones; then one ``executemany`` per table
+        writes the same rows `commit` would (ticket row with its summary,
+        requester and queue columns, events, tags, outbox, message ids and
+        search text), the events encoded
+        together (`dump_events`). The tickets are not kept in the read cache.
+
+        Returns:
+            The ids of the changes skipped, in order.
+
+        Raises:
+            StoreError: a change does not create its ticket, or the database
+                failed; nothing was written.
+        """
+        for change in changes:
+            check_creation(change)
+        if not changes:
+            return []
+        skipped: list[str] = []
+        with self._write() as conn:
+            seen = _stored_ids(conn, [change.ticket.id for change in changes])
+            rows: list[tuple[Any, ...]] = []
+            owners: list[str] = []
+            positions: list[int] = []
+            events: list[Event] = []
+            tags: list[tuple[str, str]] = []
+            message_ids: list[tuple[str, str]] = []
+            docs: list[tuple[str, int, str]] = []
+            kept: list[Change] = []
+            for change in changes:
+                tid = change.ticket.id
+                if tid in seen:
+                    skipped.append(tid)
+                else:
+                    seen.add(tid)
+                    kept.append(change)
+            outbox = [  # in the order of ``changes``, as `commit` queues them
+                (ticket.id, i, ticket.timeline[i].kind.value)
+                for ticket, _, _, _, positions, _ in kept
+                for i in positions
+            ]
+            # In key order: each B-tree is written page after page, not all over.
+            kept.sort(key=_ticket_id)
+            for ticket, _, _, due_at, _, queued in kept:
+                tid = ticket.id
+                rows.append(
+                    (
+                        ticket.version,
+                        ticket.status,
+                        int(ticket.priority),
+                        ticket.assignee,
+                        ticket.department,
+                        None if due_at is None else _micros(due_at),
+                        *_queue_columns(queued),
+                        requester_key(ticket),
+                        *_summary_columns(summarize(ticket, queued)),
+                        tid,
+                    )
+                )
+                timeline = ticket.timeline
+                owners.extend([tid] * len(timeline))
+                positions.extend(range(len(timeline)))
+                events.extend(timeline)
+                tags.extend([(tag, tid) for tag in ticket.tags])
+                text = indexed_text(ticket, 0)
+                message_ids.extend((message_id, tid) for message_id in text.message_ids)
+                docs.extend((tid, int(row.private), row.text) for row in text.rows)
+            conn.executemany(
+                "INSERT INTO tickets (version, status, priority, assignee, department, "
+                "due_at, queue_due, queue_since, queue_rank, requester_email, "
+                "created_at, updated_at, channel, summary, id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.executemany(
+                "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)",
+                zip(owners, positions, dump_events(events), strict=True),
+            )
+            if tags:
+                conn.executemany("INSERT INTO tags (tag, ticket_id) VALUES (?, ?)", tags)
+            if outbox:
+                conn.executemany(
+                    "INSERT INTO outbox (ticket_id, position, kind) VALUES (?, ?, ?)", outbox
+                )
+            # The text indexes, as `commit` writes them (`_index_text`).
+            conn.executemany(
+                "INSERT OR IGNORE INTO message_ids (message_id, ticket_id) VALUES (?, ?)",
+                message_ids,
+            )
+            conn.executemany(
+                "INSERT INTO search_docs (ticket_id, private, text) VALUES (?, ?, ?)", docs
+            )
+        return skipped
 
     def _update_row(
         self,
