@@ -1,0 +1,162 @@
+"""SVG drawn on the server with matplotlib: the report charts and the workflow diagram.
+
+matplotlib's object API (`Figure`, no pyplot) keeps no global state, so charts
+can be drawn from the server's threads at once; the SVG backend writes text as
+``<text>`` (``svg.fonttype = none``), which keeps the files small and readable.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from datetime import date
+
+import matplotlib as mpl
+from matplotlib.figure import Figure
+from ticketflow import Category, Workflow
+
+__all__ = ["backlog", "bars", "distribution", "workflow_diagram"]
+
+mpl.rcParams["svg.fonttype"] = "none"
+mpl.rcParams["font.size"] = 9
+
+_BLUE = "#3b6ea5"
+_GREEN = "#4c9a5e"
+_COLUMNS = (
+    Category.NEW,
+    Category.OPEN,
+    Category.PENDING,
+    Category.RESOLVED,
+    Category.CLOSED,
+    Category.TRASH,
+)
+_FILL = {
+    Category.NEW: "#e3f2fd",
+    Category.OPEN: "#fff3e0",
+    Category.PENDING: "#f3e5f5",
+    Category.RESOLVED: "#e8f5e9",
+    Category.CLOSED: "#eeeeee",
+    Category.TRASH: "#ffebee",
+}
+
+
+def _svg(figure: Figure) -> str:
+    out = io.StringIO()
+    figure.savefig(out, format="svg", bbox_inches="tight")
+    text = out.getvalue()
+    return text[text.index("<svg") :]  # inline: no XML declaration or doctype
+
+
+def _empty(figure: Figure, title: str) -> str:
+    axes = figure.add_subplot()
+    axes.set_axis_off()
+    axes.set_title(title)
+    axes.text(0.5, 0.5, "no data yet", ha="center", va="center", color="grey")
+    return _svg(figure)
+
+
+def distribution(hours: Sequence[float], title: str) -> str:
+    """A histogram of durations in hours, on log-spaced bins, with the median marked."""
+    figure = Figure(figsize=(5.2, 2.8))
+    if not hours:
+        return _empty(figure, title)
+    axes = figure.add_subplot()
+    low = max(min(hours), 1 / 60)
+    high = max(max(hours), low * 10)
+    edges = [
+        10 ** (math.log10(low) + i * (math.log10(high) - math.log10(low)) / 24)
+        for i in range(25)
+    ]
+    axes.hist([max(h, low) for h in hours], bins=edges, color=_BLUE)
+    axes.set_xscale("log")
+    median = sorted(hours)[(len(hours) - 1) // 2]
+    axes.axvline(median, color="black", linestyle="--", linewidth=1)
+    axes.set_title(f"{title} (median {median:.1f} h, n={len(hours):,})")
+    axes.set_xlabel("hours")
+    axes.set_ylabel("tickets")
+    return _svg(figure)
+
+
+def bars(labels: Sequence[str], values: Sequence[float], title: str, ylabel: str) -> str:
+    """A bar chart, one bar per label."""
+    figure = Figure(figsize=(5.2, 2.8))
+    if not labels:
+        return _empty(figure, title)
+    axes = figure.add_subplot()
+    axes.bar(range(len(labels)), values, color=_GREEN)
+    axes.set_xticks(range(len(labels)), labels, rotation=45 if len(labels) > 6 else 0)
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    return _svg(figure)
+
+
+def backlog(days: Sequence[date], open_tickets: Sequence[int], title: str) -> str:
+    """A line of the tickets open at the end of each day."""
+    figure = Figure(figsize=(5.2, 2.8))
+    if not days:
+        return _empty(figure, title)
+    axes = figure.add_subplot()
+    axes.plot(list(days), list(open_tickets), color=_BLUE)
+    axes.fill_between(list(days), list(open_tickets), color=_BLUE, alpha=0.15)
+    axes.set_title(title)
+    axes.set_ylabel("open tickets")
+    figure.autofmt_xdate()
+    return _svg(figure)
+
+
+def workflow_diagram(workflow: Workflow) -> str:
+    """The status graph: one column per category, an arrow per move, labelled with its triggers."""
+    columns: dict[Category, list[str]] = {c: [] for c in _COLUMNS}
+    for status in workflow.statuses:
+        columns[status.category].append(status.name)
+    place: dict[str, tuple[float, float]] = {}
+    for x, category in enumerate(_COLUMNS):
+        for y, name in enumerate(columns[category]):
+            place[name] = (x * 2.0, -y * 1.4)
+    moves: dict[tuple[str, str], list[str]] = {}
+    for transition in workflow.transitions:
+        for source in workflow.expand_sources(transition):
+            moves.setdefault((source, transition.dest), []).append(transition.trigger)
+    figure = Figure(figsize=(11, 5.5))
+    axes = figure.add_subplot()
+    axes.set_axis_off()
+    for (source, dest), triggers in sorted(moves.items()):
+        (x0, y0), (x1, y1) = place[source], place[dest]
+        label = ", ".join(sorted(set(triggers)))
+        if source == dest:
+            axes.annotate(label, (x0, y0 + 0.3), ha="center", fontsize=6, color="#555")
+            continue
+        axes.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "#777",
+                "shrinkA": 18,
+                "shrinkB": 18,
+                "connectionstyle": "arc3,rad=0.15",
+                "linewidth": 0.7,
+            },
+        )
+        axes.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, label, fontsize=5.5, ha="center",
+                  color="#555")
+    for name, (x, y) in place.items():
+        category = workflow.category(name)
+        initial = " (start)" if name == workflow.initial else ""
+        axes.text(
+            x,
+            y,
+            name + initial,
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.5", "facecolor": _FILL[category], "edgecolor": "#333"},
+        )
+    for x, category in enumerate(_COLUMNS):
+        axes.text(x * 2.0, 1.0, category.value, ha="center", fontsize=10, weight="bold")
+    axes.set_xlim(-1, 11)
+    axes.set_ylim(min(y for _, y in place.values()) - 1, 1.5)
+    axes.set_title(f"{workflow.name} workflow")
+    return _svg(figure)
