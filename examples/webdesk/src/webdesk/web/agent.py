@@ -134,7 +134,8 @@ def show(request: Request, user: Staff, ticket_id: str) -> Response:
         clocks=clocks(helpdesk, ticket_id),
         agents=sorted(agent for agent, _ in AGENTS.values()),
         priorities=PRIORITIES,
-        status_of=helpdesk.workflow.category,
+        # Assigning and prioritising are not moves of the graph: open to any unlocked ticket.
+        locked=helpdesk.workflow.is_locked(ticket.status),
     )
 
 

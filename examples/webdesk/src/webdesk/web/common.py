@@ -109,10 +109,17 @@ SignIn = _SignIn
 
 
 def page(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render template ``name`` with the signed-in user in its context."""
-    return templates.TemplateResponse(
+    """Render template ``name`` with the signed-in user in its context.
+
+    An error page answering an htmx request replaces the page's ``<main>``, not the
+    panel the request meant to update, so the message is seen.
+    """
+    response = templates.TemplateResponse(
         request, name, {"user": user_of(request), **context}, status_code=status_code
     )
+    if status_code >= 400 and request.headers.get("HX-Request") == "true":
+        response.headers.update({"HX-Retarget": "main", "HX-Reselect": "main", "HX-Reswap": "outerHTML"})
+    return response
 
 
 def done(request: Request, url: str, fragment: str | None = None, **context: Any) -> Response:
