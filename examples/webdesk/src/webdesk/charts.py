@@ -22,6 +22,7 @@ mpl.rcParams["svg.fonttype"] = "none"
 mpl.rcParams["font.size"] = 9
 
 _BLUE = "#3b6ea5"
+_FAN = 4  # a move to a closed status from this many statuses or more is listed, not drawn
 _GREEN = "#4c9a5e"
 _COLUMNS = (
     Category.NEW,
@@ -113,12 +114,21 @@ def workflow_diagram(workflow: Workflow) -> str:
     place: dict[str, tuple[float, float]] = {}
     for x, category in enumerate(_COLUMNS):
         for y, name in enumerate(columns[category]):
-            place[name] = (x * 2.0, -y * 1.4)
+            # Every other column sits lower, so arrows between neighbours do not overlap.
+            place[name] = (x * 2.0, -y * 1.6 - (0.8 if x % 2 else 0.0))
+    # A move into the trash or to a closed status from many statuses (spam, delete,
+    # purge, close, merge) would draw a fan of arrows: it is listed under the graph.
     moves: dict[tuple[str, str], list[str]] = {}
+    fans: list[str] = []
     for transition in workflow.transitions:
-        for source in workflow.expand_sources(transition):
+        sources = workflow.expand_sources(transition)
+        dest = workflow.category(transition.dest)
+        if dest is Category.TRASH or (dest is Category.CLOSED and len(sources) >= _FAN):
+            fans.append(f"{transition.trigger}: {', '.join(sources)} → {transition.dest}")
+            continue
+        for source in sources:
             moves.setdefault((source, transition.dest), []).append(transition.trigger)
-    figure = Figure(figsize=(11, 5.5))
+    figure = Figure(figsize=(11, 6.5))
     axes = figure.add_subplot()
     axes.set_axis_off()
     for (source, dest), triggers in sorted(moves.items()):
@@ -156,7 +166,10 @@ def workflow_diagram(workflow: Workflow) -> str:
         )
     for x, category in enumerate(_COLUMNS):
         axes.text(x * 2.0, 1.0, category.value, ha="center", fontsize=10, weight="bold")
+    bottom = min(y for _, y in place.values()) - 0.9
+    for n, line in enumerate(sorted(set(fans))):
+        axes.text(-0.9, bottom - n * 0.32, line, fontsize=7, color="#444")
     axes.set_xlim(-1, 11)
-    axes.set_ylim(min(y for _, y in place.values()) - 1, 1.5)
+    axes.set_ylim(bottom - 0.32 * len(set(fans)), 1.5)
     axes.set_title(f"{workflow.name} workflow")
     return _svg(figure)

@@ -1,7 +1,8 @@
 """The worker beside the web server: mail in, due rules and SLA stages, the outbox out.
 
-Each pass reads the drop folder's ``new/`` mail through `EmailChannel.receive`
-(moving each file to ``cur/``, or to ``bad/`` when quarantined or ignored), fires
+Each pass claims each file of the drop folder's ``new/`` by moving it to ``cur/``
+(maildir's way), reads it through `EmailChannel.receive` (moving it on to ``bad/``
+when it was quarantined or ignored), fires
 what is due (`Helpdesk.run_due`) and delivers the outbox (`Helpdesk.dispatch`):
 agent replies are mailed to the outgoing folder by `Desk.mail_reply`, at least once.
 """
@@ -35,11 +36,15 @@ def run_pass(desk: Desk) -> Pass:
     inbox = desk.settings.mail_in
     received = 0
     for path in sorted((inbox / "new").glob("*")):
-        if not path.is_file():
+        claimed = inbox / "cur" / path.name
+        try:
+            # A rename is atomic: of two workers, one gets the file, the other skips it.
+            path.replace(claimed)
+        except FileNotFoundError:
             continue
-        result = desk.channel.receive(path.read_bytes())
-        kept = result.action in {"opened", "replied", "noted"}
-        path.replace(inbox / ("cur" if kept else "bad") / path.name)
+        result = desk.channel.receive(claimed.read_bytes())
+        if result.action not in {"opened", "replied", "noted"}:
+            claimed.replace(inbox / "bad" / path.name)
         log.info("mail %s: %s (%s)", path.name, result.action, result.reason)
         received += 1
     fired = desk.helpdesk.run_due()
