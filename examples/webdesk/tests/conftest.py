@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import re
 import shutil
 import socket
@@ -144,9 +145,7 @@ def browser_missing() -> str | None:
                 f"{path} is missing: install Debian's chromium and chromium-driver "
                 "(apt-get install chromium chromium-driver) to run the browser tests"
             )
-    try:
-        import selenium  # noqa: F401, PLC0415
-    except ImportError:
+    if importlib.util.find_spec("selenium") is None:
         return "selenium is not installed (pip install -e 'examples/webdesk[test]')"
     return None
 
@@ -157,8 +156,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
     reason = browser_missing()
     if reason is not None:
         pytest.skip(reason)
-    from selenium import webdriver  # noqa: PLC0415
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)

@@ -1,4 +1,4 @@
-"""A ticket's whole life in a real browser (headless Debian Chromium), and the pages' screenshots."""
+"""A ticket's whole life in a real browser (headless Debian Chromium); the pages' screenshots."""
 
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ Driver = Any  # selenium's WebDriver; imported lazily so the module loads withou
 
 
 def _by() -> Any:
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.common.by import By
 
     return By
 
 
 def wait_for(driver: Driver, css: str, text: str | None = None, timeout: float = 10) -> Any:
     """Wait until ``css`` matches (and holds ``text``); return the element."""
-    from selenium.common.exceptions import StaleElementReferenceException  # noqa: PLC0415
-    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
 
     def found(d: Driver) -> Any:
         for element in d.find_elements(_by().CSS_SELECTOR, css):
@@ -167,7 +167,7 @@ def test_a_tickets_whole_life_as_customer_and_agent(
 
 
 def _select(driver: Driver, element_id: str, value: str) -> None:
-    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
+    from selenium.webdriver.support.ui import Select
 
     Select(driver.find_element(_by().ID, element_id)).select_by_visible_text(value)
 
@@ -251,7 +251,7 @@ def test_the_list_counts_filters_sorts_and_pages(browser: Driver, server: Server
     shot(driver, "agent-list")
     _select(driver, "filter-status", "closed")
     wait_for(driver, "#filter-status")
-    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+    from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, 10).until(lambda d: "status=closed" in d.current_url)
     statuses = {

@@ -1,4 +1,4 @@
-"""A bounded burst: 8 threads x 200 requests to 127.0.0.1 lose nothing; latency percentiles reported."""
+"""A bounded burst: 8 threads x 200 requests to 127.0.0.1 lose nothing; latency percentiles."""
 
 from __future__ import annotations
 
@@ -85,10 +85,11 @@ def test_a_burst_of_8_threads_x_200_requests_loses_nothing(server: Server) -> No
         "p99_ms": round(1000 * _percentile(every, 0.99), 2),
         "max_ms": round(1000 * max(every), 2),
         "mix": "1/4 open ticket, 1/4 reply, 1/4 ticket page, 1/4 my tickets",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
         "store": "SQLite file, synchronous=NORMAL, server and client in one process",
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "burst.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print("\nburst:", json.dumps(figures))  # noqa: T201
+    print("\nburst:", json.dumps(figures))
     assert THREADS * REQUESTS == len(every)

@@ -1,4 +1,4 @@
-"""HTTP-level checks: customers reach only their own tickets and the public thread, whatever they guess."""
+"""HTTP-level checks: customers reach their own tickets and public thread only, guesses or not."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_a_customer_sees_her_public_thread_and_never_the_note(
 def test_guessed_ids_and_urls_answer_404_as_for_nothing(
     client: Client, server: Server, two_customers: dict[str, str]
 ) -> None:
-    """Another's ticket, file, reply and confirmation: the same 404 as a made-up id; nothing changes."""
+    """Another's ticket, file, reply, confirmation: the 404 of a made-up id; nothing changes."""
     vic = client.sign_in("vic@example.com")
     uma_id, ref = two_customers["uma"], two_customers["ref"]
     made_up = "01ZZZZZZZZZZZZZZZZZZZZZZZZ"
@@ -104,7 +104,7 @@ def test_staff_csv_downloads_have_a_header_and_rows(client: Client, server: Serv
 
 def test_mail_dropped_in_the_folder_becomes_a_ticket_and_replies_go_out(server: Server) -> None:
     """The worker's pass: a dropped mail opens a ticket; an agent reply is written as mail."""
-    from webdesk.worker import run_pass  # noqa: PLC0415
+    from webdesk.worker import run_pass
 
     drop = server.desk.settings.mail_in / "new" / "m1.eml"
     drop.write_bytes(

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env(data=args.data, store_url=args.store)
     app = create_app(settings, worker=not args.no_worker)
-    print(f"webdesk on http://{args.host}:{args.port}/ (data in {settings.data})")  # noqa: T201
+    print(f"webdesk on http://{args.host}:{args.port}/ (data in {settings.data})")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
 
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+
 from ticketflow import PermissionDenied, TicketflowError, TicketNotFound
 from ticketflow.attachments import AttachmentNotFound
 
@@ -109,7 +110,9 @@ def signin_link(request: Request, token: str) -> Response:
     signer: Signer = request.app.state.signer
     user = signer.link_user(token)
     if user is None:
-        return page(request, "error.html", message="This link is invalid or expired.", status_code=400)
+        return page(
+            request, "error.html", message="This link is invalid or expired.", status_code=400
+        )
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, signer.session(user.email), httponly=True, samesite="lax", max_age=43200
@@ -117,7 +120,7 @@ def signin_link(request: Request, token: str) -> Response:
     return response
 
 
-def signout(request: Request) -> Response:
+def signout(_request: Request) -> Response:
     """Forget the session."""
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
@@ -162,17 +165,18 @@ def _visible_files(desk: Desk, user: User, ticket_id: str) -> dict[str, tuple[st
     return {a.ref: (a.filename, a.content_type) for a in public}
 
 
-async def _to_signin(request: Request, exc: Exception) -> Response:
+async def _to_signin(_request: Request, _exc: Exception) -> Response:
     return RedirectResponse("/signin", status_code=303)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for it
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
     message = "Not found." if exc.status_code == 404 else str(exc.detail)
     return page(request, "error.html", message=message, status_code=exc.status_code)
 
 
-async def _not_found(request: Request, exc: Exception) -> Response:
+async def _not_found(request: Request, _exc: Exception) -> Response:
     return page(request, "error.html", message="Not found.", status_code=404)
 
 

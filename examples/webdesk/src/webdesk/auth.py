@@ -20,7 +20,7 @@ from typing import Literal
 
 from .settings import AGENTS
 
-__all__ = ["LINK_SECONDS", "SESSION_COOKIE", "User", "Signer"]
+__all__ = ["LINK_SECONDS", "SESSION_COOKIE", "Signer", "User"]
 
 LINK_SECONDS = 15 * 60
 SESSION_SECONDS = 12 * 3600
@@ -73,7 +73,7 @@ class Signer:
     def _check(self, purpose: str, token: str, now: float) -> str | None:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            payload, mac = raw[: -33], raw[-32:]
+            payload, mac = raw[:-33], raw[-32:]
             kind, email, expires = payload.decode().split("|")
         except (ValueError, UnicodeDecodeError):
             return None

@@ -14,6 +14,7 @@ from datetime import date
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
+
 from ticketflow import Category, Workflow
 
 __all__ = ["backlog", "bars", "distribution", "workflow_diagram"]
@@ -22,6 +23,7 @@ mpl.rcParams["svg.fonttype"] = "none"
 mpl.rcParams["font.size"] = 9
 
 _BLUE = "#3b6ea5"
+_EPOCH = date(1970, 1, 1).toordinal()
 _FAN = 4  # a move to a closed status from this many statuses or more is listed, not drawn
 _GREEN = "#4c9a5e"
 _COLUMNS = (
@@ -64,10 +66,9 @@ def distribution(hours: Sequence[float], title: str) -> str:
         return _empty(figure, title)
     axes = figure.add_subplot()
     low = max(min(hours), 1 / 60)
-    high = max(max(hours), low * 10)
+    high = max(*hours, low * 10)
     edges = [
-        10 ** (math.log10(low) + i * (math.log10(high) - math.log10(low)) / 24)
-        for i in range(25)
+        10 ** (math.log10(low) + i * (math.log10(high) - math.log10(low)) / 24) for i in range(25)
     ]
     axes.hist([max(h, low) for h in hours], bins=edges, color=_BLUE)
     axes.set_xscale("log")
@@ -98,15 +99,18 @@ def backlog(days: Sequence[date], open_tickets: Sequence[int], title: str) -> st
     if not days:
         return _empty(figure, title)
     axes = figure.add_subplot()
-    axes.plot(list(days), list(open_tickets), color=_BLUE)
-    axes.fill_between(list(days), list(open_tickets), color=_BLUE, alpha=0.15)
+    # matplotlib's date numbers: days since its epoch, 1970-01-01.
+    x = [float(d.toordinal() - _EPOCH) for d in days]
+    axes.plot(x, list(open_tickets), color=_BLUE)
+    axes.fill_between(x, list(open_tickets), color=_BLUE, alpha=0.15)
+    axes.xaxis_date()
     axes.set_title(title)
     axes.set_ylabel("open tickets")
     figure.autofmt_xdate()
     return _svg(figure)
 
 
-def workflow_diagram(workflow: Workflow) -> str:
+def workflow_diagram(workflow: Workflow) -> str:  # noqa: C901 - place, sort, draw, label
     """The status graph: one column per category, an arrow per move, labelled with its triggers."""
     columns: dict[Category, list[str]] = {c: [] for c in _COLUMNS}
     for status in workflow.statuses:
@@ -122,8 +126,8 @@ def workflow_diagram(workflow: Workflow) -> str:
     fans: list[str] = []
     for transition in workflow.transitions:
         sources = workflow.expand_sources(transition)
-        dest = workflow.category(transition.dest)
-        if dest is Category.TRASH or (dest is Category.CLOSED and len(sources) >= _FAN):
+        into = workflow.category(transition.dest)
+        if into is Category.TRASH or (into is Category.CLOSED and len(sources) >= _FAN):
             fans.append(f"{transition.trigger}: {', '.join(sources)} → {transition.dest}")
             continue
         for source in sources:
@@ -150,14 +154,15 @@ def workflow_diagram(workflow: Workflow) -> str:
                 "linewidth": 0.7,
             },
         )
-        axes.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, label, fontsize=5.5, ha="center",
-                  color="#555")
-    for name, (x, y) in place.items():
+        axes.text(
+            (x0 + x1) / 2, (y0 + y1) / 2 + 0.12, label, fontsize=5.5, ha="center", color="#555"
+        )
+    for name, (x0, y0) in place.items():
         category = workflow.category(name)
         initial = " (start)" if name == workflow.initial else ""
         axes.text(
-            x,
-            y,
+            x0,
+            y0,
             name + initial,
             ha="center",
             va="center",

@@ -95,12 +95,14 @@ class Reports:
             sla_achieved=[100 * sum(weeks[w]) / len(weeks[w]) for w in week_names],
             backlog_days=days,
             backlog_open=backlog,
-            ratings=dict(sorted(Counter(m.satisfaction for m in metrics if m.satisfaction).items())),
+            ratings=dict(
+                sorted(Counter(m.satisfaction for m in metrics if m.satisfaction).items())
+            ),
         )
 
 
 def _backlog(metrics: Sequence[TicketMetrics], now: datetime) -> tuple[list[date], list[int]]:
-    """Tickets open at the end of each day, from the first creation to ``now`` (at most 400 days)."""
+    """Tickets open at the end of each day, from the first creation on (at most 400 days)."""
     if not metrics:
         return [], []
     spans = []
@@ -113,7 +115,8 @@ def _backlog(metrics: Sequence[TicketMetrics], now: datetime) -> tuple[list[date
         spans.append((m.created_at.date(), None if done is None else done.date()))
     if not spans:
         return [], []
-    last = max(max(s for s, _ in spans), min(now.date(), max(s for s, _ in spans) + timedelta(30)))
+    newest = max(s for s, _ in spans)
+    last = max(newest, min(now.date(), newest + timedelta(days=30)))
     first = max(min(s for s, _ in spans), last - timedelta(days=400))
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     opened = Counter(s for s, _ in spans)

@@ -45,7 +45,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, data: str | None = None, store_url: str | None = None) -> Settings:
-        """Read ``WEBDESK_DATA``, ``WEBDESK_STORE``, ``WEBDESK_BPI``, ``WEBDESK_POLL``, ``WEBDESK_SEED_TICKETS``.
+        """Read the ``WEBDESK_*`` variables (the README lists them).
 
         ``WEBDESK_BPI`` is a path to the log, or ``none`` to always generate the demo
         month; by default ``../shared/data/bpi2013-incidents.csv.gz`` beside the
@@ -71,7 +71,7 @@ class Settings:
 
     @property
     def mail_in(self) -> Path:
-        """The drop folder for incoming mail: ``new/`` is read, then moved to ``cur/`` or ``bad/``."""
+        """The drop folder for incoming mail: ``new/``, then ``cur/`` (kept) or ``bad/``."""
         return self.data / "mail" / "in"
 
     @property

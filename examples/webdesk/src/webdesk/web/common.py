@@ -15,9 +15,9 @@ from ..desk import Desk
 from ..reporting import Reports
 
 __all__ = [
-    "Staff",
     "Customer",
     "NotFound",
+    "Staff",
     "desk_of",
     "done",
     "page",
@@ -27,7 +27,7 @@ __all__ = [
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
 
-def _ago(value: datetime | None, now: datetime | None = None) -> str:
+def _ago(value: datetime | None) -> str:
     if value is None:
         return ""
     return f"{value:%Y-%m-%d %H:%M} UTC"
@@ -73,7 +73,7 @@ def user_of(request: Request) -> User | None:
     return signer.session_user(request.cookies.get(SESSION_COOKIE))
 
 
-class _SignIn(Exception):  # noqa: N818 - a redirect, not an error
+class _SignIn(Exception):
     """Raised by the user dependencies: send the browser to the sign-in page."""
 
 
@@ -118,7 +118,9 @@ def page(request: Request, name: str, *, status_code: int = 200, **context: Any)
         request, name, {"user": user_of(request), **context}, status_code=status_code
     )
     if status_code >= 400 and request.headers.get("HX-Request") == "true":
-        response.headers.update({"HX-Retarget": "main", "HX-Reselect": "main", "HX-Reswap": "outerHTML"})
+        response.headers.update(
+            {"HX-Retarget": "main", "HX-Reselect": "main", "HX-Reswap": "outerHTML"}
+        )
     return response
 
 

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+
 from ticketflow import Actor, CustomerHandle, Requester, Role, TicketflowError, TicketNotFound
 from ticketflow.attachments import Attachment
 

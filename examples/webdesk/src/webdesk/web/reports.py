@@ -6,6 +6,7 @@ import io
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+
 from ticketflow.metrics import aggregate, to_rows, write_csv
 
 from .. import charts
@@ -61,9 +62,9 @@ def weekly_csv(request: Request, user: Staff, scope: str = "recent") -> Response
     return _csv(aggregate(metrics, by=(), period="week"), f"weekly-{scope}.csv")
 
 
-def _csv(rows: list[dict[str, object]], name: str) -> Response:
+def _csv(rows: list[dict[str, str | int | float | None]], name: str) -> Response:
     out = io.StringIO()
-    write_csv(rows, out)  # type: ignore[arg-type]
+    write_csv(rows, out)
     return Response(
         out.getvalue(),
         media_type="text/csv",
