@@ -123,3 +123,24 @@ def test_mail_dropped_in_the_folder_becomes_a_ticket_and_replies_go_out(server: 
     text = out.read_text()
     assert "To: Wim <wim@example.com>" in text
     assert f"[#{ticket.id}]" in text
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_follow_up(client: Client, server: Server) -> None:
+    """The LiveAgent preset's closed policy: the reply lands on a new ticket linked to the old."""
+    helpdesk = server.desk.helpdesk
+    xia = client.sign_in("xia@example.com")
+    status, headers, _ = xia.post("/my/tickets", {"subject": "Mouse lost"})
+    old = headers["location"].rsplit("/", 1)[-1]
+    helpdesk.agent_reply(old, "Found it.", by="bob")
+    helpdesk.resolve(old, by="bob")
+    status, _, page = xia.get(f"/my/tickets/{old}")
+    assert 'id="confirm-form"' in page
+    assert 303 == xia.post(f"/my/tickets/{old}/confirm", {"rating": "5"})[0]
+    assert "closed" == helpdesk.get(old).status
+    status, headers, _ = xia.post(f"/my/tickets/{old}/reply", {"body": "Lost it again."})
+    assert 303 == status
+    new = headers["location"].rsplit("/", 1)[-1]
+    assert new != old
+    assert old == helpdesk.get(new).parent_id
+    status, _, page = xia.get(f"/my/tickets/{new}")
+    assert f'href="/my/tickets/{old}"' in page
