@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
@@ -46,13 +47,17 @@ def create_app(settings: Settings | None = None, *, worker: bool = True) -> Fast
         log.info("seed: %s", seed(desk))
         app.state.desk = desk
         app.state.signer = Signer(settings.secret())
-        app.state.reports = Reports(desk.helpdesk)
+        app.state.reports = reports = Reports(desk.helpdesk)
+        # The default report takes seconds on a large store: build it before anyone asks.
+        warm = threading.Thread(target=reports.get, args=("recent",), daemon=True)
+        warm.start()
         thread = Worker(desk) if worker else None
         if thread is not None:
             thread.start()
         try:
             yield
         finally:
+            warm.join(timeout=60)
             if thread is not None:
                 thread.stop()
                 thread.join(timeout=10)

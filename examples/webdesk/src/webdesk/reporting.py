@@ -1,4 +1,9 @@
-"""The figures behind the reports page, from `ticketflow.metrics`, cached for a minute."""
+"""The figures and charts of the reports page, from `ticketflow.metrics`, cached for two minutes.
+
+Reading every ticket and drawing five charts takes seconds on the 7,554 tickets of
+the BPI log, so a report is built once per scope and ``ttl`` and shown "as of"
+its time; the app builds the default one at startup, in the background.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from ticketflow import Category, Helpdesk
 from ticketflow.metrics import SlaOutcome, TicketMetrics, period_of, ticket_metrics
+
+from . import charts
 
 __all__ = ["SCOPES", "Report", "Reports"]
 
@@ -34,6 +41,7 @@ class Report:
     backlog_days: list[date]
     backlog_open: list[int]
     ratings: dict[int, int]
+    charts: dict[str, str] = field(default_factory=dict)
 
     @property
     def rating_mean(self) -> float | None:
@@ -45,20 +53,20 @@ class Report:
 class Reports:
     """Builds reports from the help desk's tickets; keeps each for ``ttl`` seconds."""
 
-    def __init__(self, helpdesk: Helpdesk, ttl: float = 60.0) -> None:
+    def __init__(self, helpdesk: Helpdesk, ttl: float = 120.0) -> None:
         """Report on ``helpdesk``."""
         self._desk = helpdesk
         self._ttl = ttl
-        self._lock = threading.Lock()
+        self._locks = {scope: threading.Lock() for scope in SCOPES}
         self._cache: dict[str, tuple[float, Report]] = {}
 
     def get(self, scope: str) -> Report:
         """The report of ``scope`` (one of `SCOPES`), built at most once per ``ttl``."""
-        with self._lock:
+        with self._locks[scope]:  # one build per scope at a time; other scopes stay readable
             hit = self._cache.get(scope)
             if hit is not None and time.monotonic() - hit[0] < self._ttl:
                 return hit[1]
-            report = self._build(scope)
+            report = _draw(self._build(scope))
             self._cache[scope] = (time.monotonic(), report)
             return report
 
@@ -99,6 +107,26 @@ class Reports:
                 sorted(Counter(m.satisfaction for m in metrics if m.satisfaction).items())
             ),
         )
+
+
+def _draw(report: Report) -> Report:
+    """The report with its five charts drawn."""
+    mean = report.rating_mean
+    drawn = {
+        "first_response": charts.distribution(report.first_response_hours, "First response"),
+        "resolution": charts.distribution(report.resolution_hours, "Resolution"),
+        "sla": charts.bars(
+            report.sla_weeks, report.sla_achieved, "SLA achieved per week", "% of tickets"
+        ),
+        "backlog": charts.backlog(report.backlog_days, report.backlog_open, "Backlog"),
+        "satisfaction": charts.bars(
+            [f"{r}★" for r in report.ratings],
+            list(report.ratings.values()),
+            "Satisfaction" + ("" if mean is None else f" (mean {mean:.2f})"),
+            "ratings",
+        ),
+    }
+    return replace(report, charts=drawn)
 
 
 def _backlog(metrics: Sequence[TicketMetrics], now: datetime) -> tuple[list[date], list[int]]:

@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from ticketflow.metrics import aggregate, to_rows, write_csv
 
-from .. import charts
 from ..reporting import SCOPES
 from .common import NotFound, Staff, page, reports_of
 
@@ -28,24 +27,8 @@ def _scope(scope: str) -> str:
 def reports(request: Request, user: Staff, scope: str = "recent") -> Response:
     """First response and resolution distributions, SLA per week, backlog, satisfaction."""
     report = reports_of(request).get(_scope(scope))
-    ratings = report.ratings
-    mean = report.rating_mean
-    svgs = {
-        "first_response": charts.distribution(report.first_response_hours, "First response"),
-        "resolution": charts.distribution(report.resolution_hours, "Resolution"),
-        "sla": charts.bars(
-            report.sla_weeks, report.sla_achieved, "SLA achieved per week", "% of tickets"
-        ),
-        "backlog": charts.backlog(report.backlog_days, report.backlog_open, "Backlog"),
-        "satisfaction": charts.bars(
-            [f"{r}★" for r in ratings],
-            list(ratings.values()),
-            "Satisfaction" + ("" if mean is None else f" (mean {mean:.2f})"),
-            "ratings",
-        ),
-    }
     return page(
-        request, "reports.html", svgs=svgs, report=report, scopes=SCOPES, scope=report.scope
+        request, "reports.html", svgs=report.charts, report=report, scopes=SCOPES, scope=scope
     )
 
 
