@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SCREENSHOTS, Client, Server
+from webdesk_support import SCREENSHOTS, Client, Server
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

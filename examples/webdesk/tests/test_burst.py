@@ -8,7 +8,7 @@ import platform
 import threading
 import time
 
-from conftest import RESULTS, Client, Server
+from webdesk_support import RESULTS, Client, Server
 
 THREADS = 8
 REQUESTS = 200

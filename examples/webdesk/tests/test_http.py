@@ -8,7 +8,7 @@ import pytest
 from ticketflow import Actor, Requester, Role
 from webdesk.auth import Signer
 
-from conftest import Client, Server
+from webdesk_support import Client, Server
 
 NOT_FOUND = 404
 

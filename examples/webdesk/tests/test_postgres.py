@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from webdesk import Settings
 
-from conftest import Client, serve
+from webdesk_support import Client, serve
 
 URL = os.environ.get("TICKETFLOW_POSTGRES_URL")
 
