@@ -125,13 +125,19 @@ def test_mail_dropped_in_the_folder_becomes_a_ticket_and_replies_go_out(server: 
     assert f"[#{ticket.id}]" in text
 
 
-def test_a_reply_to_a_closed_ticket_opens_a_follow_up(client: Client, server: Server) -> None:
-    """The LiveAgent preset's closed policy: the reply lands on a new ticket linked to the old."""
+def test_a_reply_reopens_a_resolved_ticket_and_opens_a_follow_up_to_a_closed_one(
+    client: Client, server: Server
+) -> None:
+    """LiveAgent: resolved reopens; after closing, the reply lands on a new, linked ticket."""
     helpdesk = server.desk.helpdesk
     xia = client.sign_in("xia@example.com")
     status, headers, _ = xia.post("/my/tickets", {"subject": "Mouse lost"})
     old = headers["location"].rsplit("/", 1)[-1]
     helpdesk.agent_reply(old, "Found it.", by="bob")
+    helpdesk.resolve(old, by="bob")
+    # A reply to a resolved ticket reopens it (the preset's reopen_resolved).
+    assert 303 == xia.post(f"/my/tickets/{old}/reply", {"body": "Not quite."})[0]
+    assert "open" == helpdesk.get(old).status
     helpdesk.resolve(old, by="bob")
     status, _, page = xia.get(f"/my/tickets/{old}")
     assert 'id="confirm-form"' in page
