@@ -55,7 +55,7 @@ def _empty(figure: Figure, title: str) -> str:
     axes = figure.add_subplot()
     axes.set_axis_off()
     axes.set_title(title)
-    axes.text(0.5, 0.5, "no data yet", ha="center", va="center", color="grey")
+    axes.text(0.5, 0.5, "no data", ha="center", va="center", color="grey")
     return _svg(figure)
 
 
@@ -87,7 +87,9 @@ def bars(labels: Sequence[str], values: Sequence[float], title: str, ylabel: str
         return _empty(figure, title)
     axes = figure.add_subplot()
     axes.bar(range(len(labels)), values, color=_GREEN)
-    axes.set_xticks(range(len(labels)), labels, rotation=45 if len(labels) > 6 else 0)
+    step = max(1, len(labels) // 8)  # at most about eight labels on the axis
+    ticks = range(0, len(labels), step)
+    axes.set_xticks(list(ticks), [labels[i] for i in ticks], rotation=30 if step > 1 else 0)
     axes.set_title(title)
     axes.set_ylabel(ylabel)
     return _svg(figure)
