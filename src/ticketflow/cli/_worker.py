@@ -17,7 +17,7 @@ from .._clock import SystemClock
 from .._engine import Helpdesk
 from .._model import Event, Ticket
 from ..exceptions import StoreError, StoreUnavailable, TicketflowError
-from ..stores import Change, IndexUpdate, OutboxEntry, TicketQuery, TicketStore
+from ..stores import Change, IndexUpdate, OutboxEntry, TicketQuery, TicketStore, WakeupStore
 from ._setup import (
     EXIT_ABORTED,
     EXIT_BAD_SETUP,
@@ -141,8 +141,14 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event, received: list[int]) -> Iterator[None]:
-    """Set ``stop`` on SIGTERM or SIGINT; a second signal aborts (KeyboardInterrupt)."""
+def _stop_on_signals(
+    stop: threading.Event, received: list[int], wake: Callable[[], None]
+) -> Iterator[None]:
+    """Set ``stop`` and call ``wake`` on SIGTERM or SIGINT; a second signal aborts.
+
+    ``wake`` ends a wait in progress (`WakeupStore.wakeup`, safe in a handler).
+    The second signal raises KeyboardInterrupt.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach the main thread only; the caller sets ``stop`` itself
         return
@@ -154,6 +160,7 @@ def _stop_on_signals(stop: threading.Event, received: list[int]) -> Iterator[Non
         # being written; the loop logs it.
         received.append(signum)
         stop.set()
+        wake()
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -183,7 +190,13 @@ def _worker_logging(level: str) -> Iterator[None]:
 
 @final
 class _Worker:
-    """The worker loop: fire due rules, deliver the outbox, wait, until stopped."""
+    """The worker loop: fire due rules, deliver the outbox, wait, until stopped.
+
+    It waits until the next due time or the poll interval, whichever is sooner:
+    on a `WakeupStore` (PostgreSQL) in `WakeupStore.wait_for_wakeup`, which a
+    commit bringing work nearer ends at once; otherwise (SQLite) in ``sleep``,
+    by default ``stop.wait`` (a test passes one that advances a `FakeClock`).
+    """
 
     def __init__(
         self,
@@ -193,12 +206,33 @@ class _Worker:
         poll: float,
         lease: timedelta,
         stop: threading.Event,
+        wakeup: WakeupStore | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self._desk = desk
         self._batch = batch
         self._poll = poll
         self._lease = lease
         self._stop = stop
+        self._wakeup = wakeup
+        self._sleep = stop.wait if sleep is None else sleep
+
+    def request_stop(self) -> None:
+        """Stop after the batch in hand; a wait in progress ends at once."""
+        self._stop.set()
+        self.wake()
+
+    def wake(self) -> None:
+        """End a wait in progress on a `WakeupStore` (safe in a signal handler)."""
+        if self._wakeup is not None:
+            self._wakeup.wakeup()
+
+    def wait(self, seconds: float) -> None:
+        """Wait ``seconds``, or less: until a wake-up from the store, or a stop."""
+        if self._wakeup is None:
+            self._sleep(seconds)
+        elif self._wakeup.wait_for_wakeup(seconds):
+            _LOG.debug("woken by the store")
 
     def run_pass(self) -> tuple[int, int]:
         """Fire what is due and deliver what is pending; return (rules fired, entries delivered)."""
@@ -232,7 +266,7 @@ class _Worker:
                     _LOG.error("store unavailable: %s", exc)
                     return EXIT_STORE_FAILED
                 _LOG.warning("store unavailable: %s; retrying in %gs", exc, self._poll)
-                stop.wait(self._poll)
+                self.wait(self._poll)
                 if stop.is_set():
                     return EXIT_OK
                 continue
@@ -246,7 +280,7 @@ class _Worker:
             if once or stop.is_set():
                 return EXIT_OK
             _LOG.debug("waiting up to %.3fs", wait)
-            stop.wait(wait)
+            self.wait(wait)
             if stop.is_set():
                 return EXIT_OK
 
@@ -273,26 +307,29 @@ def run(args: argparse.Namespace) -> int:
                 return EXIT_BAD_SETUP
             for callback in subscribers or [_log_delivery]:
                 desk.subscribe(callback)
+            wakeup = store if isinstance(store, WakeupStore) else None
             worker = _Worker(
                 desk,
                 batch=args.batch,
                 poll=args.poll,
                 lease=timedelta(seconds=args.lease),
                 stop=stop,
+                wakeup=wakeup,
             )
             _LOG.info(
                 "worker started on %s: workflow %s, %d rules, %d SLA policies, batch %d, "
-                "poll %gs, lease %gs, subscribers: %s",
+                "poll %gs%s, lease %gs, subscribers: %s",
                 args.store,
                 config.workflow.name,
                 len(config.rules),
                 len(config.sla.policies),
                 args.batch,
                 args.poll,
+                " (woken by the store's commits)" if wakeup is not None else "",
                 args.lease,
                 ", ".join(args.subscriber) or "(log each delivery)",
             )
-            with _stop_on_signals(stop, received):
+            with _stop_on_signals(stop, received, worker.wake):
                 try:
                     status = worker.run(once=args.once)
                 except KeyboardInterrupt:

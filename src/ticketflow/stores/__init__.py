@@ -6,7 +6,9 @@ pass the contract suite in `ticketflow.testing`, and register their URL scheme
 under the ``ticketflow.stores`` entry-point group. The built-in stores' helpers
 are theirs too: `check_version_step` (a malformed change), `new_positions` (the
 events a commit added), `queue_order` (the work queue's sort key) and
-`requester_key` (what the requester index holds for a ticket).
+`requester_key` (what the requester index holds for a ticket). `WakeupStore` is
+an optional capability: a store that wakes a waiting worker when a commit brings
+work nearer (PostgreSQL with ``LISTEN``/``NOTIFY``, the memory store in-process).
 """
 
 from ._memory import MemoryStore as MemoryStore
@@ -23,6 +25,7 @@ from ._protocol import queue_order as queue_order
 from ._protocol import requester_key as requester_key
 from ._registry import open_store as open_store
 from ._sqlite import SQLiteStore as SQLiteStore
+from ._wakeup import WakeupStore as WakeupStore
 
 __all__ = [
     "Change",
@@ -34,6 +37,7 @@ __all__ = [
     "SQLiteStore",
     "TicketQuery",
     "TicketStore",
+    "WakeupStore",
     "check_version_step",
     "new_positions",
     "open_store",

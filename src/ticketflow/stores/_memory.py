@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Final, final
 
+from .. import _validate
 from .._model import Event, Ticket
 from ..exceptions import ConflictError, TicketNotFound
 from ._protocol import (
@@ -42,13 +43,15 @@ class MemoryStore:
     (overall, per assignee, per department) with lazy deletion: ``queue`` reads
     them in order without popping, at a cost that follows ``limit``. A dict from
     requester e-mail key to ticket ids answers ``find(TicketQuery(requester=...))``
-    without a scan.
+    without a scan. It is a `WakeupStore`: a worker in the same process waiting
+    in `wait_for_wakeup` is woken by commits that bring work nearer.
     """
 
     __slots__ = (
         "_claims",
         "_due",
         "_heap",
+        "_listening",
         "_lock",
         "_outbox",
         "_qdirty",
@@ -60,6 +63,8 @@ class MemoryStore:
         "_requesters",
         "_summaries",
         "_tickets",
+        "_wake",
+        "_woken",
     )
 
     def __init__(self) -> None:
@@ -89,6 +94,13 @@ class MemoryStore:
         # never builds one.
         self._summaries: dict[str, tuple[Ticket, QueueKey | None, SummaryRow, str | None]] = {}
         self._lock = threading.Lock()
+        # The wake-up capability (`WakeupStore`): a flag and a condition of its
+        # own, on a re-entrant lock, so that `wakeup` may run in a signal handler
+        # that interrupted this thread inside `wait_for_wakeup` or a commit.
+        # Commits look at it only once somebody waits (`_listening`).
+        self._wake = threading.Condition(threading.RLock())
+        self._woken = False
+        self._listening = False
 
     def _index_requester(self, current: Ticket | None, ticket: Ticket) -> None:
         old = None if current is None else requester_key(current)
@@ -181,27 +193,49 @@ class MemoryStore:
             ConflictError: a change's expected version is stale; nothing was written.
             StoreError: a change is malformed (version not expected + 1).
         """
-        tickets = self._tickets
         with self._lock:
             if len(changes) == 1:  # the common case, without the second loop
+                wake = self._listening and self._brings_work(changes)
                 self._commit_one(changes[0])
-                return
-            for change in changes:
-                ticket = change.ticket
-                current = tickets.get(ticket.id)
-                actual = 0 if current is None else current.version
-                if actual != change.expected_version or ticket.version != actual + 1:
-                    self._refuse(change, actual)
-            for change in changes:
-                current = tickets.get(change.ticket.id)
-                if current is None or change.rewrite:
-                    self._index_requester(current, change.ticket)
-                tickets[change.ticket.id] = change.ticket
-                self._index_due(change.ticket.id, change.due_at)
-                self._index_queue(change.ticket, change.queue)
-                self._claims.pop(change.ticket.id, None)
-                if change.outbox:
-                    self._enqueue(change.ticket.id, change.outbox)
+            else:
+                wake = self._commit_many(changes)
+        if wake:
+            self.wakeup()
+
+    def _brings_work(self, changes: Sequence[Change]) -> bool:
+        """Whether ``changes`` add outbox entries or a due time before the earliest stored.
+
+        Called with the lock held, before the changes are indexed.
+        """
+        if any(c.outbox for c in changes):
+            return True
+        dues = [c.due_at for c in changes if c.due_at is not None]
+        if not dues:
+            return False
+        earliest = self._earliest_due()
+        return earliest is None or min(dues) < earliest
+
+    def _commit_many(self, changes: Sequence[Change]) -> bool:
+        """Write several changes (the lock held); return whether they bring work."""
+        tickets = self._tickets
+        for change in changes:
+            ticket = change.ticket
+            current = tickets.get(ticket.id)
+            actual = 0 if current is None else current.version
+            if actual != change.expected_version or ticket.version != actual + 1:
+                self._refuse(change, actual)
+        wake = self._listening and self._brings_work(changes)
+        for change in changes:
+            current = tickets.get(change.ticket.id)
+            if current is None or change.rewrite:
+                self._index_requester(current, change.ticket)
+            tickets[change.ticket.id] = change.ticket
+            self._index_due(change.ticket.id, change.due_at)
+            self._index_queue(change.ticket, change.queue)
+            self._claims.pop(change.ticket.id, None)
+            if change.outbox:
+                self._enqueue(change.ticket.id, change.outbox)
+        return wake
 
     def _commit_one(self, change: Change) -> None:
         """Write one change (the lock held): the command path, kept short."""
@@ -427,10 +461,48 @@ class MemoryStore:
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time, or None."""
         with self._lock:
-            heap, due = self._heap, self._due
-            while heap and due.get(heap[0][1]) != heap[0][0]:
-                heapq.heappop(heap)
-            return heap[0][0] if heap else None
+            return self._earliest_due()
+
+    def _earliest_due(self) -> datetime | None:
+        """The earliest due time (the lock held): stale heap entries are dropped first."""
+        heap, due = self._heap, self._due
+        while heap and due.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def wait_for_wakeup(self, timeout: float) -> bool:
+        """Wait until a commit in this process brings work nearer, or ``timeout`` passes.
+
+        The `WakeupStore` capability, for a worker in the same process: a
+        commit that adds outbox entries, or sets a due time earlier than the
+        earliest stored, records a wake-up, kept until a call consumes it. The
+        first call starts the watch and returns True at once (commits before it
+        were not watched).
+
+        Args:
+            timeout: The longest wait, in seconds.
+
+        Returns:
+            True if a wake-up was pending or arrived, False after ``timeout``.
+
+        Raises:
+            InvalidInputError: ``timeout`` is not a finite number of seconds from 0.
+        """
+        seconds = _validate.seconds(timeout, "timeout")
+        with self._wake:
+            if not self._listening:
+                with self._lock:
+                    self._listening = True
+                return True
+            self._wake.wait_for(lambda: self._woken, seconds)
+            woken, self._woken = self._woken, False
+            return woken
+
+    def wakeup(self) -> None:
+        """Make the waiting (or the next) `wait_for_wakeup` call return True."""
+        with self._wake:
+            self._woken = True
+            self._wake.notify_all()
 
     def count(self) -> int:
         """Return the number of stored tickets."""

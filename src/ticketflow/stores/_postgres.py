@@ -16,10 +16,12 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, final
 from urllib.parse import parse_qsl, quote, urlencode
 
+from .. import _validate
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
 from ._codec import decode_ticket, dump_event
+from ._postgres_listen import NOTIFY_MANY, NOTIFY_ONE, PostgresListener, wake_payload
 from ._postgres_schema import migrate
 from ._protocol import (
     Change,
@@ -140,7 +142,7 @@ _ENQUEUE: Final = """
 
 
 @functools.cache
-def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool) -> str:
+def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool, wake: bool) -> str:
     """The one statement that writes a change, or nothing when its version check fails.
 
     Every write hangs on the ticket row's ``INSERT ... ON CONFLICT DO NOTHING`` or
@@ -152,6 +154,10 @@ def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool) -> str:
     other's rows, so no two of them touch the same row: a rewrite upserts the
     timeline's positions and deletes those past its end; tags are replaced by
     deleting the ones the ticket no longer has and inserting the others.
+
+    With ``wake``, the sub-statement ``n`` notifies the schema's channel when the
+    change brings work nearer (see `ticketflow.stores._postgres_listen`); a
+    ``SELECT`` in a ``WITH`` runs only if read, so the result reads it too.
     """
     row = _INSERT_ROW if insert else _REWRITE_ROW if rewrite else _UPDATE_ROW
     parts = [
@@ -188,6 +194,10 @@ def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool) -> str:
             "FROM t, unnest(%(outbox)s::integer[], %(kinds)s::text[]) "
             "WITH ORDINALITY AS u(p, k, n) ORDER BY u.n)"
         )
+    if wake:
+        parts.append(NOTIFY_ONE)
+        counts = "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM n)"
+        return ",\n".join(parts) + "\n" + counts
     return ",\n".join(parts) + "\nSELECT count(*) FROM t"
 
 
@@ -268,7 +278,13 @@ def _queue_columns(key: QueueKey | None) -> tuple[datetime | None, datetime | No
 
 
 def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
-    """The statement and parameters writing ``change`` (its outbox entries if ``outbox``)."""
+    """The statement and parameters writing ``change`` (its outbox entries if ``outbox``).
+
+    ``outbox`` is set for a commit of this one change, which then also notifies
+    (``NOTIFY_ONE``) when it brings work nearer; `_commit_many` passes False
+    and sends one notification for all of its changes.
+    """
+    single = outbox
     ticket, expected, rewrite, due_at, entries, queued = change
     queue_due, queue_since, queue_rank = _queue_columns(queued)
     summary = summarize(ticket, queued)
@@ -305,7 +321,11 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
     if outbox:
         params["outbox"] = list(entries)
         params["kinds"] = [timeline[i].kind.value for i in entries]
-    sql = _write_sql(insert=expected == 0, rewrite=rewrite, tags=tags, outbox=outbox)
+    wake = single and (outbox or due_at is not None)
+    if wake:
+        params["wake"] = wake_payload(due_at, outbox)
+        params["wake_outbox"] = outbox
+    sql = _write_sql(insert=expected == 0, rewrite=rewrite, tags=tags, outbox=outbox, wake=wake)
     return sql, params
 
 
@@ -404,7 +424,7 @@ class PostgresStore:
             ticketflow; or tables with ticketflow's names belong to something else.
     """
 
-    __slots__ = ("_cache", "_pool", "_timeout", "_where")
+    __slots__ = ("_cache", "_listener", "_pool", "_timeout", "_where")
 
     def __init__(
         self,
@@ -459,6 +479,11 @@ class PostgresStore:
                 name=self._where,
                 open=True,
             )
+        # The wake-up capability: a connection of its own, opened by the first wait.
+        self._listener = PostgresListener(
+            functools.partial(psycopg.connect, conninfo, **{**extra, "autocommit": True}),
+            self._where,
+        )
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:
@@ -748,6 +773,7 @@ class PostgresStore:
             conn.pipeline() if psycopg.Pipeline.is_supported() else contextlib.nullcontext()
         )
         with batch, conn.transaction():
+            self._notify_many(conn, changes)
             cursors = [conn.execute(*_write(c, outbox=False)) for c in ordered]
             stale = [c for c, cur in zip(ordered, cursors, strict=True) if not _wrote(cur)]
             if stale:
@@ -763,6 +789,19 @@ class PostgresStore:
                     _ENQUEUE,
                     ([e[0] for e in entries], [e[1] for e in entries], [e[2] for e in entries]),
                 )
+
+    @staticmethod
+    def _notify_many(conn: _Connection, changes: Sequence[Change]) -> None:
+        """Queue the one notification of a commit of several changes, if it brings work.
+
+        The first statement of the transaction, so that it compares the due
+        times with the rows before the writes; delivered only if it commits.
+        """
+        outbox = any(c.outbox for c in changes)
+        dues = [c.due_at for c in changes if c.due_at is not None]
+        if outbox or dues:
+            due = min(dues) if dues else None
+            conn.execute(NOTIFY_MANY, (wake_payload(due, outbox), outbox, due))
 
     @staticmethod
     def _conflict(conn: _Connection, change: Change) -> NoReturn:
@@ -1024,8 +1063,41 @@ class PostgresStore:
         row = self._run(lambda conn: conn.execute(sql).fetchone())
         return None if row is None else int(row[0])
 
+    # --- waking workers (`WakeupStore`) ---------------------------------------------
+
+    def wait_for_wakeup(self, timeout: float) -> bool:
+        """Wait until a commit in any process brings work nearer, or ``timeout`` passes.
+
+        The `WakeupStore` capability, with ``LISTEN``/``NOTIFY``: every commit
+        that adds outbox entries, or sets a due time earlier than the earliest
+        stored, sends one notification on the schema's channel
+        (``ticketflow:<schema>``) inside its transaction, delivered when it
+        commits (never for a rollback or a conflict). The first call opens a
+        connection of its own (outside the pool), listens, and returns True at
+        once; so does the first call after that connection was lost, once it
+        listens again: notifications sent meanwhile were missed, so the caller
+        polls. If the server cannot be reached, the call waits out ``timeout``
+        and returns False (it tries again next time).
+
+        Args:
+            timeout: The longest wait, in seconds.
+
+        Returns:
+            True if a notification (or `wakeup`) was pending or arrived, or the
+            caller must poll; False after ``timeout``.
+
+        Raises:
+            InvalidInputError: ``timeout`` is not a finite number of seconds from 0.
+        """
+        return self._listener.wait(_validate.seconds(timeout, "timeout"))
+
+    def wakeup(self) -> None:
+        """Make the waiting (or the next) `wait_for_wakeup` call return True."""
+        self._listener.wakeup()
+
     def close(self) -> None:
         """Close the pool's connections; the store is unusable afterwards."""
+        self._listener.close()
         self._pool.close()
         self._cache.clear()
 

@@ -36,14 +36,15 @@ through the store's `SummaryStore` capability, or the engine's fallback for a
 store without it: every sort and filter against a `MemoryStore`, paging by
 cursor, and its stability under writes between pages), the due index, claims and their
 lease, the outbox, the work queue (`TicketStore.queue`: its order, filters and
-limit) and `TicketStore.reindex`, ``count``, durability across a reopen, and, last, a
+limit) and `TicketStore.reindex`, ``count``, durability across a reopen, the
+optional `WakeupStore` capability (skipped for a store without it), and, last, a
 Hypothesis state machine (`StoreAgreementMachine`) that drives random
 workloads through your store and a `MemoryStore` side by side and asserts
 they agree after every step.
 
 The tests live in one private module per capability (basic storage, the
 requester index, the due index and claims, the work queue, ``reindex``, the
-outbox, durability, the state machine); `StoreContract` inherits them all.
+outbox, durability, wake-ups, the state machine); `StoreContract` inherits them all.
 
 This package imports pytest and Hypothesis (the ``test`` extra);
 ``ticketflow.testing`` loads it only when `StoreContract` is first used.
@@ -65,6 +66,7 @@ from ._queue import QueueContract
 from ._reindex import ReindexContract
 from ._requester import RequesterContract
 from ._storage import StorageContract
+from ._wakeup import WakeupContract
 
 __all__ = [
     "LEASE",
@@ -79,9 +81,10 @@ __all__ = [
 # One base class per capability, each in its own module. pytest runs inherited tests
 # base classes first (reverse MRO), so they are listed from the last to run to the first:
 # basic storage, the requester index, due index and claims, queue, reindex, outbox,
-# lists and counts, durability, state machine.
+# lists and counts, durability, wake-ups, state machine.
 class StoreContract(
     AgreementContract,
+    WakeupContract,
     DurabilityContract,
     ListContract,
     OutboxContract,
