@@ -9,8 +9,10 @@ the test. Reopening a store opens a new pool on the same schema.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -36,7 +38,8 @@ class Schemas:
         self.url_of.append((store, url))
         return store
 
-    def new_store(self) -> TicketStore:
+    def new_url(self) -> str:
+        """A URL whose connections see a new, empty schema first on their search_path."""
         import psycopg  # noqa: PLC0415 - only when a server is configured
         from psycopg import sql  # noqa: PLC0415
 
@@ -45,7 +48,10 @@ class Schemas:
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         self.created.append(schema)
         separator = "&" if "?" in self.server else "?"
-        return self.open(f"{self.server}{separator}options=" + quote(f"-csearch_path={schema}"))
+        return f"{self.server}{separator}options=" + quote(f"-csearch_path={schema}")
+
+    def new_store(self) -> TicketStore:
+        return self.open(self.new_url())
 
     def reopen(self, closed: TicketStore) -> TicketStore:
         (url,) = [u for s, u in self.url_of if s is closed]
@@ -80,3 +86,44 @@ class TestPostgresStore(StoreContract):
     @pytest.fixture
     def reopen_store(self, schemas: Schemas) -> StoreReopener:
         return schemas.reopen
+
+
+class TestPostgresOnConnectionStore(StoreContract):
+    """The contract on an application's connections in autocommit mode (Django's mode
+    outside ``atomic()``): each store call is a transaction of its own. The store is
+    given a function returning the calling thread's connection, as Django's is."""
+
+    @pytest.fixture
+    def make_store(self, schemas: Schemas) -> Iterator[StoreFactory]:
+        import psycopg  # noqa: PLC0415 - only when a server is configured
+
+        opened: list[psycopg.Connection[tuple[Any, ...]]] = []
+
+        def make() -> TicketStore:
+            schema_url = schemas.new_url()
+            local = threading.local()
+
+            def current() -> psycopg.Connection[tuple[Any, ...]]:
+                if not hasattr(local, "conn"):
+                    local.conn = psycopg.connect(schema_url, autocommit=True)
+                    opened.append(local.conn)
+                conn: psycopg.Connection[tuple[Any, ...]] = local.conn
+                return conn
+
+            store = PostgresStore.on_connection(current)
+            store.migrate()
+            return store
+
+        yield make
+        for conn in opened:
+            conn.close()
+
+    @pytest.fixture
+    def schemas(self) -> Iterator[Schemas]:
+        server = os.environ.get(POSTGRES_ENV, "")
+        if not server:
+            pytest.skip(f"set {POSTGRES_ENV} to run PostgreSQL tests; .ci/run starts a server")
+        pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+        schemas = Schemas(server)
+        yield schemas
+        schemas.drop_all()

@@ -86,6 +86,26 @@ def test_a_commit_adding_outbox_entries_wakes_a_listener_in_another_connection(
     assert not listener.wait_for_wakeup(0)  # consumed: one commit, one wake-up
 
 
+def test_a_store_on_the_application_connection_listens_on_a_connection_of_its_own(
+    stores: tuple[PostgresStore, PostgresStore], postgres_url: str
+) -> None:
+    """`on_connection`: the listener connects with the application's connection's
+    parameters (same server, same schema) and is woken by another process's commit."""
+    writer, _ = stores
+    app = psycopg.connect(postgres_url, autocommit=True)
+    try:
+        hosted = PostgresStore.on_connection(lambda: app)
+        listening(hosted)
+        (ticket,) = made(1)
+        writer.commit([Change(ticket, 0, outbox=(0,))])
+        assert hosted.wait_for_wakeup(PATIENCE)
+        assert not hosted.wait_for_wakeup(0)
+        hosted.close()
+        assert not app.closed  # the application's connection stays open
+    finally:
+        app.close()
+
+
 def test_a_waiting_listener_is_woken_by_a_commit_made_while_it_waits(
     stores: tuple[PostgresStore, PostgresStore],
 ) -> None:

@@ -141,6 +141,14 @@ _ENQUEUE: Final = """
 """
 
 
+def _listen_like(current: Callable[[], _Connection]) -> _Connection:
+    """A new autocommit connection to the server and database of ``current()``'s."""
+    import psycopg  # noqa: PLC0415 - loaded by on_connection already
+
+    info = current().info
+    return psycopg.connect(info.dsn, password=info.password, autocommit=True)
+
+
 @functools.cache
 def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool, wake: bool) -> str:
     """The one statement that writes a change, or nothing when its version check fails.
@@ -424,7 +432,7 @@ class PostgresStore:
             ticketflow; or tables with ticketflow's names belong to something else.
     """
 
-    __slots__ = ("_cache", "_listener", "_pool", "_timeout", "_where")
+    __slots__ = ("_cache", "_connect", "_listener", "_pool", "_timeout", "_where")
 
     def __init__(
         self,
@@ -457,6 +465,7 @@ class PostgresStore:
             ) from None
         self._where = f"PostgreSQL store {_describe(params)}"
         self._timeout = timeout
+        self._connect: Callable[[], _Connection] | None = None  # the pool's, not the host's
         # Tickets this store wrote or read one by one, by id; used only while the
         # stored version matches, so a stale entry costs a rebuild, never a wrong answer.
         self._cache = TicketCache(cache_size)
@@ -484,6 +493,155 @@ class PostgresStore:
             functools.partial(psycopg.connect, conninfo, **{**extra, "autocommit": True}),
             self._where,
         )
+
+    @classmethod
+    def on_connection(cls, connection: _Connection | Callable[[], _Connection]) -> PostgresStore:
+        """Make a store that works inside the application's own connection and transaction.
+
+        ``connection`` is a psycopg 3 ``Connection`` the application owns, or a
+        function of no arguments returning the current one (a framework's
+        connection changes per thread or request: with Django,
+        ``lambda: django.db.connection.connection`` after
+        ``ensure_connection()``; with SQLAlchemy, see
+        `ticketflow.contrib.sqlalchemy.store_for`). Every store call then runs
+        in a ``SAVEPOINT`` inside the application's open transaction, so the
+        application's commit or rollback covers the tickets, events and outbox
+        entries together with its own rows; a refused commit (`ConflictError`,
+        a database error) rolls back ticketflow's part only and leaves the
+        application's transaction usable (PostgreSQL would otherwise abort the
+        whole of it). A connection that is not in autocommit mode begins its
+        transaction with the store's first statement, as with the application's
+        own; in autocommit mode with no transaction open, each store call is a
+        transaction of its own.
+
+        The store never commits, rolls back (beyond its savepoint), closes, or
+        changes the settings of the connection; the isolation level, the
+        ``search_path`` (where ticketflow's tables are) and timeouts are the
+        application's. Version checks hold at any isolation level (the
+        ``UPDATE ... WHERE version = expected`` takes the row lock; under
+        ``REPEATABLE READ`` a concurrent writer's commit makes it a
+        serialization failure, a `StoreError`, instead of a `ConflictError`).
+        The store caches no ticket (one kept from a transaction the
+        application then rolled back would be served as stored), runs no
+        statement pipeline and never re-sends a call on another connection. It
+        does not create its tables: call `migrate` once (from a deployment step
+        or a framework migration). `vacuum` is not available on it.
+
+        Args:
+            connection: The connection, or a function returning the current one.
+
+        Raises:
+            StoreUnavailable: psycopg is not installed.
+            StoreError: ``connection`` is neither.
+        """
+        try:
+            import psycopg  # noqa: PLC0415 - the postgres extra is optional
+        except ImportError as exc:
+            raise _driver_missing(exc) from exc
+        if isinstance(connection, psycopg.Connection):
+            host = connection
+
+            def current() -> _Connection:
+                return host
+        elif callable(connection):
+            current = connection
+        else:
+            raise StoreError(
+                "PostgresStore.on_connection: connection must be a psycopg.Connection or a "
+                f"function returning one, not {type(connection).__name__}"
+            )
+        store = cls.__new__(cls)
+        store._host(current)  # noqa: SLF001 - the class's own second constructor
+        return store
+
+    def _host(self, current: Callable[[], _Connection]) -> None:
+        """Set up a store made by `on_connection`."""
+        self._where = "PostgreSQL store on the application's connection"
+        self._timeout = 0.0
+        self._cache = TicketCache(0)  # see on_connection: a rolled-back ticket must not be served
+        self._connect = current
+        # The wake-up capability listens on a connection of its own, opened by the
+        # first wait with the application's connection's parameters.
+        self._listener = PostgresListener(functools.partial(_listen_like, current), self._where)
+
+    def _host_connection(self, current: Callable[[], _Connection]) -> _Connection:
+        """The application's current connection, checked."""
+        import psycopg  # noqa: PLC0415 - loaded by on_connection already; a dict lookup
+
+        conn = current()
+        if not isinstance(conn, psycopg.Connection):
+            raise StoreError(
+                f"{self._where}: the connection function returned {type(conn).__name__}, "
+                "not a psycopg.Connection (with Django, call connection.ensure_connection() "
+                "first; with SQLAlchemy, pass the session's driver_connection)"
+            )
+        return conn
+
+    @contextlib.contextmanager
+    def _savepoint(self, conn: _Connection) -> Iterator[None]:
+        """Ticketflow's part of the application's transaction: released, or rolled back alone.
+
+        A connection in autocommit mode with no transaction open gets a
+        transaction of its own (psycopg's ``transaction()``: ``BEGIN`` ...
+        ``COMMIT``); otherwise a ``SAVEPOINT``, which psycopg precedes with
+        ``BEGIN`` if no transaction is open yet (the application's, then).
+        """
+        from psycopg.pq import TransactionStatus  # noqa: PLC0415 - loaded already
+
+        status = conn.info.transaction_status
+        if status == TransactionStatus.INERROR:
+            raise StoreError(
+                f"{self._where}: the application's transaction was aborted by an earlier "
+                "error; roll it back (or back to a savepoint) before using the store"
+            )
+        if status == TransactionStatus.IDLE and conn.autocommit:
+            with conn.transaction():
+                yield
+            return
+        conn.execute("SAVEPOINT ticketflow")
+        try:
+            yield
+            conn.execute("RELEASE SAVEPOINT ticketflow")
+        except BaseException:
+            # The original error is the one to report; a failing rollback means the
+            # connection is broken, which the application's next statement shows.
+            import psycopg  # noqa: PLC0415 - loaded already
+
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("ROLLBACK TO SAVEPOINT ticketflow")
+                conn.execute("RELEASE SAVEPOINT ticketflow")
+            raise
+
+    def _atomic(self, conn: _Connection) -> contextlib.AbstractContextManager[object]:
+        """A transaction for several statements.
+
+        On the application's connection, the savepoint `_run` opened holds them already.
+        """
+        return contextlib.nullcontext() if self._connect is not None else conn.transaction()
+
+    def migrate(self) -> None:
+        """Create ticketflow's tables, or upgrade them to this ticketflow's schema.
+
+        A store with its own pool has done so on open (this checks again). On
+        the application's connection (`on_connection`), nothing is created until
+        this runs: call it from a deployment step or a framework migration
+        (with Django, a ``RunPython`` operation). The tables go to the first
+        schema of the connection's ``search_path``; ``ticketflow_migrations``
+        records the schema version. It runs in a savepoint of the application's
+        transaction, so it commits with it; concurrent migrations wait for each
+        other (an advisory lock, held to the end of the transaction). Running it
+        again on a current schema changes nothing.
+
+        Raises:
+            StoreError: tables of ticketflow's names exist that it did not create,
+                or the schema was written by a newer ticketflow; nothing was changed.
+        """
+
+        def work(conn: _Connection) -> None:
+            with self._atomic(conn):
+                migrate(conn, self._where, commit=False)
+
+        self._run(work)
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:
@@ -543,13 +701,22 @@ class PostgresStore:
             ) from exc
         except psycopg_pool.PoolClosed as exc:
             raise StoreError(f"{self._where} is closed") from exc
-        except psycopg.errors.TransactionRollback as exc:
+        # SQLSTATE class 40; psycopg does not derive 40001 and 40P01 from class 40's type.
+        except (
+            psycopg.errors.TransactionRollback,
+            psycopg.errors.SerializationFailure,
+            psycopg.errors.DeadlockDetected,
+        ) as exc:
             raise StoreError(
                 f"{self._where}: the server rolled the transaction back "
                 f"({exc.sqlstate}: {exc}); nothing was written, retry"
             ) from exc
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             raise StoreUnavailable(f"{self._where} is unavailable: {exc}".strip()) from exc
+        except psycopg.errors.UndefinedTable as exc:
+            raise StoreError(
+                f"{self._where}: {exc} (create ticketflow's tables first: store.migrate())".strip()
+            ) from exc
         except psycopg.Error as exc:
             raise StoreError(f"{self._where}: {exc}".strip()) from exc
 
@@ -581,6 +748,11 @@ class PostgresStore:
         """
         import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
 
+        if self._connect is not None:  # the application's connection: no retry elsewhere
+            with self._errors():
+                conn = self._host_connection(self._connect)
+                with self._savepoint(conn):
+                    return work(conn)
         pool = self._pool
         with self._errors():
             with pool.connection() as conn:
@@ -634,16 +806,25 @@ class PostgresStore:
             if full
             else ("VACUUM tickets, events, tags, outbox")
         )
+        if self._connect is not None:
+            raise StoreError(
+                f"{self._where}: VACUUM cannot run inside the application's transaction; "
+                "run it from a PostgresStore with its own connections"
+            )
         # Pooled connections are in autocommit mode: VACUUM runs outside a transaction.
         self._run(lambda conn: conn.execute(statement))
 
     def schema_version(self) -> int:
-        """Return the schema version of the database (of the schema in use)."""
-        row = self._run(
-            lambda conn: conn.execute(
+        """Return the schema version of the database (of the schema in use; 0: no tables)."""
+
+        def work(conn: _Connection) -> tuple[Any, ...] | None:
+            if conn.execute("SELECT to_regclass('ticketflow_migrations')").fetchone() == (None,):
+                return None
+            return conn.execute(
                 "SELECT coalesce(max(version), 0) FROM ticketflow_migrations"
-            ).fetchone(),
-        )
+            ).fetchone()
+
+        row = self._run(work)
         return 0 if row is None else int(row[0])
 
     # --- the cache ------------------------------------------------------------------
@@ -770,9 +951,11 @@ class PostgresStore:
         ordered = sorted(changes, key=lambda c: c.ticket.id)
         # Pipeline mode needs libpq 14 or later; without it, a round trip a statement.
         batch: contextlib.AbstractContextManager[object] = (
-            conn.pipeline() if psycopg.Pipeline.is_supported() else contextlib.nullcontext()
+            conn.pipeline()
+            if psycopg.Pipeline.is_supported() and self._connect is None
+            else contextlib.nullcontext()
         )
-        with batch, conn.transaction():
+        with batch, self._atomic(conn):
             self._notify_many(conn, changes)
             cursors = [conn.execute(*_write(c, outbox=False)) for c in ordered]
             stale = [c for c, cur in zip(ordered, cursors, strict=True) if not _wrote(cur)]
@@ -989,7 +1172,7 @@ class PostgresStore:
         )
 
         def work(conn: _Connection) -> set[tuple[str, int]]:
-            with conn.transaction():
+            with self._atomic(conn):
                 conn.execute(_REINDEX_LOCK, (sorted({u.ticket_id for u in chosen}),))
                 return {(r[0], int(r[1])) for r in conn.execute(_REINDEX, params).fetchall()}
 
@@ -1006,7 +1189,7 @@ class PostgresStore:
         """
 
         def work(conn: _Connection) -> list[Ticket]:
-            with conn.transaction():
+            with self._atomic(conn):
                 claimed = conn.execute(
                     _CLAIM_DUE, {"now": now, "limit": max(limit, 0), "until": now + lease}
                 ).fetchall()
@@ -1096,10 +1279,17 @@ class PostgresStore:
         self._listener.wakeup()
 
     def close(self) -> None:
-        """Close the pool's connections; the store is unusable afterwards."""
+        """Close the pool's connections; the store is unusable afterwards.
+
+        On the application's connection (`on_connection`) the connection is left
+        open (the listener's own connection, if a wait opened one, is closed).
+        """
         self._listener.close()
-        self._pool.close()
+        if self._connect is None:
+            self._pool.close()
         self._cache.clear()
 
     def __repr__(self) -> str:
+        if self._connect is not None:
+            return "PostgresStore.on_connection(...)"
         return f"PostgresStore({self._where.removeprefix('PostgreSQL store ')!r})"

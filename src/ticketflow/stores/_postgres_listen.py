@@ -91,7 +91,16 @@ class PostgresListener:
     polling is what finds the work.
     """
 
-    __slots__ = ("_closed", "_conn", "_connect", "_lock", "_wake_r", "_wake_w", "_where")
+    __slots__ = (
+        "_closed",
+        "_conn",
+        "_connect",
+        "_lock",
+        "_pending",
+        "_wake_r",
+        "_wake_w",
+        "_where",
+    )
 
     def __init__(self, connect: Callable[[], _Connection], where: str) -> None:
         self._connect = connect
@@ -99,16 +108,23 @@ class PostgresListener:
         self._conn: _Connection | None = None
         self._lock = threading.Lock()
         self._closed = False
-        # `wakeup` writes a byte here; a wait selects on it beside the connection.
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.settimeout(0.0)  # non-blocking
-        self._wake_w.settimeout(0.0)
+        # `wakeup` writes a byte to _wake_w; a wait selects on _wake_r beside the
+        # connection. The pair is made by the first wait (a store nobody waits on,
+        # such as one on an application's connection that is never closed, holds
+        # no sockets); a `wakeup` before it is kept in _pending.
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._pending = False
 
     def wakeup(self) -> None:
         """End the current (or the next) wait with True; safe in a signal handler."""
+        writer = self._wake_w
+        if writer is None:  # no wait yet: the first one returns True anyway
+            self._pending = True
+            return
         # Full (a wake-up is pending anyway) or closed: nothing to do.
         with contextlib.suppress(OSError):
-            self._wake_w.send(b"\0")
+            writer.send(b"\0")
 
     def wait(self, timeout: float) -> bool:
         """Wait for a notification, `wakeup`, or ``timeout`` seconds; see `WakeupStore`."""
@@ -116,7 +132,12 @@ class PostgresListener:
         with self._lock:
             if self._closed:
                 return False
-            if self._drain_wakeups():
+            if self._wake_r is None:
+                self._wake_r, self._wake_w = socket.socketpair()
+                self._wake_r.settimeout(0.0)  # non-blocking
+                self._wake_w.settimeout(0.0)
+            if self._drain_wakeups() or self._pending:
+                self._pending = False
                 return True
             conn = self._conn
             if conn is None or conn.closed:
@@ -160,6 +181,7 @@ class PostgresListener:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
+                assert self._wake_r is not None  # noqa: S101 - made by wait()
                 wake = self._wake_r.fileno()
                 readable, _, _ = select.select([pgconn.socket, wake], [], [], remaining)
                 if wake in readable:
@@ -193,15 +215,18 @@ class PostgresListener:
     def _drain_wakeups(self) -> bool:
         """Consume pending `wakeup` bytes; whether there were any."""
         got = False
+        reader = self._wake_r
+        if reader is None:
+            return False
         with contextlib.suppress(OSError):  # empty (BlockingIOError) or closed
-            while self._wake_r.recv(64):
+            while reader.recv(64):
                 got = True
         return got
 
     def _pause(self, deadline: float) -> None:
         """Wait until the deadline, or a `wakeup` (left pending for the next wait)."""
         remaining = deadline - time.monotonic()
-        if remaining > 0:
+        if remaining > 0 and self._wake_r is not None:
             select.select([self._wake_r], [], [], remaining)
 
     def close(self) -> None:
@@ -212,5 +237,6 @@ class PostgresListener:
             conn, self._conn = self._conn, None
             if conn is not None:
                 conn.close()
-            self._wake_r.close()
-            self._wake_w.close()
+            for sock in (self._wake_r, self._wake_w):
+                if sock is not None:
+                    sock.close()

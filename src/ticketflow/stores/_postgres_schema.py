@@ -147,10 +147,11 @@ _SHAPE: Final[dict[str, frozenset[str]]] = {
 }
 
 
-def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str) -> None:
+def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str, *, commit: bool = True) -> None:
     """Create or upgrade the schema; refuse newer or foreign schemas untouched.
 
-    ``where`` names the store in error messages; ``conn`` is committed on success.
+    ``where`` names the store in error messages; ``conn`` is committed on success,
+    unless ``commit`` is false (the caller's transaction, left open).
     """
     with conn.cursor() as cur:
         cur.execute("SELECT current_schema()")
@@ -191,7 +192,8 @@ def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str) -> None:
                     (number + 1,),
                 )
         _check_shape(cur, schema, where)
-    conn.commit()
+    if commit:
+        conn.commit()
 
 
 def _fill_requester_keys(cur: psycopg.Cursor[tuple[Any, ...]]) -> None:

@@ -315,6 +315,33 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
 
 
+def _implicit_transactions(conn: sqlite3.Connection) -> bool:
+    """Whether the driver begins a transaction before a write (not autocommit mode)."""
+    autocommit = getattr(conn, "autocommit", None)  # Python 3.12's PEP 249 control
+    if isinstance(autocommit, bool):
+        return not autocommit
+    return conn.isolation_level is not None
+
+
+_TABLES: Final = ("tickets", "events", "tags", "outbox", "ticket_counts")
+
+
+def _hosted_version(conn: sqlite3.Connection) -> int | None:
+    """The schema version in an application's database; None: ticketflow never migrated it."""
+    if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])  # a ticketflow file
+    if (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ticketflow_migrations'"
+        ).fetchone()
+        is None
+    ):
+        return None
+    return int(
+        conn.execute("SELECT coalesce(max(version), 0) FROM ticketflow_migrations").fetchone()[0]
+    )
+
+
 def _queue_key(due: int | None, since: int | None, rank: int | None) -> QueueKey | None:
     """The queue key that `_queue_columns` stored as these columns."""
     if due is None or since is None or rank is None:
@@ -334,6 +361,42 @@ def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | 
         return (None, None, None)
     due = _NO_SLA if key.sla_due is None else _micros(key.sla_due)
     return (due, _micros(key.waiting_since), -int(key.priority))
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):  # the original error is the one to report
+            conn.execute("ROLLBACK")
+
+
+@final
+class _Transaction:
+    """A transaction begun by a statement: committed on success, rolled back on error.
+
+    A class, not a generator: it runs around every read and write.
+    """
+
+    __slots__ = ("_begin", "_conn")
+
+    def __init__(self, conn: sqlite3.Connection, begin: str) -> None:
+        self._conn = conn
+        self._begin = begin
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._conn.execute(self._begin)
+        return self._conn
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            _rollback(self._conn)
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            # SQLite may leave the transaction open when COMMIT fails (busy, I/O
+            # error, disk full), and the store must stay usable.
+            _rollback(self._conn)
+            raise
 
 
 @final
@@ -387,7 +450,7 @@ class SQLiteStore:
             database, or was written by a newer ticketflow.
     """
 
-    __slots__ = ("_cache", "_conn", "_lock", "_path")
+    __slots__ = ("_cache", "_connect", "_hosted", "_lock", "_path")
 
     def __init__(
         self,
@@ -431,9 +494,10 @@ class SQLiteStore:
                 f"SQLite store {self._path!r}: synchronous must be one of "
                 f"{', '.join(sorted(_SYNCHRONOUS))}, not {synchronous!r}"
             )
-        self._lock = threading.RLock()
+        self._lock: contextlib.AbstractContextManager[object] = threading.RLock()
+        self._hosted = False
         try:
-            self._conn = sqlite3.connect(
+            conn = sqlite3.connect(
                 self._path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
@@ -441,16 +505,95 @@ class SQLiteStore:
                 f"SQLite store {self._path!r} cannot be opened: {exc} "
                 "(does its directory exist and is it writable?)"
             ) from exc
+        self._connect: Callable[[], sqlite3.Connection] = lambda: conn
         try:
             with self._errors():
-                self._conn.execute(f"PRAGMA synchronous = {level}")
+                conn.execute(f"PRAGMA synchronous = {level}")
                 # Deleted content is overwritten with zeros, not left in free pages
                 # and free cell space: what a purge removes is gone from the file.
-                self._conn.execute("PRAGMA secure_delete = ON")
+                conn.execute("PRAGMA secure_delete = ON")
                 self._migrate()
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+
+    @classmethod
+    def on_connection(
+        cls, connection: sqlite3.Connection | Callable[[], sqlite3.Connection]
+    ) -> SQLiteStore:
+        """Make a store that works inside the application's own connection and transaction.
+
+        ``connection`` is a `sqlite3.Connection` the application owns, or a
+        function of no arguments returning the current one (a framework's
+        connection changes per thread or request: with Django,
+        ``lambda: django.db.connection.connection`` after
+        ``ensure_connection()``). Every ticketflow commit then runs in a
+        ``SAVEPOINT`` inside the application's open transaction, so the
+        application's commit or rollback covers the tickets, events and outbox
+        entries together with its own rows; a refused commit (`ConflictError`,
+        a database error) rolls back ticketflow's part only, and the
+        application's transaction stays usable. When no transaction is open,
+        one is begun the way the driver would begin it before a write
+        (``isolation_level`` not ``None``: a transaction the application
+        commits) or, in autocommit mode (``isolation_level=None``, Django's
+        default outside ``atomic()``), each ticketflow commit is its own
+        transaction, like any statement the application runs.
+
+        The store never commits, rolls back (beyond its savepoint), closes, or
+        changes the settings of the connection (no ``PRAGMA``: journal mode,
+        ``synchronous``, ``secure_delete``, ``foreign_keys`` and the busy
+        timeout are the application's), and it caches no ticket (a ticket kept
+        from a transaction the application then rolled back would be served as
+        stored). It does not create its tables either: call `migrate` once
+        (from a deployment step or a framework migration). After a purge, the
+        write-ahead log's checkpoint is the application's too (`checkpoint`).
+
+        Args:
+            connection: The connection, or a function returning the current one.
+
+        Raises:
+            StoreError: ``connection`` is neither.
+        """
+        if isinstance(connection, sqlite3.Connection):
+            host = connection
+
+            def current() -> sqlite3.Connection:
+                return host
+        elif callable(connection):
+            current = connection
+        else:
+            raise StoreError(
+                "SQLiteStore.on_connection: connection must be a sqlite3.Connection or a "
+                f"function returning one, not {_validate.describe(connection)}"
+            )
+        store = cls.__new__(cls)
+        store._host(current)  # noqa: SLF001 - the class's own second constructor
+        return store
+
+    def _host(self, current: Callable[[], sqlite3.Connection]) -> None:
+        """Set up a store made by `on_connection`."""
+        self._path = "(the application's connection)"
+        self._hosted = True
+        self._lock = contextlib.nullcontext()  # the connection's threads are the application's
+        self._cache = TicketCache(0)  # see on_connection: a rolled-back ticket must not be served
+        self._connect = current
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """The connection to use now (the application's current one, on its connection)."""
+        conn = self._connect()
+        if self._hosted and not isinstance(conn, sqlite3.Connection):
+            raise StoreError(
+                "SQLite store on the application's connection: the connection function "
+                f"returned {_validate.describe(conn)}, not a sqlite3.Connection "
+                "(with Django, call connection.ensure_connection() first)"
+            )
+        return conn
+
+    @_conn.setter
+    def _conn(self, conn: sqlite3.Connection) -> None:
+        """Use ``conn`` from now on (the fault-injection tests wrap the store's connection)."""
+        self._connect = lambda: conn
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStore:
@@ -499,7 +642,7 @@ class SQLiteStore:
 
     @property
     def path(self) -> str:
-        """The database file (or ``":memory:"``)."""
+        """The database file (or ``":memory:"``; on the application's connection, a description)."""
         return self._path
 
     # --- plumbing -------------------------------------------------------------------
@@ -516,6 +659,8 @@ class SQLiteStore:
                     f"SQLite store {self._path!r} is busy (another process holds the write "
                     f"lock longer than the timeout): {text}"
                 ) from exc
+            if self._hosted and "no such table" in text:
+                text += " (create ticketflow's tables first: store.migrate())"
             raise StoreError(f"SQLite store {self._path!r}: {text}") from exc
         except sqlite3.ProgrammingError as exc:
             raise StoreError(f"SQLite store {self._path!r} is closed or misused: {exc}") from exc
@@ -527,24 +672,46 @@ class SQLiteStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
-        with self._lock, self._errors():
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                # Also when COMMIT itself failed (busy, I/O error, disk full): SQLite
-                # may leave the transaction open, and the store must stay usable.
-                self._rollback()
-                raise
+        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error.
 
-    def _rollback(self) -> None:
+        On the application's connection, a savepoint in its open transaction
+        instead (`_transaction`).
+        """
+        with self._lock, self._errors(), self._transaction("BEGIN IMMEDIATE") as conn:
+            yield conn
+
+    def _transaction(self, begin: str) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A transaction begun by ``begin``, or ticketflow's part of the application's.
+
+        On the application's connection (`on_connection`) with a transaction
+        open, ticketflow's part is a savepoint (`_savepoint`). With none open,
+        one is begun first if the driver would begin one before a write
+        (``isolation_level`` is not ``None``), so that the application's
+        ``commit()`` or ``rollback()`` decides; in autocommit mode the store's
+        work is a transaction of its own, begun by ``begin``, as on its own file.
+        """
         conn = self._conn
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):  # the original error is the one to report
-                conn.execute("ROLLBACK")
+        if not self._hosted or not (conn.in_transaction or _implicit_transactions(conn)):
+            return _Transaction(conn, begin)
+        return self._savepoint(conn)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _savepoint(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """Ticketflow's part of the application's transaction: released, or rolled back alone."""
+        if not conn.in_transaction:  # the application's transaction, begun as the driver would
+            conn.execute(f"BEGIN {conn.isolation_level or ''}".strip())
+        conn.execute("SAVEPOINT ticketflow")
+        try:
+            yield conn
+            conn.execute("RELEASE SAVEPOINT ticketflow")
+        except BaseException:
+            # The original error is the one to report; a failing rollback means the
+            # connection is broken, which the application's next statement shows.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK TO SAVEPOINT ticketflow")
+                conn.execute("RELEASE SAVEPOINT ticketflow")
+            raise
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -570,16 +737,75 @@ class SQLiteStore:
                     f"{self._path!r} was written by a newer ticketflow (schema version "
                     f"{version}; this one knows up to {SCHEMA_VERSION}): upgrade ticketflow"
                 )
-            for number in range(version, SCHEMA_VERSION):
-                for statement in _statements(_MIGRATIONS[number]):
-                    conn.execute(statement)
-                if number == 2:
-                    self._fill_requester_keys(conn)
-                if number == 3:
-                    self._fill_summaries(conn)
+            self._upgrade(conn, version)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _upgrade(self, conn: sqlite3.Connection, version: int) -> None:
+        """Run the migrations from schema ``version`` on, in the caller's transaction."""
+        for number in range(version, SCHEMA_VERSION):
+            for statement in _statements(_MIGRATIONS[number]):
+                conn.execute(statement)
+            if number == 2:
+                self._fill_requester_keys(conn)
+            if number == 3:
+                self._fill_summaries(conn)
+
+    def migrate(self) -> None:
+        """Create ticketflow's tables, or upgrade them to this ticketflow's schema.
+
+        A store that opened its own file has done so already (this does nothing
+        more). On the application's connection (`on_connection`), nothing is
+        created until this runs: call it from a deployment step or a framework
+        migration (with Django, a ``RunPython`` operation). It runs in a
+        savepoint of the application's transaction, so it commits with it. The
+        tables are ``tickets``, ``events``, ``tags``, ``outbox`` and
+        ``ticket_counts``, and ``ticketflow_migrations`` records the schema
+        version (in a ticketflow file of its own, ``PRAGMA user_version`` does).
+        Running it again on a current schema changes nothing.
+
+        Raises:
+            StoreError: the database holds tables of those names that ticketflow
+                did not create, or was written by a newer ticketflow; nothing
+                was changed.
+        """
+        if not self._hosted:
+            with self._lock, self._errors():
+                self._migrate()
+            return
+        with self._write() as conn:
+            own_file = conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+            version = _hosted_version(conn)
+            if version is None:
+                names = ", ".join(f"'{t}'" for t in _TABLES)
+                clash = [
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT name FROM sqlite_master WHERE name IN ({names})"  # noqa: S608 - fixed names
+                    )
+                ]
+                if clash:
+                    raise StoreError(
+                        f"SQLite store on the application's connection: the database has "
+                        f"tables named {', '.join(sorted(clash))} that ticketflow did not "
+                        "create (no ticketflow_migrations table); nothing was changed"
+                    )
+                conn.execute("CREATE TABLE ticketflow_migrations (version INTEGER PRIMARY KEY)")
+                version = 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the database was written by a newer ticketflow (schema version "
+                    f"{version}; this one knows up to {SCHEMA_VERSION}): upgrade ticketflow"
+                )
+            self._upgrade(conn, version)
+            if own_file:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            else:
+                conn.executemany(
+                    "INSERT INTO ticketflow_migrations (version) VALUES (?)",
+                    [(v,) for v in range(version + 1, SCHEMA_VERSION + 1)],
+                )
 
     def _fill_requester_keys(self, conn: sqlite3.Connection) -> None:
         """Index the requesters of the tickets stored before schema version 3.
@@ -631,8 +857,10 @@ class SQLiteStore:
         )
 
     def schema_version(self) -> int:
-        """Return the schema version of the open database."""
+        """Return the schema version of the open database (0: no ticketflow tables yet)."""
         with self._lock, self._errors():
+            if self._hosted:
+                return _hosted_version(self._conn) or 0
             return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     def integrity_check(self) -> str:
@@ -650,16 +878,9 @@ class SQLiteStore:
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[Ticket]:
         """Run an ``id, version`` query and return its tickets, in one read snapshot."""
-        conn = self._conn
-        conn.execute("BEGIN")
-        try:
+        with self._transaction("BEGIN") as conn:  # one read snapshot
             rows = conn.execute(sql, params).fetchall()
-            tickets = self._tickets_by_rows(rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-        return tickets
+            return self._tickets_by_rows(rows)
 
     def _load_tickets(self, ids: Sequence[str]) -> dict[str, Ticket]:
         """Rebuild the tickets with these ids from their events (without caching them).
@@ -692,24 +913,16 @@ class SQLiteStore:
         Raises:
             TicketNotFound: no ticket has this id.
         """
-        with self._lock, self._errors():
-            conn = self._conn
-            conn.execute("BEGIN")  # the version and the events from one snapshot
-            try:
-                row = conn.execute(
-                    "SELECT version FROM tickets WHERE id = ?", (ticket_id,)
-                ).fetchone()
-                cached = self._cache.get(ticket_id)
-                rows = []
-                if row is not None and (cached is None or cached.version != row[0]):
-                    rows = conn.execute(
-                        "SELECT body FROM events WHERE ticket_id = ? ORDER BY position",
-                        (ticket_id,),
-                    ).fetchall()
-                conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
+        # The version and the events from one snapshot.
+        with self._lock, self._errors(), self._transaction("BEGIN") as conn:
+            row = conn.execute("SELECT version FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+            cached = self._cache.get(ticket_id)
+            rows = []
+            if row is not None and (cached is None or cached.version != row[0]):
+                rows = conn.execute(
+                    "SELECT body FROM events WHERE ticket_id = ? ORDER BY position",
+                    (ticket_id,),
+                ).fetchall()
         if row is None:
             raise TicketNotFound(ticket_id)
         if not rows:
@@ -739,7 +952,7 @@ class SQLiteStore:
                 self._write_change(conn, change)
         for change in changes:  # only once the transaction is committed
             self._cache.remember(change.ticket)
-        if any(change.rewrite for change in changes):
+        if not self._hosted and any(change.rewrite for change in changes):
             # A purge: the erased pages' old versions are still in the WAL until
             # a checkpoint copies the new ones over them and the log is truncated.
             self.checkpoint()
@@ -1102,10 +1315,16 @@ class SQLiteStore:
             return int(self._conn.execute("SELECT COUNT(*) FROM tickets").fetchone()[0])
 
     def close(self) -> None:
-        """Close the connection; the store is unusable afterwards."""
+        """Close the connection; the store is unusable afterwards.
+
+        On the application's connection (`on_connection`) the connection is left open.
+        """
         with self._lock:
-            self._conn.close()
+            if not self._hosted:  # the application's connection is the application's to close
+                self._conn.close()
             self._cache.clear()
 
     def __repr__(self) -> str:
+        if self._hosted:
+            return "SQLiteStore.on_connection(...)"
         return f"SQLiteStore({self._path!r})"
