@@ -343,7 +343,16 @@ def test_bad_input_is_refused_alike_on_every_backend_and_changes_nothing(
 # --- PostgreSQL: live rows, then heap pages after VACUUM ------------------------------------
 
 
-TABLES: Final = ("tickets", "events", "tags", "outbox", "ticketflow_migrations")
+TABLES: Final = (
+    "tickets",
+    "events",
+    "tags",
+    "outbox",
+    "message_ids",
+    "search_docs",
+    "search_settings",
+    "ticketflow_migrations",
+)
 
 
 def live_leaks(admin: Any) -> dict[str, list[str]]:
