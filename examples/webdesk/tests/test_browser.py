@@ -260,6 +260,23 @@ def test_the_list_counts_filters_sorts_and_pages(browser: Driver, server: Server
     assert {"closed"} == statuses
 
 
+def test_an_agent_searches_from_the_list(browser: Driver, server: Server) -> None:
+    """The search box (htmx): a word of a private note finds its ticket."""
+    desk = server.desk.helpdesk
+    ticket = desk.for_customer("sam@example.com").open_ticket(subject="Chair squeaks")
+    desk.add_note(ticket.id, "Zanzibar-ergonomics vendor contacted", by="bob")
+    driver = browser
+    sign_in(driver, server, "alice@desk.example")
+    driver.get(f"{server.url}/agent/tickets")
+    fill(driver, "search", "zanzibar-ergonomics")
+    from selenium.webdriver.common.keys import Keys
+
+    driver.find_element(_by().ID, "search").send_keys(Keys.ENTER)
+    wait_for(driver, "#search-note", "zanzibar")
+    assert [ticket.id] == _ids(driver)
+    shot(driver, "agent-search")
+
+
 def _ids(driver: Driver) -> list[str]:
     return [
         a.text for a in driver.find_elements(_by().CSS_SELECTOR, "#ticket-list td:first-child a")

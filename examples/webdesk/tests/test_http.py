@@ -150,3 +150,28 @@ def test_a_reply_reopens_a_resolved_ticket_and_opens_a_follow_up_to_a_closed_one
     assert old == helpdesk.get(new).parent_id
     status, _, page = xia.get(f"/my/tickets/{new}")
     assert f'href="/my/tickets/{old}"' in page
+
+
+def test_a_customers_search_finds_public_text_and_never_a_private_note(
+    client: Client, two_customers: dict[str, str]
+) -> None:
+    """Search runs through the customer's handle: own tickets, public text only."""
+    uma = client.sign_in("uma@example.com")
+    status, _, found = uma.get("/my?q=UMA-PUBLIC-REPLY")
+    assert 200 == status
+    assert two_customers["uma"] in found
+    status, _, hidden = uma.get("/my?q=UMA-PRIVATE-NOTE")
+    assert 200 == status
+    assert two_customers["uma"] not in hidden
+    status, _, theirs = uma.get("/my?q=VIC-SUBJECT")
+    assert two_customers["vic"] not in theirs
+
+
+def test_an_agents_search_finds_private_notes(
+    client: Client, two_customers: dict[str, str]
+) -> None:
+    alice = client.sign_in("alice@desk.example")
+    status, _, found = alice.get("/agent/tickets?q=UMA-PRIVATE-NOTE")
+    assert 200 == status
+    assert two_customers["uma"] in found
+    assert two_customers["vic"] not in found

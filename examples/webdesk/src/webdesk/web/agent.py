@@ -77,7 +77,7 @@ def tickets(
     cursor: str = "",
     q: str = "",
 ) -> Response:
-    """Every ticket: counts per status, filters, sorting and cursor pages."""
+    """Every ticket: counts per status, filters, sorting and cursor pages; ``q`` searches."""
     helpdesk = desk_of(request).helpdesk
     filters: dict[str, Any] = {
         "priority": priority or None,
@@ -86,13 +86,19 @@ def tickets(
     }
     try:
         counts = helpdesk.counts("status", **filters)
-        listing = helpdesk.list(
-            **filters,
-            status=status or None,
-            sort=sort if sort in SORTS else "-created",
-            limit=PAGE_SIZE,
-            cursor=cursor or None,
-        )
+        if q.strip():
+            # Every text an agent may read, private notes included; best match first.
+            listing = helpdesk.search(
+                q, **filters, status=status or None, limit=PAGE_SIZE, cursor=cursor or None
+            )
+        else:
+            listing = helpdesk.list(
+                **filters,
+                status=status or None,
+                sort=sort if sort in SORTS else "-created",
+                limit=PAGE_SIZE,
+                cursor=cursor or None,
+            )
     except InvalidInputError as error:
         return page(request, "error.html", message=str(error), status_code=400)
     query = {

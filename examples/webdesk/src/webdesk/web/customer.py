@@ -15,7 +15,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from ticketflow import Actor, CustomerHandle, Requester, Role, TicketflowError, TicketNotFound
+from ticketflow import (
+    Actor,
+    CustomerHandle,
+    InvalidInputError,
+    Requester,
+    Role,
+    TicketflowError,
+    TicketNotFound,
+)
 from ticketflow.attachments import Attachment
 
 from ..desk import Desk
@@ -47,17 +55,14 @@ def stored(desk: Desk, upload: UploadFile | None) -> list[Attachment]:
 def my_tickets(request: Request, user: Customer, q: str = "") -> Response:
     """The customer's tickets, newest first; with ``q``, those whose public text matches."""
     handle = _handle(request, user)
-    tickets = sorted(handle.find(), key=lambda v: v.created_at, reverse=True)
     if q.strip():
-        words = q.casefold().split()
-        tickets = [
-            v
-            for v in tickets
-            if all(
-                w in " ".join([v.subject, v.description, *(m.body for m in v.messages)]).casefold()
-                for w in words
-            )
-        ]
+        # The handle searches the customer's own tickets in their public text only.
+        try:
+            tickets = list(handle.search(q, limit=100).items)
+        except InvalidInputError as error:
+            return page(request, "error.html", message=str(error), status_code=400)
+    else:
+        tickets = sorted(handle.find(), key=lambda v: v.created_at, reverse=True)
     return page(request, "my_tickets.html", tickets=tickets, q=q)
 
 
