@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -73,9 +72,3 @@ def browser(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
     SCREENSHOTS.mkdir(exist_ok=True)
     yield driver
     driver.quit()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _clean_screenshots() -> None:
-    if SCREENSHOTS.exists():
-        shutil.rmtree(SCREENSHOTS)
