@@ -1,0 +1,1 @@
+"""The pages: customers, agents, admins and reports, one router each."""
