@@ -33,7 +33,7 @@ from ._setup import (
     open_store_option,
 )
 
-__all__ = ["add_parser", "run", "serve"]
+__all__ = ["add_parser", "positive", "run", "serve", "worker_logging"]
 
 _LOG = logging.getLogger("ticketflow.worker")
 
@@ -129,7 +129,9 @@ def _import_subscriber(spec: str) -> Callable[[Ticket, Event], None]:
     return found
 
 
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: ``kind`` of the text, above 0, or a clear error."""
+
     def parse(text: str) -> float:
         try:
             value = kind(text)
@@ -173,7 +175,7 @@ def _stop_on_signals(
 
 
 @contextmanager
-def _worker_logging(level: str) -> Iterator[None]:
+def worker_logging(level: str) -> Iterator[None]:
     """Log ticketflow's records to stderr at ``level`` while the worker runs."""
     logger = logging.getLogger("ticketflow")
     handler = logging.StreamHandler(sys.stderr)
@@ -351,7 +353,7 @@ def serve(
 
 def run(args: argparse.Namespace) -> int:
     """The ``worker`` command: set up, then loop; return the exit status."""
-    with _worker_logging(args.log_level):
+    with worker_logging(args.log_level):
         try:
             config = load_config(args.config, args.guards)
             subscribers = [_import_subscriber(spec) for spec in args.subscriber]
@@ -401,19 +403,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     worker.add_argument("--once", action="store_true", help="do one pass, then exit")
     worker.add_argument(
         "--batch",
-        type=_positive(int),
+        type=positive(int),
         default=100,
         help="tickets or outbox entries claimed at a time (default: 100)",
     )
     worker.add_argument(
         "--poll",
-        type=_positive(float),
+        type=positive(float),
         default=5.0,
         help="longest wait between passes, in seconds (default: 5)",
     )
     worker.add_argument(
         "--lease",
-        type=_positive(float),
+        type=positive(float),
         default=60.0,
         help="seconds a claim lasts if the worker dies holding it (default: 60)",
     )
