@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,7 +39,7 @@ else:
 
     def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         """Let every test here reach every database of the project (pytest-django's marker)."""
-        here = os.path.dirname(__file__)
+        here = str(Path(__file__).parent)
         for item in items:
             if str(item.path).startswith(here) and not item.get_closest_marker("django_db"):
                 item.add_marker(pytest.mark.django_db(databases=ALIASES))
@@ -52,7 +52,7 @@ else:
         return str(request.param)
 
     @pytest.fixture
-    def desk(settings: Any, alias: str, fake_clock: FakeClock) -> Iterator[Helpdesk]:
+    def desk(settings: Any, alias: str, fake_clock: FakeClock) -> Helpdesk:
         """The project's desk (get_helpdesk) on ``alias``, with ``fake_clock``, outbox kinds set."""
         settings.TICKETFLOW = {"DATABASE": alias, "CLOCK": fake_clock, "CONFIG": CONFIG}
-        yield get_helpdesk()
+        return get_helpdesk()

@@ -13,7 +13,7 @@ from django.db import connections, transaction
 
 from django_project.shop.models import Refund
 from ticketflow import FakeClock, Helpdesk, Requester, TicketNotFound
-from ticketflow.contrib.django import get_helpdesk, store_for
+from ticketflow.contrib.django import get_helpdesk, reset_helpdesk, store_for
 from ticketflow.stores import PostgresStore, SQLiteStore
 
 ANN = Requester(name="Ann Example", email="ann@example.com")
@@ -82,7 +82,7 @@ def test_rolled_back_atomic_block_leaves_no_ticket_event_outbox_entry_or_row(
 ) -> None:
     pending = desk.store.outbox_pending()
     opened: list[str] = []
-    with pytest.raises(Boom), transaction.atomic(using=alias):
+    with pytest.raises(Boom), transaction.atomic(using=alias):  # noqa: PT012 - the block is under test
         ticket = desk.open_ticket(subject="Refund my order", requester=ANN)
         opened.append(ticket.id)
         Refund.objects.using(alias).create(ticket_id=ticket.id, amount=-40)
@@ -101,7 +101,7 @@ def test_nested_atomic_rolls_back_the_inner_block_only(desk: Helpdesk, alias: st
         kept = desk.open_ticket(subject="Kept", requester=ANN)
         Refund.objects.using(alias).create(ticket_id=kept.id, amount=-1)
         dropped: list[str] = []
-        with pytest.raises(Boom), transaction.atomic(using=alias):  # a savepoint
+        with pytest.raises(Boom), transaction.atomic(using=alias):  # noqa: PT012 - a savepoint
             ticket = desk.open_ticket(subject="Dropped", requester=ANN)
             dropped.append(ticket.id)
             desk.assign(kept.id, "bob", by="bob")
@@ -115,9 +115,9 @@ def test_nested_atomic_rolls_back_the_inner_block_only(desk: Helpdesk, alias: st
     assert {"tickets": 1, "events": 1, "outbox": 1} == rows_of(alias, kept.id)
     assert "Kept" == desk.get(kept.id).subject
     assert [kept.id] == list(
-        Refund.objects.using(alias).filter(ticket_id__in=[kept.id, dropped[0]]).values_list(
-            "ticket_id", flat=True
-        )
+        Refund.objects.using(alias)
+        .filter(ticket_id__in=[kept.id, dropped[0]])
+        .values_list("ticket_id", flat=True)
     )
 
 
@@ -142,7 +142,7 @@ def test_committed_atomic_block_keeps_all_and_others_see_it_only_then(
         desk.assign(ticket.id, "bob", by="bob")
         assert (0, 0, 0) == in_thread(lambda: seen(ticket.id))  # not committed yet
     assert (2, 2, 1) == in_thread(lambda: seen(ticket.id))
-    assert pending + 2 == in_thread(lambda: get_helpdesk().store.outbox_pending())
+    assert pending + 2 == in_thread(lambda: get_helpdesk().store.outbox_pending())  # noqa: PLW0108 - in the thread
 
 
 # --- get_helpdesk -----------------------------------------------------------------------
@@ -151,8 +151,6 @@ def test_committed_atomic_block_keeps_all_and_others_see_it_only_then(
 def test_get_helpdesk_is_one_desk_per_process_built_once_under_concurrency(
     desk: Helpdesk, alias: str
 ) -> None:
-    from ticketflow.contrib.django import reset_helpdesk
-
     reset_helpdesk()
     barrier = threading.Barrier(8)
     desks: list[Helpdesk] = []
@@ -173,13 +171,12 @@ def test_get_helpdesk_is_one_desk_per_process_built_once_under_concurrency(
 
 def test_the_desk_uses_the_calling_threads_connection(desk: Helpdesk, alias: str) -> None:
     """Another thread gets the same desk, but its store talks through that thread's connection."""
-    store: Any = desk.store
-    here = store._conn if isinstance(store, SQLiteStore) else store._connect()
-    there = in_thread(
-        lambda: (lambda s: s._conn if isinstance(s, SQLiteStore) else s._connect())(
-            get_helpdesk().store
-        )
-    )
+
+    def connection_of(store: Any) -> Any:
+        return store._conn if isinstance(store, SQLiteStore) else store._connect()
+
+    here = connection_of(desk.store)
+    there = in_thread(lambda: connection_of(get_helpdesk().store))
     assert here is connections[alias].connection
     assert here is not there
 

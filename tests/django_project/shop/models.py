@@ -6,3 +6,6 @@ class Refund(models.Model):
 
     ticket_id = models.CharField(max_length=64)
     amount = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"refund of {self.amount} for {self.ticket_id}"

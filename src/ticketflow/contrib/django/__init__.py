@@ -97,7 +97,14 @@ def build_helpdesk(config: TicketflowSettings | None = None, **changes: Any) -> 
     Args:
         config: Checked settings (default: `load_settings` of the current ones).
         **changes: Fields of `TicketflowSettings` to replace (``clock``,
-            ``config``, ``database``, ``attachments``, ``subscribers``).
+            ``config``, ``database``, ``attachments``).
+
+    The desk has no subscribers: ``SUBSCRIBERS`` are the ``ticketflow_worker``
+    command's, which delivers outbox entries once Django has committed them.
+    Do not call ``dispatch`` on this desk (with no subscriber it would
+    acknowledge entries undelivered); and a callback you ``subscribe``
+    yourself runs when ticketflow's savepoint is released, before Django's
+    commit: defer its effects with ``transaction.on_commit``.
 
     Raises:
         ImproperlyConfigured: ``settings.TICKETFLOW`` is unusable.
@@ -106,15 +113,15 @@ def build_helpdesk(config: TicketflowSettings | None = None, **changes: Any) -> 
     import attrs  # noqa: PLC0415 - attrs.evolve only here
 
     checked = attrs.evolve(config or load_settings(), **changes)
-    desk = Helpdesk(
+    # No subscribers here: inside transaction.atomic() a desk's in-process delivery
+    # would run at ticketflow's savepoint, before Django commits (or rolls back).
+    # SUBSCRIBERS are the worker's, which delivers the outbox after the commit.
+    return Helpdesk(
         config=checked.config,
         store=store_for(checked.database),
         clock=checked.clock,
         attachments=checked.attachments,
     )
-    for subscriber in checked.subscribers:
-        desk.subscribe(subscriber)
-    return desk
 
 
 def get_helpdesk() -> Helpdesk:
