@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connections, transaction
+from django.db import OperationalError, connections, transaction
 
 from django_project.shop.models import Refund
-from ticketflow import FakeClock, Helpdesk, Requester, TicketNotFound
+from ticketflow import FakeClock, Helpdesk, Requester, StoreError, TicketNotFound
 from ticketflow.contrib.django import get_helpdesk, reset_helpdesk, store_for
 from ticketflow.stores import PostgresStore, SQLiteStore
 
@@ -187,3 +187,22 @@ def test_changed_settings_rebuild_the_desk(desk: Helpdesk, settings: Any) -> Non
     rebuilt = get_helpdesk()
     assert rebuilt is not desk
     assert clock is rebuilt.clock
+
+
+@pytest.mark.django_db(transaction=True, databases=list(settings.DATABASES))
+def test_a_lost_connection_is_replaced_outside_atomic(desk: Helpdesk, alias: str) -> None:
+    """A worker's connection the server dropped: the next call outside atomic() reconnects."""
+    if connections[alias].vendor != "postgresql":
+        pytest.skip("sqlite3 connections are not lost by a server")
+    connections[alias].ensure_connection()
+    lost = connections[alias].connection
+    lost.close()
+    ticket = desk.open_ticket(subject="After the restart", requester=ANN)
+    assert connections[alias].connection is not lost
+    assert "After the restart" == desk.get(ticket.id).subject
+    with pytest.raises(OperationalError), transaction.atomic(using=alias):  # noqa: PT012
+        connections[alias].connection.close()
+        with pytest.raises(StoreError):  # inside atomic(): the transaction is gone, say so
+            desk.open_ticket(subject="Lost", requester=ANN)
+    # and Django's commit fails too
+    connections[alias].close()

@@ -25,6 +25,8 @@ PUBLIC_MODULES = (
     "ticketflow.commands",
     "ticketflow.config",
     "ticketflow.contrib",
+    "ticketflow.contrib.django",
+    "ticketflow.contrib.django.testing",
     "ticketflow.contrib.sqlalchemy",
     "ticketflow.email",
     "ticketflow.exceptions",

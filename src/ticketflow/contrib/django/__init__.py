@@ -26,20 +26,27 @@ import threading
 from typing import Any
 
 from django.core.signals import setting_changed
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 
 from ..._engine import Helpdesk
 from ...exceptions import StoreError
 from ...stores import PostgresStore, SQLiteStore
 from ._settings import TicketflowSettings, load_settings
 
-__all__ = ["build_helpdesk", "get_helpdesk", "reset_helpdesk", "store_for"]
+__all__ = [
+    "TicketflowSettings",
+    "build_helpdesk",
+    "get_helpdesk",
+    "load_settings",
+    "reset_helpdesk",
+    "store_for",
+]
 
 _lock = threading.Lock()
 _desk: Helpdesk | None = None
 
 
-def store_for(using: str = DEFAULT_DB_ALIAS) -> SQLiteStore | PostgresStore:
+def store_for(using: str = "default") -> SQLiteStore | PostgresStore:
     """Return a store on the Django connection ``using``, of whichever thread calls it.
 
     At each call the store takes the calling thread's connection for that
@@ -48,6 +55,8 @@ def store_for(using: str = DEFAULT_DB_ALIAS) -> SQLiteStore | PostgresStore:
     ``transaction.atomic()`` ticket commands commit or roll back with the
     block (nested blocks are savepoints, as for model writes); outside one
     (Django's autocommit mode) each store call is a transaction of its own.
+    Outside ``atomic()``, a PostgreSQL connection found closed or broken (the
+    server restarted under a long-running worker) is replaced by a new one.
     See `SQLiteStore.on_connection` and `PostgresStore.on_connection`.
 
     Args:
@@ -65,6 +74,12 @@ def store_for(using: str = DEFAULT_DB_ALIAS) -> SQLiteStore | PostgresStore:
 
     def current() -> Any:  # the driver's connection; the store checks its type
         wrapper = connections[using]  # this thread's connection (Django's are per thread)
+        raw = wrapper.connection
+        if raw is not None and not wrapper.in_atomic_block and _broken(raw):
+            # Lost between transactions (a long-running worker's, when the server
+            # restarted): Django reconnects on the next use. Inside atomic() the
+            # transaction is lost with it, and the error must reach the application.
+            wrapper.close()
         wrapper.ensure_connection()
         return wrapper.connection
 
@@ -85,6 +100,11 @@ def store_for(using: str = DEFAULT_DB_ALIAS) -> SQLiteStore | PostgresStore:
         f"ticketflow on Django's database {using!r}: the {vendor} backend is not supported; "
         "use django.db.backends.sqlite3 or django.db.backends.postgresql (psycopg 3)"
     )
+
+
+def _broken(raw: object) -> bool:
+    """Whether a psycopg 3 connection was closed or lost (sqlite3 connections are not lost)."""
+    return bool(getattr(raw, "closed", False) or getattr(raw, "broken", False))
 
 
 def build_helpdesk(config: TicketflowSettings | None = None, **changes: Any) -> Helpdesk:
