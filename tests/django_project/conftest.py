@@ -20,12 +20,17 @@ collect_ignore_glob: list[str] = []
 if importlib.util.find_spec("django") is None or importlib.util.find_spec("pytest_django") is None:
     collect_ignore_glob = ["*"]  # the django extra is not installed
 else:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_project.settings")
     import django
     import django.apps
 
     if not django.apps.apps.ready:
-        django.setup()
+        # Through the variable for the time of the set-up only: the suite's subprocesses
+        # (pytest runs of their own) must not inherit a settings module they cannot import.
+        os.environ["DJANGO_SETTINGS_MODULE"] = "django_project.settings"
+        try:
+            django.setup()
+        finally:
+            del os.environ["DJANGO_SETTINGS_MODULE"]
 
     import attrs
     from django.conf import settings as django_settings
