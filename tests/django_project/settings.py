@@ -54,7 +54,7 @@ DATABASES: dict[str, dict[str, object]] = {
     # A file, not ":memory:": the tests read committed rows from other threads' connections.
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "unused.sqlite3",
+        "NAME": str(Path(tempfile.gettempdir()) / "tf_django_never_used.sqlite3"),  # tests: TEST
         "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"tf_django_{os.getpid()}.sqlite3")},
     },
 }
@@ -68,7 +68,8 @@ if _url:
         "PASSWORD": unquote(_parts.password or ""),
         "HOST": _parts.hostname or "",
         "PORT": str(_parts.port or ""),
-        "TEST": {"NAME": "test_ticketflow_django"},
+        # One per process: runs at the same time on one server (CI, developers) do not collide.
+        "TEST": {"NAME": f"test_ticketflow_django_{os.getpid()}"},
     }
 
 # Ticket rows (the admin's model) are read from the database ticketflow uses.
