@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "test-only-not-secret"  # noqa: S105 - a test project
 DEBUG = False
 ALLOWED_HOSTS = ["testserver"]

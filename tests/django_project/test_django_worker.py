@@ -49,3 +49,5 @@ def test_the_database_option_and_bad_options(desk: Helpdesk, alias: str) -> None
     call_command("ticketflow_worker", "--once", "--database", alias, verbosity=0)
     with pytest.raises(CommandError, match="above 0"):
         call_command("ticketflow_worker", "--once", "--batch", "0")
+    with pytest.raises(CommandError, match="--database 'replica': not an alias"):
+        call_command("ticketflow_worker", "--once", "--database", "replica")

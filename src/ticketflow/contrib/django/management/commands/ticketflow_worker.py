@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from .....cli._setup import EXIT_OK, SetupError
@@ -58,6 +59,11 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no types
         """Run the worker; a failed run raises ``CommandError`` with the worker's exit status."""
         checked = load_settings()
         database = options["database"] or checked.database
+        if database not in settings.DATABASES:
+            raise CommandError(
+                f"--database {database!r}: not an alias of settings.DATABASES "
+                f"({', '.join(settings.DATABASES)})"
+            )
         store = store_for(database)
         with worker_logging(_LEVELS[min(int(options["verbosity"]), 3)]):
             try:
