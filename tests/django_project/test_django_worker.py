@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connections
 
 from django_project import helpdesk
 from ticketflow import FakeClock, Helpdesk, Requester
-from ticketflow.contrib.django import get_helpdesk
+from ticketflow.contrib.django import get_helpdesk, store_for
+from ticketflow.stores import WakeupStore
 
 ANN = Requester(name="Ann Example", email="ann@example.com")
 
@@ -51,3 +55,31 @@ def test_the_database_option_and_bad_options(desk: Helpdesk, alias: str) -> None
         call_command("ticketflow_worker", "--once", "--batch", "0")
     with pytest.raises(CommandError, match="--database 'replica': not an alias"):
         call_command("ticketflow_worker", "--once", "--database", "replica")
+
+
+@pytest.mark.django_db(transaction=True, databases=list(settings.DATABASES))
+def test_on_postgresql_a_commit_wakes_the_waiting_worker(desk: Helpdesk, alias: str) -> None:
+    """The worker's store (on Django's connection) listens; a commit elsewhere ends its wait."""
+    if connections[alias].vendor != "postgresql":
+        pytest.skip("SQLite has no LISTEN/NOTIFY: its worker polls")
+    store = store_for(alias)
+    assert isinstance(store, WakeupStore)
+    try:
+        store.wait_for_wakeup(0.01)  # starts listening (a first wait may ask for a full poll)
+        assert not store.wait_for_wakeup(0.2)  # nothing committed: the wait runs out
+        committed = threading.Event()
+
+        def commit_elsewhere() -> None:
+            try:
+                get_helpdesk().open_ticket(subject="Wake up", requester=ANN)  # outbox: created
+            finally:
+                connections.close_all()
+                committed.set()
+
+        thread = threading.Thread(target=commit_elsewhere)
+        thread.start()
+        assert store.wait_for_wakeup(30.0)  # returns at the notification, not after 30 s
+        thread.join()
+        assert committed.is_set()
+    finally:
+        store.close()
