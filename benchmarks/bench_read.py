@@ -46,8 +46,13 @@ typical one).
   run (the same rows fetched, no decoding): the first page of ``sort="-updated"``
   (50 rows), the same filtered by ``status="open"``, a page 10,000 rows deep by
   cursor (9,000 at 10k), and ``counts(by="status")`` (beside a ``GROUP BY``
-  count of the rows and, on SQLite, the counters' own query). Milliseconds per
-  call, min and median of the repeats after one warm-up call.
+  count of the rows and, on SQLite, the counters' own query), and two searches
+  (issue 12 item 4): ``search("<n/2 + 1>")``, a ticket number found in one
+  subject, and ``search("floor")``, a word of a quarter of the tickets (a page of
+  50 ranked hits), each beside the plain full-text query on the same index (FTS5
+  ``MATCH ... ORDER BY rank LIMIT 51``; PostgreSQL ``@@ phraseto_tsquery ...
+  ORDER BY ts_rank``), which neither groups rows by ticket nor reads summaries.
+  Milliseconds per call, min and median of the repeats after one warm-up call.
 
 Usage: ``python benchmarks/bench_read.py [--quick] [--million] [--list-cache DIR]
 [--gc-tickets N] [--repeats N] [--cold-sizes 10000,100000] [--dir DIR]``.
@@ -454,8 +459,22 @@ def _deep_cursor(desk: Helpdesk, depth: int, **filters: Any) -> tuple[str, str]:
     return cursor, last
 
 
+# The search benchmark's terms: a ticket number (one ticket's subject), and a word
+# of the customer replies (a quarter of the tickets; a page of 50 ranked hits).
+_COMMON = "floor"
+# The plain FTS5 query a search stands for: the best 51 matching rows by BM25.
+_SQLITE_FTS = (
+    "SELECT rowid, rank FROM search_index WHERE search_index MATCH ? ORDER BY rank LIMIT 51"
+)
+_POSTGRES_FTS = (
+    "SELECT ticket_id, ts_rank(words, q) AS r FROM search_docs, "
+    "phraseto_tsquery('simple', %s) AS q WHERE words @@ q ORDER BY r DESC LIMIT 51"
+)
+
+
 def bench_list_sqlite(path: Path, tickets: int, repeats: int) -> dict[str, Any]:
-    """Each list and count call beside the plain SQL query it stands for, on one file."""
+    """Each list, count and search call beside the plain SQL query it stands for, on one file."""
+    rare = str(tickets // 2 + 1)
     store = SQLiteStore(path)
     desk = Helpdesk(workflow=workflows.liveagent(), store=store, clock=FakeClock(list_end(tickets)))
     raw = sqlite3.connect(path)
@@ -486,7 +505,17 @@ def bench_list_sqlite(path: Path, tickets: int, repeats: int) -> dict[str, Any]:
                     "SELECT status, count(*) FROM tickets GROUP BY status"
                 ).fetchall(),
             ),
+            "search_rare": (
+                lambda: desk.search(rare),
+                lambda: raw.execute(_SQLITE_FTS, (f'"{rare}"',)).fetchall(),
+            ),
+            "search_common": (
+                lambda: desk.search(_COMMON),
+                lambda: raw.execute(_SQLITE_FTS, (f'"{_COMMON}"',)).fetchall(),
+            ),
         }
+        assert [f"Ticket {rare}: printer on fire"] == [s.subject for s in desk.search(rare).items]
+        assert len(desk.search(_COMMON).items) == 50
         plain_page = raw.execute(f"{sql} WHERE (updated_at, id) < (?, ?) {order}", (key, last_id))
         assert [r[0] for r in plain_page.fetchall()[:50]] == [
             s.id for s in desk.list(sort="-updated", cursor=cursor).items
@@ -555,6 +584,7 @@ def bench_list_postgres(url: str, tickets: int, repeats: int) -> dict[str, Any]:
 
     from ticketflow import open_store  # noqa: PLC0415
 
+    rare = str(tickets // 2 + 1)
     schema_url = build_list_postgres(url, tickets)
     store = open_store(schema_url)
     try:
@@ -591,7 +621,16 @@ def bench_list_postgres(url: str, tickets: int, repeats: int) -> dict[str, Any]:
                         "SELECT status, count(*) FROM tickets GROUP BY status"
                     ).fetchall(),
                 ),
+                "search_rare": (
+                    lambda: desk.search(rare),
+                    lambda: raw.execute(_POSTGRES_FTS, (rare,)).fetchall(),
+                ),
+                "search_common": (
+                    lambda: desk.search(_COMMON),
+                    lambda: raw.execute(_POSTGRES_FTS, (_COMMON,)).fetchall(),
+                ),
             }
+            assert len(desk.search(rare).items) == 1
             out: dict[str, Any] = {"tickets": tickets, "repeats": repeats, "deep_rows": depth}
             for name, (ticketflow_call, plain_call) in checks.items():
                 out[name] = {
@@ -629,7 +668,14 @@ def print_list_table(results: dict[str, dict[str, Any]]) -> None:
     print(f"{'list and counts (ms, min / median)':<44} {'ticketflow':>17} {'plain SQL':>17}")
     print("-" * 80)
     for backend, result in results.items():
-        for name in ("first_page", "first_page_status", "page_deep", "counts_by_status"):
+        for name in (
+            "first_page",
+            "first_page_status",
+            "page_deep",
+            "counts_by_status",
+            "search_rare",
+            "search_common",
+        ):
             row = result[name]
             tf, plain = row["ticketflow_ms"], row["plain_sql_ms"]
             what = f"page {result['deep_rows']:,} deep" if name == "page_deep" else name

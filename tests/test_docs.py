@@ -211,7 +211,7 @@ def test_readme_opens_with_the_two_commands() -> None:
     venv = "python3 -m venv .venv && .venv/bin/"
     assert [
         f"{venv}pip install -e . && .venv/bin/python -m ticketflow demo",
-        f"{venv}pip install -e '.[test]' -e examples/jsonfile_store && .venv/bin/python -m pytest",
+        f"{venv}pip install -e '.[test]' -e examples/jsonfile_store && .venv/bin/python -m pytest -n auto",
     ] == first["code"].splitlines()
 
 

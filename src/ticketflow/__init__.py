@@ -17,6 +17,7 @@ from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
 from ._engine import AgentHandle as AgentHandle
+from ._engine import AsyncHelpdesk as AsyncHelpdesk
 from ._engine import CustomerHandle as CustomerHandle
 from ._engine import ErasureResult as ErasureResult
 from ._engine import Helpdesk as Helpdesk
@@ -34,6 +35,7 @@ from ._model import Role as Role
 from ._model import Ticket as Ticket
 from ._retry import ConflictRetry as ConflictRetry
 from ._retry import retry_on_conflict as retry_on_conflict
+from ._summary import CustomerPage as CustomerPage
 from ._summary import Page as Page
 from ._summary import TicketSummary as TicketSummary
 from ._views import CustomerView as CustomerView
@@ -60,6 +62,10 @@ from .exceptions import TicketLockedError as TicketLockedError
 from .exceptions import TicketNotFound as TicketNotFound
 from .exceptions import TransitionError as TransitionError
 from .exceptions import WorkflowError as WorkflowError
+from .stores import AsyncMemoryStore as AsyncMemoryStore
+from .stores import AsyncPostgresStore as AsyncPostgresStore
+from .stores import AsyncSQLiteStore as AsyncSQLiteStore
+from .stores import AsyncTicketStore as AsyncTicketStore
 from .stores import MemoryStore as MemoryStore
 from .stores import PostgresStore as PostgresStore
 from .stores import SQLiteStore as SQLiteStore
@@ -71,6 +77,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Actor",
     "AgentHandle",
+    "AsyncHelpdesk",
+    "AsyncMemoryStore",
+    "AsyncPostgresStore",
+    "AsyncSQLiteStore",
+    "AsyncTicketStore",
     "BusinessCalendar",
     "Category",
     "Clock",
@@ -79,6 +90,7 @@ __all__ = [
     "ConflictRetry",
     "CreatedData",
     "CustomerHandle",
+    "CustomerPage",
     "CustomerView",
     "ErasureResult",
     "Event",

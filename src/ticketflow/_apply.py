@@ -28,7 +28,7 @@ from ._model import (
 )
 from .exceptions import InvalidInputError
 
-__all__ = ["apply_event", "fired_due", "fired_sla", "rebuild", "replace"]
+__all__ = ["apply_event", "apply_in_place", "fired_due", "fired_sla", "rebuild", "replace"]
 
 
 _set_ticket_fired = Ticket.__dict__["_fired"].__set__
@@ -357,6 +357,20 @@ def apply_event(ticket: Ticket, event: Event) -> Ticket:
     if data and "due" in data and "rule" in data:
         _set_ticket_fired(new, _fold_fired(ticket._fired, event))  # noqa: SLF001
     return new
+
+
+def apply_in_place(ticket: Ticket, event: Event) -> Ticket:
+    """Fold ``event`` into ``ticket`` itself and return it (as `rebuild` folds a timeline).
+
+    Only for a snapshot nobody else holds yet (one under construction, as an
+    import builds its tickets): its fields change in place, a third of the cost
+    of `apply_event`'s copy.
+    """
+    _APPLY[event._step.kind](ticket, event, _update)  # noqa: SLF001 - the flyweight
+    data = event.data
+    if data and "due" in data and "rule" in data:
+        _set_ticket_fired(ticket, _fold_fired(ticket._fired, event))  # noqa: SLF001
+    return ticket
 
 
 _SLA_STAGES: Final = {

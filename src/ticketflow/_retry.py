@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar, final
 
 import attrs
@@ -104,14 +104,39 @@ class ConflictRetry:
                 return func(*args, **kwargs)
             except ConflictError as exc:
                 conflicts += 1
-                if conflicts >= self.attempts:
-                    _LOG.debug("giving up after %d conflicts: %s", conflicts, exc)
-                    raise
-                wait = self.delay(conflicts)
-                _LOG.debug(
-                    "conflict %d of %d (%s); retrying in %.4fs", conflicts, self.attempts, exc, wait
-                )
-                self.sleep(wait)
+                self.sleep(self._wait(conflicts, exc))
+
+    async def acall(
+        self, func: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Await ``func(*args, **kwargs)``, retrying on `ConflictError`; return its result.
+
+        The same policy as calling it, for coroutines (`AsyncHelpdesk` commands:
+        ``await retry.acall(desk.add_note, ticket_id, "text", by="bob")``): the
+        waits are ``asyncio.sleep`` (``sleep`` is not used), so other coroutines
+        run meanwhile.
+
+        Raises:
+            ConflictError: every one of the ``attempts`` calls conflicted.
+        """
+        import asyncio  # noqa: PLC0415 - loaded by the caller's event loop already
+
+        conflicts = 0
+        while True:
+            try:
+                return await func(*args, **kwargs)
+            except ConflictError as exc:
+                conflicts += 1
+                await asyncio.sleep(self._wait(conflicts, exc))
+
+    def _wait(self, conflicts: int, exc: ConflictError) -> float:
+        """How long to wait after the ``conflicts``-th conflict; re-raise ``exc`` after the last."""
+        if conflicts >= self.attempts:
+            _LOG.debug("giving up after %d conflicts: %s", conflicts, exc)
+            raise exc
+        wait = self.delay(conflicts)
+        _LOG.debug("conflict %d of %d (%s); retrying in %.4fs", conflicts, self.attempts, exc, wait)
+        return wait
 
 
 _DEFAULT: ConflictRetry = ConflictRetry()

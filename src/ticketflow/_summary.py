@@ -1,4 +1,4 @@
-"""What a list shows of a ticket (`TicketSummary`) and a page of them (`Page`)."""
+"""What a list shows of a ticket (`TicketSummary`), pages of them, and a customer's search page."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import final
 import attrs
 
 from ._model import Priority
+from ._views import CustomerView
 from ._workflow import Category
 
-__all__ = ["Page", "TicketSummary"]
+__all__ = ["CustomerPage", "Page", "TicketSummary"]
 
 
 @final
@@ -77,4 +78,19 @@ class Page:
     """
 
     items: tuple[TicketSummary, ...]
+    next_cursor: str | None
+
+
+@final
+@attrs.frozen(kw_only=True, slots=True)
+class CustomerPage:
+    """One page of a customer's search (``CustomerHandle.search``).
+
+    Attributes:
+        items: What the customer may see of each ticket found, best match first.
+        next_cursor: Pass it as ``cursor=`` (with the same text and filters) for
+            the next page; None on the last page.
+    """
+
+    items: tuple[CustomerView, ...]
     next_cursor: str | None

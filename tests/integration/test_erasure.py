@@ -12,6 +12,7 @@ UTF-8, and JSON-escaped), nor in any live PostgreSQL row, nor, after
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -343,7 +344,16 @@ def test_bad_input_is_refused_alike_on_every_backend_and_changes_nothing(
 # --- PostgreSQL: live rows, then heap pages after VACUUM ------------------------------------
 
 
-TABLES: Final = ("tickets", "events", "tags", "outbox", "ticketflow_migrations")
+TABLES: Final = (
+    "tickets",
+    "events",
+    "tags",
+    "outbox",
+    "message_ids",
+    "search_docs",
+    "search_settings",
+    "ticketflow_migrations",
+)
 
 
 def live_leaks(admin: Any) -> dict[str, list[str]]:
@@ -385,11 +395,40 @@ def page_leaks(admin: Any) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def superuser(postgres_url: str) -> Iterator[Any]:
-    """An autocommit connection to the test's schema, with pageinspect: skip unless superuser."""
+def own_database(postgres_server: str) -> Iterator[str]:
+    """The conninfo of a new database of this test's own, dropped afterwards.
+
+    ``VACUUM FULL`` keeps a dead row version while any transaction that might
+    still see it is open in the same database (PostgreSQL 14 and later look at
+    that database's sessions only). Tests running beside this one on the shared
+    test database (pytest-xdist) would keep the markers' old versions alive; in
+    a database of its own nothing else is open.
+    """
+    import psycopg  # noqa: PLC0415 - the postgres extra
+    from psycopg import sql  # noqa: PLC0415
+    from psycopg.conninfo import make_conninfo  # noqa: PLC0415
+
+    name = f"tf_erasure_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.InsufficientPrivilege:
+            pytest.skip("the raw-page check needs a database of its own (CREATEDB privilege)")
+    try:
+        yield make_conninfo(postgres_server, dbname=name)
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def superuser(own_database: str) -> Iterator[Any]:
+    """An autocommit connection to the test's database, with pageinspect: skip unless superuser."""
     import psycopg  # noqa: PLC0415 - the postgres extra
 
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
+    with psycopg.connect(own_database, autocommit=True) as admin:
         yield _with_pageinspect(admin)
 
 
@@ -404,7 +443,7 @@ def _with_pageinspect(admin: Any) -> Any:
 
 @pytest.mark.parametrize("erase", ["purge", "erase_requester"])
 def test_postgres_no_live_row_after_a_purge_and_no_page_after_vacuum(
-    postgres_url: str, superuser: Any, erase: str
+    own_database: str, superuser: Any, erase: str
 ) -> None:
     """After the purge no live row holds a marker; after ``vacuum(full=True)`` no page does.
 
@@ -412,7 +451,7 @@ def test_postgres_no_live_row_after_a_purge_and_no_page_after_vacuum(
     documented reason for the operator's step. Pages of tables, their TOAST
     tables and their indexes are read raw (pageinspect's ``get_raw_page``).
     """
-    store = PostgresStore.from_url(postgres_url)
+    store = PostgresStore(own_database)
     try:
         clock = FakeClock(START)
         desk = Helpdesk(store=store, clock=clock)

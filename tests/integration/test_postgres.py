@@ -494,9 +494,10 @@ def test_a_version_1_schema_is_migrated_keeping_every_ticket_none_of_them_queued
         "DROP COLUMN updated_at, DROP COLUMN channel, DROP COLUMN summary"
     )
     admin.execute("DROP INDEX tickets_priority")
+    admin.execute("DROP TABLE message_ids, search_docs, search_settings")  # versions 5 and 6
     admin.execute("DELETE FROM ticketflow_migrations WHERE version >= 2")
     store = connect()
-    assert 4 == SCHEMA_VERSION == store.schema_version()
+    assert 6 == SCHEMA_VERSION == store.schema_version()
     assert before == [store.get(i) for i in ids]
     assert due == [t.id for t in store.due(START + 30 * DAY, 10)]
     assert [] == store.queue(assignee=None, department=None, limit=10)
@@ -539,14 +540,15 @@ def test_a_version_2_schema_gets_the_requester_index_on_open(
         "DROP COLUMN channel, DROP COLUMN summary"
     )
     admin.execute("DROP INDEX tickets_priority, tickets_sla, tickets_waiting")
+    admin.execute("DROP TABLE message_ids, search_docs, search_settings")  # versions 5 and 6
     admin.execute("DELETE FROM ticketflow_migrations WHERE version >= 3")
     store = connect()
-    assert 4 == store.schema_version()
+    assert 6 == store.schema_version()
     assert ann == [t.id for t in store.find(TicketQuery(requester="Ann@Example.com"))]
     assert [dora] == [t.id for t in store.find(TicketQuery(requester="dora.strasse@example.de"))]
     store.close()
     again = connect()
-    assert (4, [dora]) == (
+    assert (6, [dora]) == (
         again.schema_version(),
         [t.id for t in again.find(TicketQuery(requester="DORA.STRASSE@example.de"))],
     )

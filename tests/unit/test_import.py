@@ -400,6 +400,9 @@ def test_memory_stays_flat_apart_from_the_stored_tickets() -> None:
         def commit(self, changes):  # type: ignore[no-untyped-def, override]
             pass
 
+        def insert_new(self, changes):  # type: ignore[no-untyped-def, override]
+            return []
+
     def peak(count: int) -> int:
         desk = _desk(store=Forgetful())
         tracemalloc.start()
@@ -659,3 +662,28 @@ def test_the_store_codec_writes_the_same_text_as_to_dict() -> None:
     for event in events:
         expected = json.dumps(event.to_dict(), separators=(",", ":"), ensure_ascii=False)
         assert expected == dump_event(event)
+
+
+def test_a_bad_assignee_is_refused_whole_even_after_good_ones_were_remembered() -> None:
+    """Assignees are checked once per distinct value; a list, a NUL or a lone surrogate is
+    refused whole (nothing of the event recorded), before or after good ones."""
+    desk = _desk()
+    bad_values: list[object] = [["bob"], "bo\x00b", "bo\ud800b"]
+    records = [
+        ImportRecord(
+            external_id=f"A{i}",
+            events=[
+                _created(),
+                ImportEvent(at=PAST + timedelta(minutes=1), assignee="bob", department="L1"),
+                ImportEvent(at=PAST + timedelta(minutes=2), assignee=bad, status="open"),  # type: ignore[arg-type]
+                ImportEvent(at=PAST + timedelta(minutes=3), assignee="bob", department="L2"),
+            ],
+        )
+        for i, bad in enumerate(bad_values)
+    ]
+    report = desk.import_tickets(records, strict=False)
+    assert [(f"A{i}", 2) for i in range(3)] == [(r.external_id, r.index) for r in report.refused]
+    assert all("assignee" in r.reason for r in report.refused)
+    for i in range(3):
+        ticket = desk.get(f"A{i}")
+        assert ("bob", "L2", "new") == (ticket.assignee, ticket.department, ticket.status)

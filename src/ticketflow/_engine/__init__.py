@@ -14,6 +14,10 @@
   and `Helpdesk.erase_requester`, and their results.
 - `_access`: who may see which ticket (a customer's own, a participant's, a
   handle's scope); the permission table itself is the configuration's.
+- `_steps`: the drivers: every command, query and sweep above is written once
+  as a generator yielding its store calls; `drive` runs it on a `TicketStore`
+  (`Helpdesk`), `adrive` on an `AsyncTicketStore`.
+- `_async`: `AsyncHelpdesk`, the same core driven by `adrive`.
 - `_handles`: `CustomerHandle` and `AgentHandle`, the scoped handles of
   `Helpdesk.for_customer` and `Helpdesk.for_agent`.
 
@@ -21,6 +25,7 @@ Imports run one way: `_helpdesk` imports the others; they name `Helpdesk` only
 for type checking and reach its private state, as the methods they were did.
 """
 
+from ._async import AsyncHelpdesk as AsyncHelpdesk
 from ._erase import ErasureResult as ErasureResult
 from ._erase import PurgeResult as PurgeResult
 from ._handles import AgentHandle as AgentHandle
@@ -31,6 +36,7 @@ from ._simulate import Simulation as Simulation
 
 __all__ = [
     "AgentHandle",
+    "AsyncHelpdesk",
     "CustomerHandle",
     "ErasureResult",
     "Helpdesk",

@@ -1,14 +1,17 @@
 """Delivery: subscribers, publishing committed events to them, and the outbox.
 
 `publish` runs after a commit (in-process, at most once for kinds outside the
-outbox); `dispatch` hands out pending outbox entries (at least once).
+outbox); `dispatch` hands out pending outbox entries (at least once). Both are
+`Steps` (see `_steps`): the store calls they make are yielded, so `Helpdesk` and
+`AsyncHelpdesk` run the same code.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from operator import methodcaller
 from typing import TYPE_CHECKING, Final
 
 from .. import _validate
@@ -17,11 +20,12 @@ from .._model import Event, EventKind, Ticket
 from ..exceptions import InvalidInputError
 from ..stores import Change
 from ..stores._protocol import new_positions
+from ._steps import Steps
 
 if TYPE_CHECKING:
     from ._helpdesk import Helpdesk
 
-__all__ = ["EVENT_KINDS", "deliver", "dispatch", "publish", "subscribe"]
+__all__ = ["EVENT_KINDS", "deliver", "dispatch", "publishing", "subscribe"]
 
 EVENT_KINDS: Final = frozenset(k.value for k in EventKind)
 """Every event kind's name: what ``kinds`` and ``outbox`` may list."""
@@ -54,7 +58,7 @@ def dispatch(
     limit: int,
     lease: timedelta,
     now: datetime | None,
-) -> int:
+) -> Steps[int]:
     """`Helpdesk.dispatch` (documented there)."""
     _validate.batch_size(limit, "limit")
     _validate.lease(lease)
@@ -65,10 +69,9 @@ def dispatch(
             "dispatch needs a subscriber: call subscribe() first", field="subscribers"
         )
     now = desk._now() if now is None else require_aware(now, "now")
-    store = desk._store
     delivered = 0
     while True:
-        entries = store.claim_outbox(now, limit, lease)
+        entries = yield methodcaller("claim_outbox", now, limit, lease)
         if not entries:
             return delivered
         tickets: dict[str, Ticket] = {}
@@ -76,15 +79,15 @@ def dispatch(
         for entry in entries:
             ticket = tickets.get(entry.ticket_id)
             if ticket is None:
-                ticket = tickets[entry.ticket_id] = store.get(entry.ticket_id)
+                ticket = tickets[entry.ticket_id] = yield methodcaller("get", entry.ticket_id)
             if deliver(desk, ticket, ticket.timeline[entry.position]):
                 done.append((entry.ticket_id, entry.position))
                 delivered += 1
         if done:
-            store.ack_outbox(done)
+            yield methodcaller("ack_outbox", done)
 
 
-def publish(desk: Helpdesk, *changes: Change) -> None:
+def publishing(desk: Helpdesk, changes: Sequence[Change]) -> Steps[None]:
     """Deliver each change's new events to the subscribers; acknowledge outbox entries."""
     delivered: list[tuple[str, int]] = []
     for change in changes:
@@ -94,7 +97,7 @@ def publish(desk: Helpdesk, *changes: Change) -> None:
             if ok and position in change.outbox:
                 delivered.append((ticket.id, position))
     if delivered:
-        desk._store.ack_outbox(delivered)
+        yield methodcaller("ack_outbox", delivered)
 
 
 def deliver(desk: Helpdesk, ticket: Ticket, event: Event) -> bool:

@@ -4,12 +4,14 @@ A purge rewrites the purged ticket's timeline without personal data (`scrub_even
 and, in the same commit, every ticket a merge copied its messages into
 (`scrub_copies`), following the chain of merges; it lists, without touching
 them, the follow-ups the same requester opened from it. `erase_requester` finds a
-person's tickets through the store's requester index and purges each.
+person's tickets through the store's requester index and purges each. Both are
+`Steps` (see `_steps`), so `Helpdesk` and `AsyncHelpdesk` run the same code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import methodcaller
 from typing import TYPE_CHECKING, final
 
 import attrs
@@ -21,7 +23,8 @@ from .._scrub import copied_messages, scrub_copies, scrub_event
 from ..commands import Purge
 from ..exceptions import TicketLockedError
 from ..stores import Change, TicketQuery, requester_key
-from ._delivery import publish
+from ._delivery import publishing
+from ._steps import Steps
 
 if TYPE_CHECKING:
     from ..attachments import AttachmentStore
@@ -86,11 +89,10 @@ class ErasureResult:
         return bool(self.purged or self.scrubbed or self.skipped)
 
 
-def purge(desk: Helpdesk, command: Purge, actor: Actor) -> PurgeResult:
+def purge(desk: Helpdesk, command: Purge, actor: Actor) -> Steps[PurgeResult]:
     """`Helpdesk.purge` (documented there): one commit for the ticket and every copy."""
-    store = desk._store
     wf = desk._workflow
-    ticket = store.get(command.ticket_id)
+    ticket: Ticket = yield methodcaller("get", command.ticket_id)
     if wf.status(ticket.status).final:
         raise TicketLockedError(ticket_id=ticket.id, status=ticket.status, command="purge")
     batch, at = desk._begin(ticket)
@@ -108,11 +110,11 @@ def purge(desk: Helpdesk, command: Purge, actor: Actor) -> PurgeResult:
         )
     ]
     refs = attachment_refs(original.timeline)
-    changes.extend(_scrub_merge_targets(desk, original, actor, refs))
-    follow_ups = _follow_ups(desk, original)
-    store.commit(changes)
+    changes.extend((yield from _scrub_merge_targets(desk, original, actor, refs)))
+    follow_ups = yield from _follow_ups(desk, original)
+    yield methodcaller("commit", changes)
     if desk._subscribers:
-        publish(desk, *changes)
+        yield from publishing(desk, changes)
     if desk._attachments is not None and refs:
         _delete(desk._attachments, sorted(refs))
     return PurgeResult(
@@ -149,7 +151,7 @@ def _delete(attachments: AttachmentStore, refs: Sequence[str]) -> None:
 
 def _scrub_merge_targets(
     desk: Helpdesk, purged: Ticket, actor: Actor, refs: set[str]
-) -> list[Change]:
+) -> Steps[list[Change]]:
     """The rewrites of the tickets ``purged`` was merged into (along the chain of merges).
 
     Adds to ``refs`` the attachments of the person's replies a target scrubs whole.
@@ -166,7 +168,7 @@ def _scrub_merge_targets(
     changes: list[Change] = []
     while into is not None and into not in seen:
         seen.add(into)
-        target = desk._store.get(into)
+        target: Ticket = yield methodcaller("get", into)
         into = target.merged_into
         if desk._workflow.status(target.status).final:
             continue  # purged already: nothing of anyone is left in it
@@ -202,30 +204,30 @@ def _scrub_merge_targets(
     return changes
 
 
-def _follow_ups(desk: Helpdesk, purged: Ticket) -> tuple[str, ...]:
+def _follow_ups(_desk: Helpdesk, purged: Ticket) -> Steps[tuple[str, ...]]:
     """Ids of the follow-ups of ``purged`` opened by the same requester (the index finds them)."""
     key = requester_key(purged)
     if key is None:
         return ()
-    mine = desk._store.find(TicketQuery(requester=key))
+    mine: list[Ticket] = yield methodcaller("find", TicketQuery(requester=key))
     return tuple(t.id for t in mine if t.parent_id == purged.id)
 
 
 def erase_requester(
     desk: Helpdesk, email: str, actor: Actor, check: Callable[[Ticket], None]
-) -> ErasureResult:
+) -> Steps[ErasureResult]:
     """`Helpdesk.erase_requester` (documented there); ``check`` refuses a ticket by raising."""
     key = _validate.email(email, "email")
     wf = desk._workflow
     purged: list[str] = []
     skipped: list[str] = []
     scrubbed: set[str] = set()
-    for ticket in desk._store.find(TicketQuery(requester=key)):
+    for ticket in (yield methodcaller("find", TicketQuery(requester=key))):
         if wf.status(ticket.status).final:
             skipped.append(ticket.id)  # a final status the workflow lets nothing leave
             continue
         check(ticket)
-        result = purge(desk, Purge(ticket_id=ticket.id), actor)
+        result = yield from purge(desk, Purge(ticket_id=ticket.id), actor)
         purged.append(ticket.id)
         scrubbed.update(result.scrubbed)
     return ErasureResult(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 from .. import _validate
 from .._model import Actor, Event, Priority, Requester, Role, Ticket
+from .._summary import CustomerPage
 from .._validate import email_key
 from .._views import CustomerView, customer_view
 from .._workflow import Category
@@ -46,6 +47,7 @@ from ..commands import (
     Wake,
 )
 from ..exceptions import InvalidInputError, PermissionDenied, TicketNotFound
+from . import _search
 from ._access import Scope
 
 if TYPE_CHECKING:
@@ -300,6 +302,51 @@ class CustomerHandle(_Handle[CustomerView]):
         scope = self._scope
         assert scope is not None  # noqa: S101 - a customer handle always has one
         return [self._out(t) for t in tickets if scope.sees(t)]
+
+    def search(
+        self,
+        text: str,
+        *,
+        status: str | Iterable[str] | None = None,
+        category: Category | str | Iterable[Category | str] | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> CustomerPage:
+        """Search the tickets this customer requested, in their public text only.
+
+        As `Helpdesk.search`, restricted to the tickets `find` lists (those
+        the customer requested) and to what the customer may read: the
+        subject, the description, the requester and the public messages.
+        Private notes never make a ticket match, nor change its rank.
+
+        Args:
+            text: What to look for (see `Helpdesk.search`).
+            status: A status name or several.
+            category: A `Category` or several.
+            limit: At most this many tickets (1 to 1,000).
+            cursor: The ``next_cursor`` of the previous page of the same search.
+
+        Raises:
+            InvalidInputError: as `Helpdesk.search`.
+        """
+        email = self._actor.id
+        hits, next_cursor = _search.search_hits(
+            self._desk,
+            text,
+            limit=limit,
+            cursor=cursor,
+            filters={"status": status, "category": category, "requester": email},
+            public_only=True,
+            scope=f"customer:{email}",
+        )
+        scope = self._scope
+        assert scope is not None  # noqa: S101 - a customer handle always has one
+        views = []
+        for row, _ in hits:
+            ticket = self._desk.get(row.id)
+            if scope.sees(ticket):
+                views.append(self._out(ticket))
+        return CustomerPage(items=tuple(views), next_cursor=next_cursor)
 
     def __repr__(self) -> str:
         return f"CustomerHandle({self._actor.id!r})"

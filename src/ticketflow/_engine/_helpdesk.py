@@ -5,7 +5,9 @@ command -> read -> catch up (time rules and SLA stages already due) -> decide
 rules) -> schedule (due time, queue key) -> commit -> publish. The whole command
 path lives in this module, so a command costs no more calls than it must; the
 other jobs of the facade (sweeps, delivery, queries, simulation) are the sibling
-modules it delegates to in one line.
+modules it delegates to in one line. The pipeline's methods are `Steps` (see
+`_steps`): they yield their store calls, which `Helpdesk` runs with `drive` and
+`AsyncHelpdesk` awaits with `adrive`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from operator import methodcaller
 from typing import Any, Final, Unpack, final
 
 import attrs
@@ -81,13 +84,14 @@ from ..rules import Due, Rule, RuleSet
 from ..sla import SlaPolicies, SlaPolicy, SlaState
 from ..stores import Change, MemoryStore, QueueKey, TicketStore
 from ..workflows import liveagent
-from . import _delivery, _erase, _import, _list, _queries, _simulate, _sweeps
+from . import _delivery, _erase, _import, _list, _queries, _search, _simulate, _sweeps
 from ._access import Scope, is_customer_of, is_requester, same_person
 from ._delivery import EVENT_KINDS as _EVENT_KINDS
-from ._delivery import publish as _publish
+from ._delivery import publishing as _publishing
 from ._erase import ErasureResult, PurgeResult
 from ._handles import AgentHandle, CustomerHandle, agent_departments, customer_requester
 from ._simulate import Simulation
+from ._steps import Steps, drive
 
 __all__ = ["Helpdesk", "Policy"]
 
@@ -507,36 +511,88 @@ class Helpdesk:
             return self._rules.fire_into(batch, now, due)
         return self._rules.fire_into(batch, now)
 
+    # The single-ticket path, split at its I/O: `_actor_before` (checks that need no
+    # ticket), read, `_decide_on` (checks that do, catch up, decide, react, schedule:
+    # the `Change`), commit, publish. `Helpdesk` calls the store itself
+    # around them (`_run`: no generator on the hot path); `AsyncHelpdesk` runs
+    # `_run_steps`, the same pieces around yielded store calls.
+
     def _run(self, command: Any, by: str | Actor | None, scope: Scope | None) -> Ticket:
         """Run a single-ticket command through `decide` (the common path)."""
-        cls = type(command)
-        if by is None and cls.role is _CUSTOMER:
-            ticket = self._store.get(command.ticket_id)
+        actor = self._actor_before(command, by)
+        ticket = self._store.get(command.ticket_id)
+        change = self._decide_on(command, actor, scope, ticket)
+        if change is None:  # nothing to change (an assignment to the assignee)
+            return ticket
+        self._store.commit((change,))  # the edge: `_committing` in steps
+        if self._subscribers:
+            drive(self._store, _publishing(self, (change,)))
+        return change.ticket
+
+    def _run_steps(
+        self, command: Any, by: str | Actor | None, scope: Scope | None
+    ) -> Steps[Ticket]:
+        """`_run` as steps."""
+        actor = self._actor_before(command, by)
+        ticket: Ticket = yield methodcaller("get", command.ticket_id)
+        change = self._decide_on(command, actor, scope, ticket)
+        if change is None:
+            return ticket
+        return (yield from self._committing(change))
+
+    def _actor_before(self, command: Any, by: str | Actor | None) -> Actor | None:
+        """Who runs ``command``, checked against the permission table; None: the requester.
+
+        The requester (a customer command without ``by``) is known only once the
+        ticket is read: `_admit` checks them.
+        """
+        if by is None and type(command).role is _CUSTOMER:
+            return None
+        actor = self._actor(by, _AGENT)
+        if actor.role not in self._permitted[type(command)]:
+            raise self._deny(actor, command, command.ticket_id)
+        return actor
+
+    def _admit(
+        self, command: Any, actor: Actor | None, scope: Scope | None, ticket: Ticket
+    ) -> Actor:
+        """Refuse ``ticket`` to an actor who may not act on it; return the actor."""
+        if actor is None:
             actor = self._requester(ticket)
-            if actor.role not in self._permitted[cls]:
+            if actor.role not in self._permitted[type(command)]:
                 raise self._deny(actor, command, ticket.id)
             if scope is not None or self._policy is not None:
                 self._check(actor, command, ticket, scope, trusted=True)
-        else:
-            actor = self._actor(by, _AGENT)
-            if actor.role not in self._permitted[cls]:
-                raise self._deny(actor, command, command.ticket_id)
-            ticket = self._store.get(command.ticket_id)
-            if scope is not None or actor.role is _CUSTOMER or self._policy is not None:
-                self._check(actor, command, ticket, scope)
+        elif scope is not None or actor.role is _CUSTOMER or self._policy is not None:
+            self._check(actor, command, ticket, scope)
+        return actor
+
+    def _decide_on(
+        self, command: Any, actor: Actor | None, scope: Scope | None, ticket: Ticket
+    ) -> Change | None:
+        """Admit, catch up, decide, react, schedule: the change ``command`` makes, or None."""
+        # `_admit` inline: one call less on the hot path.
+        if actor is None:
+            actor = self._requester(ticket)
+            if actor.role not in self._permitted[type(command)]:
+                raise self._deny(actor, command, ticket.id)
+            if scope is not None or self._policy is not None:
+                self._check(actor, command, ticket, scope, trusted=True)
+        elif scope is not None or actor.role is _CUSTOMER or self._policy is not None:
+            self._check(actor, command, ticket, scope)
         at = self._now(ticket.timeline[-1].at)
         batch = Batch(ticket)
         start = 0
         if self._timed:
             self._catch_up(batch, at)
             start = len(batch.events)
-        _DECIDE[cls](batch, command, actor, self._workflow, at, EMPTY)
-        if not batch.events:  # nothing to change (an assignment to the assignee)
-            return ticket
-        return self._settle(ticket.version, batch, start)
+        _DECIDE[type(command)](batch, command, actor, self._workflow, at, EMPTY)
+        if not batch.events:
+            return None
+        return self._build(ticket.version, batch, start)
 
-    def _settle(self, expected: int, batch: Batch, start: int = 0) -> Ticket:
-        """Run the event rules on the events from ``start``, schedule, commit, and publish."""
+    def _build(self, expected: int, batch: Batch, start: int = 0) -> Change:
+        """Run the event rules on the events from ``start`` and schedule: the change to commit."""
         events = batch.events
         rules = self._rules
         if rules.rules and start < len(events):
@@ -545,11 +601,18 @@ class Helpdesk:
         due_at, queue = self._schedule(ticket)
         outbox = self._outbox_of(ticket, len(events))
         # tuple.__new__ rather than Change(...): the named tuple's __new__ is Python.
-        change = _tuple_new(Change, (ticket, expected, False, due_at, outbox, queue))
-        self._store.commit((change,))
+        return _tuple_new(Change, (ticket, expected, False, due_at, outbox, queue))
+
+    def _committing(self, change: Change) -> Steps[Ticket]:
+        """Commit one change and publish it (the edge `_run` and `_reply` write inline)."""
+        yield methodcaller("commit", (change,))
         if self._subscribers:
-            _publish(self, change)
-        return ticket
+            yield from _publishing(self, (change,))
+        return change.ticket
+
+    def _settle(self, expected: int, batch: Batch, start: int = 0) -> Steps[Ticket]:
+        """Run the event rules on the events from ``start``, schedule, commit, and publish."""
+        return (yield from self._committing(self._build(expected, batch, start)))
 
     def _schedule(self, ticket: Ticket) -> tuple[datetime | None, QueueKey | None]:
         """The ticket's next due time (time rules and SLA stages) and its queue key."""
@@ -582,7 +645,7 @@ class Helpdesk:
             return (end - 1,) if timeline[-1]._step.kind in kinds else ()  # noqa: SLF001
         return tuple(i for i in range(end - new, end) if timeline[i].kind in kinds)
 
-    def _open(self, command: Open, by: str | Actor | None, scope: Scope | None) -> Ticket:
+    def _open(self, command: Open, by: str | Actor | None, scope: Scope | None) -> Steps[Ticket]:
         requester = command.requester
         actor = (
             self._actor(by, _AGENT)
@@ -601,15 +664,15 @@ class Helpdesk:
                 actor, command, None, "a customer opens tickets in their own name only"
             )
         if command.parent_id is not None:
-            parent = self._store.get(command.parent_id)
+            parent = yield methodcaller("get", command.parent_id)
             # A follow-up of a ticket the actor may not see would link to it.
             if scope is not None or (by is not None and actor.role is _CUSTOMER):
                 self._sees(actor, command, parent, scope)
         if self._policy is not None:
             self._check(actor, command, None, None)
-        return self._create(command, actor)
+        return (yield from self._create(command, actor))
 
-    def _create(self, command: Open, actor: Actor) -> Ticket:
+    def _create(self, command: Open, actor: Actor) -> Steps[Ticket]:
         """Create the ticket ``command`` describes, checked already, recorded as by ``actor``."""
         requester = command.requester
         at = self._now()
@@ -638,52 +701,84 @@ class Helpdesk:
             ),
             version=1,
         )
-        return self._settle(0, Batch(Ticket.rebuild((event,)), [event]))
+        return (yield from self._settle(0, Batch(Ticket.rebuild((event,)), [event])))
 
-    def _reply(  # noqa: C901 - the reply path inline, as _run's: no call to spare
+    def _reply(self, command: CustomerReply, by: str | Actor | None, scope: Scope | None) -> Ticket:
+        """A customer reply: the common case as `_run`; a locked ticket's through `_replying`."""
+        # The customer is the requester of the ticket they replied to, even when
+        # the reply is redirected to the ticket it was merged into.
+        actor = self._actor_before(command, by)
+        ticket = self._store.get(command.ticket_id)
+        actor = self._admit(command, actor, scope, ticket)
+        change, batch, start = self._reply_once(command, actor, ticket)
+        if change is not None:
+            self._store.commit((change,))  # the edge: `_committing` in steps
+            if self._subscribers:
+                drive(self._store, _publishing(self, (change,)))
+            return change.ticket
+        return drive(self._store, self._replying(command, actor, scope, ticket, (batch, start)))
+
+    def _reply_steps(
         self, command: CustomerReply, by: str | Actor | None, scope: Scope | None
-    ) -> Ticket:
-        if by is None:
-            ticket = self._store.get(command.ticket_id)
-            # The customer is the requester of the ticket they replied to, even when
-            # the reply is redirected to the ticket it was merged into.
-            actor = self._requester(ticket)
-            if actor.role not in self._permitted[CustomerReply]:
-                raise self._deny(actor, command, ticket.id)
-            if scope is not None or self._policy is not None:
-                self._check(actor, command, ticket, scope, trusted=True)
-        else:
-            actor = self._actor(by, _AGENT)
-            if actor.role not in self._permitted[CustomerReply]:
-                raise self._deny(actor, command, command.ticket_id)
-            ticket = self._store.get(command.ticket_id)
-            if scope is not None or actor.role is _CUSTOMER or self._policy is not None:
-                self._check(actor, command, ticket, scope)
+    ) -> Steps[Ticket]:
+        """`_reply` as steps."""
+        actor = self._actor_before(command, by)
+        ticket: Ticket = yield methodcaller("get", command.ticket_id)
+        actor = self._admit(command, actor, scope, ticket)
+        return (yield from self._replying(command, actor, scope, ticket))
+
+    def _reply_once(
+        self, command: CustomerReply, actor: Actor, ticket: Ticket
+    ) -> tuple[Change | None, Batch, int]:
+        """Catch ``ticket`` up; the reply's change if its status takes one, the batch, its start."""
+        wf = self._workflow
+        at = self._now(ticket.timeline[-1].at)
+        batch = Batch(ticket)
+        start = 0
+        if self._timed:
+            self._catch_up(batch, at)
+            start = len(batch.events)
+        current = batch.ticket
+        # Closed and trash statuses the graph takes no reply in follow a policy.
+        if wf.reply_policy_for(current.status) is None and not wf.is_locked(current.status):
+            _DECIDE[CustomerReply](batch, command, actor, wf, at, EMPTY)
+            return self._build(ticket.version, batch, start), batch, start
+        return None, batch, start
+
+    def _replying(
+        self,
+        command: CustomerReply,
+        actor: Actor,
+        scope: Scope | None,
+        ticket: Ticket,
+        first: tuple[Batch, int] | None = None,
+    ) -> Steps[Ticket]:
+        """Reply to ``ticket``, following merges and the reply policy of locked statuses.
+
+        ``first``: the caught-up batch of ``ticket`` when `_reply_once` found its
+        status takes no plain reply.
+        """
         wf = self._workflow
         followed = None
         while True:
-            at = self._now(ticket.timeline[-1].at)
-            batch = Batch(ticket)
-            start = 0
-            if self._timed:
-                self._catch_up(batch, at)
-                start = len(batch.events)
+            if first is None:
+                change, batch, start = self._reply_once(command, actor, ticket)
+                if change is not None:
+                    return (yield from self._committing(change))
+            else:
+                (batch, start), first = first, None
             current = batch.ticket
-            # Closed and trash statuses the graph takes no reply in follow a policy.
-            if wf.reply_policy_for(current.status) is None and not wf.is_locked(current.status):
-                _DECIDE[CustomerReply](batch, command, actor, wf, at, EMPTY)
-                return self._settle(ticket.version, batch, start)
             if start:  # what was due locked it: keep that, then follow the policy
-                current = self._settle(ticket.version, batch)
+                current = yield from self._settle(ticket.version, batch)
             # Merged tickets are locked, so only a locked ticket can need redirecting.
             if followed is None:
                 followed = {ticket.id}
             merged_into = current.merged_into
             # A purged ticket takes no reply, not even one to pass on (it is no one's).
             if merged_into is None or merged_into in followed or wf.status(current.status).final:
-                return self._reply_to_locked(current, command, actor)
+                return (yield from self._reply_to_locked(current, command, actor))
             followed.add(merged_into)
-            ticket = self._merge_target(actor, command, current.id, merged_into, scope)
+            ticket = yield from self._merge_target(actor, command, current.id, merged_into, scope)
 
     def _merge_target(
         self,
@@ -692,9 +787,9 @@ class Helpdesk:
         merged: str,
         into: str,
         scope: Scope | None,
-    ) -> Ticket:
+    ) -> Steps[Ticket]:
         """The ticket ``merged`` was merged into, ``into``, if the customer may see it."""
-        target = self._store.get(into)
+        target: Ticket = yield methodcaller("get", into)
         # A purged target is no one's: the reply is refused as locked, as it always was.
         if (
             actor.role is _CUSTOMER
@@ -710,7 +805,9 @@ class Helpdesk:
             )
         return target
 
-    def _reply_to_locked(self, ticket: Ticket, command: CustomerReply, actor: Actor) -> Ticket:
+    def _reply_to_locked(
+        self, ticket: Ticket, command: CustomerReply, actor: Actor
+    ) -> Steps[Ticket]:
         """Record a reply to a closed or trash ticket as the workflow's reply policy says."""
         wf = self._workflow
         status = ticket.status
@@ -737,7 +834,7 @@ class Helpdesk:
                 if wf.category(status) is not Category.TRASH:
                     dest = wf.next_status(ticket, "customer_reply")
                     batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, data)
-                    return self._settle(ticket.version, batch)
+                    return (yield from self._settle(ticket.version, batch))
                 try:
                     restored = wf.next_status(ticket, "restore")
                 except TransitionError:  # a guard refused: keep the reply rather than lose it
@@ -749,14 +846,14 @@ class Helpdesk:
                     except TransitionError:  # the restored status takes no reply: keep it
                         dest = restored
                     batch.emit(EventKind.CUSTOMER_REPLIED, actor, dest, at, data)
-                    return self._settle(ticket.version, batch)
+                    return (yield from self._settle(ticket.version, batch))
         if policy is ClosedPolicy.KEEP:
             batch = Batch(ticket)
             batch.emit(EventKind.CUSTOMER_REPLIED, actor, status, at, data)
             if wf.review_tag not in ticket.tags:
                 tags = {"tags": [wf.review_tag]}
                 batch.emit(EventKind.TAGS_ADDED, SYSTEM_ACTOR, status, at, tags)
-            return self._settle(ticket.version, batch)
+            return (yield from self._settle(ticket.version, batch))
         follow_up = Open(
             subject=ticket.subject,
             requester=ticket.requester,
@@ -776,14 +873,15 @@ class Helpdesk:
             html=extra.get("html"),
             metadata=extra.get("metadata"),
         )
-        return self._create(follow_up, self._requester(ticket))
+        return (yield from self._create(follow_up, self._requester(ticket)))
 
-    def _merge(self, command: Merge, by: str | Actor | None, scope: Scope | None) -> Ticket:
+    def _merge(self, command: Merge, by: str | Actor | None, scope: Scope | None) -> Steps[Ticket]:
         wf = self._workflow
         actor = self._actor(by, _AGENT)
         if actor.role not in self._permitted[Merge]:
             raise self._deny(actor, command, command.ticket_id)
-        source, target = self._store.get(command.ticket_id), self._store.get(command.into_id)
+        source: Ticket = yield methodcaller("get", command.ticket_id)
+        target: Ticket = yield methodcaller("get", command.into_id)
         self._sees(actor, command, target, scope)
         self._check(actor, command, source, scope)
         if not command.allow_other_requester and not same_person(
@@ -819,9 +917,9 @@ class Helpdesk:
             # The target stays open: keep its due time (a postponed target must still wake).
             for batch in (target_batch, source_batch)
         )
-        self._store.commit(changes)
+        yield methodcaller("commit", changes)
         if self._subscribers:
-            _publish(self, *changes)
+            yield from _publishing(self, changes)
         return changes[0].ticket
 
     def _change(self, batch: Batch) -> Change:
@@ -830,17 +928,22 @@ class Helpdesk:
         outbox = self._outbox_of(ticket, len(batch.events))
         return Change(ticket, batch.version - 1, due_at=due_at, outbox=outbox, queue=queue)
 
-    def _authorise_purge(self, actor: Actor, command: Purge, scope: Scope | None) -> None:
+    def _authorise_purge(self, actor: Actor, command: Purge, scope: Scope | None) -> Steps[None]:
         """Refuse a purge ``actor`` may not run (the permission table, scope, policy hook)."""
         if actor.role not in self._permitted[Purge]:
             raise self._deny(actor, command, command.ticket_id)
-        self._check(actor, command, self._store.get(command.ticket_id), scope)
+        self._check(actor, command, (yield methodcaller("get", command.ticket_id)), scope)
 
-    def _purge(self, command: Purge, by: str | Actor | None, scope: Scope | None) -> Ticket:
-        actor = self._actor(by, _AGENT)
-        self._authorise_purge(actor, command, scope)
+    def _purge(self, command: Purge, by: str | Actor | None, scope: Scope | None) -> Steps[Ticket]:
         # execute() returns a Ticket, always: the tombstone (purge() returns the whole result).
-        return _erase.purge(self, command, actor).ticket
+        return (yield from self._purging(command, by, scope)).ticket
+
+    def _purging(
+        self, command: Purge, by: str | Actor | None, scope: Scope | None
+    ) -> Steps[PurgeResult]:
+        actor = self._actor(by, _AGENT)
+        yield from self._authorise_purge(actor, command, scope)
+        return (yield from _erase.purge(self, command, actor))
 
     # --- creating -------------------------------------------------------------------
 
@@ -1178,10 +1281,7 @@ class Helpdesk:
             PermissionDenied: ``by`` may not purge (by default only admins may).
             TicketLockedError: the ticket is already purged (final).
         """
-        command = Purge(ticket_id=ticket_id)
-        actor = self._actor(by, _AGENT)
-        self._authorise_purge(actor, command, None)
-        return _erase.purge(self, command, actor)
+        return drive(self._store, self._purging(Purge(ticket_id=ticket_id), by, None))
 
     def erase_requester(self, email: str, *, by: str | Actor | None = None) -> ErasureResult:
         """Erase everything of one person: purge each of their tickets and scrub their copies.
@@ -1208,6 +1308,9 @@ class Helpdesk:
             PermissionDenied: ``by`` may not purge, or the policy hook refuses
                 one of the tickets (those before it stay erased; run it again).
         """
+        return drive(self._store, self._erasing(email, by))
+
+    def _erasing(self, email: str, by: str | Actor | None) -> Steps[ErasureResult]:
         actor = self._actor(by, _AGENT)
         if actor.role not in self._permitted[Purge]:
             raise self._deny(actor, Purge(ticket_id="*"), None)
@@ -1215,7 +1318,7 @@ class Helpdesk:
         def check(ticket: Ticket) -> None:
             self._check(actor, Purge(ticket_id=ticket.id), ticket, None)
 
-        return _erase.erase_requester(self, email, actor, check)
+        return (yield from _erase.erase_requester(self, email, actor, check))
 
     # --- time rules: sweeps (see _sweeps) -----------------------------------------
 
@@ -1250,7 +1353,7 @@ class Helpdesk:
         Returns:
             How many rules fired.
         """
-        return _sweeps.run_due(self, now, batch=batch, lease=lease)
+        return drive(self._store, _sweeps.run_due(self, now, batch=batch, lease=lease))
 
     def run_until(self, until: datetime) -> int:
         """Move a `FakeClock` through every due time up to ``until``, firing rules on the way.
@@ -1261,7 +1364,7 @@ class Helpdesk:
         Raises:
             InvalidInputError: the help desk's clock is not a `FakeClock`.
         """
-        return _sweeps.run_until(self, until)
+        return drive(self._store, _sweeps.run_until(self, until))
 
     def reschedule(self, *, batch: int = 500) -> int:
         """Recompute the stored due times and queue keys; return how many tickets were updated.
@@ -1274,7 +1377,7 @@ class Helpdesk:
         of ``batch``, each applied only if the ticket did not change meanwhile
         (a concurrent commit computed fresh values itself). Nothing is added to any timeline.
         """
-        return _sweeps.reschedule(self, batch=batch)
+        return drive(self._store, _sweeps.reschedule(self, batch=batch))
 
     # --- bulk import (see _import) ------------------------------------------------
 
@@ -1376,7 +1479,7 @@ class Helpdesk:
         Raises:
             InvalidInputError: the help desk has no subscriber to deliver to.
         """
-        return _delivery.dispatch(self, limit=limit, lease=lease, now=now)
+        return drive(self._store, _delivery.dispatch(self, limit=limit, lease=lease, now=now))
 
     # --- simulation (see _simulate) -----------------------------------------------
 
@@ -1410,7 +1513,7 @@ class Helpdesk:
         Raises:
             TicketNotFound: no such ticket.
         """
-        return _queries.get(self, ticket_id)
+        return drive(self._store, _queries.get(self, ticket_id))
 
     def timeline(self, ticket_id: str) -> tuple[Event, ...]:
         """Return the ticket's events, oldest first.
@@ -1418,7 +1521,7 @@ class Helpdesk:
         Raises:
             TicketNotFound: no such ticket.
         """
-        return _queries.timeline(self, ticket_id)
+        return drive(self._store, _queries.timeline(self, ticket_id))
 
     def allowed(self, ticket_id: str) -> tuple[str, ...]:
         """Return the commands the workflow allows on the ticket in its status, sorted.
@@ -1427,7 +1530,7 @@ class Helpdesk:
         through is listed: ``customer_reply`` (unless the closed policy refuses
         it) and ``purge`` (unless the ticket is already purged).
         """
-        return _queries.allowed(self, ticket_id)
+        return drive(self._store, _queries.allowed(self, ticket_id))
 
     def find(
         self,
@@ -1460,16 +1563,19 @@ class Helpdesk:
             InvalidInputError: an unknown category, or a criterion that is not a
                 non-empty string (``field`` names it).
         """
-        return _queries.find(
-            self,
-            status=status,
-            category=category,
-            assignee=assignee,
-            department=department,
-            priority=priority,
-            tag=tag,
-            requester=requester,
-            limit=limit,
+        return drive(
+            self._store,
+            _queries.find(
+                self,
+                status=status,
+                category=category,
+                assignee=assignee,
+                department=department,
+                priority=priority,
+                tag=tag,
+                requester=requester,
+                limit=limit,
+            ),
         )
 
     def queue(
@@ -1497,7 +1603,9 @@ class Helpdesk:
             InvalidInputError: ``limit`` is out of range, or ``agent`` or
                 ``department`` is not a non-empty string.
         """
-        return _queries.queue(self, agent=agent, department=department, limit=limit)
+        return drive(
+            self._store, _queries.queue(self, agent=agent, department=department, limit=limit)
+        )
 
     def next_due(self, ticket_id: str) -> Due | None:
         """Return what the ticket has due next: a time rule, or an SLA stage.
@@ -1505,7 +1613,7 @@ class Helpdesk:
         An SLA stage is named ``sla:<metric>:<stage>`` (``warning``, ``breach``
         or ``escalation``).
         """
-        return _queries.next_due(self, ticket_id)
+        return drive(self._store, _queries.next_due(self, ticket_id))
 
     def sla_state(self, ticket_id: str, now: datetime | None = None) -> SlaState:
         """Return the ticket's SLA state at ``now`` (default: the clock).
@@ -1518,7 +1626,7 @@ class Helpdesk:
             TicketNotFound: no such ticket.
             InvalidInputError: the help desk has no SLA policies, or ``now`` is naive.
         """
-        return _queries.sla_state(self, ticket_id, now)
+        return drive(self._store, _queries.sla_state(self, ticket_id, now))
 
     def list(
         self,
@@ -1575,9 +1683,86 @@ class Helpdesk:
                 malformed or was made for another sort or other filters
                 (``field`` names which).
         """
-        return _list.list_page(
+        return drive(
+            self._store,
+            _list.list_page(
+                self,
+                sort=sort,
+                limit=limit,
+                cursor=cursor,
+                filters={
+                    "status": status,
+                    "category": category,
+                    "assignee": assignee,
+                    "department": department,
+                    "priority": priority,
+                    "tag": tag,
+                    "requester": requester,
+                    "channel": channel,
+                    "created_after": created_after,
+                    "created_before": created_before,
+                    "updated_after": updated_after,
+                    "updated_before": updated_before,
+                },
+            ),
+        )
+
+    def search(
+        self,
+        text: str,
+        *,
+        status: str | Iterable[str] | None = None,
+        category: Category | str | Iterable[Category | str] | None = None,
+        assignee: str | None = None,
+        department: str | None = None,
+        priority: Priority | str | None = None,
+        tag: str | None = None,
+        requester: str | None = None,
+        channel: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Return a page of the tickets whose text matches ``text``, best match first.
+
+        Searches the subject, the description, the requester's name and e-mail
+        address and every message, private notes included (an agent's search;
+        `CustomerHandle.search` sees public text only). ``text`` is split at
+        white space into terms, each matched as a phrase of its words, case and
+        accents aside; a ticket matches when it holds every term. Nothing in
+        ``text`` is query syntax. Hits are ranked by the store (BM25 on SQLite,
+        ``ts_rank`` on PostgreSQL, tf-idf in memory), ties by id; the built-in
+        stores keep a search index written in the commit's transaction.
+
+        Args:
+            text: What to look for (1 to 16 terms, at most 1,000 characters).
+            status: As `list`, and every other filter likewise.
+            category: As `list`.
+            assignee: As `list`.
+            department: As `list`.
+            priority: As `list`.
+            tag: As `list`.
+            requester: As `list`.
+            channel: As `list`.
+            created_after: As `list`.
+            created_before: As `list`.
+            updated_after: As `list`.
+            updated_before: As `list`.
+            limit: At most this many summaries (1 to 1,000).
+            cursor: The ``next_cursor`` of the previous page of the same search.
+
+        Raises:
+            InvalidInputError: ``text`` is not text, holds no word, or too many
+                terms; a bad filter (as `list`), a limit out of range, or a
+                cursor that is malformed or was made for another search
+                (``field`` names which).
+        """
+        return _search.search_page(
             self,
-            sort=sort,
+            text,
             limit=limit,
             cursor=cursor,
             filters={
@@ -1636,23 +1821,26 @@ class Helpdesk:
         Raises:
             InvalidInputError: an unknown ``by``, or a bad filter (as `list`).
         """
-        return _list.counts(
-            self,
-            by,
-            {
-                "status": status,
-                "category": category,
-                "assignee": assignee,
-                "department": department,
-                "priority": priority,
-                "tag": tag,
-                "requester": requester,
-                "channel": channel,
-                "created_after": created_after,
-                "created_before": created_before,
-                "updated_after": updated_after,
-                "updated_before": updated_before,
-            },
+        return drive(
+            self._store,
+            _list.counts(
+                self,
+                by,
+                {
+                    "status": status,
+                    "category": category,
+                    "assignee": assignee,
+                    "department": department,
+                    "priority": priority,
+                    "tag": tag,
+                    "requester": requester,
+                    "channel": channel,
+                    "created_after": created_after,
+                    "created_before": created_before,
+                    "updated_after": updated_after,
+                    "updated_before": updated_before,
+                },
+            ),
         )
 
     def __repr__(self) -> str:
@@ -1687,13 +1875,37 @@ def _joining(source: Ticket, target: Ticket) -> list[dict[str, Any]]:
     return joining
 
 
+_STEPS: Final[
+    Mapping[type[Any], Callable[[Helpdesk, Any, str | Actor | None, Scope | None], Steps[Ticket]]]
+] = {
+    **dict.fromkeys(_DECIDE, Helpdesk._run_steps),  # noqa: SLF001 - the pipeline's own table
+    Open: Helpdesk._open,  # noqa: SLF001
+    CustomerReply: Helpdesk._reply_steps,  # noqa: SLF001
+    Merge: Helpdesk._merge,  # noqa: SLF001
+    Purge: Helpdesk._purge,  # noqa: SLF001
+}
+"""How each command class runs, as steps (`AsyncHelpdesk.execute`)."""
+
+
+def _driven(
+    steps: Callable[[Helpdesk, Any, str | Actor | None, Scope | None], Steps[Ticket]],
+) -> Callable[[Helpdesk, Any, str | Actor | None, Scope | None], Ticket]:
+    """A command's steps run on the help desk's own store."""
+
+    def run(desk: Helpdesk, command: Any, by: str | Actor | None, scope: Scope | None) -> Ticket:
+        return drive(desk._store, steps(desk, command, by, scope))  # noqa: SLF001
+
+    return run
+
+
 _EXECUTE: Final[
     Mapping[type[Any], Callable[[Helpdesk, Any, str | Actor | None, Scope | None], Ticket]]
 ] = {
+    # The hot paths call the store themselves; the others are their steps, driven.
     **dict.fromkeys(_DECIDE, Helpdesk._run),  # noqa: SLF001 - the pipeline's own table
-    Open: Helpdesk._open,  # noqa: SLF001
+    Open: _driven(Helpdesk._open),  # noqa: SLF001
     CustomerReply: Helpdesk._reply,  # noqa: SLF001
-    Merge: Helpdesk._merge,  # noqa: SLF001
-    Purge: Helpdesk._purge,  # noqa: SLF001
+    Merge: _driven(Helpdesk._merge),  # noqa: SLF001
+    Purge: _driven(Helpdesk._purge),  # noqa: SLF001
 }
 """How `Helpdesk.execute` runs each command class."""

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, final
 
 from .. import _validate
-from .._apply import apply_event
+from .._apply import apply_event, apply_in_place
 from .._model import (
     EMPTY,
     SYSTEM_ACTOR,
@@ -55,6 +55,7 @@ __all__ = ["import_tickets"]
 
 _UNKNOWN: Final = Requester(name="unknown")
 """The requester of an imported ticket whose creation names none."""
+_NO_TAGS: Final[frozenset[str]] = frozenset()
 _MAX_SETTLE: Final = 256  # past stages and rules recorded for one ticket: far above any policy
 _ACTORS_LIMIT: Final = 4096
 _PRIORITIES: Final[Mapping[str, Priority]] = {p.label: p for p in Priority}
@@ -158,7 +159,14 @@ class _Importer:
         self.now = now
         self.now_iso = now.isoformat()
         self.actors: dict[tuple[str, Role], Actor] = {}
+        self.requesters: dict[object, Requester] = {}
+        self.texts: set[str] = set()  # assignees and departments checked already
         self.refused: list[Refusal] = []
+        # A ticket under construction is held by nobody else until its record is
+        # built, so its events are folded into it in place. Not when breaches are
+        # marked: the SLA's plan memo knows tickets by identity, and settling
+        # between events asks it about the ticket being built.
+        self.fold: Callable[[Ticket, Event], Ticket] = apply_event if self.mark else apply_in_place
 
     # --- one record -----------------------------------------------------------------
 
@@ -281,19 +289,12 @@ class _Importer:
         if not isinstance(data, Mapping):
             raise _Whole(f"data must be a mapping, got {type(data).__name__}", "data")
         try:
-            requester = data.get("requester")
-            if requester is None:
-                requester = self.requester
-            elif isinstance(requester, Mapping):
-                requester = Requester.from_dict(requester)
-            elif not isinstance(requester, Requester):
-                raise InvalidInputError(  # noqa: TRY301 - converted below with the others
-                    f"requester must be a mapping, got {type(requester).__name__}",
-                    field="requester",
-                )
+            requester = self._requester(data.get("requester"))
             fields = data.get("custom_fields") or EMPTY
-            check_json(dict(fields), "custom_fields")
-            tags = _validate.tags(data.get("tags") or (), "tags")
+            if not _plain_text_map(fields):
+                check_json(dict(fields), "custom_fields")
+            tags = data.get("tags")
+            tags = _validate.tags(tags, "tags") if tags else _NO_TAGS
             created = CreatedData(
                 id=self.prefix + ext,
                 subject=_validate.text(data.get("subject") or ext, "subject", allow_empty=False),
@@ -303,7 +304,7 @@ class _Importer:
                 channel=_validate.text(data.get("channel", "import"), "channel", allow_empty=False),
                 assignee=_validate.optional_text(first.assignee, "assignee"),
                 department=_validate.optional_text(first.department, "department"),
-                tags=tuple(sorted(tags)),
+                tags=tuple(sorted(tags)) if tags else (),
                 custom_fields=fields,
             )
         except InvalidInputError as exc:
@@ -313,21 +314,48 @@ class _Importer:
         actor = self._actor(
             first, Role.AGENT if first.actor is not None else Role.CUSTOMER, requester
         )
-        event = Event(
-            kind=EventKind.CREATED,
-            at=at,
-            actor=actor,
-            status_before=status,
-            status_after=status,
-            data=created,
-            version=1,
+        return Ticket.rebuild(
+            (_trusted_event(EventKind.CREATED, at, actor, status, status, created, 1),)
         )
-        return Ticket.rebuild((event,))
+
+    def _requester(self, data: object) -> Requester:
+        """The requester a creation's data names; a mapping is built once per distinct one.
+
+        Raises:
+            InvalidInputError: not a mapping (nor a `Requester`), or a bad value.
+        """
+        if data is None:
+            return self.requester
+        if isinstance(data, Requester):
+            return data
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(
+                f"requester must be a mapping, got {type(data).__name__}", field="requester"
+            )
+        try:
+            key: object = frozenset(data.items())
+        except TypeError:  # nested contacts: not hashable, built each time
+            return Requester.from_dict(data)
+        found = self.requesters.get(key)
+        if found is None:
+            found = Requester.from_dict(data)
+            if len(self.requesters) >= _ACTORS_LIMIT:
+                self.requesters.clear()
+            self.requesters[key] = found
+        return found
+
+    def _text(self, value: object, field: str = "assignee") -> str:
+        """``value`` checked as an assignee or department, and remembered as good."""
+        text = _text(value, field)
+        if len(self.texts) >= _ACTORS_LIMIT:
+            self.texts.clear()
+        self.texts.add(text)
+        return text
 
     def _requester_actor(self, requester: Requester) -> Actor:
         return Actor(requester.email or requester.name, Role.CUSTOMER)
 
-    def _event(self, ticket: Ticket, ev: ImportEvent) -> Ticket:  # noqa: C901, PLR0912 - one branch per kind
+    def _event(self, ticket: Ticket, ev: ImportEvent) -> Ticket:  # noqa: C901, PLR0912, PLR0915 - one branch per kind, the common ones inline
         if type(ev) is not ImportEvent:
             raise _Whole(f"events must be ImportEvent values, got {type(ev).__name__}", "")
         kind = ev.kind
@@ -335,35 +363,59 @@ class _Importer:
             raise _Whole(f"unknown kind {kind!r}", "kind")
         if kind == "created":
             raise _Whole("only the first event of a record may be 'created'", "kind")
-        at = self._at(ev, ticket.timeline[-1].at)
-        if self.mark:
-            ticket = self._settle(ticket, at, final=False)
+        at = ev.at
+        last = ticket.timeline[-1].at
+        if type(at) is not datetime or at.tzinfo is not UTC or at > self.now or at < last:
+            at = self._at(ev, last)  # converts, or raises saying why
         status = ticket.status
         customer = kind in _CUSTOMER_KINDS
-        if ev.actor is None and ev.role is None:
-            actor = self._requester_actor(ticket.requester) if customer else SYSTEM_ACTOR
-        else:
+        by = ev.actor
+        if ev.role is not None:
             actor = self._actor(ev, Role.CUSTOMER if customer else Role.AGENT, ticket.requester)
+        elif by is None:
+            actor = self._requester_actor(ticket.requester) if customer else SYSTEM_ACTOR
+        else:  # the common case: an actor known from an earlier event
+            role = Role.CUSTOMER if customer else Role.AGENT
+            actor = self.actors.get((by, role)) or self._actor(ev, role, ticket.requester)
         main = EMPTY if kind in _FIELD_KINDS else self._payload(ev, kind)
         if status in self.locked:
             raise _Whole(f"the ticket is locked in status {status!r}", "status")
-        # The fields the event carries come first, as a help desk records an
-        # assignment before the move: a refused move leaves them standing.
-        if ev.assignee is not None or ev.department is not None:
-            changed: dict[str, Any] = {}
-            if ev.assignee is not None and ev.assignee != ticket.assignee:
-                changed["assignee"] = _text(ev.assignee, "assignee")
-            if ev.department is not None and ev.department != ticket.department:
-                changed["department"] = _text(ev.department, "department")
-            if changed:
-                ticket = _emit(ticket, _ASSIGNED, at, actor, status, changed)
+        # Everything that refuses the whole event is checked before anything is
+        # recorded (the ticket may be folded in place: nothing can be taken back).
+        changed: dict[str, Any] | None = None
+        assignee, department = ev.assignee, ev.department
+        if assignee is not None or department is not None:
+            changed = {}
+            known = self.texts
+            if assignee is not None and assignee != ticket.assignee:
+                good = type(assignee) is str and assignee in known
+                changed["assignee"] = assignee if good else self._text(assignee)
+            if department is not None and department != ticket.department:
+                good = type(department) is str and department in known
+                changed["department"] = department if good else self._text(department, "department")
+        priority = None
         if ev.priority is not None:
             priority = _PRIORITIES.get(ev.priority) if isinstance(ev.priority, str) else None
             if priority is None:
                 raise _Whole(f"unknown priority {ev.priority!r}", "priority")
-            if priority is not ticket.priority:
-                data = {"priority": priority.label}
-                ticket = _emit(ticket, _PRIORITY_CHANGED, at, actor, status, data)
+        fold = self.fold
+        if self.mark:
+            ticket = self._settle(ticket, at, final=False)
+        # The fields the event carries come first, as a help desk records an
+        # assignment before the move: a refused move leaves them standing.
+        if changed:
+            ticket = _emit(ticket, _ASSIGNED, at, actor, status, changed, fold)
+        if priority is not None and priority is not ticket.priority:
+            data = {"priority": priority.label}
+            ticket = _emit(ticket, _PRIORITY_CHANGED, at, actor, status, data, fold)
+        if kind == "status":  # the common case: a move the workflow has, or none
+            target = ev.status
+            if target is None or target == status:
+                return ticket
+            recorded = self.graph.recorded.get((status, target))
+            if recorded is not None:
+                step = _trusted_event(recorded[0], at, actor, status, target, recorded[1], 1)
+                return fold(ticket, step)
         try:
             return self._main(ticket, ev, kind, main, at, actor)
         except _Part as exc:
@@ -386,7 +438,7 @@ class _Importer:
             if recorded is None:
                 graph.check_move(status, target)  # raises, saying why
             event_kind, data = recorded  # type: ignore[misc]
-            return _emit(ticket, event_kind, at, actor, target, data)
+            return _emit(ticket, event_kind, at, actor, target, data, self.fold)
         if kind in _MESSAGE_KINDS:
             if target is None:
                 target = status
@@ -398,7 +450,7 @@ class _Importer:
                     target = graph.dest_of(status, _MESSAGE_KINDS[kind]) or status
             elif target != status:
                 graph.check_move(status, target)
-            return _emit(ticket, EventKind(kind), at, actor, target, main)
+            return _emit(ticket, kind, at, actor, target, main, self.fold)
         if kind in _STATUS_KINDS:
             command = _STATUS_KINDS[kind]
             if target is None:
@@ -414,7 +466,7 @@ class _Importer:
             if kind == "transitioned":
                 trigger = graph.moves.get((status, target))
                 main = {"trigger": trigger} if trigger is not None else EMPTY
-            return _emit(ticket, EventKind(kind), at, actor, target, main)
+            return _emit(ticket, kind, at, actor, target, main, self.fold)
         # Tags and fields: they never move the status.
         if target is not None and target != status:
             raise _Part(f"a {kind!r} event does not change the status", "status")
@@ -429,7 +481,7 @@ class _Importer:
             if not change:
                 return ticket
             main = {"tags": sorted(change)}
-        return _emit(ticket, EventKind(kind), at, actor, status, main)
+        return _emit(ticket, kind, at, actor, status, main, self.fold)
 
     def _payload(self, ev: ImportEvent, kind: str) -> Any:  # noqa: C901, PLR0911, PLR0912 - one branch per kind
         """The checked data of the event's own kind (refused whole when wrong)."""
@@ -530,14 +582,25 @@ class _Importer:
 
 def _emit(
     ticket: Ticket,
-    kind: EventKind,
+    kind: EventKind | str,
     at: datetime,
     actor: Actor,
     dest: str,
     data: Mapping[str, Any],
+    fold: Callable[[Ticket, Event], Ticket] = apply_event,
 ) -> Ticket:
-    event = _trusted_event(kind, at, actor, ticket.status, dest, data, 1)
-    return apply_event(ticket, event)
+    return fold(ticket, _trusted_event(kind, at, actor, ticket.status, dest, data, 1))
+
+
+def _plain_text_map(fields: Mapping[str, Any]) -> bool:
+    """Whether ``fields`` maps ASCII text to ASCII text without NUL (storable JSON as is)."""
+    if type(fields) is not dict:
+        return False
+    for key, value in fields.items():
+        if type(key) is not str or type(value) is not str:
+            return False
+    joined = "".join(fields) + "".join(fields.values())
+    return joined.isascii() and "\x00" not in joined
 
 
 def _text(value: object, field: str, *, allow_empty: bool = True) -> str:
@@ -565,7 +628,7 @@ def _exists(desk: Helpdesk, ticket_id: str) -> bool:
     return True
 
 
-def import_tickets(  # noqa: C901 - the batch loop and its conflict fallback, kept together
+def import_tickets(  # noqa: C901, PLR0915 - the batch loop, its bulk path and conflict fallback, kept together
     desk: Helpdesk,
     records: Iterable[ImportRecord],
     *,
@@ -597,7 +660,25 @@ def import_tickets(  # noqa: C901 - the batch loop and its conflict fallback, ke
     pending: list[tuple[Change | None, list[Refusal], int]] = []
     ids: set[str] = set()
 
+    # A store with a bulk path (the built-in ones) writes the new tickets of a
+    # batch and skips the existing ones in one call; any other store gets
+    # `commit`, and a conflict is resolved by reading which tickets exist.
+    insert_new: Callable[[list[Change]], list[str]] | None = getattr(
+        desk._store, "insert_new", None
+    )
+
     def flush() -> None:
+        if insert_new is not None and pending:
+            skipped = set(insert_new([item[0] for item in pending if item[0] is not None]))
+            if skipped:
+                kept = [
+                    item for item in pending if item[0] is None or item[0].ticket.id not in skipped
+                ]
+                counts[3] += len(pending) - len(kept)
+                pending[:] = kept
+            ids.clear()
+            if pending:
+                report()
         while pending:
             try:
                 desk._store.commit([item[0] for item in pending if item[0] is not None])
@@ -614,16 +695,19 @@ def import_tickets(  # noqa: C901 - the batch loop and its conflict fallback, ke
                 counts[3] += len(pending) - len(kept)
                 pending[:] = kept
                 continue
-            for change, refusals, read in pending:
-                refused.extend(refusals)
-                if change is not None:
-                    counts[0] += 1
-                    counts[1] += read
-                    counts[2] += len(change.ticket.timeline)
-            pending.clear()
-            ids.clear()
-            if progress is not None:
-                progress(counts[0], counts[1])
+            report()
+
+    def report() -> None:
+        for change, refusals, read in pending:
+            refused.extend(refusals)
+            if change is not None:
+                counts[0] += 1
+                counts[1] += read
+                counts[2] += len(change.ticket.timeline)
+        pending.clear()
+        ids.clear()
+        if progress is not None:
+            progress(counts[0], counts[1])
 
     try:
         for record in records_of(records):

@@ -7,6 +7,8 @@ last row handed out. They are not signed: a cursor only says where to resume;
 the filters come from the call, so a forged cursor can show no ticket the same
 call without a cursor would not. One made for another sort or other filters, or
 one that does not decode, is refused with ``InvalidInputError(field="cursor")``.
+
+Both are `Steps` (see `_steps`), so `Helpdesk` and `AsyncHelpdesk` run the same code.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import _validate
@@ -38,6 +41,7 @@ from ..stores._summary import (
     sort_key,
     summarize,
 )
+from ._steps import Steps
 
 if TYPE_CHECKING:
     from ._helpdesk import Helpdesk
@@ -52,6 +56,11 @@ COUNT_BY: Final = ("status", "category", "assignee", "department", "priority")
 
 _CURSOR_VERSION: Final = 1
 _CURSOR_MAX: Final = 1024  # characters: a real cursor is about 120
+
+
+def _summarises(store: object) -> bool:
+    """Whether ``store`` answers summaries itself (a request: the steps do not hold the store)."""
+    return isinstance(store, SummaryStore)
 
 
 def _time(value: object, field: str) -> datetime | None:
@@ -224,9 +233,12 @@ def _summaries(desk: Helpdesk, rows: Iterable[SummaryRow]) -> tuple[TicketSummar
     return tuple(out)
 
 
-def _fallback_rows(desk: Helpdesk, query: SummaryQuery) -> Iterable[tuple[SummaryRow, str | None]]:
+def _fallback_rows(
+    desk: Helpdesk, query: SummaryQuery
+) -> Steps[Iterable[tuple[SummaryRow, str | None]]]:
     """Summaries built from rebuilt tickets, for a store without `SummaryStore`."""
-    found = desk._store.find(
+    found = yield methodcaller(
+        "find",
         TicketQuery(
             statuses=query.statuses,
             assignee=query.assignee,
@@ -234,11 +246,9 @@ def _fallback_rows(desk: Helpdesk, query: SummaryQuery) -> Iterable[tuple[Summar
             priority=None if query.priority is None else Priority(query.priority),
             tag=query.tag,
             requester=query.requester,
-        )
+        ),
     )
-    for ticket in found:
-        _, key = desk._schedule(ticket)
-        yield summarize(ticket, key), requester_key(ticket)
+    return [(summarize(t, desk._schedule(t)[1]), requester_key(t)) for t in found]
 
 
 def list_page(
@@ -248,7 +258,7 @@ def list_page(
     limit: object,
     cursor: object,
     filters: Mapping[str, Any],
-) -> Page:
+) -> Steps[Page]:
     """`Helpdesk.list` (documented there)."""
     key_name, descending = _parse_sort(sort)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIST_MAX:
@@ -279,11 +289,10 @@ def list_page(
             "limit": limit + 1,  # one more: is there a next page?
         }
     )
-    store = desk._store
-    if isinstance(store, SummaryStore):
-        rows = store.summaries(query)
+    if (yield _summarises):
+        rows = yield methodcaller("summaries", query)
     else:
-        rows = select_page(_fallback_rows(desk, query), query)
+        rows = select_page((yield from _fallback_rows(desk, query)), query)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
@@ -293,7 +302,7 @@ def list_page(
     return Page(items=_summaries(desk, rows), next_cursor=next_cursor)
 
 
-def counts(desk: Helpdesk, by: object, filters: Mapping[str, Any]) -> dict[str | None, int]:
+def counts(desk: Helpdesk, by: object, filters: Mapping[str, Any]) -> Steps[dict[str | None, int]]:
     """`Helpdesk.counts` (documented there)."""
     if by not in COUNT_BY:
         raise InvalidInputError(
@@ -302,12 +311,12 @@ def counts(desk: Helpdesk, by: object, filters: Mapping[str, Any]) -> dict[str |
     query, _ = _query(desk, filters)
     if query.statuses is not None and not query.statuses:
         return {}
-    store = desk._store
     field = "status" if by == "category" else str(by)
-    if isinstance(store, SummaryStore):
-        found = store.summary_counts(field, query)
+    found: dict[str | None, int]
+    if (yield _summarises):
+        found = yield methodcaller("summary_counts", field, query)
     else:
-        found = count_rows(_fallback_rows(desk, query), field, query)
+        found = count_rows((yield from _fallback_rows(desk, query)), field, query)
     if by == "priority":
         return {Priority(int(str(k))).label: n for k, n in sorted(found.items(), key=_order)}
     if by == "category":

@@ -1,9 +1,14 @@
-"""Queries: what `Helpdesk` reads without changing anything."""
+"""Queries: what `Helpdesk` reads without changing anything.
+
+Each is `Steps` (see `_steps`): its store calls are yielded, so `Helpdesk` and
+`AsyncHelpdesk` run the same code.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from operator import methodcaller
 from typing import TYPE_CHECKING, Final
 
 from .. import _validate
@@ -15,6 +20,7 @@ from ..rules import Due
 from ..sla import SlaState
 from ..sla import sla_state as _sla_state
 from ..stores import TicketQuery
+from ._steps import Steps
 
 if TYPE_CHECKING:
     from ._helpdesk import Helpdesk
@@ -25,22 +31,24 @@ _QUEUE_MAX: Final = 10_000
 _optional_text: Final = _validate.optional_text
 
 
-def get(desk: Helpdesk, ticket_id: str) -> Ticket:
+def get(_desk: Helpdesk, ticket_id: str) -> Steps[Ticket]:
     """`Helpdesk.get` (documented there)."""
     _validate.ticket_id(ticket_id)
-    return desk._store.get(ticket_id)
+    ticket: Ticket = yield methodcaller("get", ticket_id)
+    return ticket
 
 
-def timeline(desk: Helpdesk, ticket_id: str) -> tuple[Event, ...]:
+def timeline(_desk: Helpdesk, ticket_id: str) -> Steps[tuple[Event, ...]]:
     """`Helpdesk.timeline` (documented there)."""
     _validate.ticket_id(ticket_id)
-    return desk._store.events(ticket_id)
+    events: tuple[Event, ...] = yield methodcaller("events", ticket_id)
+    return events
 
 
-def allowed(desk: Helpdesk, ticket_id: str) -> tuple[str, ...]:
+def allowed(desk: Helpdesk, ticket_id: str) -> Steps[tuple[str, ...]]:
     """`Helpdesk.allowed` (documented there)."""
     _validate.ticket_id(ticket_id)
-    ticket = desk._store.get(ticket_id)
+    ticket: Ticket = yield methodcaller("get", ticket_id)
     wf = desk._workflow
     if not wf.is_locked(ticket.status):
         return wf.allowed(ticket.status)
@@ -63,7 +71,7 @@ def find(
     tag: str | None,
     requester: str | None,
     limit: int | None,
-) -> list[Ticket]:
+) -> Steps[list[Ticket]]:
     """`Helpdesk.find` (documented there)."""
     if status is not None:
         status = _validate.names(status, "status")
@@ -97,33 +105,36 @@ def find(
         requester=requester,
         limit=limit,
     )
-    return desk._store.find(query)
+    found: list[Ticket] = yield methodcaller("find", query)
+    return found
 
 
 def queue(
-    desk: Helpdesk,
+    _desk: Helpdesk,
     *,
     agent: str | None,
     department: str | None,
     limit: int,
-) -> list[Ticket]:
+) -> Steps[list[Ticket]]:
     """`Helpdesk.queue` (documented there)."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _QUEUE_MAX:
         raise InvalidInputError(
             f"limit must be a whole number from 1 to 10000, got {_validate.describe(limit)}",
             field="limit",
         )
-    return desk._store.queue(
+    queued: list[Ticket] = yield methodcaller(
+        "queue",
         assignee=_optional_text(agent, "agent"),
         department=_optional_text(department, "department"),
         limit=limit,
     )
+    return queued
 
 
-def next_due(desk: Helpdesk, ticket_id: str) -> Due | None:
+def next_due(desk: Helpdesk, ticket_id: str) -> Steps[Due | None]:
     """`Helpdesk.next_due` (documented there)."""
     _validate.ticket_id(ticket_id)
-    ticket = desk._store.get(ticket_id)
+    ticket: Ticket = yield methodcaller("get", ticket_id)
     due = desk._rules.next_due(ticket)
     if desk._sla is not None:
         stage = desk._sla.next_stage(ticket)
@@ -132,7 +143,7 @@ def next_due(desk: Helpdesk, ticket_id: str) -> Due | None:
     return due
 
 
-def sla_state(desk: Helpdesk, ticket_id: str, now: datetime | None) -> SlaState:
+def sla_state(desk: Helpdesk, ticket_id: str, now: datetime | None) -> Steps[SlaState]:
     """`Helpdesk.sla_state` (documented there)."""
     if now is not None:
         _validate.aware_time(now, "now")
@@ -143,6 +154,6 @@ def sla_state(desk: Helpdesk, ticket_id: str, now: datetime | None) -> SlaState:
             "[[sla]] policies in the workflow",
             field="sla",
         )
-    ticket = desk._store.get(ticket_id)
+    ticket: Ticket = yield methodcaller("get", ticket_id)
     at = desk._now() if now is None else require_aware(now, "now")
     return _sla_state(ticket, desk._workflow, desk._sla.policies, max(at, ticket.created_at))

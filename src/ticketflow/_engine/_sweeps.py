@@ -4,13 +4,16 @@ Tickets are claimed from the store's due index, fired one by one through the
 pipeline's `Helpdesk._fire_due_into`, and committed in groups; a ticket that
 fails is logged and backed off, never holding up the others. `run_until` walks a
 `FakeClock` through the due times; `reschedule` recomputes stored due times and
-queue keys after the rules or SLA policies changed.
+queue keys after the rules or SLA policies changed. `run_due`, `run_until` and
+`reschedule` are `Steps` (see `_steps`), so `Helpdesk` and `AsyncHelpdesk` run
+the same code.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from operator import methodcaller
 from typing import TYPE_CHECKING, Final
 
 from .. import _validate
@@ -19,7 +22,8 @@ from .._decide import Batch
 from .._model import Event, Ticket
 from ..exceptions import ConflictError, InvalidInputError, RuleLoopError, StoreError
 from ..stores import Change, IndexUpdate, TicketQuery
-from ._delivery import publish
+from ._delivery import publishing
+from ._steps import Steps
 
 if TYPE_CHECKING:
     from ._helpdesk import Helpdesk
@@ -30,6 +34,8 @@ _COMMIT_GROUP: Final = 100  # rule firings per transaction in run_due
 _BACK_OFF_MIN: Final = timedelta(minutes=1)  # a failing ticket's first retry in run_due
 _BACK_OFF_MAX: Final = timedelta(hours=1)
 _LOG: Final = logging.getLogger("ticketflow")
+_RUN_BATCH: Final = 500  # run_until's sweeps: Helpdesk.run_due's defaults
+_RUN_LEASE: Final = timedelta(seconds=60)
 
 
 def run_due(
@@ -38,7 +44,7 @@ def run_due(
     *,
     batch: int,
     lease: timedelta,
-) -> int:
+) -> Steps[int]:
     """`Helpdesk.run_due` (documented there)."""
     _validate.batch_size(batch)
     _validate.lease(lease)
@@ -46,12 +52,12 @@ def run_due(
         _validate.aware_time(now, "now")
     now = desk._now() if now is None else require_aware(now, "now")
     fired = 0
-    store = desk._store
     # Tickets left due in this run: the claim keeps them out of later batches,
     # unless the lease is shorter than the run (zero), when they come back.
     skipped: set[str] = set()
     while True:
-        due = [t for t in store.claim_due(now, batch, lease) if t.id not in skipped]
+        claimed = yield methodcaller("claim_due", now, batch, lease)
+        due = [t for t in claimed if t.id not in skipped]
         if not due:
             return fired
         group: list[Change] = []
@@ -70,7 +76,7 @@ def run_due(
             except Exception:  # noqa: BLE001 - one ticket's failure must not stop the sweep
                 _LOG.exception("ticket %s failed in run_due; retried later", ticket.id)
                 skipped.add(ticket.id)
-                _back_off(desk, ticket, now)
+                yield from _back_off(desk, ticket, now)
                 continue
             if result is None:
                 # The stored due time is stale (rules or policies changed; see
@@ -79,12 +85,12 @@ def run_due(
                 continue
             group.append(change)
             if len(group) >= _COMMIT_GROUP:
-                fired += _commit_group(desk, group, now, skipped)
+                fired += yield from _commit_group(desk, group, now, skipped)
                 group = []
-        fired += _commit_group(desk, group, now, skipped)
+        fired += yield from _commit_group(desk, group, now, skipped)
 
 
-def _back_off(desk: Helpdesk, ticket: Ticket, now: datetime) -> None:
+def _back_off(desk: Helpdesk, ticket: Ticket, now: datetime) -> Steps[None]:
     """Move a failing ticket's due time later: as long again as it is overdue (1 min to 1 h).
 
     The delay doubles with each failure without any state: a ticket due at
@@ -100,7 +106,7 @@ def _back_off(desk: Helpdesk, ticket: Ticket, now: datetime) -> None:
         return
     overdue = now - due_at if due_at is not None else _BACK_OFF_MIN
     delay = min(max(overdue, _BACK_OFF_MIN), _BACK_OFF_MAX)
-    desk._store.reindex([IndexUpdate(ticket.id, ticket.version, now + delay, queue)])
+    yield methodcaller("reindex", [IndexUpdate(ticket.id, ticket.version, now + delay, queue)])
 
 
 def _fire_due(desk: Helpdesk, ticket: Ticket, now: datetime) -> tuple[Ticket, list[Event]] | None:
@@ -111,7 +117,9 @@ def _fire_due(desk: Helpdesk, ticket: Ticket, now: datetime) -> tuple[Ticket, li
     return batch.ticket, batch.events
 
 
-def _commit_group(desk: Helpdesk, group: list[Change], now: datetime, skipped: set[str]) -> int:
+def _commit_group(
+    desk: Helpdesk, group: list[Change], now: datetime, skipped: set[str]
+) -> Steps[int]:
     """Commit rule firings of distinct tickets together; return how many were saved.
 
     One transaction for many firings: on a durable store the cost of a sweep is
@@ -124,31 +132,30 @@ def _commit_group(desk: Helpdesk, group: list[Change], now: datetime, skipped: s
     """
     if not group:
         return 0
-    store = desk._store
     try:
-        store.commit(group)
+        yield methodcaller("commit", group)
         saved = group
     except StoreError:
         saved = []
         for change in group:
             ticket_id = change.ticket.id
             try:
-                store.commit((change,))
+                yield methodcaller("commit", (change,))
             except ConflictError:
                 _LOG.info("ticket %s changed while due; left to its new due time", ticket_id)
                 continue
             except StoreError:
                 _LOG.exception("ticket %s could not be saved by run_due; retried later", ticket_id)
                 skipped.add(ticket_id)
-                _back_off(desk, store.get(ticket_id), now)
+                yield from _back_off(desk, (yield methodcaller("get", ticket_id)), now)
                 continue
             saved.append(change)
     if desk._subscribers and saved:
-        publish(desk, *saved)
+        yield from publishing(desk, saved)
     return len(saved)
 
 
-def run_until(desk: Helpdesk, until: datetime) -> int:
+def run_until(desk: Helpdesk, until: datetime) -> Steps[int]:
     """`Helpdesk.run_until` (documented there)."""
     _validate.aware_time(until, "until")
     clock = desk._clock
@@ -157,21 +164,21 @@ def run_until(desk: Helpdesk, until: datetime) -> int:
     until = require_aware(until, "until")
     fired = 0
     while True:
-        next_at = desk._store.next_due_at()
+        next_at = yield methodcaller("next_due_at")
         if next_at is None or next_at > until:
             break
         if next_at <= clock.now():
             # A ticket that stays due (its rules loop, or its due time is stale)
             # would hold the clock here: sweep the rest of the way in one go.
-            fired += desk.run_due(until)
+            fired += yield from run_due(desk, until, batch=_RUN_BATCH, lease=_RUN_LEASE)
             break
         clock.set(next_at)
-        fired += desk.run_due()
+        fired += yield from run_due(desk, None, batch=_RUN_BATCH, lease=_RUN_LEASE)
     clock.set(max(until, clock.now()))
     return fired
 
 
-def reschedule(desk: Helpdesk, *, batch: int) -> int:
+def reschedule(desk: Helpdesk, *, batch: int) -> Steps[int]:
     """`Helpdesk.reschedule` (documented there)."""
     _validate.batch_size(batch)
     wf = desk._workflow
@@ -179,12 +186,12 @@ def reschedule(desk: Helpdesk, *, batch: int) -> int:
     live = frozenset(s.name for s in wf.statuses if not s.final)
     updates: list[IndexUpdate] = []
     changed = 0
-    for ticket in desk._store.find(TicketQuery(statuses=live)):
+    for ticket in (yield methodcaller("find", TicketQuery(statuses=live))):
         due_at, queue = desk._schedule(ticket)
         updates.append(IndexUpdate(ticket.id, ticket.version, due_at, queue))
         if len(updates) >= batch:
-            changed += desk._store.reindex(updates)
+            changed += yield methodcaller("reindex", updates)
             updates = []
     if updates:
-        changed += desk._store.reindex(updates)
+        changed += yield methodcaller("reindex", updates)
     return changed

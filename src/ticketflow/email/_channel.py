@@ -5,11 +5,16 @@ a private note (automatic mail), or a quarantined / ignored result that keeps
 the raw bytes. `EmailChannel.render` turns an agent reply event into an
 `email.message.EmailMessage` for the application's mail sender.
 
-Threading needs no store lookup: every message `render` makes has a Message-ID
-that encodes its ticket (``<ticket-id.position.token@domain>``), so a reply to
-it names the ticket in its In-Reply-To or References. A message that answers
-none of ours is threaded by the ticket token in its subject (``[#ticket-id]``),
-else it opens a new ticket.
+Threading tries, in order: the In-Reply-To id, then the References ids newest
+first, then the ticket token in the subject (``[#ticket-id]``); else the message
+opens a new ticket. An id is resolved two ways: every message `render` makes
+has a Message-ID that encodes its ticket (``<ticket-id.position.token@domain>``),
+and every message stored with an external id (the customer's own first mail, a
+cc'd participant's reply, an imported message) is found through the store's
+message-id index (`ticketflow.stores.MessageIdStore`). For a store without that
+capability, stored ids are looked up among the sender's own tickets only (the
+requester index), so a reply from someone else (a cc'd colleague) is threaded
+by our own ids or the subject token alone.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from ..exceptions import (
     TicketflowError,
     TicketNotFound,
 )
+from ..stores import MessageIdStore
 from ._parse import DEFAULT_MAX_BYTES, InboundMail, InboundPart, MailRejected, parse_mail
 
 if TYPE_CHECKING:
@@ -174,13 +180,36 @@ class EmailChannel:
     def _candidates(self, mail: InboundMail) -> list[tuple[str, str]]:
         """The tickets the message may answer, best first, each with how it was found."""
         found: dict[str, str] = {}
-        for message_id in mail.thread_ids:
+        ids = mail.thread_ids  # In-Reply-To first, then References newest first
+        stored = self._stored(ids, mail.sender_email)
+        for message_id in ids:
+            how = f"In-Reply-To/References <{message_id}>"
             ticket_id = self._ticket_of(message_id)
             if ticket_id is not None:
-                found.setdefault(ticket_id, f"In-Reply-To/References <{message_id}>")
+                found.setdefault(ticket_id, how)
+            for holder in stored.get(message_id, ()):
+                found.setdefault(holder, f"{how} (a stored message)")
         for match in _TOKEN.finditer(mail.subject):
             found.setdefault(match.group(1), f"subject token [#{match.group(1)}]")
         return list(found.items())
+
+    def _stored(self, ids: tuple[str, ...], sender: str | None) -> dict[str, tuple[str, ...]]:
+        """The tickets holding each of ``ids`` as a stored message id (see the module)."""
+        if not ids:
+            return {}
+        store = self._desk.store
+        if isinstance(store, MessageIdStore):
+            return store.tickets_by_message_id(ids)
+        if not sender:
+            return {}
+        wanted = set(ids)
+        out: dict[str, list[str]] = {}
+        for ticket in reversed(self._desk.find(requester=sender)):
+            held = {ticket.description_message.external_id}
+            held.update(m.external_id for m in ticket.messages)
+            for message_id in wanted & {h for h in held if h}:
+                out.setdefault(message_id, []).append(ticket.id)
+        return {k: tuple(v) for k, v in out.items()}
 
     def _ticket_of(self, message_id: str) -> str | None:
         """The ticket a Message-ID `render` made names, or ``None`` for anyone else's."""

@@ -9,10 +9,23 @@ events a commit added), `queue_order` (the work queue's sort key) and
 `requester_key` (what the requester index holds for a ticket). `WakeupStore` is
 an optional capability: a store that wakes a waiting worker when a commit brings
 work nearer (PostgreSQL with ``LISTEN``/``NOTIFY``, the memory store in-process).
+
+For `ticketflow.AsyncHelpdesk`, `AsyncTicketStore` is the same contract with
+coroutine methods: `AsyncMemoryStore`, `AsyncSQLiteStore` (a thread owns the
+connection) and `AsyncPostgresStore` (psycopg's async pool).
+Two more optional capabilities index a ticket's text: `MessageIdStore` (stored
+message ids, for e-mail threading) and `SearchStore` (``Helpdesk.search``,
+answering a `SearchQuery`); both are fed by `indexed_text` (`IndexedText`:
+message ids and `TextRow` values) in the commit's transaction, and `TextIndex`
+is an in-memory inverted index a backend may use.
 """
 
+from ._async import AsyncMemoryStore as AsyncMemoryStore
+from ._async import AsyncSQLiteStore as AsyncSQLiteStore
+from ._async import AsyncTicketStore as AsyncTicketStore
 from ._memory import MemoryStore as MemoryStore
 from ._postgres import PostgresStore as PostgresStore
+from ._postgres_async import AsyncPostgresStore as AsyncPostgresStore
 from ._protocol import Change as Change
 from ._protocol import IndexUpdate as IndexUpdate
 from ._protocol import OutboxEntry as OutboxEntry
@@ -25,20 +38,38 @@ from ._protocol import queue_order as queue_order
 from ._protocol import requester_key as requester_key
 from ._registry import open_store as open_store
 from ._sqlite import SQLiteStore as SQLiteStore
+from ._text import IndexedText as IndexedText
+from ._text import MessageIdStore as MessageIdStore
+from ._text import SearchQuery as SearchQuery
+from ._text import SearchStore as SearchStore
+from ._text import TextIndex as TextIndex
+from ._text import TextRow as TextRow
+from ._text import indexed_text as indexed_text
 from ._wakeup import WakeupStore as WakeupStore
 
 __all__ = [
+    "AsyncMemoryStore",
+    "AsyncPostgresStore",
+    "AsyncSQLiteStore",
+    "AsyncTicketStore",
     "Change",
     "IndexUpdate",
+    "IndexedText",
     "MemoryStore",
+    "MessageIdStore",
     "OutboxEntry",
     "PostgresStore",
     "QueueKey",
     "SQLiteStore",
+    "SearchQuery",
+    "SearchStore",
+    "TextIndex",
+    "TextRow",
     "TicketQuery",
     "TicketStore",
     "WakeupStore",
     "check_version_step",
+    "indexed_text",
     "new_positions",
     "open_store",
     "queue_order",

@@ -17,11 +17,13 @@ from ._protocol import (
     OutboxEntry,
     QueueKey,
     TicketQuery,
+    check_creation,
     check_version_step,
     queue_order,
     requester_key,
 )
 from ._summary import SummaryQuery, SummaryRow, count_rows, select_page, summarize
+from ._text import SearchQuery, TextIndex, indexed_text
 
 __all__ = ["MemoryStore"]
 
@@ -45,6 +47,11 @@ class MemoryStore:
     requester e-mail key to ticket ids answers ``find(TicketQuery(requester=...))``
     without a scan. It is a `WakeupStore`: a worker in the same process waiting
     in `wait_for_wakeup` is woken by commits that bring work nearer.
+
+    Text is indexed as it is committed (`indexed_text`): a dict from external
+    message id to ticket ids (`MessageIdStore`) and a `TextIndex`, an inverted
+    index of words (`SearchStore`); a purge (a ``rewrite`` change) replaces
+    what they hold of the ticket.
     """
 
     __slots__ = (
@@ -53,6 +60,7 @@ class MemoryStore:
         "_heap",
         "_listening",
         "_lock",
+        "_message_ids",
         "_outbox",
         "_qdirty",
         "_qheap",
@@ -62,6 +70,7 @@ class MemoryStore:
         "_queue",
         "_requesters",
         "_summaries",
+        "_text",
         "_tickets",
         "_wake",
         "_woken",
@@ -93,6 +102,9 @@ class MemoryStore:
         # id -> (ticket, queue key, summary, requester key). The command path
         # never builds one.
         self._summaries: dict[str, tuple[Ticket, QueueKey | None, SummaryRow, str | None]] = {}
+        # The text indexes: external message id -> ticket ids; words -> postings.
+        self._message_ids: dict[str, set[str]] = {}
+        self._text = TextIndex()
         self._lock = threading.Lock()
         # The wake-up capability (`WakeupStore`): a flag and a condition of its
         # own, on a re-entrant lock, so that `wakeup` may run in a signal handler
@@ -101,6 +113,27 @@ class MemoryStore:
         self._wake = threading.Condition(threading.RLock())
         self._woken = False
         self._listening = False
+
+    def _index_text(self, current: Ticket | None, change: Change) -> None:
+        """Index the text ``change`` adds (all of it, replacing the old, on a rewrite)."""
+        ticket = change.ticket
+        tid = ticket.id
+        if change.rewrite and current is not None:
+            for message_id in indexed_text(current, 0).message_ids:
+                holders = self._message_ids.get(message_id)
+                if holders is not None:
+                    holders.discard(tid)
+                    if not holders:
+                        del self._message_ids[message_id]
+            self._text.remove(tid)
+            start = 0
+        else:
+            start = 0 if current is None else len(current.timeline)
+        added = indexed_text(ticket, start)
+        for message_id in added.message_ids:
+            self._message_ids.setdefault(message_id, set()).add(tid)
+        if added.rows:
+            self._text.add(tid, added.rows)
 
     def _index_requester(self, current: Ticket | None, ticket: Ticket) -> None:
         old = None if current is None else requester_key(current)
@@ -229,6 +262,7 @@ class MemoryStore:
             current = tickets.get(change.ticket.id)
             if current is None or change.rewrite:
                 self._index_requester(current, change.ticket)
+            self._index_text(current, change)
             tickets[change.ticket.id] = change.ticket
             self._index_due(change.ticket.id, change.due_at)
             self._index_queue(change.ticket, change.queue)
@@ -247,6 +281,7 @@ class MemoryStore:
             self._refuse(change, actual)
         if current is None or rewrite:
             self._index_requester(current, ticket)
+        self._index_text(current, change)
         tickets[ticket.id] = ticket
         if due_at is not None or ticket.id in self._due:
             self._index_due(ticket.id, due_at)
@@ -259,6 +294,48 @@ class MemoryStore:
             self._claims.pop(ticket.id, None)
         if outbox:
             self._enqueue(ticket.id, outbox)
+
+    def insert_new(self, changes: Sequence[Change]) -> list[str]:
+        """Write the changes whose tickets are not stored yet, atomically; skip the others.
+
+        For bulk loads (`Helpdesk.import_tickets`): each change creates its
+        ticket (expected version 0, version 1). A ticket that exists already
+        (or repeats an earlier change of ``changes``) is left as it is and its
+        id returned, where `commit` would refuse the whole batch. The tickets
+        written are indexed as `commit` indexes them.
+
+        Returns:
+            The ids of the changes skipped, in order.
+
+        Raises:
+            StoreError: a change does not create its ticket; nothing was written.
+        """
+        for change in changes:
+            check_creation(change)
+        tickets = self._tickets
+        skipped: list[str] = []
+        with self._lock:
+            wake = self._listening and self._brings_work(changes)
+            for change in changes:
+                ticket = change.ticket
+                tid = ticket.id
+                if tid in tickets:
+                    skipped.append(tid)
+                    continue
+                self._index_requester(None, ticket)
+                self._index_text(None, change)
+                tickets[tid] = ticket
+                if change.due_at is not None:
+                    self._index_due(tid, change.due_at)
+                if change.queue is not None:
+                    self._queue[tid] = change.queue
+                    self._qdirty.add(tid)
+                self._claims.pop(tid, None)
+                if change.outbox:
+                    self._enqueue(tid, change.outbox)
+        if wake:
+            self.wakeup()
+        return skipped
 
     def _enqueue(self, ticket_id: str, positions: tuple[int, ...]) -> None:
         outbox = self._outbox
@@ -458,6 +535,39 @@ class MemoryStore:
             rows = self._summary_rows()
         return count_rows(rows, by, query)
 
+    def search(self, query: SearchQuery) -> list[tuple[SummaryRow, float]]:
+        """Return the hits of ``query``, best first (`SearchStore`).
+
+        The inverted index finds the tickets holding every term; only those are
+        summarised and filtered.
+        """
+        with self._lock:
+            scores = self._text.scores(query.terms, public_only=query.public_only)
+            cache, queue, tickets = self._summaries, self._queue, self._tickets
+            hits: list[tuple[float, str, SummaryRow]] = []
+            for ticket_id, score in scores.items():
+                if not query.past(score, ticket_id):
+                    continue
+                ticket, key = tickets[ticket_id], queue.get(ticket_id)
+                entry = cache.get(ticket_id)
+                if entry is None or entry[0] is not ticket or entry[1] is not key:
+                    entry = (ticket, key, summarize(ticket, key), requester_key(ticket))
+                    cache[ticket_id] = entry
+                if query.filters.matches(entry[2], entry[3]):
+                    hits.append((score, ticket_id, entry[2]))
+        best = heapq.nsmallest(query.limit, hits, key=lambda h: (-h[0], h[1]))
+        return [(row, score) for score, _, row in best]
+
+    def tickets_by_message_id(self, message_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Return the tickets holding each stored message id, newest first (`MessageIdStore`)."""
+        out: dict[str, tuple[str, ...]] = {}
+        with self._lock:
+            for message_id in message_ids:
+                holders = self._message_ids.get(message_id)
+                if holders:
+                    out[message_id] = tuple(sorted(holders, reverse=True))
+        return out
+
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time, or None."""
         with self._lock:
@@ -517,6 +627,8 @@ class MemoryStore:
         self._outbox.clear()
         self._requesters.clear()
         self._summaries.clear()
+        self._message_ids.clear()
+        self._text.clear()
         self._queue.clear()
         self._qdirty.clear()
         self._qindexed.clear()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import select
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
@@ -43,6 +44,7 @@ from ._summary import (
     from_micros,
     summarize,
 )
+from ._text import SearchQuery, indexed_text, plain_words
 
 if TYPE_CHECKING:
     import psycopg
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["PostgresStore"]
 
 INSTALL_HINT: Final = "pip install 'ticketflow[postgres]'"
+_CONFIG_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?")
 
 _T = TypeVar("_T")
 
@@ -134,11 +137,61 @@ _REINDEX: Final = """
     RETURNING t.id, t.version
 """
 
+# Statements shared with the async store (``_postgres_async``), which runs this SQL text too.
+_EVENTS_OF: Final = (
+    "SELECT ticket_id, body::text FROM events WHERE ticket_id = ANY(%s) "
+    "ORDER BY ticket_id, position"
+)
+_VERSION_OF: Final = "SELECT version FROM tickets WHERE id = %s"
+_BODIES_AT: Final = (
+    "SELECT body::text FROM events WHERE ticket_id = %s AND position = ANY(%s) ORDER BY position"
+)
+_DUE: Final = (
+    "SELECT p.id, p.version, e.body::text FROM ("
+    "SELECT id, version, due_at FROM tickets "
+    "WHERE due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s) AS p "
+    "JOIN events AS e ON e.ticket_id = p.id ORDER BY p.due_at, p.id, e.position"
+)
+# Lock in seq order: two dispatchers acknowledging overlapping entries
+# (a lease ran out) then wait for each other instead of deadlocking.
+_ACK_OUTBOX: Final = (
+    "DELETE FROM outbox WHERE seq IN ("
+    "SELECT o.seq FROM outbox AS o "
+    "JOIN unnest(%s::text[], %s::integer[]) AS k(t, p) "
+    "ON o.ticket_id = k.t AND o.position = k.p ORDER BY o.seq FOR UPDATE OF o)"
+)
+_OUTBOX_PENDING: Final = "SELECT count(*) FROM outbox"
+_NEXT_DUE_AT: Final = "SELECT due_at FROM tickets WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1"
+_COUNT: Final = "SELECT count(*) FROM tickets"
+
 _ENQUEUE: Final = """
     INSERT INTO outbox (ticket_id, position, kind)
     SELECT u.t, u.p, u.k FROM unnest(%s::text[], %s::integer[], %s::text[])
     WITH ORDINALITY AS u(t, p, k, n) ORDER BY u.n
 """
+
+
+def notify_many_params(changes: Sequence[Change]) -> tuple[str, bool, datetime | None] | None:
+    """The parameters of ``NOTIFY_MANY`` for a commit of ``changes``; None if it brings no work.
+
+    The sync and the async store's.
+    """
+    outbox = any(c.outbox for c in changes)
+    dues = [c.due_at for c in changes if c.due_at is not None]
+    if not (outbox or dues):
+        return None
+    due = min(dues) if dues else None
+    return wake_payload(due, outbox), outbox, due
+
+
+def search_config_name(value: object) -> str:
+    """``value``, checked to be a text-search configuration's name."""
+    if not isinstance(value, str) or not _CONFIG_NAME.fullmatch(value):
+        raise StoreError(
+            "PostgresStore: search_config must name a text-search configuration "
+            f"(simple, english, german, or schema.name), not {value!r}"
+        )
+    return value
 
 
 def _listen_like(current: Callable[[], _Connection]) -> _Connection:
@@ -150,13 +203,26 @@ def _listen_like(current: Callable[[], _Connection]) -> _Connection:
 
 
 @functools.cache
-def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool, wake: bool) -> str:
+def _write_sql(
+    *,
+    insert: bool,
+    rewrite: bool,
+    tags: bool,
+    outbox: bool,
+    wake: bool,
+    ids: bool = False,
+    text: bool = False,
+) -> str:
     """The one statement that writes a change, or nothing when its version check fails.
 
     Every write hangs on the ticket row's ``INSERT ... ON CONFLICT DO NOTHING`` or
     ``UPDATE ... WHERE version = expected`` (the CTE ``t``): each one reads ``t``,
     which is empty when the check failed, so then nothing at all is written. The
     statement returns how many ticket rows it wrote (1, or 0 for a conflict).
+    ``ids`` and ``text`` add the message ids and search rows the change indexes
+    (`indexed_text`); a rewrite replaces the ticket's: its search rows are all
+    deleted and the new ones inserted (other rows), its message ids no longer
+    held deleted and the others upserted (never the same row twice).
 
     The sub-statements of a ``WITH`` run in no set order and do not see each
     other's rows, so no two of them touch the same row: a rewrite upserts the
@@ -194,6 +260,23 @@ def _write_sql(*, insert: bool, rewrite: bool, tags: bool, outbox: bool, wake: b
             "g AS (INSERT INTO tags (tag, ticket_id) "
             "SELECT u.tag, t.id FROM t, unnest(%(tags)s::text[]) AS u(tag) "
             "ON CONFLICT DO NOTHING)"
+        )
+    if rewrite:
+        parts.append(
+            "md AS (DELETE FROM message_ids WHERE ticket_id IN (SELECT id FROM t) "
+            "AND message_id <> ALL(%(mids)s::text[]))"
+        )
+        parts.append("sd AS (DELETE FROM search_docs WHERE ticket_id IN (SELECT id FROM t))")
+    if ids or rewrite:
+        parts.append(
+            "mi AS (INSERT INTO message_ids (message_id, ticket_id) "
+            "SELECT u.m, t.id FROM t, unnest(%(mids)s::text[]) AS u(m) ON CONFLICT DO NOTHING)"
+        )
+    if text:
+        parts.append(
+            "si AS (INSERT INTO search_docs (ticket_id, private, words) "
+            "SELECT t.id, u.p, to_tsvector(%(config)s::regconfig, u.x) "
+            "FROM t, unnest(%(sprivate)s::boolean[], %(stext)s::text[]) AS u(p, x))"
         )
     if outbox:
         parts.append(
@@ -285,12 +368,13 @@ def _queue_columns(key: QueueKey | None) -> tuple[datetime | None, datetime | No
     return (key.sla_due, key.waiting_since, -int(key.priority))
 
 
-def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
+def _write(change: Change, *, outbox: bool, config: str) -> tuple[str, dict[str, Any]]:
     """The statement and parameters writing ``change`` (its outbox entries if ``outbox``).
 
     ``outbox`` is set for a commit of this one change, which then also notifies
     (``NOTIFY_ONE``) when it brings work nearer; `_commit_many` passes False
-    and sends one notification for all of its changes.
+    and sends one notification for all of its changes. ``config`` is the
+    text-search configuration of the search rows it adds.
     """
     single = outbox
     ticket, expected, rewrite, due_at, entries, queued = change
@@ -329,11 +413,26 @@ def _write(change: Change, *, outbox: bool) -> tuple[str, dict[str, Any]]:
     if outbox:
         params["outbox"] = list(entries)
         params["kinds"] = [timeline[i].kind.value for i in entries]
+    added = indexed_text(ticket, new.start)
+    if added.message_ids or rewrite:
+        params["mids"] = list(added.message_ids)
+    if added.rows:
+        params["config"] = config
+        params["sprivate"] = [row.private for row in added.rows]
+        params["stext"] = [plain_words(row.text) for row in added.rows]
     wake = single and (outbox or due_at is not None)
     if wake:
         params["wake"] = wake_payload(due_at, outbox)
         params["wake_outbox"] = outbox
-    sql = _write_sql(insert=expected == 0, rewrite=rewrite, tags=tags, outbox=outbox, wake=wake)
+    sql = _write_sql(
+        insert=expected == 0,
+        rewrite=rewrite,
+        tags=tags,
+        outbox=outbox,
+        wake=wake,
+        ids=bool(added.message_ids),
+        text=bool(added.rows),
+    )
     return sql, params
 
 
@@ -359,6 +458,44 @@ def _describe(params: dict[str, str]) -> str:
     return f"postgresql://{user + '@' if user else ''}{host}:{port}/{dbname}"
 
 
+@contextlib.contextmanager
+def store_errors(where: str, timeout: float) -> Iterator[None]:
+    """Turn psycopg's exceptions into the `StoreError` family, naming server and database.
+
+    The sync and the async store's (psycopg's exceptions are the same for both).
+    """
+    import psycopg  # noqa: PLC0415 - loaded by the store already; a dict lookup
+    import psycopg_pool  # noqa: PLC0415
+
+    try:
+        yield
+    except psycopg_pool.PoolTimeout as exc:
+        raise StoreUnavailable(
+            f"{where}: no connection within {timeout:g} s (is the server "
+            "up, and is max_size enough for the threads using the store?)"
+        ) from exc
+    except psycopg_pool.PoolClosed as exc:
+        raise StoreError(f"{where} is closed") from exc
+    # SQLSTATE class 40; psycopg does not derive 40001 and 40P01 from class 40's type.
+    except (
+        psycopg.errors.TransactionRollback,
+        psycopg.errors.SerializationFailure,
+        psycopg.errors.DeadlockDetected,
+    ) as exc:
+        raise StoreError(
+            f"{where}: the server rolled the transaction back "
+            f"({exc.sqlstate}: {exc}); nothing was written, retry"
+        ) from exc
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise StoreUnavailable(f"{where} is unavailable: {exc}".strip()) from exc
+    except psycopg.errors.UndefinedTable as exc:
+        raise StoreError(
+            f"{where}: {exc} (create ticketflow's tables first: store.migrate())".strip()
+        ) from exc
+    except psycopg.Error as exc:
+        raise StoreError(f"{where}: {exc}".strip()) from exc
+
+
 def _has_input(fd: int) -> bool:
     """Whether the socket has something to read (or hung up), without waiting."""
     if hasattr(select, "poll"):
@@ -368,8 +505,56 @@ def _has_input(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
 
 
+class _Rows:
+    """Tickets from rows through the cache: what the sync and the async store share."""
+
+    __slots__ = ()
+
+    _cache: TicketCache
+    _where: str
+
+    def _assemble(self, rows: Sequence[tuple[Any, ...]]) -> list[Ticket]:
+        """Tickets from ``(id, version, body text)`` rows grouped by ticket, in row order.
+
+        A ticket whose version matches the cached one is taken from the cache, its
+        event bodies left undecoded. For scans: what is decoded is not cached
+        (see `TicketCache`).
+        """
+        current = self._cache.current
+        out: list[Ticket] = []
+        for ticket_id, group in groupby(rows, key=itemgetter(0)):
+            ticket_rows = list(group)
+            found, _ = current(((ticket_id, ticket_rows[0][1]),))
+            cached = found.get(ticket_id)
+            if cached is None:
+                cached = self._decode(ticket_id, [r[2] for r in ticket_rows])
+            out.append(cached)
+        return out
+
+    def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
+        """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded.
+
+        For scans: what is loaded is not cached (see `TicketCache`).
+        """
+        loaded, missing = self._cache.current(rows)
+        if missing:
+            self._load(loaded, conn.execute(_EVENTS_OF, (missing,)))
+        return [loaded[tid] for tid, _ in rows if tid in loaded]
+
+    def _load(self, loaded: dict[str, Ticket], events: Iterable[tuple[str, str]]) -> None:
+        """Decode ``(ticket id, body)`` rows, grouped by ticket, into ``loaded``."""
+        timelines: dict[str, list[str]] = {}
+        for ticket_id, body in events:
+            timelines.setdefault(ticket_id, []).append(body)
+        for ticket_id, bodies in timelines.items():
+            loaded[ticket_id] = self._decode(ticket_id, bodies)
+
+    def _decode(self, ticket_id: str, bodies: Sequence[str]) -> Ticket:
+        return decode_ticket(bodies, f"{self._where}, ticket {ticket_id!r}")
+
+
 @final
-class PostgresStore:
+class PostgresStore(_Rows):
     """Keep tickets in PostgreSQL, for help desks run by many processes at once.
 
     Each `commit` is one transaction holding the ticket rows, their new events,
@@ -408,6 +593,10 @@ class PostgresStore:
     for ``find`` by requester. Schema version 2 added the work queue: tickets
     stored before it are not queued until their next commit or `reindex`.
     Schema version 3 added the requester index, filled in by the migration.
+    Schema version 5 added the message-id index (`MessageIdStore`), version 6
+    search (`SearchStore`: ``tsvector`` rows with a GIN index, in
+    ``search_config``); both are written by the commit's one statement and
+    filled in for stored tickets by the migration.
 
     Args:
         conninfo: A libpq connection string or URL, e.g.
@@ -423,16 +612,24 @@ class PostgresStore:
             stored version still matches it. `get` and `commit` keep tickets;
             scans (`find`, `due`, `queue`, `claim_due`) use current cached ones
             but keep none they rebuild, so they do not evict the ones in use.
+        search_config: The text-search configuration (``to_tsvector``) of the
+            search index: ``"simple"`` (default: lower-cased words, no stemming,
+            no stop words, for any language, closest to the other backends), or
+            a language's (``"english"`` stems "printers" to "printer" and drops
+            stop words), or ``"schema.name"`` for one of your own. The index is
+            built with it when the schema is created or migrated; a database
+            whose index was built with another configuration is refused.
 
     Raises:
         StoreUnavailable: psycopg is not installed, or the server cannot be reached
             or refuses the connection (the message names host and database, never
             the password).
         StoreError: the conninfo is malformed; the schema was written by a newer
-            ticketflow; or tables with ticketflow's names belong to something else.
+            ticketflow; tables with ticketflow's names belong to something else; or
+            ``search_config`` is unknown, or not the one the index was built with.
     """
 
-    __slots__ = ("_cache", "_connect", "_listener", "_pool", "_timeout", "_where")
+    __slots__ = ("_cache", "_config", "_connect", "_listener", "_pool", "_timeout", "_where")
 
     def __init__(
         self,
@@ -442,7 +639,9 @@ class PostgresStore:
         max_size: int = 10,
         timeout: float = 10.0,
         cache_size: int = 4096,
+        search_config: str = "simple",
     ) -> None:
+        self._config = search_config_name(search_config)
         try:
             import psycopg  # noqa: PLC0415 - the postgres extra is optional
             from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
@@ -476,7 +675,7 @@ class PostgresStore:
             extra["application_name"] = "ticketflow"
         with self._errors():
             with psycopg.connect(conninfo, **extra) as conn:
-                migrate(conn, self._where)
+                migrate(conn, self._where, search_config)
             # Autocommit: a single statement is its own transaction (no BEGIN and
             # COMMIT round trips); several statements use conn.transaction().
             self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
@@ -495,7 +694,12 @@ class PostgresStore:
         )
 
     @classmethod
-    def on_connection(cls, connection: _Connection | Callable[[], _Connection]) -> PostgresStore:
+    def on_connection(
+        cls,
+        connection: _Connection | Callable[[], _Connection],
+        *,
+        search_config: str = "simple",
+    ) -> PostgresStore:
         """Make a store that works inside the application's own connection and transaction.
 
         ``connection`` is a psycopg 3 ``Connection`` the application owns, or a
@@ -529,11 +733,15 @@ class PostgresStore:
 
         Args:
             connection: The connection, or a function returning the current one.
+            search_config: The text-search configuration of the search index, as
+                for the constructor.
 
         Raises:
             StoreUnavailable: psycopg is not installed.
-            StoreError: ``connection`` is neither.
+            StoreError: ``connection`` is neither, or ``search_config`` is not a
+                configuration name.
         """
+        config = search_config_name(search_config)
         try:
             import psycopg  # noqa: PLC0415 - the postgres extra is optional
         except ImportError as exc:
@@ -551,12 +759,13 @@ class PostgresStore:
                 f"function returning one, not {type(connection).__name__}"
             )
         store = cls.__new__(cls)
-        store._host(current)  # noqa: SLF001 - the class's own second constructor
+        store._host(current, config)  # noqa: SLF001 - the class's own second constructor
         return store
 
-    def _host(self, current: Callable[[], _Connection]) -> None:
+    def _host(self, current: Callable[[], _Connection], config: str) -> None:
         """Set up a store made by `on_connection`."""
         self._where = "PostgreSQL store on the application's connection"
+        self._config = config
         self._timeout = 0.0
         self._cache = TicketCache(0)  # see on_connection: a rolled-back ticket must not be served
         self._connect = current
@@ -639,7 +848,7 @@ class PostgresStore:
 
         def work(conn: _Connection) -> None:
             with self._atomic(conn):
-                migrate(conn, self._where, commit=False)
+                migrate(conn, self._where, self._config, commit=False)
 
         self._run(work)
 
@@ -647,9 +856,9 @@ class PostgresStore:
     def from_url(cls, url: str) -> PostgresStore:
         """Open ``postgresql://user:password@host:port/dbname`` (or ``postgres://...``).
 
-        Query parameters ``min_size``, ``max_size``, ``timeout`` and ``cache_size`` go
-        to the store; any other (``sslmode``, ``connect_timeout``, ``options``...) is
-        passed to libpq, as in ``postgresql://app@db/helpdesk?max_size=20&sslmode=require``.
+        Query parameters ``min_size``, ``max_size``, ``timeout``, ``cache_size`` and
+        ``search_config`` go to the store; any other (``sslmode``,
+        ``connect_timeout``, ``options``...) is passed to libpq, as in ``postgresql://app@db/helpdesk?max_size=20&sslmode=require``.
 
         Raises:
             StoreError: the URL is not a PostgreSQL URL or a store parameter is invalid.
@@ -679,6 +888,8 @@ class PostgresStore:
                     raise StoreError(
                         f"PostgreSQL store URL: timeout must be a number of seconds, not {value!r}"
                     ) from None
+            elif key == "search_config":
+                options[key] = value
             else:
                 passed.append((key, value))
         conninfo = f"{base}?{urlencode(passed, quote_via=quote)}" if passed else base
@@ -686,39 +897,9 @@ class PostgresStore:
 
     # --- plumbing -------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
         """Turn psycopg's exceptions into the `StoreError` family, naming server and database."""
-        import psycopg  # noqa: PLC0415 - loaded by __init__ already; a dict lookup
-        import psycopg_pool  # noqa: PLC0415
-
-        try:
-            yield
-        except psycopg_pool.PoolTimeout as exc:
-            raise StoreUnavailable(
-                f"{self._where}: no connection within {self._timeout:g} s (is the server "
-                "up, and is max_size enough for the threads using the store?)"
-            ) from exc
-        except psycopg_pool.PoolClosed as exc:
-            raise StoreError(f"{self._where} is closed") from exc
-        # SQLSTATE class 40; psycopg does not derive 40001 and 40P01 from class 40's type.
-        except (
-            psycopg.errors.TransactionRollback,
-            psycopg.errors.SerializationFailure,
-            psycopg.errors.DeadlockDetected,
-        ) as exc:
-            raise StoreError(
-                f"{self._where}: the server rolled the transaction back "
-                f"({exc.sqlstate}: {exc}); nothing was written, retry"
-            ) from exc
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise StoreUnavailable(f"{self._where} is unavailable: {exc}".strip()) from exc
-        except psycopg.errors.UndefinedTable as exc:
-            raise StoreError(
-                f"{self._where}: {exc} (create ticketflow's tables first: store.migrate())".strip()
-            ) from exc
-        except psycopg.Error as exc:
-            raise StoreError(f"{self._where}: {exc}".strip()) from exc
+        return store_errors(self._where, self._timeout)
 
     def _run(
         self,
@@ -790,7 +971,8 @@ class PostgresStore:
         A purge (like any update) leaves the old row versions as dead tuples in
         the tables' pages until a vacuum removes them; autovacuum gets there
         eventually, at a time of its choosing. This runs it now, outside any
-        transaction, on ``tickets``, ``events``, ``tags`` and ``outbox`` (their
+        transaction, on ``tickets``, ``events``, ``tags``, ``outbox``,
+        ``message_ids`` and ``search_docs`` (their
         TOAST tables and indexes included). ``full=True`` runs ``VACUUM FULL``
         instead, which rewrites each table into new files and takes an exclusive
         lock on it meanwhile (the help desk waits). Neither erases the server's
@@ -802,9 +984,9 @@ class PostgresStore:
             StoreUnavailable: the server cannot be reached.
         """
         statement = (
-            "VACUUM (FULL) tickets, events, tags, outbox"
+            "VACUUM (FULL) tickets, events, tags, outbox, message_ids, search_docs"
             if full
-            else ("VACUUM tickets, events, tags, outbox")
+            else ("VACUUM tickets, events, tags, outbox, message_ids, search_docs")
         )
         if self._connect is not None:
             raise StoreError(
@@ -826,48 +1008,6 @@ class PostgresStore:
 
         row = self._run(work)
         return 0 if row is None else int(row[0])
-
-    # --- the cache ------------------------------------------------------------------
-
-    def _assemble(self, rows: Sequence[tuple[Any, ...]]) -> list[Ticket]:
-        """Tickets from ``(id, version, body text)`` rows grouped by ticket, in row order.
-
-        A ticket whose version matches the cached one is taken from the cache, its
-        event bodies left undecoded. For scans: what is decoded is not cached
-        (see `TicketCache`).
-        """
-        current = self._cache.current
-        out: list[Ticket] = []
-        for ticket_id, group in groupby(rows, key=itemgetter(0)):
-            ticket_rows = list(group)
-            found, _ = current(((ticket_id, ticket_rows[0][1]),))
-            cached = found.get(ticket_id)
-            if cached is None:
-                cached = self._decode(ticket_id, [r[2] for r in ticket_rows])
-            out.append(cached)
-        return out
-
-    def _current(self, conn: _Connection, rows: Sequence[tuple[str, int]]) -> list[Ticket]:
-        """The tickets of ``(id, version)`` rows, in order: cached when current, else loaded.
-
-        For scans: what is loaded is not cached (see `TicketCache`).
-        """
-        loaded, missing = self._cache.current(rows)
-        if missing:
-            timelines: dict[str, list[str]] = {}
-            events = conn.execute(
-                "SELECT ticket_id, body::text FROM events WHERE ticket_id = ANY(%s) "
-                "ORDER BY ticket_id, position",
-                (missing,),
-            )
-            for ticket_id, body in events:
-                timelines.setdefault(ticket_id, []).append(body)
-            for ticket_id, bodies in timelines.items():
-                loaded[ticket_id] = self._decode(ticket_id, bodies)
-        return [loaded[tid] for tid, _ in rows if tid in loaded]
-
-    def _decode(self, ticket_id: str, bodies: Sequence[str]) -> Ticket:
-        return decode_ticket(bodies, f"{self._where}, ticket {ticket_id!r}")
 
     # --- the contract ---------------------------------------------------------------
 
@@ -937,7 +1077,7 @@ class PostgresStore:
         self, conn: _Connection, changes: Sequence[Change], *, recovering: bool
     ) -> None:
         (change,) = changes
-        if _wrote(conn.execute(*_write(change, outbox=True))):
+        if _wrote(conn.execute(*_write(change, outbox=True, config=self._config))):
             return
         if recovering and self._landed(conn, changes):
             return
@@ -957,7 +1097,7 @@ class PostgresStore:
         )
         with batch, self._atomic(conn):
             self._notify_many(conn, changes)
-            cursors = [conn.execute(*_write(c, outbox=False)) for c in ordered]
+            cursors = [conn.execute(*_write(c, outbox=False, config=self._config)) for c in ordered]
             stale = [c for c, cur in zip(ordered, cursors, strict=True) if not _wrote(cur)]
             if stale:
                 # A first attempt that was written makes every change stale.
@@ -980,18 +1120,16 @@ class PostgresStore:
         The first statement of the transaction, so that it compares the due
         times with the rows before the writes; delivered only if it commits.
         """
-        outbox = any(c.outbox for c in changes)
-        dues = [c.due_at for c in changes if c.due_at is not None]
-        if outbox or dues:
-            due = min(dues) if dues else None
-            conn.execute(NOTIFY_MANY, (wake_payload(due, outbox), outbox, due))
+        params = notify_many_params(changes)
+        if params is not None:
+            conn.execute(NOTIFY_MANY, params)
 
     @staticmethod
     def _conflict(conn: _Connection, change: Change) -> NoReturn:
         """Raise the `ConflictError` of a change whose version check failed."""
         ticket_id = change.ticket.id
         # A statement of its own: under READ COMMITTED it sees the winner's commit.
-        stored = conn.execute("SELECT version FROM tickets WHERE id = %s", (ticket_id,)).fetchone()
+        stored = conn.execute(_VERSION_OF, (ticket_id,)).fetchone()
         raise ConflictError(
             ticket_id=ticket_id,
             expected_version=change.expected_version,
@@ -1009,22 +1147,28 @@ class PostgresStore:
         for change in changes:
             ticket = change.ticket
             tail = new_positions(ticket)
-            rows = conn.execute(
-                "SELECT body::text FROM events WHERE ticket_id = %s AND position = ANY(%s) "
-                "ORDER BY position",
-                (ticket.id, list(tail)),
-            ).fetchall()
+            rows = conn.execute(_BODIES_AT, (ticket.id, list(tail))).fetchall()
             if [r[0] for r in rows] == [dump_event(ticket.timeline[i]) for i in tail]:
                 return True
         return False
 
     def find(self, query: TicketQuery) -> list[Ticket]:
         """Return the tickets matching ``query``, ordered by id (through the indexes)."""
+        found = self._find_sql(query)
+        if found is None:
+            return []
+        sql, params = found
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return self._assemble(rows)
+
+    @staticmethod
+    def _find_sql(query: TicketQuery) -> tuple[str, list[Any]] | None:
+        """The statement `find` runs and its parameters; None when nothing can match."""
         where: list[str] = []
         params: list[Any] = []
         if query.statuses is not None:
             if not query.statuses:
-                return []
+                return None
             where.append("status = ANY(%s)")
             params.append(sorted(query.statuses))
         if query.assignee is not None:
@@ -1054,8 +1198,7 @@ class PostgresStore:
             f"SELECT p.id, p.version, e.body::text FROM ({picked}) AS p "  # noqa: S608 - fixed SQL, values as parameters
             "JOIN events AS e ON e.ticket_id = p.id ORDER BY p.id, e.position"
         )
-        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
-        return self._assemble(rows)
+        return sql, params
 
     def summaries(self, query: SummaryQuery) -> list[SummaryRow]:
         """Return the page of summaries ``query`` selects, in its order.
@@ -1091,6 +1234,13 @@ class PostgresStore:
         One ``GROUP BY`` over the matching rows (by status: an index-only scan of
         the status index): the cost grows with the tickets counted.
         """
+        sql, params = self._counts_sql(by, query)
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return {(str(g) if by == "priority" else g): int(n) for g, n in rows}
+
+    @staticmethod
+    def _counts_sql(by: str, query: SummaryQuery) -> tuple[str, list[Any]]:
+        """The statement `summary_counts` runs and its parameters."""
         if by not in _COUNTED:
             raise StoreError(f"cannot count by {by!r} (one of {', '.join(_COUNTED)})")
         where, params = _summary_filters(query)
@@ -1098,20 +1248,74 @@ class PostgresStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" GROUP BY {by}"
+        return sql, params
+
+    def tickets_by_message_id(self, message_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Return the tickets holding each stored message id, newest first (`MessageIdStore`)."""
+        unique = list(dict.fromkeys(message_ids))
+        if not unique:
+            return {}
+        rows = self._run(
+            lambda conn: conn.execute(
+                "SELECT message_id, ticket_id FROM message_ids WHERE message_id = ANY(%s) "
+                "ORDER BY message_id, ticket_id DESC",
+                (unique,),
+            ).fetchall()
+        )
+        out: dict[str, list[str]] = {}
+        for message_id, ticket_id in rows:
+            out.setdefault(message_id, []).append(ticket_id)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def search(self, query: SearchQuery) -> list[tuple[SummaryRow, float]]:
+        """Return the hits of ``query``, best first (`SearchStore`; see `_search_sql`)."""
+        sql, params = self._search_sql(query, self._config)
         rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
-        return {(str(g) if by == "priority" else g): int(n) for g, n in rows}
+        return [(_summary_row(r[:-1]), float(r[-1])) for r in rows]
+
+    @staticmethod
+    def _search_sql(query: SearchQuery, config: str) -> tuple[str, list[Any]]:
+        """Return the SQL and parameters `search` runs.
+
+        One ``phraseto_tsquery`` per term (plain text: nothing in it is query
+        syntax), matched through the GIN index; a ticket's score for a term is
+        the best ``ts_rank`` of its rows, its score the sum over the terms, and
+        it is a hit when every term matched. A term the configuration reduces
+        to nothing (a stop word) is left out of the query.
+        """
+        parts: list[str] = []
+        params: list[Any] = []
+        private = " AND NOT d.private" if query.public_only else ""
+        for term in query.terms:
+            parts.append(
+                "SELECT d.ticket_id AS tid, max(ts_rank(d.words, q.q)) AS s "  # noqa: S608 - fixed SQL
+                "FROM phraseto_tsquery(%s::regconfig, %s) AS q(q) "
+                f"JOIN search_docs AS d ON d.words @@ q.q{private} "
+                "WHERE numnode(q.q) > 0 GROUP BY d.ticket_id"
+            )
+            params.extend((config, plain_words(term)))
+        params.extend(([plain_words(t) for t in query.terms], config))
+        where, filters = _summary_filters(query.filters)
+        params.extend(filters)
+        if query.after is not None:
+            where.append("(h.score < %s OR (h.score = %s AND id > %s))")
+            params.extend((query.after[0], query.after[0], query.after[1]))
+        sql = (
+            f"WITH hits AS ({' UNION ALL '.join(parts)}), "  # noqa: S608 - fixed SQL, values as parameters
+            "scored AS (SELECT tid, sum(s)::float8 AS score FROM hits GROUP BY tid "
+            "HAVING count(*) = (SELECT count(*) FROM unnest(%s::text[]) AS u(x) "
+            "WHERE numnode(phraseto_tsquery(%s::regconfig, u.x)) > 0)) "
+            f"SELECT {_SUMMARY_COLUMNS}, h.score FROM scored AS h JOIN tickets ON id = h.tid"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY h.score DESC, id LIMIT %s"
+        params.append(query.limit)
+        return sql, params
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
         """Return up to ``limit`` tickets due at or before ``now``, earliest first."""
-        rows = self._run(
-            lambda conn: conn.execute(
-                "SELECT p.id, p.version, e.body::text FROM ("
-                "SELECT id, version, due_at FROM tickets "
-                "WHERE due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s) AS p "
-                "JOIN events AS e ON e.ticket_id = p.id ORDER BY p.due_at, p.id, e.position",
-                (now, max(limit, 0)),
-            ).fetchall(),
-        )
+        rows = self._run(lambda conn: conn.execute(_DUE, (now, max(limit, 0))).fetchall())
         return self._assemble(rows)
 
     def queue(self, *, assignee: str | None, department: str | None, limit: int) -> list[Ticket]:
@@ -1121,14 +1325,22 @@ class PostgresStore:
         currently assigned to that agent / in that department. One statement:
         a range scan of a queue index for the rows, joined to their events.
         """
-        picked, params = self._queue_sql(assignee=assignee, department=department, limit=limit)
+        sql, params = self._queue_events_sql(assignee=assignee, department=department, limit=limit)
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+        return self._assemble(rows)
+
+    @classmethod
+    def _queue_events_sql(
+        cls, *, assignee: str | None, department: str | None, limit: int
+    ) -> tuple[str, list[Any]]:
+        """The statement `queue` runs (queued rows joined to their events), and its parameters."""
+        picked, params = cls._queue_sql(assignee=assignee, department=department, limit=limit)
         sql = (
             f"SELECT p.id, p.version, e.body::text FROM ({picked}) AS p "  # noqa: S608 - fixed SQL, values as parameters
             "JOIN events AS e ON e.ticket_id = p.id "
             "ORDER BY p.queue_due, p.queue_since, p.queue_rank, p.id, e.position"
         )
-        rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
-        return self._assemble(rows)
+        return sql, params
 
     @staticmethod
     def _queue_sql(
@@ -1212,35 +1424,23 @@ class PostgresStore:
         """Remove delivered entries; unknown keys are ignored."""
         if not keys:
             return
-        # Lock in seq order: two dispatchers acknowledging overlapping entries
-        # (a lease ran out) then wait for each other instead of deadlocking.
         # Deleting twice is harmless, so a dropped connection is retried.
         self._run(
-            lambda conn: conn.execute(
-                "DELETE FROM outbox WHERE seq IN ("
-                "SELECT o.seq FROM outbox AS o "
-                "JOIN unnest(%s::text[], %s::integer[]) AS k(t, p) "
-                "ON o.ticket_id = k.t AND o.position = k.p ORDER BY o.seq FOR UPDATE OF o)",
-                ([k[0] for k in keys], [k[1] for k in keys]),
-            ),
+            lambda conn: conn.execute(_ACK_OUTBOX, ([k[0] for k in keys], [k[1] for k in keys])),
         )
 
     def outbox_pending(self) -> int:
         """Return the number of entries not yet acknowledged."""
-        return self._scalar("SELECT count(*) FROM outbox") or 0
+        return self._scalar(_OUTBOX_PENDING) or 0
 
     def next_due_at(self) -> datetime | None:
         """Return the earliest due time (in UTC), or None."""
-        row = self._run(
-            lambda conn: conn.execute(
-                "SELECT due_at FROM tickets WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1"
-            ).fetchone(),
-        )
+        row = self._run(lambda conn: conn.execute(_NEXT_DUE_AT).fetchone())
         return None if row is None else row[0].astimezone(UTC)
 
     def count(self) -> int:
         """Return the number of stored tickets (tombstones included)."""
-        return self._scalar("SELECT count(*) FROM tickets") or 0
+        return self._scalar(_COUNT) or 0
 
     def _scalar(self, sql: str) -> int | None:
         row = self._run(lambda conn: conn.execute(sql).fetchone())

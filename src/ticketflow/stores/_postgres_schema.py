@@ -14,13 +14,14 @@ from ..exceptions import StoreError
 from ._codec import decode_ticket
 from ._protocol import QueueKey
 from ._summary import encode_summary, summarize
+from ._text import indexed_text, plain_words
 
 if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 6
 """The schema version this ticketflow writes; older schemas are migrated on open."""
 
 _MIGRATIONS_TABLE: Final = "ticketflow_migrations"
@@ -114,6 +115,32 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX tickets_sla ON tickets (coalesce(queue_due, 'infinity'::timestamptz), id);
     CREATE INDEX tickets_waiting ON tickets (coalesce(queue_since, 'infinity'::timestamptz), id);
     """,
+    # 5: the message-id index (`MessageIdStore`): the external message ids of
+    # each ticket's messages (`indexed_text`). Existing tickets are indexed by
+    # `_fill_text` in the same transaction.
+    """
+    CREATE TABLE message_ids (
+        message_id text COLLATE "C" NOT NULL,
+        ticket_id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (message_id, ticket_id)
+    );
+    CREATE INDEX message_ids_ticket ON message_ids (ticket_id);
+    """,
+    # 6: search (`SearchStore`): the text rows of `indexed_text` as tsvectors
+    # (the text itself is not kept), built with the store's text-search
+    # configuration, recorded in search_settings; a GIN index on them, and an
+    # index by ticket for purges. Existing tickets are indexed by `_fill_text`.
+    """
+    CREATE TABLE search_docs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        ticket_id text COLLATE "C" NOT NULL,
+        private boolean NOT NULL,
+        words tsvector NOT NULL
+    );
+    CREATE INDEX search_docs_ticket ON search_docs (ticket_id);
+    CREATE INDEX search_docs_words ON search_docs USING gin (words);
+    CREATE TABLE search_settings (config text NOT NULL);
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
 
@@ -143,15 +170,26 @@ _SHAPE: Final[dict[str, frozenset[str]]] = {
     "events": frozenset({"ticket_id", "position", "body"}),
     "tags": frozenset({"tag", "ticket_id"}),
     "outbox": frozenset({"seq", "ticket_id", "position", "kind", "claimed_until", "attempts"}),
+    "message_ids": frozenset({"message_id", "ticket_id"}),
+    "search_docs": frozenset({"id", "ticket_id", "private", "words"}),
+    "search_settings": frozenset({"config"}),
     _MIGRATIONS_TABLE: frozenset({"version", "applied_at"}),
 }
 
 
-def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str, *, commit: bool = True) -> None:
+def migrate(
+    conn: psycopg.Connection[tuple[Any, ...]],
+    where: str,
+    search_config: str = "simple",
+    *,
+    commit: bool = True,
+) -> None:
     """Create or upgrade the schema; refuse newer or foreign schemas untouched.
 
     ``where`` names the store in error messages; ``conn`` is committed on success,
     unless ``commit`` is false (the caller's transaction, left open).
+    ``search_config`` is the text-search configuration a new search index is
+    built with; an existing index built with another is refused (`StoreError`).
     """
     with conn.cursor() as cur:
         cur.execute("SELECT current_schema()")
@@ -183,17 +221,97 @@ def migrate(conn: psycopg.Connection[tuple[Any, ...]], where: str, *, commit: bo
                 )
             for number in range(version, SCHEMA_VERSION):
                 cur.execute(_MIGRATIONS[number])
-                if number == 2:
-                    _fill_requester_keys(cur)
-                if number == 3:
-                    _fill_summaries(cur, where)
+                _fill(cur, where, search_config, number)
                 cur.execute(
                     "INSERT INTO ticketflow_migrations (version) VALUES (%s)",
                     (number + 1,),
                 )
         _check_shape(cur, schema, where)
+        _check_same_config(cur, where, search_config)
     if commit:
         conn.commit()
+
+
+def _check_same_config(cur: psycopg.Cursor[tuple[Any, ...]], where: str, config: str) -> None:
+    """Refuse to open a search index built with another text-search configuration."""
+    cur.execute("SELECT config FROM search_settings")
+    row = cur.fetchone()
+    if row is not None and row[0] != config:
+        raise StoreError(
+            f"{where}: its search index was built with the text-search configuration "
+            f"{row[0]!r}, not {config!r}: open it with search_config={row[0]!r}"
+        )
+
+
+def _fill(cur: psycopg.Cursor[tuple[Any, ...]], where: str, config: str, number: int) -> None:
+    """Fill in what migration ``number`` (to ``number + 1``) added, for the stored tickets."""
+    if number == 2:
+        _fill_requester_keys(cur)
+    elif number == 3:
+        _fill_summaries(cur, where)
+    elif number in (4, 5):
+        _index_text(cur, where, config, search=number == 5)
+
+
+def _index_text(
+    cur: psycopg.Cursor[tuple[Any, ...]], where: str, config: str, *, search: bool
+) -> None:
+    """Fill the message-id index (schema 5) or the search index and its settings (6)."""
+    if search:
+        _check_config(cur, where, config)
+        cur.execute("INSERT INTO search_settings (config) VALUES (%s)", (config,))
+    _fill_text(cur, where, config, message_ids=not search)
+
+
+def _check_config(cur: psycopg.Cursor[tuple[Any, ...]], where: str, config: str) -> None:
+    """Refuse a text-search configuration the server does not have."""
+    schema, _, name = config.rpartition(".")
+    cur.execute(
+        "SELECT 1 FROM pg_ts_config AS c JOIN pg_namespace AS n ON n.oid = c.cfgnamespace "
+        "WHERE c.cfgname = %s AND (%s = '' OR n.nspname = %s)",
+        (name, schema, schema),
+    )
+    if cur.fetchone() is None:
+        raise StoreError(
+            f"{where}: the server has no text-search configuration {config!r} "
+            "(see \\dF in psql: simple, english, german...)"
+        )
+
+
+def _fill_text(
+    cur: psycopg.Cursor[tuple[Any, ...]], where: str, config: str, *, message_ids: bool
+) -> None:
+    """Index the message ids (schema 5) or the search text (schema 6) of stored tickets."""
+    cur.execute("SELECT id FROM tickets ORDER BY id")
+    ids = [r[0] for r in cur.fetchall()]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        cur.execute(
+            "SELECT ticket_id, body::text FROM events WHERE ticket_id = ANY(%s) "
+            "ORDER BY ticket_id, position",
+            (chunk,),
+        )
+        bodies: dict[str, list[str]] = {}
+        for ticket_id, body in cur.fetchall():
+            bodies.setdefault(ticket_id, []).append(body)
+        pairs: list[tuple[str, str]] = []
+        rows: list[tuple[str, bool, str]] = []
+        for ticket_id, texts in bodies.items():
+            added = indexed_text(decode_ticket(texts, f"{where}, ticket {ticket_id!r}"), 0)
+            pairs.extend((m, ticket_id) for m in added.message_ids)
+            rows.extend((ticket_id, r.private, r.text) for r in added.rows)
+        if message_ids and pairs:
+            cur.executemany(
+                "INSERT INTO message_ids (message_id, ticket_id) VALUES (%s, %s) "
+                "ON CONFLICT DO NOTHING",
+                pairs,
+            )
+        if not message_ids and rows:
+            cur.executemany(
+                "INSERT INTO search_docs (ticket_id, private, words) "
+                "VALUES (%s, %s, to_tsvector(%s::regconfig, %s))",
+                [(tid, private, config, plain_words(text)) for tid, private, text in rows],
+            )
 
 
 def _fill_requester_keys(cur: psycopg.Cursor[tuple[Any, ...]]) -> None:

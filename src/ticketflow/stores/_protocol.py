@@ -19,6 +19,7 @@ __all__ = [
     "QueueKey",
     "TicketQuery",
     "TicketStore",
+    "check_creation",
     "check_version_step",
     "new_positions",
     "queue_order",
@@ -147,6 +148,21 @@ def check_version_step(change: Change) -> None:
         raise StoreError(
             f"ticket {change.ticket.id}: a commit must raise the version by one "
             f"(expected {change.expected_version + 1}, got {change.ticket.version})"
+        )
+
+
+def check_creation(change: Change) -> None:
+    """Refuse a change that does not create its ticket (for a store's ``insert_new``).
+
+    Raises:
+        StoreError: ``change.expected_version`` is not 0, ``change.ticket.version``
+            not 1, or the change is a ``rewrite``.
+    """
+    if change.expected_version != 0 or change.ticket.version != 1 or change.rewrite:
+        raise StoreError(
+            f"ticket {change.ticket.id}: insert_new writes new tickets only (expected "
+            f"version 0, version 1, no rewrite; got {change.expected_version}, "
+            f"{change.ticket.version}, rewrite={change.rewrite})"
         )
 
 

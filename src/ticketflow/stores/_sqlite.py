@@ -16,13 +16,14 @@ from .. import _validate
 from .._model import Event, EventKind, Ticket
 from ..exceptions import ConflictError, StoreError, StoreUnavailable, TicketNotFound
 from ._cache import TicketCache
-from ._codec import decode_ticket, dump_event
+from ._codec import decode_ticket, dump_event, dump_events
 from ._protocol import (
     Change,
     IndexUpdate,
     OutboxEntry,
     QueueKey,
     TicketQuery,
+    check_creation,
     check_version_step,
     new_positions,
     requester_key,
@@ -36,13 +37,14 @@ from ._summary import (
     micros,
     summarize,
 )
+from ._text import IndexedText, SearchQuery, indexed_text
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 _MAX_TIMEOUT: Final = 86_400  # seconds: a day; sqlite3 overflows on absurd values
 
 APPLICATION_ID: Final = 0x74666C77  # "tflw": marks a file as a ticketflow database
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 6
 """The schema version this ticketflow writes; older files are migrated on open."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -167,6 +169,40 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
         INSERT INTO ticket_counts VALUES (new.status, new.priority,
             ifnull(new.assignee, ''), ifnull(new.department, ''), 1)
         ON CONFLICT DO UPDATE SET n = n + 1;
+    END;
+    """,
+    # 5: the message-id index (`MessageIdStore`): the external message ids of
+    # each ticket's messages (`indexed_text`). Existing tickets are indexed by
+    # `_fill_text` in the same transaction.
+    """
+    CREATE TABLE message_ids (
+        message_id TEXT NOT NULL,
+        ticket_id TEXT NOT NULL,
+        PRIMARY KEY (message_id, ticket_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX message_ids_ticket ON message_ids (ticket_id);
+    """,
+    # 6: search (`SearchStore`). The text rows of `indexed_text` in search_docs
+    # (indexed by ticket, so a purge finds them), and an external-content FTS5
+    # index of them kept by triggers in the writing transaction. Existing
+    # tickets are indexed by `_fill_text`.
+    """
+    CREATE TABLE search_docs (
+        id INTEGER PRIMARY KEY,
+        ticket_id TEXT NOT NULL,
+        private INTEGER NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX search_docs_ticket ON search_docs (ticket_id);
+    CREATE VIRTUAL TABLE search_index USING fts5(
+        text, content='search_docs', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER search_docs_added AFTER INSERT ON search_docs BEGIN
+        INSERT INTO search_index (rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER search_docs_removed AFTER DELETE ON search_docs BEGIN
+        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.id, old.text);
     END;
     """,
 )
@@ -304,6 +340,80 @@ def _counter_filters(query: SummaryQuery) -> tuple[list[str], list[Any]]:
     return where, params
 
 
+# FTS5's "secure-delete" option (SQLite 3.42+) removes a deleted row's entries
+# from the index's pages themselves; without it, a delete leaves them in older
+# segments until those are merged, so a purge runs 'optimize' (see `_unindex_text`).
+_FTS_SECURE_DELETE: Final = sqlite3.sqlite_version_info >= (3, 42, 0)
+
+
+def _secure_search_deletes(conn: sqlite3.Connection) -> None:
+    """Turn FTS5's ``secure-delete`` on for the search index, when this SQLite has it."""
+    if _FTS_SECURE_DELETE:
+        conn.execute("INSERT INTO search_index (search_index, rank) VALUES ('secure-delete', 1)")
+
+
+def _index_text(
+    conn: sqlite3.Connection, tid: str, added: IndexedText, *, message_ids: bool, search: bool
+) -> None:
+    """Write what `indexed_text` found (the FTS5 index follows search_docs by trigger)."""
+    if message_ids and added.message_ids:
+        conn.executemany(
+            "INSERT OR IGNORE INTO message_ids (message_id, ticket_id) VALUES (?, ?)",
+            [(message_id, tid) for message_id in added.message_ids],
+        )
+    if search and added.rows:
+        conn.executemany(
+            "INSERT INTO search_docs (ticket_id, private, text) VALUES (?, ?, ?)",
+            [(tid, int(row.private), row.text) for row in added.rows],
+        )
+
+
+def _stored_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are stored tickets: one query per `_CHUNK` ids."""
+    stored: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        stored.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM tickets WHERE id IN ({marks})",  # noqa: S608 - only '?' marks
+                chunk,
+            )
+        )
+    return stored
+
+
+def _unindex_text(conn: sqlite3.Connection, tid: str) -> bool:
+    """Remove everything indexed of a ticket (a rewrite: the purge's scrub), leaving no trace.
+
+    ``secure_delete`` zeroes the deleted rows of message_ids and search_docs.
+    The FTS5 index keeps a deleted row's words in its older segments until they
+    are merged: with FTS5's ``secure-delete`` option (SQLite 3.42+) they are
+    removed in place; without it the caller merges the index whole, once per
+    commit (`_merge_search_index`).
+
+    Returns:
+        Whether the index must be merged before the commit ends.
+    """
+    conn.execute("DELETE FROM message_ids WHERE ticket_id = ?", (tid,))
+    if not conn.execute("SELECT 1 FROM search_docs WHERE ticket_id = ? LIMIT 1", (tid,)).fetchone():
+        return False
+    _secure_search_deletes(conn)
+    conn.execute("DELETE FROM search_docs WHERE ticket_id = ?", (tid,))
+    return not _FTS_SECURE_DELETE
+
+
+def _merge_search_index(conn: sqlite3.Connection) -> None:
+    """Merge the FTS5 index into one segment ('optimize'), deleting (and zeroing) the old ones.
+
+    The words of deleted rows stay in the segments written before the delete
+    until those are merged; this merges them all, at a cost that grows with
+    the index (once per commit holding a purge, on SQLite before 3.42).
+    """
+    conn.execute("INSERT INTO search_index (search_index) VALUES ('optimize')")
+
+
 def _statements(script: str) -> Iterator[str]:
     """The statements of a migration script, triggers (with their inner ';') kept whole."""
     pending = ""
@@ -323,7 +433,16 @@ def _implicit_transactions(conn: sqlite3.Connection) -> bool:
     return conn.isolation_level is not None
 
 
-_TABLES: Final = ("tickets", "events", "tags", "outbox", "ticket_counts")
+_TABLES: Final = (
+    "tickets",
+    "events",
+    "tags",
+    "outbox",
+    "ticket_counts",
+    "message_ids",
+    "search_docs",
+    "search_index",
+)
 
 
 def _hosted_version(conn: sqlite3.Connection) -> int | None:
@@ -353,6 +472,10 @@ def _queue_key(due: int | None, since: int | None, rank: int | None) -> QueueKey
 def _summary_columns(row: SummaryRow) -> tuple[int, int, str, str]:
     """``(created_at, updated_at, channel, summary)``: the summary's own columns."""
     return (micros(row.created_at), micros(row.updated_at), row.channel, encode_summary(row))
+
+
+def _ticket_id(change: Change) -> str:
+    return change.ticket.id
 
 
 def _queue_columns(key: QueueKey | None) -> tuple[int | None, int | None, int | None]:
@@ -428,6 +551,12 @@ class SQLiteStore:
     transaction). Schema version 2 added the work queue: tickets stored before
     it are not queued until their next commit or `reindex`. Schema version 3
     added the requester index, filled in for the stored tickets by the migration.
+    Schema version 5 added the message-id index (`MessageIdStore`) and version 6
+    search (`SearchStore`: the text rows of `indexed_text` in ``search_docs``,
+    an external-content FTS5 table over them kept by triggers), both written in
+    the commit's transaction and filled in for stored tickets by the migration.
+    A purge deletes the ticket's rows and merges the FTS5 index (or, on SQLite
+    3.42+, uses FTS5's ``secure-delete``), so its words leave the file.
 
     Args:
         path: The database file, or ``":memory:"`` for a private in-memory database.
@@ -747,10 +876,9 @@ class SQLiteStore:
         for number in range(version, SCHEMA_VERSION):
             for statement in _statements(_MIGRATIONS[number]):
                 conn.execute(statement)
-            if number == 2:
-                self._fill_requester_keys(conn)
-            if number == 3:
-                self._fill_summaries(conn)
+            self._fill(conn, number)
+        if version < 6:
+            _secure_search_deletes(conn)
 
     def migrate(self) -> None:
         """Create ticketflow's tables, or upgrade them to this ticketflow's schema.
@@ -807,6 +935,15 @@ class SQLiteStore:
                     [(v,) for v in range(version + 1, SCHEMA_VERSION + 1)],
                 )
 
+    def _fill(self, conn: sqlite3.Connection, number: int) -> None:
+        """Fill in what migration ``number`` (to ``number + 1``) added, for the stored tickets."""
+        if number == 2:
+            self._fill_requester_keys(conn)
+        elif number == 3:
+            self._fill_summaries(conn)
+        elif number in (4, 5):
+            self._fill_text(conn, message_ids=number == 4, search=number == 5)
+
     def _fill_requester_keys(self, conn: sqlite3.Connection) -> None:
         """Index the requesters of the tickets stored before schema version 3.
 
@@ -855,6 +992,15 @@ class SQLiteStore:
             "ifnull(department, ''), count(*) FROM tickets "
             "GROUP BY status, priority, ifnull(assignee, ''), ifnull(department, '')"
         )
+
+    def _fill_text(self, conn: sqlite3.Connection, *, message_ids: bool, search: bool) -> None:
+        """Index the message ids or the text of the tickets stored before schema 5 or 6."""
+        ids = [r[0] for r in conn.execute("SELECT id FROM tickets ORDER BY id")]
+        for start in range(0, len(ids), _CHUNK):
+            for tid, ticket in self._load_tickets(ids[start : start + _CHUNK]).items():
+                _index_text(
+                    conn, tid, indexed_text(ticket, 0), message_ids=message_ids, search=search
+                )
 
     def schema_version(self) -> int:
         """Return the schema version of the open database (0: no ticketflow tables yet)."""
@@ -948,8 +1094,11 @@ class SQLiteStore:
             StoreError: a change is malformed, or the database failed; nothing was written.
         """
         with self._write() as conn:
+            merge = False
             for change in changes:
-                self._write_change(conn, change)
+                merge |= self._write_change(conn, change)
+            if merge:
+                _merge_search_index(conn)
         for change in changes:  # only once the transaction is committed
             self._cache.remember(change.ticket)
         if not self._hosted and any(change.rewrite for change in changes):
@@ -978,7 +1127,8 @@ class SQLiteStore:
             busy, _log, _copied = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return not busy
 
-    def _write_change(self, conn: sqlite3.Connection, change: Change) -> None:
+    def _write_change(self, conn: sqlite3.Connection, change: Change) -> bool:
+        """Write one change; return whether the search index must be merged (a purge)."""
         ticket, expected, rewrite, due_at, outbox, queued = change
         tid = ticket.id
         check_version_step(change)
@@ -1049,6 +1199,111 @@ class SQLiteStore:
                 "INSERT INTO outbox (ticket_id, position, kind) VALUES (?, ?, ?)",
                 [(tid, i, timeline[i].kind.value) for i in outbox],
             )
+        added = indexed_text(ticket, start)
+        merge = _unindex_text(conn, tid) if rewrite else False
+        if added.rows or added.message_ids:
+            _index_text(conn, tid, added, message_ids=True, search=True)
+        return merge
+
+    def insert_new(self, changes: Sequence[Change]) -> list[str]:
+        """Write the changes whose tickets are not stored yet, in one transaction; skip the others.
+
+        For bulk loads (`Helpdesk.import_tickets`): each change creates its
+        ticket (expected version 0, version 1). A ticket that exists already
+        (or repeats an earlier change of ``changes``) is left as it is and its
+        id returned, where `commit` would refuse the whole batch. One query per
+        500 ids finds the existing ones; then one ``executemany`` per table
+        writes the same rows `commit` would (ticket row with its summary,
+        requester and queue columns, events, tags, outbox, message ids and
+        search text), the events encoded
+        together (`dump_events`). The tickets are not kept in the read cache.
+
+        Returns:
+            The ids of the changes skipped, in order.
+
+        Raises:
+            StoreError: a change does not create its ticket, or the database
+                failed; nothing was written.
+        """
+        for change in changes:
+            check_creation(change)
+        if not changes:
+            return []
+        skipped: list[str] = []
+        with self._write() as conn:
+            seen = _stored_ids(conn, [change.ticket.id for change in changes])
+            rows: list[tuple[Any, ...]] = []
+            owners: list[str] = []
+            positions: list[int] = []
+            events: list[Event] = []
+            tags: list[tuple[str, str]] = []
+            message_ids: list[tuple[str, str]] = []
+            docs: list[tuple[str, int, str]] = []
+            kept: list[Change] = []
+            for change in changes:
+                tid = change.ticket.id
+                if tid in seen:
+                    skipped.append(tid)
+                else:
+                    seen.add(tid)
+                    kept.append(change)
+            outbox = [  # in the order of ``changes``, as `commit` queues them
+                (ticket.id, i, ticket.timeline[i].kind.value)
+                for ticket, _, _, _, positions, _ in kept
+                for i in positions
+            ]
+            # In key order: each B-tree is written page after page, not all over.
+            kept.sort(key=_ticket_id)
+            for ticket, _, _, due_at, _, queued in kept:
+                tid = ticket.id
+                rows.append(
+                    (
+                        ticket.version,
+                        ticket.status,
+                        int(ticket.priority),
+                        ticket.assignee,
+                        ticket.department,
+                        None if due_at is None else _micros(due_at),
+                        *_queue_columns(queued),
+                        requester_key(ticket),
+                        *_summary_columns(summarize(ticket, queued)),
+                        tid,
+                    )
+                )
+                timeline = ticket.timeline
+                owners.extend([tid] * len(timeline))
+                positions.extend(range(len(timeline)))
+                events.extend(timeline)
+                tags.extend([(tag, tid) for tag in ticket.tags])
+                text = indexed_text(ticket, 0)
+                message_ids.extend((message_id, tid) for message_id in text.message_ids)
+                docs.extend((tid, int(row.private), row.text) for row in text.rows)
+            conn.executemany(
+                "INSERT INTO tickets (version, status, priority, assignee, department, "
+                "due_at, queue_due, queue_since, queue_rank, requester_email, "
+                "created_at, updated_at, channel, summary, id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.executemany(
+                "INSERT INTO events (ticket_id, position, body) VALUES (?, ?, ?)",
+                zip(owners, positions, dump_events(events), strict=True),
+            )
+            if tags:
+                conn.executemany("INSERT INTO tags (tag, ticket_id) VALUES (?, ?)", tags)
+            if outbox:
+                conn.executemany(
+                    "INSERT INTO outbox (ticket_id, position, kind) VALUES (?, ?, ?)", outbox
+                )
+            # The text indexes, as `commit` writes them (`_index_text`).
+            conn.executemany(
+                "INSERT OR IGNORE INTO message_ids (message_id, ticket_id) VALUES (?, ?)",
+                message_ids,
+            )
+            conn.executemany(
+                "INSERT INTO search_docs (ticket_id, private, text) VALUES (?, ?, ?)", docs
+            )
+        return skipped
 
     def _update_row(
         self,
@@ -1180,6 +1435,72 @@ class SQLiteStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         return sql + f" GROUP BY {by}", params
+
+    def tickets_by_message_id(self, message_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Return the tickets holding each stored message id, newest first (`MessageIdStore`).
+
+        One lookup of the message-id index per id.
+        """
+        out: dict[str, list[str]] = {}
+        unique = list(dict.fromkeys(message_ids))
+        with self._lock, self._errors():
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start : start + _CHUNK]
+                rows = self._conn.execute(
+                    "SELECT message_id, ticket_id FROM message_ids "  # noqa: S608 - only '?' marks
+                    f"WHERE message_id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY message_id, ticket_id DESC",
+                    chunk,
+                ).fetchall()
+                for message_id, ticket_id in rows:
+                    out.setdefault(message_id, []).append(ticket_id)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def search(self, query: SearchQuery) -> list[tuple[SummaryRow, float]]:
+        """Return the hits of ``query``, best first (`SearchStore`; see `_search_sql`)."""
+        sql, params = self._search_sql(query)
+        with self._lock, self._errors():
+            rows = self._conn.execute(sql, params).fetchall()
+        return [(_summary_row(r[:-1]), float(r[-1])) for r in rows]
+
+    @staticmethod
+    def _search_sql(query: SearchQuery) -> tuple[str, list[Any]]:
+        """Return the SQL and parameters `search` runs.
+
+        One FTS5 match per term, each the term's text as an FTS5 string (a
+        phrase: double quotes doubled, so nothing in it is query syntax); a
+        ticket's score for a term is the best (lowest) ``bm25`` of its rows,
+        negated; its score is the sum over the terms, and it is a hit when
+        every term matched. The hits are joined with their ticket rows for the
+        filters and the summaries.
+        """
+        parts: list[str] = []
+        params: list[Any] = []
+        private = " AND d.private = 0" if query.public_only else ""
+        for term in query.terms:
+            parts.append(
+                "SELECT d.ticket_id AS tid, -min(m.b) AS s FROM "  # noqa: S608 - fixed SQL
+                "(SELECT rowid AS r, rank AS b FROM search_index "
+                "WHERE search_index MATCH ?) AS m "
+                f"JOIN search_docs AS d ON d.id = m.r{private} GROUP BY d.ticket_id"
+            )
+            params.append('"' + term.replace('"', '""') + '"')
+        where, filters = _summary_filters(query.filters)
+        params.append(len(query.terms))
+        params.extend(filters)
+        if query.after is not None:
+            where.append("(h.score < ? OR (h.score = ? AND id > ?))")
+            params.extend((query.after[0], query.after[0], query.after[1]))
+        sql = (
+            f"WITH hits AS ({' UNION ALL '.join(parts)}), "  # noqa: S608 - fixed SQL, values as parameters
+            "scored AS (SELECT tid, sum(s) AS score FROM hits GROUP BY tid HAVING count(*) = ?) "
+            f"SELECT {_SUMMARY_COLUMNS}, h.score FROM scored AS h JOIN tickets ON id = h.tid"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY h.score DESC, id LIMIT ?"
+        params.append(query.limit)
+        return sql, params
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
         """Return up to ``limit`` tickets due at or before ``now``, earliest first."""

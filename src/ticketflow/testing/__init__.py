@@ -8,7 +8,8 @@
   order, versions, rebuilding from events, what the store holds).
 * The store contract suite (`ticketflow.testing.contract`): `StoreContract`, the base
   class a backend's pytest module subclasses with a ``make_store`` fixture, and
-  `StoreAgreementMachine`, its Hypothesis state machine.
+  `StoreAgreementMachine`, its Hypothesis state machine; `AsyncStoreContract`,
+  the same for an `AsyncTicketStore`.
 * The pytest plugin (`ticketflow.testing.pytest_plugin`, registered automatically):
   ``fake_clock`` and ``helpdesk`` fixtures.
 * `postgres_schema`: a fresh PostgreSQL schema on a test database, dropped after
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._postgres import postgres_schema as postgres_schema
+    from .contract import AsyncStoreContract as AsyncStoreContract
     from .contract import StoreAgreementMachine as StoreAgreementMachine
     from .contract import StoreContract as StoreContract
     from .strategies import Command as Command
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from .strategies import workflows as workflows
 
 __all__ = [
+    "AsyncStoreContract",
     "Command",
     "OpenTicketKwargs",
     "StoreAgreementMachine",
@@ -57,7 +60,7 @@ __all__ = [
 ]
 
 
-_CONTRACT = frozenset({"StoreAgreementMachine", "StoreContract"})
+_CONTRACT = frozenset({"AsyncStoreContract", "StoreAgreementMachine", "StoreContract"})
 _MODULE_OF = {"postgres_schema": "._postgres"}
 
 

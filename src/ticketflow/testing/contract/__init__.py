@@ -34,7 +34,10 @@ commits, `find` by every `TicketQuery` field, the requester index
 reopens), lists and counts (``Helpdesk.list`` and ``Helpdesk.counts``
 through the store's `SummaryStore` capability, or the engine's fallback for a
 store without it: every sort and filter against a `MemoryStore`, paging by
-cursor, and its stability under writes between pages), the due index, claims and their
+cursor, and its stability under writes between pages), search (``Helpdesk.search``
+through `SearchStore` or the engine's fallback: matching, filters, pages,
+customers' public-only searches, purges, refused input), the message-id index
+(`MessageIdStore`, skipped without it), the due index, claims and their
 lease, the outbox, the work queue (`TicketStore.queue`: its order, filters and
 limit) and `TicketStore.reindex`, ``count``, durability across a reopen, the
 optional `WakeupStore` capability (skipped for a store without it), and, last, a
@@ -46,12 +49,18 @@ The tests live in one private module per capability (basic storage, the
 requester index, the due index and claims, the work queue, ``reindex``, the
 outbox, durability, wake-ups, the state machine); `StoreContract` inherits them all.
 
+`AsyncStoreContract` is the same for an `AsyncTicketStore` (``ticketflow.AsyncHelpdesk``'s
+stores): storage, queries, due index and claims, outbox, agreement with the sync
+engine, and 500 coroutines writing to 20 tickets with `ConflictRetry`.
+
 This package imports pytest and Hypothesis (the ``test`` extra);
 ``ticketflow.testing`` loads it only when `StoreContract` is first used.
 """
 
 from __future__ import annotations
 
+from ._async import AsyncStoreContract as AsyncStoreContract
+from ._async import AsyncStoreFactory as AsyncStoreFactory
 from ._base import LEASE as LEASE
 from ._base import START as START
 from ._base import StoreFactory as StoreFactory
@@ -65,12 +74,15 @@ from ._outbox import OutboxContract
 from ._queue import QueueContract
 from ._reindex import ReindexContract
 from ._requester import RequesterContract
+from ._search import MessageIdContract, SearchContract
 from ._storage import StorageContract
 from ._wakeup import WakeupContract
 
 __all__ = [
     "LEASE",
     "START",
+    "AsyncStoreContract",
+    "AsyncStoreFactory",
     "StoreAgreementMachine",
     "StoreContract",
     "StoreFactory",
@@ -81,11 +93,13 @@ __all__ = [
 # One base class per capability, each in its own module. pytest runs inherited tests
 # base classes first (reverse MRO), so they are listed from the last to run to the first:
 # basic storage, the requester index, due index and claims, queue, reindex, outbox,
-# lists and counts, durability, wake-ups, state machine.
+# lists and counts, message ids, search, durability, wake-ups, state machine.
 class StoreContract(
     AgreementContract,
     WakeupContract,
     DurabilityContract,
+    SearchContract,
+    MessageIdContract,
     ListContract,
     OutboxContract,
     ReindexContract,
