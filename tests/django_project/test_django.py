@@ -96,6 +96,27 @@ def test_rolled_back_atomic_block_leaves_no_ticket_event_outbox_entry_or_row(
     assert not Refund.objects.using(alias).filter(ticket_id=opened[0]).exists()
 
 
+def test_a_subscriber_hears_of_a_command_once_django_commits(
+    desk: Helpdesk, alias: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Deliveries wait for ``transaction.on_commit``; a rolled-back block announces nothing."""
+    heard: list[str] = []
+    desk.subscribe(lambda _ticket, event: heard.append(event.kind.value), kinds=["created"])
+    capture = django_capture_on_commit_callbacks
+    with capture(using=alias, execute=True) as callbacks, transaction.atomic(using=alias):
+        desk.open_ticket(subject="Refund my order", requester=ANN)
+        assert [] == heard  # inside the block: nothing announced yet
+    assert (1, ["created"]) == (len(callbacks), heard)
+    with (  # noqa: PT012 - the block is under test
+        capture(using=alias, execute=True) as callbacks,
+        pytest.raises(Boom),
+        transaction.atomic(using=alias),
+    ):
+        desk.open_ticket(subject="Rolled back", requester=ANN)
+        raise Boom
+    assert (0, ["created"]) == (len(callbacks), heard)
+
+
 def test_nested_atomic_rolls_back_the_inner_block_only(desk: Helpdesk, alias: str) -> None:
     with transaction.atomic(using=alias):
         kept = desk.open_ticket(subject="Kept", requester=ANN)

@@ -22,11 +22,12 @@ command, a read-only admin for tickets and their events, and test helpers
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
 from django.core.signals import setting_changed
-from django.db import connections
+from django.db import connections, transaction
 
 from ..._engine import Helpdesk
 from ...exceptions import StoreError
@@ -56,7 +57,9 @@ def store_for(using: str = "default") -> SQLiteStore | PostgresStore:
     block (nested blocks are savepoints, as for model writes); outside one
     (Django's autocommit mode) each store call is a transaction of its own.
     Outside ``atomic()``, a PostgreSQL connection found closed or broken (the
-    server restarted under a long-running worker) is replaced by a new one.
+    server restarted under a long-running worker) is replaced by a new one. A
+    `Helpdesk` on the store delivers to in-process subscribers through
+    ``transaction.on_commit``: after Django's commit, never for a rollback.
     See `SQLiteStore.on_connection` and `PostgresStore.on_connection`.
 
     Args:
@@ -83,8 +86,10 @@ def store_for(using: str = "default") -> SQLiteStore | PostgresStore:
         wrapper.ensure_connection()
         return wrapper.connection
 
+    # In-process subscribers hear of a command once Django has committed it.
+    on_commit = functools.partial(transaction.on_commit, using=using)
     if vendor == "sqlite":
-        return SQLiteStore.on_connection(current)
+        return SQLiteStore.on_connection(current, on_commit=on_commit)
     if vendor == "postgresql":
         from django.db.backends.postgresql.psycopg_any import (  # noqa: PLC0415 - PostgreSQL only
             is_psycopg3,
@@ -95,7 +100,7 @@ def store_for(using: str = "default") -> SQLiteStore | PostgresStore:
                 f"ticketflow on Django's database {using!r}: PostgreSQL needs psycopg 3 "
                 "(pip install 'psycopg[binary]'); Django is using psycopg2"
             )
-        return PostgresStore.on_connection(current)
+        return PostgresStore.on_connection(current, on_commit=on_commit)
     raise StoreError(
         f"ticketflow on Django's database {using!r}: the {vendor} backend is not supported; "
         "use django.db.backends.sqlite3 or django.db.backends.postgresql (psycopg 3)"
@@ -122,9 +127,9 @@ def build_helpdesk(config: TicketflowSettings | None = None, **changes: Any) -> 
     The desk has no subscribers: ``SUBSCRIBERS`` are the ``ticketflow_worker``
     command's, which delivers outbox entries once Django has committed them.
     Do not call ``dispatch`` on this desk (with no subscriber it would
-    acknowledge entries undelivered); and a callback you ``subscribe``
-    yourself runs when ticketflow's savepoint is released, before Django's
-    commit: defer its effects with ``transaction.on_commit``.
+    acknowledge entries undelivered); a callback you ``subscribe`` yourself
+    runs once Django has committed the command (``transaction.on_commit``),
+    never for a command rolled back with its ``atomic()`` block.
 
     Raises:
         ImproperlyConfigured: ``settings.TICKETFLOW`` is unusable.
@@ -133,9 +138,8 @@ def build_helpdesk(config: TicketflowSettings | None = None, **changes: Any) -> 
     import attrs  # noqa: PLC0415 - attrs.evolve only here
 
     checked = attrs.evolve(config or load_settings(), **changes)
-    # No subscribers here: inside transaction.atomic() a desk's in-process delivery
-    # would run at ticketflow's savepoint, before Django commits (or rolls back).
-    # SUBSCRIBERS are the worker's, which delivers the outbox after the commit.
+    # No subscribers here: SUBSCRIBERS are the worker's, which delivers the outbox
+    # after the commit (a subscriber added to this desk runs on Django's on_commit).
     return Helpdesk(
         config=checked.config,
         store=store_for(checked.database),
