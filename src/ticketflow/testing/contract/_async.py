@@ -528,7 +528,8 @@ class AsyncSearchContract:
             assert d == found.items[0].id  # "printer" four times in a short text
             assert [b] == [s.id for s in (await desk.search("printer router")).items]
             assert [c] == [s.id for s in (await desk.search("quokka")).items]
-            paged, cursor = [], None
+            paged: list[str] = []
+            cursor = None
             while True:
                 page = await desk.search("printer", limit=1, cursor=cursor)
                 paged.extend(s.id for s in page.items)
