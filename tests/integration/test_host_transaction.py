@@ -427,3 +427,103 @@ def test_postgres_repeatable_read_turns_a_lost_race_into_a_store_error(
         )
     finally:
         host.close()
+
+
+# --- in-process subscribers wait for the application's commit --------------------------
+
+
+class OnCommit:
+    """A stand-in for Django's ``transaction.on_commit``: callbacks run at the host's
+    commit, dropped at its rollback."""
+
+    def __init__(self) -> None:
+        self.pending: list[Callable[[], None]] = []
+
+    def __call__(self, callback: Callable[[], None]) -> None:
+        self.pending.append(callback)
+
+    def committed(self) -> None:
+        pending, self.pending = self.pending, []
+        for callback in pending:
+            callback()
+
+    def rolled_back(self) -> None:
+        self.pending = []
+
+
+def hosted_store(host: Host, on_commit: OnCommit | None) -> TicketStore:
+    """Another store on the host's own connection, with ``on_commit``."""
+    if isinstance(host, SQLiteHost):
+        return SQLiteStore.on_connection(host.conn, on_commit=on_commit)
+    assert isinstance(host, PostgresHost)
+    return PostgresStore.on_connection(host.conn, on_commit=on_commit)
+
+
+def test_subscribers_hear_of_a_command_only_once_the_host_commits(host: Host) -> None:
+    """With ``on_commit``, a subscriber is called after the application's commit."""
+    hook = OnCommit()
+    desk = host.desk(hosted_store(host, hook))
+    heard: list[str] = []
+    desk.subscribe(lambda _ticket, event: heard.append(event.kind.value))
+    host.begin()
+    ticket = desk.open_ticket(subject="Printer", requester=ANN)
+    desk.assign(ticket.id, "bob", by="bob")
+    assert [] == heard  # inside the application's transaction: nothing announced
+    assert 2 == len(hook.pending)
+    host.commit()
+    hook.committed()
+    assert ["created", "assigned"] == heard
+
+
+def test_a_rolled_back_command_is_never_announced(host: Host) -> None:
+    """The host rolls back: the deferred delivery is dropped with it; nothing was heard."""
+    hook = OnCommit()
+    desk = host.desk(hosted_store(host, hook))
+    heard: list[str] = []
+    desk.subscribe(lambda _ticket, event: heard.append(event.kind.value))
+    host.begin()
+    desk.open_ticket(subject="Printer", requester=ANN)
+    host.rollback()
+    hook.rolled_back()
+    assert [] == heard
+    assert 0 == host.committed("tickets")
+
+
+def test_without_on_commit_only_dispatch_delivers_after_the_commit(host: Host) -> None:
+    """No ``on_commit``: no in-process call at all; the outbox keeps the entries for dispatch."""
+    desk = host.desk()
+    assert host.store.after_commit is not None  # type: ignore[attr-defined]
+    heard: list[str] = []
+    desk.subscribe(lambda _ticket, event: heard.append(event.kind.value))
+    host.begin()
+    desk.open_ticket(subject="Printer", requester=ANN)
+    host.commit()
+    assert [] == heard
+    assert 1 == host.committed("outbox")
+    assert 1 == desk.dispatch()
+    host.commit()  # the acknowledgement is a write on the application's connection
+    assert ["created"] == heard
+    assert 0 == host.committed("outbox")
+
+
+def test_a_store_with_its_own_connection_publishes_at_once(tmp_path: Path) -> None:
+    """``after_commit`` is None: a commit that returned is committed."""
+    store = SQLiteStore(tmp_path / "own.db")
+    try:
+        assert store.after_commit is None
+        desk = Helpdesk(store=store, clock=FakeClock(START))
+        heard: list[str] = []
+        desk.subscribe(lambda _ticket, event: heard.append(event.kind.value))
+        desk.open_ticket(subject="Printer", requester=ANN)
+        assert ["created"] == heard
+    finally:
+        store.close()
+
+
+def test_on_commit_must_be_a_function(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "app.db")
+    try:
+        with pytest.raises(StoreError, match="on_commit must be a function"):
+            SQLiteStore.on_connection(conn, on_commit="later")  # type: ignore[arg-type]
+    finally:
+        conn.close()

@@ -25,6 +25,8 @@ PUBLIC_MODULES = (
     "ticketflow.commands",
     "ticketflow.config",
     "ticketflow.contrib",
+    "ticketflow.contrib.django",
+    "ticketflow.contrib.django.testing",
     "ticketflow.contrib.sqlalchemy",
     "ticketflow.email",
     "ticketflow.exceptions",
@@ -228,6 +230,9 @@ def test_py_typed_ships_in_the_wheel(tmp_path: Path) -> None:
         names = set(wheel.namelist())
     assert "ticketflow/py.typed" in names
     assert "ticketflow/workflows/liveagent.toml" in names
+    # The Django app: Django finds its migration and command by their paths.
+    assert "ticketflow/contrib/django/migrations/0001_initial.py" in names
+    assert "ticketflow/contrib/django/management/commands/ticketflow_worker.py" in names
 
 
 ASYNC_DESK_LACKS = frozenset({"attachments", "import_tickets", "simulate"})

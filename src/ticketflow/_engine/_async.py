@@ -72,6 +72,9 @@ class _NoSyncStore:
 
     __slots__ = ("_store",)
 
+    # An async store commits its own transactions: the core desk publishes at once.
+    after_commit = None
+
     def __init__(self, store: AsyncTicketStore) -> None:
         self._store = store
 

@@ -20,7 +20,7 @@ from .._model import Event, EventKind, Ticket
 from ..exceptions import InvalidInputError
 from ..stores import Change
 from ..stores._protocol import new_positions
-from ._steps import Steps
+from ._steps import Steps, drive
 
 if TYPE_CHECKING:
     from ._helpdesk import Helpdesk
@@ -88,7 +88,34 @@ def dispatch(
 
 
 def publishing(desk: Helpdesk, changes: Sequence[Change]) -> Steps[None]:
-    """Deliver each change's new events to the subscribers; acknowledge outbox entries."""
+    """Deliver each change's new events to the subscribers; acknowledge outbox entries.
+
+    On a store inside the application's transaction (its ``after_commit`` is
+    not None), the delivery waits for the application's commit: it runs then,
+    on its own (never if the application rolls back).
+    """
+    after_commit = desk._after_commit
+    if after_commit is not None:
+        after_commit(lambda: _deliver_committed(desk, changes))
+        return
+    yield from _delivering(desk, changes)
+
+
+def _deliver_committed(desk: Helpdesk, changes: Sequence[Change]) -> None:
+    """Deliver after the application's commit; a failure there is logged, not raised.
+
+    The commit has happened: the application's caller must not see an error
+    for it. An outbox entry that could not be acknowledged stays pending, and
+    the worker's ``dispatch`` delivers it again (at least once).
+    """
+    try:
+        drive(desk._store, _delivering(desk, changes))
+    except Exception:  # noqa: BLE001 - after the commit, only a log can tell
+        _LOG.exception("delivery after the application's commit failed; the outbox keeps it")
+
+
+def _delivering(desk: Helpdesk, changes: Sequence[Change]) -> Steps[None]:
+    """`publishing`'s delivery itself."""
     delivered: list[tuple[str, int]] = []
     for change in changes:
         ticket = change.ticket

@@ -171,6 +171,7 @@ class Helpdesk:
 
     __slots__ = (
         "_actors",
+        "_after_commit",
         "_attachments",
         "_clock",
         "_config",
@@ -237,6 +238,11 @@ class Helpdesk:
         self._actors: dict[tuple[str, Role], Actor] = {}
         self._rules = RuleSet(workflow, config.rules)
         self._subscribers: list[tuple[Callable[[Ticket, Event], None], frozenset[EventKind]]] = []
+        # A store inside the application's transaction says how to wait for its
+        # commit (`after_commit`); in-process subscribers hear of nothing before it.
+        self._after_commit: Callable[[Callable[[], None]], None] | None = getattr(
+            self._store, "after_commit", None
+        )
         self._outbox: frozenset[EventKind] = config.outbox
         # Per command class, the roles that may run it: the permission check on the
         # command path is one dict lookup and a scan of at most four identities.

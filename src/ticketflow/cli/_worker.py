@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import final
 
-from .._clock import SystemClock
+from .._clock import Clock, SystemClock
 from .._engine import Helpdesk
 from .._model import Event, Ticket
+from ..attachments import AttachmentStore
+from ..config import HelpdeskConfig
 from ..exceptions import StoreError, StoreUnavailable, TicketflowError
 from ..stores import Change, IndexUpdate, OutboxEntry, TicketQuery, TicketStore, WakeupStore
 from ._setup import (
@@ -31,7 +33,7 @@ from ._setup import (
     open_store_option,
 )
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "positive", "run", "serve", "worker_logging"]
 
 _LOG = logging.getLogger("ticketflow.worker")
 
@@ -127,7 +129,9 @@ def _import_subscriber(spec: str) -> Callable[[Ticket, Event], None]:
     return found
 
 
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: ``kind`` of the text, above 0, or a clear error."""
+
     def parse(text: str) -> float:
         try:
             value = kind(text)
@@ -171,7 +175,7 @@ def _stop_on_signals(
 
 
 @contextmanager
-def _worker_logging(level: str) -> Iterator[None]:
+def worker_logging(level: str) -> Iterator[None]:
     """Log ticketflow's records to stderr at ``level`` while the worker runs."""
     logger = logging.getLogger("ticketflow")
     handler = logging.StreamHandler(sys.stderr)
@@ -285,9 +289,71 @@ class _Worker:
                 return EXIT_OK
 
 
+def serve(
+    store: TicketStore,
+    config: HelpdeskConfig,
+    *,
+    clock: Clock,
+    subscribers: Sequence[Callable[[Ticket, Event], None]] = (),
+    attachments: AttachmentStore | None = None,
+    batch: int = 100,
+    poll: float = 5.0,
+    lease: timedelta = timedelta(seconds=60),
+    once: bool = False,
+    where: str = "the store",
+    subscriber_names: Sequence[str] = (),
+) -> int:
+    """Run the worker loop on ``store`` until a signal stops it (or one pass); return the status.
+
+    The loop of ``python -m ticketflow worker``, shared with the Django
+    ``ticketflow_worker`` command: a desk of ``config`` on ``store`` (behind a
+    view that hands out no new work once stopping), the ``subscribers`` (or a
+    logging one), waits woken by the store when it is a `WakeupStore`, SIGTERM
+    and SIGINT handled. The caller sets up logging and closes ``store``.
+    """
+    stop = threading.Event()
+    received: list[int] = []
+    try:
+        desk = Helpdesk(
+            config=config,
+            store=_StoppableStore(store, stop),
+            clock=clock,
+            attachments=attachments,
+        )
+    except TicketflowError as exc:
+        raise SetupError(str(exc)) from exc
+    for callback in subscribers or [_log_delivery]:
+        desk.subscribe(callback)
+    wakeup = store if isinstance(store, WakeupStore) else None
+    worker = _Worker(desk, batch=batch, poll=poll, lease=lease, stop=stop, wakeup=wakeup)
+    _LOG.info(
+        "worker started on %s: workflow %s, %d rules, %d SLA policies, batch %d, "
+        "poll %gs%s, lease %gs, subscribers: %s",
+        where,
+        config.workflow.name,
+        len(config.rules),
+        len(config.sla.policies),
+        batch,
+        poll,
+        " (woken by the store's commits)" if wakeup is not None else "",
+        lease.total_seconds(),
+        ", ".join(subscriber_names) or "(log each delivery)",
+    )
+    with _stop_on_signals(stop, received, worker.wake):
+        try:
+            status = worker.run(once=once)
+        except KeyboardInterrupt:
+            _LOG.warning("aborted by a second signal, mid-batch")
+            return EXIT_ABORTED
+    if received:
+        _LOG.info("stopped on %s", signal.Signals(received[0]).name)
+    _LOG.info("worker stopped")
+    return status
+
+
 def run(args: argparse.Namespace) -> int:
     """The ``worker`` command: set up, then loop; return the exit status."""
-    with _worker_logging(args.log_level):
+    with worker_logging(args.log_level):
         try:
             config = load_config(args.config, args.guards)
             subscribers = [_import_subscriber(spec) for spec in args.subscriber]
@@ -295,50 +361,22 @@ def run(args: argparse.Namespace) -> int:
         except SetupError as exc:
             print(f"ticketflow worker: error: {exc}", file=sys.stderr)
             return EXIT_BAD_SETUP
-        stop = threading.Event()
-        received: list[int] = []
         try:
-            try:
-                desk = Helpdesk(
-                    config=config, store=_StoppableStore(store, stop), clock=SystemClock()
-                )
-            except TicketflowError as exc:
-                print(f"ticketflow worker: error: --config {args.config!r}: {exc}", file=sys.stderr)
-                return EXIT_BAD_SETUP
-            for callback in subscribers or [_log_delivery]:
-                desk.subscribe(callback)
-            wakeup = store if isinstance(store, WakeupStore) else None
-            worker = _Worker(
-                desk,
+            return serve(
+                store,
+                config,
+                clock=SystemClock(),
+                subscribers=subscribers,
                 batch=args.batch,
                 poll=args.poll,
                 lease=timedelta(seconds=args.lease),
-                stop=stop,
-                wakeup=wakeup,
+                once=args.once,
+                where=args.store,
+                subscriber_names=args.subscriber,
             )
-            _LOG.info(
-                "worker started on %s: workflow %s, %d rules, %d SLA policies, batch %d, "
-                "poll %gs%s, lease %gs, subscribers: %s",
-                args.store,
-                config.workflow.name,
-                len(config.rules),
-                len(config.sla.policies),
-                args.batch,
-                args.poll,
-                " (woken by the store's commits)" if wakeup is not None else "",
-                args.lease,
-                ", ".join(args.subscriber) or "(log each delivery)",
-            )
-            with _stop_on_signals(stop, received, worker.wake):
-                try:
-                    status = worker.run(once=args.once)
-                except KeyboardInterrupt:
-                    _LOG.warning("aborted by a second signal, mid-batch")
-                    return EXIT_ABORTED
-            if received:
-                _LOG.info("stopped on %s", signal.Signals(received[0]).name)
-            _LOG.info("worker stopped")
-            return status
+        except SetupError as exc:
+            print(f"ticketflow worker: error: --config {args.config!r}: {exc}", file=sys.stderr)
+            return EXIT_BAD_SETUP
         finally:
             store.close()
 
@@ -365,19 +403,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     worker.add_argument("--once", action="store_true", help="do one pass, then exit")
     worker.add_argument(
         "--batch",
-        type=_positive(int),
+        type=positive(int),
         default=100,
         help="tickets or outbox entries claimed at a time (default: 100)",
     )
     worker.add_argument(
         "--poll",
-        type=_positive(float),
+        type=positive(float),
         default=5.0,
         help="longest wait between passes, in seconds (default: 5)",
     )
     worker.add_argument(
         "--lease",
-        type=_positive(float),
+        type=positive(float),
         default=60.0,
         help="seconds a claim lasts if the worker dies holding it (default: 60)",
     )

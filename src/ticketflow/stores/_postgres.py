@@ -34,7 +34,7 @@ from ._protocol import (
     new_positions,
     requester_key,
 )
-from ._sql import equal_filters
+from ._sql import OnCommit, check_on_commit, equal_filters, skip_delivery
 from ._summary import (
     NO_KEY,
     SummaryQuery,
@@ -629,7 +629,16 @@ class PostgresStore(_Rows):
             ``search_config`` is unknown, or not the one the index was built with.
     """
 
-    __slots__ = ("_cache", "_config", "_connect", "_listener", "_pool", "_timeout", "_where")
+    __slots__ = (
+        "_cache",
+        "_config",
+        "_connect",
+        "_listener",
+        "_on_commit",
+        "_pool",
+        "_timeout",
+        "_where",
+    )
 
     def __init__(
         self,
@@ -665,6 +674,7 @@ class PostgresStore(_Rows):
         self._where = f"PostgreSQL store {_describe(params)}"
         self._timeout = timeout
         self._connect: Callable[[], _Connection] | None = None  # the pool's, not the host's
+        self._on_commit: OnCommit | None = None
         # Tickets this store wrote or read one by one, by id; used only while the
         # stored version matches, so a stale entry costs a rebuild, never a wrong answer.
         self._cache = TicketCache(cache_size)
@@ -699,6 +709,7 @@ class PostgresStore(_Rows):
         connection: _Connection | Callable[[], _Connection],
         *,
         search_config: str = "simple",
+        on_commit: OnCommit | None = None,
     ) -> PostgresStore:
         """Make a store that works inside the application's own connection and transaction.
 
@@ -735,13 +746,20 @@ class PostgresStore(_Rows):
             connection: The connection, or a function returning the current one.
             search_config: The text-search configuration of the search index, as
                 for the constructor.
+            on_commit: A function that runs a callback once the application's
+                current transaction commits, and never if it rolls back (Django's
+                ``transaction.on_commit``): a `Helpdesk` publishes to in-process
+                subscribers through it (`after_commit`). Without it, in-process
+                subscribers are not called at all: the worker's ``dispatch``
+                delivers the outbox after the commit.
 
         Raises:
             StoreUnavailable: psycopg is not installed.
-            StoreError: ``connection`` is neither, or ``search_config`` is not a
-                configuration name.
+            StoreError: ``connection`` is neither, ``search_config`` is not a
+                configuration name, or ``on_commit`` is not callable.
         """
         config = search_config_name(search_config)
+        hook = check_on_commit("PostgresStore.on_connection", on_commit)
         try:
             import psycopg  # noqa: PLC0415 - the postgres extra is optional
         except ImportError as exc:
@@ -759,19 +777,37 @@ class PostgresStore(_Rows):
                 f"function returning one, not {type(connection).__name__}"
             )
         store = cls.__new__(cls)
-        store._host(current, config)  # noqa: SLF001 - the class's own second constructor
+        store._host(current, config, hook)  # noqa: SLF001 - the class's own second constructor
         return store
 
-    def _host(self, current: Callable[[], _Connection], config: str) -> None:
+    def _host(
+        self, current: Callable[[], _Connection], config: str, on_commit: OnCommit | None
+    ) -> None:
         """Set up a store made by `on_connection`."""
         self._where = "PostgreSQL store on the application's connection"
         self._config = config
+        self._on_commit = on_commit
         self._timeout = 0.0
         self._cache = TicketCache(0)  # see on_connection: a rolled-back ticket must not be served
         self._connect = current
         # The wake-up capability listens on a connection of its own, opened by the
         # first wait with the application's connection's parameters.
         self._listener = PostgresListener(functools.partial(_listen_like, current), self._where)
+
+    @property
+    def after_commit(self) -> OnCommit | None:
+        """How to run something once this store's writes are committed, or None: at once.
+
+        None on a store with its own pool (a `commit` returns committed). On
+        the application's connection (`on_connection`): its ``on_commit``, or,
+        without one, a function that drops the callback (the application's
+        commit cannot be seen). `Helpdesk` publishes to in-process subscribers
+        through it, so a subscriber never hears of a ticket that the
+        application then rolls back.
+        """
+        if self._connect is None:
+            return None
+        return self._on_commit or skip_delivery
 
     def _host_connection(self, current: Callable[[], _Connection]) -> _Connection:
         """The application's current connection, checked."""

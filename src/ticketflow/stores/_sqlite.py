@@ -28,7 +28,7 @@ from ._protocol import (
     new_positions,
     requester_key,
 )
-from ._sql import equal_filters
+from ._sql import OnCommit, check_on_commit, equal_filters, skip_delivery
 from ._summary import (
     NO_KEY,
     SummaryQuery,
@@ -579,7 +579,7 @@ class SQLiteStore:
             database, or was written by a newer ticketflow.
     """
 
-    __slots__ = ("_cache", "_connect", "_hosted", "_lock", "_path")
+    __slots__ = ("_cache", "_connect", "_hosted", "_lock", "_on_commit", "_path")
 
     def __init__(
         self,
@@ -625,6 +625,7 @@ class SQLiteStore:
             )
         self._lock: contextlib.AbstractContextManager[object] = threading.RLock()
         self._hosted = False
+        self._on_commit: OnCommit | None = None
         try:
             conn = sqlite3.connect(
                 self._path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -648,7 +649,10 @@ class SQLiteStore:
 
     @classmethod
     def on_connection(
-        cls, connection: sqlite3.Connection | Callable[[], sqlite3.Connection]
+        cls,
+        connection: sqlite3.Connection | Callable[[], sqlite3.Connection],
+        *,
+        on_commit: OnCommit | None = None,
     ) -> SQLiteStore:
         """Make a store that works inside the application's own connection and transaction.
 
@@ -676,13 +680,22 @@ class SQLiteStore:
         stored). It does not create its tables either: call `migrate` once
         (from a deployment step or a framework migration). After a purge, the
         write-ahead log's checkpoint is the application's too (`checkpoint`).
+        A `Helpdesk` on this store publishes a command's events to its
+        in-process subscribers only once the application has committed (see
+        `after_commit`).
 
         Args:
             connection: The connection, or a function returning the current one.
+            on_commit: A function that runs a callback once the application's
+                current transaction commits, and never if it rolls back (Django's
+                ``transaction.on_commit``). Without it, in-process subscribers are
+                not called at all: the worker's ``dispatch`` delivers the outbox
+                after the commit.
 
         Raises:
-            StoreError: ``connection`` is neither.
+            StoreError: ``connection`` is neither, or ``on_commit`` is not callable.
         """
+        on_commit = check_on_commit("SQLiteStore.on_connection", on_commit)
         if isinstance(connection, sqlite3.Connection):
             host = connection
 
@@ -696,16 +709,36 @@ class SQLiteStore:
                 f"function returning one, not {_validate.describe(connection)}"
             )
         store = cls.__new__(cls)
-        store._host(current)  # noqa: SLF001 - the class's own second constructor
+        store._host(current, on_commit)  # noqa: SLF001 - the class's own second constructor
         return store
 
-    def _host(self, current: Callable[[], sqlite3.Connection]) -> None:
+    def _host(
+        self,
+        current: Callable[[], sqlite3.Connection],
+        on_commit: OnCommit | None,
+    ) -> None:
         """Set up a store made by `on_connection`."""
         self._path = "(the application's connection)"
         self._hosted = True
+        self._on_commit = on_commit
         self._lock = contextlib.nullcontext()  # the connection's threads are the application's
         self._cache = TicketCache(0)  # see on_connection: a rolled-back ticket must not be served
         self._connect = current
+
+    @property
+    def after_commit(self) -> OnCommit | None:
+        """How to run something once this store's writes are committed, or None: at once.
+
+        None on a store with its own connection (a `commit` returns committed).
+        On the application's connection (`on_connection`): its ``on_commit``,
+        or, without one, a function that drops the callback (the application's
+        commit cannot be seen). `Helpdesk` publishes to in-process subscribers
+        through it, so a subscriber never hears of a ticket that the
+        application then rolls back.
+        """
+        if not self._hosted:
+            return None
+        return self._on_commit or skip_delivery
 
     @property
     def _conn(self) -> sqlite3.Connection:

@@ -1,0 +1,1 @@
+"""ticketflow's tables, created by the library's own ``migrate``."""

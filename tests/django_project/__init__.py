@@ -1,0 +1,1 @@
+"""A minimal Django project for ticketflow.contrib.django's tests (settings, urls, one app)."""

@@ -1,0 +1,1 @@
+"""The application's own app: refunds that go with tickets."""
