@@ -17,6 +17,8 @@ from ._clock import Clock as Clock
 from ._clock import FakeClock as FakeClock
 from ._clock import SystemClock as SystemClock
 from ._engine import AgentHandle as AgentHandle
+from ._engine import AsyncAgentHandle as AsyncAgentHandle
+from ._engine import AsyncCustomerHandle as AsyncCustomerHandle
 from ._engine import AsyncHelpdesk as AsyncHelpdesk
 from ._engine import CustomerHandle as CustomerHandle
 from ._engine import ErasureResult as ErasureResult
@@ -77,6 +79,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Actor",
     "AgentHandle",
+    "AsyncAgentHandle",
+    "AsyncCustomerHandle",
     "AsyncHelpdesk",
     "AsyncMemoryStore",
     "AsyncPostgresStore",

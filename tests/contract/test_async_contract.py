@@ -15,9 +15,16 @@ from typing import ClassVar
 
 import pytest
 
-from ticketflow import AsyncMemoryStore, AsyncPostgresStore, AsyncSQLiteStore
+from ticketflow import (
+    AsyncMemoryStore,
+    AsyncPostgresStore,
+    AsyncSQLiteStore,
+    MemoryStore,
+    PostgresStore,
+    SQLiteStore,
+)
 from ticketflow.testing import AsyncStoreContract
-from ticketflow.testing.contract import AsyncStoreFactory
+from ticketflow.testing.contract import AsyncStoreFactory, SyncStoreFactory
 
 POSTGRES_ENV = "TICKETFLOW_POSTGRES_URL"
 
@@ -29,6 +36,10 @@ class TestAsyncMemoryStore(AsyncStoreContract):
     def make_store(self) -> AsyncStoreFactory:
         return AsyncMemoryStore
 
+    @pytest.fixture
+    def make_sync_store(self) -> SyncStoreFactory:
+        return MemoryStore
+
 
 class TestAsyncSQLiteMemoryStore(AsyncStoreContract):
     """The contract on `AsyncSQLiteStore` over a private in-memory database."""
@@ -38,6 +49,10 @@ class TestAsyncSQLiteMemoryStore(AsyncStoreContract):
     @pytest.fixture
     def make_store(self) -> AsyncStoreFactory:
         return AsyncSQLiteStore
+
+    @pytest.fixture
+    def make_sync_store(self) -> SyncStoreFactory:
+        return SQLiteStore
 
 
 class TestAsyncSQLiteFileStore(AsyncStoreContract):
@@ -49,6 +64,11 @@ class TestAsyncSQLiteFileStore(AsyncStoreContract):
     def make_store(self, tmp_path: Path) -> AsyncStoreFactory:
         numbers = itertools.count()
         return lambda: AsyncSQLiteStore(tmp_path / f"store-{next(numbers)}.db")
+
+    @pytest.fixture
+    def make_sync_store(self, tmp_path: Path) -> SyncStoreFactory:
+        numbers = itertools.count()
+        return lambda: SQLiteStore(tmp_path / f"sync-{next(numbers)}.db")
 
 
 @pytest.mark.skipif(
@@ -69,5 +89,17 @@ class TestAsyncPostgresStore(AsyncStoreContract):
             def make() -> AsyncPostgresStore:
                 url = schemas.enter_context(postgres_schema(os.environ[POSTGRES_ENV], "tf_async"))
                 return AsyncPostgresStore(url, max_size=10)
+
+            yield make
+
+    @pytest.fixture
+    def make_sync_store(self) -> Iterator[SyncStoreFactory]:
+        from ticketflow.testing._postgres import postgres_schema  # noqa: PLC0415
+
+        with contextlib.ExitStack() as schemas:
+
+            def make() -> PostgresStore:
+                url = schemas.enter_context(postgres_schema(os.environ[POSTGRES_ENV], "tf_sync"))
+                return PostgresStore(url)
 
             yield make

@@ -217,3 +217,120 @@ def test_acall_raises_other_errors_at_once() -> None:
     with pytest.raises(ValueError, match="boom"):
         run(ConflictRetry(attempts=5, backoff=0.0).acall(broken))
     assert 1 == len(calls)
+
+
+class _NoSearchStore:
+    """An `AsyncTicketStore` without ``search``: `AsyncHelpdesk.search` takes the fallback."""
+
+    def __init__(self) -> None:
+        self._inner = AsyncMemoryStore()
+        self.finds = 0
+
+    async def get(self, ticket_id: str) -> Any:
+        return await self._inner.get(ticket_id)
+
+    async def commit(self, changes: Any) -> None:
+        await self._inner.commit(changes)
+
+    async def events(self, ticket_id: str) -> Any:
+        return await self._inner.events(ticket_id)
+
+    async def find(self, query: Any) -> Any:
+        self.finds += 1
+        return await self._inner.find(query)
+
+    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> Any:
+        return await self._inner.claim_due(now, limit, lease)
+
+    async def claim_outbox(self, now: datetime, limit: int, lease: timedelta) -> Any:
+        return await self._inner.claim_outbox(now, limit, lease)
+
+    async def ack_outbox(self, keys: Any) -> None:
+        await self._inner.ack_outbox(keys)
+
+    async def outbox_pending(self) -> int:
+        return await self._inner.outbox_pending()
+
+    async def queue(self, *, assignee: str | None, department: str | None, limit: int) -> Any:
+        return await self._inner.queue(assignee=assignee, department=department, limit=limit)
+
+    async def summaries(self, query: Any) -> Any:
+        return await self._inner.summaries(query)
+
+    async def summary_counts(self, by: str, query: Any) -> Any:
+        return await self._inner.summary_counts(by, query)
+
+    async def reindex(self, updates: Any) -> int:
+        return await self._inner.reindex(updates)
+
+    async def next_due_at(self) -> datetime | None:
+        return await self._inner.next_due_at()
+
+    async def count(self) -> int:
+        return await self._inner.count()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def test_search_on_an_async_store_without_search_takes_the_sync_engines_fallback() -> None:
+    """Without ``search``, the tickets ``find`` selects are searched in memory, as `Helpdesk` does.
+
+    The pages (hits, order, summaries, cursors) equal a sync desk's over a store
+    without `SearchStore`; customers still see their own public text only.
+    """
+    from ticketflow.stores import SearchStore  # noqa: PLC0415
+
+    from ._plain_store import PlainStore  # noqa: PLC0415
+
+    def ids() -> Any:
+        numbers = iter(range(1, 100))
+        return lambda _at: f"T{next(numbers):04d}"
+
+    cy = Requester(name="Cy", email="cy@example.org")
+
+    def fill_sync(desk: Helpdesk) -> None:
+        a = desk.open_ticket(subject="Printer on fire", requester=ANN)
+        b = desk.open_ticket(subject="Printer jam", requester=cy, description="the printer")
+        desk.add_note(a.id, "quokka printer", by="bob")
+        desk.agent_reply(b.id, "printer fixed", by="bob")
+
+    plain = PlainStore()
+    assert not isinstance(plain, SearchStore)
+    sync = Helpdesk(store=plain, clock=FakeClock(START), id_factory=ids())  # type: ignore[arg-type]
+    fill_sync(sync)
+    first = sync.search("printer", limit=1)
+    want = [
+        first,
+        sync.search("printer", limit=1, cursor=first.next_cursor),
+        sync.search("quokka"),
+        sync.for_customer(ANN).search("quokka"),
+        sync.for_customer(cy).search("printer"),
+    ]
+
+    async def scenario() -> tuple[list[Any], int]:
+        store = _NoSearchStore()
+        assert not isinstance(store, SearchStore)
+        async with AsyncHelpdesk(store=store, clock=FakeClock(START), id_factory=ids()) as desk:
+            a = await desk.open_ticket(subject="Printer on fire", requester=ANN)
+            b = await desk.open_ticket(
+                subject="Printer jam", requester=cy, description="the printer"
+            )
+            await desk.add_note(a.id, "quokka printer", by="bob")
+            await desk.agent_reply(b.id, "printer fixed", by="bob")
+            before = store.finds
+            page = await desk.search("printer", limit=1)
+            got = [
+                page,
+                await desk.search("printer", limit=1, cursor=page.next_cursor),
+                await desk.search("quokka"),
+                await desk.for_customer(ANN).search("quokka"),
+                await desk.for_customer(cy).search("printer"),
+            ]
+            return got, store.finds - before
+
+    got, finds = run(scenario())
+    assert want == got
+    assert 5 == finds  # one find per search: the fallback ran, not a store index
+    assert 2 == len(got[0].items) + len(got[1].items)
+    assert () == got[3].items

@@ -233,3 +233,19 @@ def test_py_typed_ships_in_the_wheel(tmp_path: Path) -> None:
     # The Django app: Django finds its migration and command by their paths.
     assert "ticketflow/contrib/django/migrations/0001_initial.py" in names
     assert "ticketflow/contrib/django/management/commands/ticketflow_worker.py" in names
+
+
+ASYNC_DESK_LACKS = frozenset({"attachments", "import_tickets", "simulate"})
+"""What `Helpdesk` has and `AsyncHelpdesk` does not, and why: docs/howto/async.md."""
+
+
+def test_the_async_desk_and_handles_have_the_sync_surface() -> None:
+    """`AsyncHelpdesk` has every public `Helpdesk` member but the documented few; handles all."""
+
+    def public(cls: type) -> set[str]:
+        return {n for n in dir(cls) if not n.startswith("_")}
+
+    assert ASYNC_DESK_LACKS == public(ticketflow.Helpdesk) - public(ticketflow.AsyncHelpdesk)
+    assert {"aclose"} == public(ticketflow.AsyncHelpdesk) - public(ticketflow.Helpdesk)
+    assert public(ticketflow.CustomerHandle) == public(ticketflow.AsyncCustomerHandle)
+    assert public(ticketflow.AgentHandle) == public(ticketflow.AsyncAgentHandle)

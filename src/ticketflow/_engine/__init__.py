@@ -19,13 +19,18 @@
   (`Helpdesk`), `adrive` on an `AsyncTicketStore`.
 - `_async`: `AsyncHelpdesk`, the same core driven by `adrive`.
 - `_handles`: `CustomerHandle` and `AgentHandle`, the scoped handles of
-  `Helpdesk.for_customer` and `Helpdesk.for_agent`.
+  `Helpdesk.for_customer` and `Helpdesk.for_agent`, and their scoped reads as steps.
+- `_search`: `Helpdesk.search` and the customers' search, as steps.
+- `_async_handles`: `AsyncCustomerHandle` and `AsyncAgentHandle`, the handles of
+  `AsyncHelpdesk`, driving `_handles`' steps with `adrive`.
 
 Imports run one way: `_helpdesk` imports the others; they name `Helpdesk` only
 for type checking and reach its private state, as the methods they were did.
 """
 
 from ._async import AsyncHelpdesk as AsyncHelpdesk
+from ._async_handles import AsyncAgentHandle as AsyncAgentHandle
+from ._async_handles import AsyncCustomerHandle as AsyncCustomerHandle
 from ._erase import ErasureResult as ErasureResult
 from ._erase import PurgeResult as PurgeResult
 from ._handles import AgentHandle as AgentHandle
@@ -36,6 +41,8 @@ from ._simulate import Simulation as Simulation
 
 __all__ = [
     "AgentHandle",
+    "AsyncAgentHandle",
+    "AsyncCustomerHandle",
     "AsyncHelpdesk",
     "CustomerHandle",
     "ErasureResult",

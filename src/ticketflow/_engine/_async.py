@@ -52,8 +52,10 @@ from ..rules import Due, Rule
 from ..sla import SlaPolicies, SlaPolicy, SlaState
 from ..stores import TicketStore
 from ..stores._async import AsyncMemoryStore, AsyncTicketStore
-from . import _delivery, _list, _queries, _sweeps
+from . import _delivery, _list, _queries, _search, _sweeps
+from ._async_handles import AsyncAgentHandle, AsyncCustomerHandle
 from ._erase import ErasureResult, PurgeResult
+from ._handles import agent_departments, customer_requester
 from ._helpdesk import _STEPS, Helpdesk, Policy
 from ._steps import adrive
 
@@ -389,6 +391,33 @@ class AsyncHelpdesk:
         """Erase everything of one person (`Helpdesk.erase_requester`)."""
         return await adrive(self._store, self._core._erasing(email, by))  # noqa: SLF001
 
+    # --- scoped handles (see _handles, _async_handles) ------------------------------
+
+    def for_customer(self, customer: str | Requester) -> AsyncCustomerHandle:
+        """Return the help desk as the customer ``customer`` may use it (`Helpdesk.for_customer`).
+
+        An `AsyncCustomerHandle`: `CustomerHandle`'s methods as coroutines, with
+        the same scope, permission checks and `CustomerView` results.
+
+        Raises:
+            InvalidInputError: no e-mail address.
+        """
+        return AsyncCustomerHandle(self, self._core, customer_requester(customer))
+
+    def for_agent(
+        self, agent_id: str, departments: Iterable[str] | None = None
+    ) -> AsyncAgentHandle:
+        """Return the help desk as the agent ``agent_id`` may use it (`Helpdesk.for_agent`).
+
+        An `AsyncAgentHandle`: `AgentHandle`'s methods as coroutines.
+
+        Raises:
+            InvalidInputError: a blank agent id, or ``departments`` not a list of names.
+        """
+        return AsyncAgentHandle(
+            self, self._core, agent_id, agent_departments(agent_id, departments)
+        )
+
     # --- sweeps and delivery ---------------------------------------------------------
 
     async def run_due(
@@ -556,3 +585,49 @@ class AsyncHelpdesk:
             "updated_before": updated_before,
         }
         return await adrive(self._store, _list.counts(self._core, by, filters))
+
+    async def search(
+        self,
+        text: str,
+        *,
+        status: str | Iterable[str] | None = None,
+        category: Category | str | Iterable[Category | str] | None = None,
+        assignee: str | None = None,
+        department: str | None = None,
+        priority: Priority | str | None = None,
+        tag: str | None = None,
+        requester: str | None = None,
+        channel: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        updated_after: datetime | None = None,
+        updated_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Return a page of the tickets whose text matches ``text``, best first (`Helpdesk.search`).
+
+        The same terms, filters, ranking, cursors and errors as `Helpdesk.search`,
+        run by the same code: the store's ``search`` coroutine answers it, or,
+        for an async store without one, the tickets ``find`` selects are
+        searched in memory per call.
+
+        Raises:
+            InvalidInputError: as `Helpdesk.search` (``field`` names what was wrong).
+        """
+        filters = {
+            "status": status,
+            "category": category,
+            "assignee": assignee,
+            "department": department,
+            "priority": priority,
+            "tag": tag,
+            "requester": requester,
+            "channel": channel,
+            "created_after": created_after,
+            "created_before": created_before,
+            "updated_after": updated_after,
+            "updated_before": updated_before,
+        }
+        steps = _search.search_page(self._core, text, limit=limit, cursor=cursor, filters=filters)
+        return await adrive(self._store, steps)

@@ -1766,25 +1766,28 @@ class Helpdesk:
                 cursor that is malformed or was made for another search
                 (``field`` names which).
         """
-        return _search.search_page(
-            self,
-            text,
-            limit=limit,
-            cursor=cursor,
-            filters={
-                "status": status,
-                "category": category,
-                "assignee": assignee,
-                "department": department,
-                "priority": priority,
-                "tag": tag,
-                "requester": requester,
-                "channel": channel,
-                "created_after": created_after,
-                "created_before": created_before,
-                "updated_after": updated_after,
-                "updated_before": updated_before,
-            },
+        return drive(
+            self._store,
+            _search.search_page(
+                self,
+                text,
+                limit=limit,
+                cursor=cursor,
+                filters={
+                    "status": status,
+                    "category": category,
+                    "assignee": assignee,
+                    "department": department,
+                    "priority": priority,
+                    "tag": tag,
+                    "requester": requester,
+                    "channel": channel,
+                    "created_after": created_after,
+                    "created_before": created_before,
+                    "updated_after": updated_after,
+                    "updated_before": updated_before,
+                },
+            ),
         )
 
     def counts(

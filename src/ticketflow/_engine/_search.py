@@ -11,6 +11,9 @@ the terms, scope and filters, and the ``(score, id)`` of the last hit handed out
 A cursor made for another query is refused with ``InvalidInputError(field="cursor")``.
 Scores move when the index changes, so paging while tickets are written may
 show a ticket twice or skip one whose score moved past the cursor.
+
+Both are `Steps` (see `_steps`), so `Helpdesk` and `AsyncHelpdesk` (and their
+handles) run the same validation, cursors, paging and fallback.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import _validate
@@ -30,6 +34,7 @@ from ..stores import TicketQuery, requester_key
 from ..stores._summary import SummaryRow, summarize
 from ..stores._text import MAX_TERMS, SearchQuery, SearchStore, TextIndex, indexed_text, words
 from . import _list
+from ._steps import Steps
 
 if TYPE_CHECKING:
     from ._helpdesk import Helpdesk
@@ -104,17 +109,28 @@ def _decode(cursor: object, fingerprint: str) -> tuple[float, str]:
     return float(score), ticket_id
 
 
-def _fallback(desk: Helpdesk, query: SearchQuery) -> list[tuple[SummaryRow, float]]:
+def _searches(store: object) -> bool:
+    """Whether ``store`` searches itself (a request: the steps do not hold the store).
+
+    `SearchStore` is checked by method name, so an async store with a ``search``
+    coroutine (`AsyncMemoryStore`, `AsyncSQLiteStore`, `AsyncPostgresStore`)
+    passes too, and its result is awaited by the async driver.
+    """
+    return isinstance(store, SearchStore)
+
+
+def _fallback(desk: Helpdesk, query: SearchQuery) -> Steps[list[tuple[SummaryRow, float]]]:
     """Search without `SearchStore`: the tickets the filters select, indexed per call."""
     f = query.filters
-    found = desk._store.find(
+    found = yield methodcaller(
+        "find",
         TicketQuery(
             statuses=f.statuses,
             assignee=f.assignee,
             department=f.department,
             tag=f.tag,
             requester=f.requester,
-        )
+        ),
     )
     index = TextIndex()
     tickets = {}
@@ -143,7 +159,7 @@ def search_hits(
     filters: Mapping[str, Any],
     public_only: bool = False,
     scope: str = "agent",
-) -> tuple[list[tuple[SummaryRow, float]], str | None]:
+) -> Steps[tuple[list[tuple[SummaryRow, float]], str | None]]:
     """Validate a search, run it on the store (or the fallback); return hits and next cursor."""
     found = terms(text)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= SEARCH_MAX:
@@ -164,8 +180,11 @@ def search_hits(
         after=after,
         limit=limit + 1,
     )
-    store = desk._store
-    hits = store.search(query) if isinstance(store, SearchStore) else _fallback(desk, query)
+    hits: list[tuple[SummaryRow, float]]
+    if (yield _searches):
+        hits = yield methodcaller("search", query)
+    else:
+        hits = yield from _fallback(desk, query)
     more = len(hits) > limit
     hits = hits[:limit]
     next_cursor = None
@@ -182,7 +201,9 @@ def search_page(
     limit: object,
     cursor: object,
     filters: Mapping[str, Any],
-) -> Page:
+) -> Steps[Page]:
     """`Helpdesk.search` (documented there)."""
-    hits, next_cursor = search_hits(desk, text, limit=limit, cursor=cursor, filters=filters)
+    hits, next_cursor = yield from search_hits(
+        desk, text, limit=limit, cursor=cursor, filters=filters
+    )
     return Page(items=_list._summaries(desk, [row for row, _ in hits]), next_cursor=next_cursor)

@@ -33,6 +33,7 @@ from ._memory import MemoryStore
 from ._protocol import Change, IndexUpdate, OutboxEntry, TicketQuery
 from ._sqlite import SQLiteStore
 from ._summary import SummaryQuery, SummaryRow
+from ._text import SearchQuery
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -173,6 +174,10 @@ class _Delegating:
     async def summaries(self, query: SummaryQuery) -> list[SummaryRow]:
         """As the built-in stores' ``summaries``."""
         return await self._call(self._store.summaries, query)
+
+    async def search(self, query: SearchQuery) -> list[tuple[SummaryRow, float]]:
+        """As the built-in stores' ``search`` (`ticketflow.stores.SearchStore`)."""
+        return await self._call(self._store.search, query)
 
     async def summary_counts(self, by: str, query: SummaryQuery) -> dict[str | None, int]:
         """As the built-in stores' ``summary_counts``."""

@@ -54,6 +54,7 @@ from ._protocol import (
     new_positions,
 )
 from ._summary import SummaryQuery, SummaryRow
+from ._text import SearchQuery
 
 if TYPE_CHECKING:
     import psycopg
@@ -319,6 +320,12 @@ class AsyncPostgresStore(_Rows):
         """As `PostgresStore.summaries`."""
         rows = await self._fetchall(*PostgresStore._list_sql(query))  # noqa: SLF001
         return [_summary_row(r) for r in rows]
+
+    async def search(self, query: SearchQuery) -> list[tuple[SummaryRow, float]]:
+        """As `PostgresStore.search` (its SQL, run on the pool)."""
+        sql, params = PostgresStore._search_sql(query, self._config)  # noqa: SLF001
+        rows = await self._fetchall(sql, params)
+        return [(_summary_row(r[:-1]), float(r[-1])) for r in rows]
 
     async def summary_counts(self, by: str, query: SummaryQuery) -> dict[str | None, int]:
         """As `PostgresStore.summary_counts`."""

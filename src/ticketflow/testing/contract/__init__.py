@@ -61,6 +61,7 @@ from __future__ import annotations
 
 from ._async import AsyncStoreContract as AsyncStoreContract
 from ._async import AsyncStoreFactory as AsyncStoreFactory
+from ._async import SyncStoreFactory as SyncStoreFactory
 from ._base import LEASE as LEASE
 from ._base import START as START
 from ._base import StoreFactory as StoreFactory
@@ -87,6 +88,7 @@ __all__ = [
     "StoreContract",
     "StoreFactory",
     "StoreReopener",
+    "SyncStoreFactory",
 ]
 
 

@@ -35,19 +35,23 @@ from ..._clock import FakeClock
 from ..._engine import AsyncHelpdesk, Helpdesk
 from ..._model import Actor, Event, EventKind, Requester, Role, Ticket
 from ..._retry import ConflictRetry
-from ...exceptions import ConflictError, TicketNotFound
-from ...stores import Change, IndexUpdate, MemoryStore
+from ...exceptions import ConflictError, InvalidInputError, TicketNotFound
+from ...stores import Change, IndexUpdate, MemoryStore, TicketStore
 from ...stores._async import AsyncTicketStore
 from ._base import LEASE, START
 
-__all__ = ["AsyncStoreContract", "AsyncStoreFactory"]
+__all__ = ["AsyncStoreContract", "AsyncStoreFactory", "SyncStoreFactory"]
 
 AsyncStoreFactory: TypeAlias = Callable[[], AsyncTicketStore]
 """Makes a fresh, empty async store each time it is called (inside the test's loop)."""
 
+SyncStoreFactory: TypeAlias = Callable[[], TicketStore]
+"""Makes a fresh, empty sync store of the async store's backend (its ranking twin)."""
+
 _ANN: Final = Requester(name="Ann Example", email="ann@example.com")
 _BOB: Final = Requester(name="Bob", email="bob@example.com")
 _ADMIN: Final = Actor("root", Role.ADMIN)
+_CY: Final = Requester(name="Cy Zanzibar", email="cy@example.org")
 
 
 def _ids(prefix: str = "T") -> Callable[[datetime], str]:
@@ -389,8 +393,207 @@ class AsyncConcurrencyContract:
             assert counts["conflicts"] > 0
 
 
+async def _fill_async(desk: AsyncHelpdesk) -> list[str]:
+    """Four tickets whose words are known (the sync `SearchContract`'s), through ``desk``."""
+    a = await desk.open_ticket(
+        subject="Printer on fire", requester=_ANN, description="The café printer smokes"
+    )
+    b = await desk.open_ticket(subject="VPN down", requester=_CY, description="No tunnel at noon")
+    c = await desk.open_ticket(subject="Printer jam", requester=_CY, priority="high")
+    d = await desk.open_ticket(subject="Mailbox full", requester=_ANN)
+    await desk.agent_reply(b.id, "Please restart the router", by="bob")
+    await desk.customer_reply(b.id, "The printer is fine, the VPN is not")
+    await desk.add_note(c.id, "quokka suspected: check the toner supplier", by="bob")
+    await desk.add_note(d.id, "printer printer printer", by="bob")
+    return [a.id, b.id, c.id, d.id]
+
+
+def _fill_sync(desk: Helpdesk) -> list[str]:
+    """`_fill_async`'s tickets, through a sync desk (the same ids and times on a fresh clock)."""
+    a = desk.open_ticket(
+        subject="Printer on fire", requester=_ANN, description="The café printer smokes"
+    )
+    b = desk.open_ticket(subject="VPN down", requester=_CY, description="No tunnel at noon")
+    c = desk.open_ticket(subject="Printer jam", requester=_CY, priority="high")
+    d = desk.open_ticket(subject="Mailbox full", requester=_ANN)
+    desk.agent_reply(b.id, "Please restart the router", by="bob")
+    desk.customer_reply(b.id, "The printer is fine, the VPN is not")
+    desk.add_note(c.id, "quokka suspected: check the toner supplier", by="bob")
+    desk.add_note(d.id, "printer printer printer", by="bob")
+    return [a.id, b.id, c.id, d.id]
+
+
+_SEARCHES: Final[tuple[tuple[str, dict[str, object]], ...]] = (
+    ("printer", {}),
+    ("printer router", {}),
+    ("CAFE", {}),
+    ("zanzibar", {}),
+    ("quokka", {}),
+    ("printer-smokes", {}),
+    ("smokes-printer", {}),
+    ("printer", {"priority": "high"}),
+    ("printer", {"requester": "ANN@example.com"}),
+    ("printer", {"status": "open"}),
+    ("printer", {"category": "closed"}),
+)
+"""The agents' searches compared with the sync store: terms, phrases, accents, filters."""
+
+_BAD_SEARCHES: Final[tuple[tuple[object, dict[str, object]], ...]] = (
+    ("", {}),
+    ("   ", {}),
+    ('* - "', {}),
+    (" ".join(["w"] * 17), {}),
+    ("x" * 1001, {}),
+    (42, {}),
+    ("a\x00b", {}),
+    ("printer", {"limit": 0}),
+    ("printer", {"limit": 1001}),
+    ("printer", {"limit": True}),
+    ("printer", {"cursor": "not-a-cursor"}),
+    ("printer", {"cursor": ""}),
+    ("printer", {"status": "no-such-status"}),
+)
+"""Refused searches: bad text, limits, cursors and filters."""
+
+
+class AsyncSearchContract:
+    """`AsyncHelpdesk.search` and the customers' search agree with the sync store's.
+
+    ``make_sync_store`` (optional; the test needing it is skipped without it)
+    makes a fresh sync store of the same backend: the same tickets written
+    through a sync `Helpdesk` must be found in the same order, with the same
+    summaries and cursors, since both desks run the same search code and the
+    same ranking.
+    """
+
+    @pytest.fixture
+    def make_sync_store(self) -> SyncStoreFactory | None:
+        """No sync twin unless the test class gives one."""
+        return None
+
+    def test_search_finds_what_the_sync_store_finds_in_the_same_order(
+        self, make_store: AsyncStoreFactory, make_sync_store: SyncStoreFactory | None
+    ) -> None:
+        """Every search, page and customer search equals the sync store's on the same data."""
+        if make_sync_store is None:
+            pytest.skip("no make_sync_store fixture: no sync twin to compare rankings with")
+        sync_store = make_sync_store()
+        try:
+            sync_desk = Helpdesk(store=sync_store, clock=FakeClock(START), id_factory=_ids())
+            sync_ids = _fill_sync(sync_desk)
+            expected = [sync_desk.search(text, **f) for text, f in _SEARCHES]  # type: ignore[arg-type]
+            first = sync_desk.search("printer", limit=2)
+            assert first.next_cursor is not None
+            expected_pages = [first, sync_desk.search("printer", limit=2, cursor=first.next_cursor)]
+            expected_customer = [
+                sync_desk.for_customer(who).search(text)
+                for who in (_ANN, _CY)
+                for text in ("printer", "quokka", "tunnel")
+            ]
+        finally:
+            close = getattr(sync_store, "close", None)
+            if close is not None:
+                close()
+
+        async def scenario(store: AsyncTicketStore) -> None:
+            desk = _desk(store, FakeClock(START))
+            assert sync_ids == await _fill_async(desk)
+            for (text, f), want in zip(_SEARCHES, expected, strict=True):
+                assert want == await desk.search(text, **f), (text, f)  # type: ignore[arg-type]
+            page = await desk.search("printer", limit=2)
+            assert expected_pages[0] == page
+            assert expected_pages[1] == await desk.search(
+                "printer", limit=2, cursor=page.next_cursor
+            )
+            got_customer = [
+                await desk.for_customer(who).search(text)
+                for who in (_ANN, _CY)
+                for text in ("printer", "quokka", "tunnel")
+            ]
+            assert expected_customer == got_customer
+
+        _run(make_store, scenario)
+
+    def test_search_matches_every_term_and_pages_by_cursor(
+        self, make_store: AsyncStoreFactory
+    ) -> None:
+        """The hits are the tickets holding every term; cursor pages add up to the whole."""
+
+        async def scenario(store: AsyncTicketStore) -> None:
+            desk = _desk(store, FakeClock(START))
+            a, b, c, d = await _fill_async(desk)
+            found = await desk.search("printer", limit=1000)
+            assert {a, b, c, d} == {s.id for s in found.items}
+            assert found.next_cursor is None
+            assert d == found.items[0].id  # "printer" four times in a short text
+            assert [b] == [s.id for s in (await desk.search("printer router")).items]
+            assert [c] == [s.id for s in (await desk.search("quokka")).items]
+            paged: list[str] = []
+            cursor = None
+            while True:
+                page = await desk.search("printer", limit=1, cursor=cursor)
+                paged.extend(s.id for s in page.items)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            assert [s.id for s in found.items] == paged
+
+        _run(make_store, scenario)
+
+    def test_customers_search_their_own_public_text_only(
+        self, make_store: AsyncStoreFactory
+    ) -> None:
+        """A customer's search never shows another's ticket, nor matches a private note."""
+
+        async def scenario(store: AsyncTicketStore) -> None:
+            desk = _desk(store, FakeClock(START))
+            a, b, c, _d = await _fill_async(desk)
+            ann, cy = desk.for_customer(_ANN), desk.for_customer(_CY)
+            assert [a] == [v.id for v in (await ann.search("printer")).items]
+            assert () == (await ann.search("tunnel")).items
+            assert () == (await cy.search("quokka")).items
+            assert () == (await cy.search("toner supplier")).items
+            views = (await cy.search("printer")).items
+            assert {b, c} == {v.id for v in views}
+            assert [] == [m.body for v in views for m in v.messages if "quokka" in m.body]
+
+        _run(make_store, scenario)
+
+    def test_bad_searches_raise_what_the_sync_desk_raises(
+        self, make_store: AsyncStoreFactory
+    ) -> None:
+        """Each refused search raises the sync desk's `InvalidInputError`: same field, message."""
+        sync_desk = Helpdesk(clock=FakeClock(START), id_factory=_ids())
+        _fill_sync(sync_desk)
+        expected = []
+        for text, extra in _BAD_SEARCHES:
+            with pytest.raises(InvalidInputError) as caught:
+                sync_desk.search(text, **extra)  # type: ignore[arg-type]
+            expected.append((caught.value.field, str(caught.value)))
+
+        async def scenario(store: AsyncTicketStore) -> None:
+            desk = _desk(store, FakeClock(START))
+            await _fill_async(desk)
+            ann = desk.for_customer(_ANN)
+            for (text, extra), want in zip(_BAD_SEARCHES, expected, strict=True):
+                with pytest.raises(InvalidInputError) as caught:
+                    await desk.search(text, **extra)  # type: ignore[arg-type]
+                assert want == (caught.value.field, str(caught.value))
+            with pytest.raises(InvalidInputError) as caught:
+                await ann.search("")
+            assert "text" == caught.value.field
+            # A cursor of the agents' search is refused by a customer's.
+            page = await desk.search("printer", limit=1)
+            with pytest.raises(InvalidInputError) as caught:
+                await ann.search("printer", cursor=page.next_cursor)
+            assert "cursor" == caught.value.field
+
+        _run(make_store, scenario)
+
+
 class AsyncStoreContract(
     AsyncConcurrencyContract,
+    AsyncSearchContract,
     AsyncAgreementContract,
     AsyncOutboxContract,
     AsyncDueContract,
@@ -405,5 +608,7 @@ class AsyncStoreContract(
     ``concurrency_commands`` and ``concurrency_tickets`` (500 coroutines on 20
     tickets), and ``expect_races``: set it for a store whose calls suspend
     (a thread, a network), so that the concurrency test also asserts that
-    conflicts happened and were retried.
+    conflicts happened and were retried. ``make_sync_store`` (optional)
+    returns a `SyncStoreFactory` of the same backend, against which search
+    rankings are compared (see `AsyncSearchContract`).
     """
