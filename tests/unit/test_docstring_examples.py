@@ -10,7 +10,6 @@ import pytest
 
 import ticketflow
 
-
 # Django's modules need a configured project (the finder's attribute walk touches
 # django.conf.settings); tests/django_project runs their examples' code.
 _NEEDS_A_PROJECT = "ticketflow.contrib.django"
