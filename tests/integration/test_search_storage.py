@@ -98,14 +98,14 @@ def _downgrade_sqlite_to_4(path: Path) -> None:
 
 
 def test_sqlite_a_version_4_file_gets_both_indexes_on_open(tmp_path: Path) -> None:
-    """A file of schema 4 opens at 6: stored tickets searchable, their ids resolvable; once."""
+    """A file of schema 4 opens at 7: stored tickets searchable, their ids resolvable; once."""
     path = tmp_path / "v4.db"
     store = SQLiteStore(path)
     theirs, other = _fill(Helpdesk(store=store, clock=FakeClock(START)))
     store.close()
     _downgrade_sqlite_to_4(path)
     store = SQLiteStore(path)
-    assert (6, "ok") == (store.schema_version(), store.integrity_check())
+    assert (7, "ok") == (store.schema_version(), store.integrity_check())
     desk = Helpdesk(store=store, clock=FakeClock(START))
     assert {theirs, other} == {s.id for s in desk.search("printer").items}
     assert [theirs] == [s.id for s in desk.search("qxnoteword").items]
@@ -113,7 +113,7 @@ def test_sqlite_a_version_4_file_gets_both_indexes_on_open(tmp_path: Path) -> No
     assert {WORDS["message id"]: (theirs,)} == store.tickets_by_message_id([WORDS["message id"]])
     store.close()
     again = SQLiteStore(path)
-    assert 6 == again.schema_version()
+    assert 7 == again.schema_version()
     assert 1 == len(Helpdesk(store=again, clock=FakeClock(START)).search("qxreplyword").items)
     again.close()
 
