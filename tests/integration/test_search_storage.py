@@ -91,7 +91,8 @@ def _downgrade_sqlite_to_4(path: Path) -> None:
     """What schema version 4 had: no message_ids, no search tables (5 and 6 add only those)."""
     conn = sqlite3.connect(path)
     conn.executescript(
-        "DROP TABLE search_index; DROP TABLE search_docs; DROP TABLE message_ids; "
+        "DROP TABLE search_indexed; DROP TABLE search_index; DROP TABLE search_docs; "
+        "DROP TABLE message_ids; "
         "PRAGMA user_version = 4;"
     )
     conn.close()
