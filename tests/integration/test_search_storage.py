@@ -143,7 +143,7 @@ def test_sqlite_commands_leave_their_text_to_a_batch_that_search_runs_first(
 
 
 def test_sqlite_a_commit_indexes_the_backlog_once_it_is_full(tmp_path: Path) -> None:
-    """The commit that brings the backlog to `_SEARCH_BACKLOG` rows indexes it in its transaction."""
+    """The commit bringing the backlog to `_SEARCH_BACKLOG` rows indexes it, in its transaction."""
     store = SQLiteStore(tmp_path / "full.db", synchronous="OFF")
     desk = Helpdesk(store=store, clock=FakeClock(START))
     for i in range(_SEARCH_BACKLOG - 1):  # an open writes one text row
@@ -215,7 +215,7 @@ def test_sqlite_text_after_a_purge_of_the_newest_rows_is_indexed(tmp_path: Path)
 
 
 def test_sqlite_checkpoint_indexes_the_backlog(tmp_path: Path) -> None:
-    """The worker's checkpoint (and `index_search`) empties the backlog; a search then writes nothing."""
+    """`checkpoint` (and `index_search`) empties the backlog; a search then writes nothing."""
     path = tmp_path / "checkpoint.db"
     store = SQLiteStore(path)
     _fill(Helpdesk(store=store, clock=FakeClock(START)))
