@@ -609,10 +609,13 @@ class SQLiteStore:
     added the requester index, filled in for the stored tickets by the migration.
     Schema version 5 added the message-id index (`MessageIdStore`) and version 6
     search (`SearchStore`: the text rows of `indexed_text` in ``search_docs``,
-    an external-content FTS5 table over them kept by triggers), both written in
-    the commit's transaction and filled in for stored tickets by the migration.
-    A purge deletes the ticket's rows and merges the FTS5 index (or, on SQLite
-    3.42+, uses FTS5's ``secure-delete``), so its words leave the file.
+    an external-content FTS5 table over them), both written in the commit's
+    transaction and filled in for stored tickets by the migration. Since
+    version 7 the FTS5 index is fed in batches rather than in every commit
+    (`index_search`): `search` indexes the waiting rows first, so it still
+    finds everything committed. A purge deletes the ticket's rows and merges
+    the FTS5 index (or, on SQLite 3.42+, uses FTS5's ``secure-delete``), so
+    its words leave the file.
 
     Args:
         path: The database file, or ``":memory:"`` for a private in-memory database.
