@@ -57,7 +57,7 @@ def _frames(wal: Path) -> int:
 
 
 def store_pages(path: Path, tickets: int) -> tuple[dict[str, list[int]], int, int]:
-    """Frames per command by kind through ``Helpdesk``; the last batch's; the hits of a search."""
+    """Frames per command by kind (``Helpdesk``); the last batch's; a search's hits (<= 500)."""
     store = SQLiteStore(path, synchronous="NORMAL")
     store._conn.execute("PRAGMA wal_autocheckpoint = 0")  # noqa: SLF001 - the log must only grow
     wal = Path(f"{path}-wal")
@@ -99,7 +99,7 @@ def store_pages(path: Path, tickets: int) -> tuple[dict[str, list[int]], int, in
     before = _frames(wal)
     store.index_search()
     last_batch = _frames(wal) - before
-    hits = len(desk.search("vpn", limit=tickets).items)
+    hits = len(desk.search("vpn", limit=min(tickets, 500)).items)
     store.close()
     return per, last_batch, hits
 
@@ -140,7 +140,7 @@ def main() -> None:
         root = Path(name)
         store, last_batch, hits = store_pages(root / "store.db", args.tickets)
         raw = raw_pages(root / "raw.db", args.tickets)
-    assert hits == args.tickets, f"search found {hits} of {args.tickets} tickets"
+    assert hits == min(args.tickets, 500), f"search found {hits} of {args.tickets} tickets"
     commands = args.tickets * len(KINDS)
     results: dict[str, Any] = {
         "machine": machine_info(sqlite=sqlite3.sqlite_version),
