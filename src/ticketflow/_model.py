@@ -909,7 +909,11 @@ class Ticket:
         found: list[Requester] = []
         for event in self.timeline:
             if event.kind is EventKind.MERGE_RECEIVED:
-                found.extend(Requester.from_dict(p) for p in event.data.get("participants", ()))
+                for stored in event.data.get("participants", ()):
+                    person = Requester.from_dict(stored)
+                    # Each merge records whom it joined: a person once, however many.
+                    if not any(same_person(person, p) for p in found):
+                        found.append(person)
         return tuple(found)
 
     @property

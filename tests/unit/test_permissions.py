@@ -494,3 +494,22 @@ def test_a_reply_to_a_purged_merged_ticket_is_refused_as_locked() -> None:
         desk.customer_reply(again.id, "hello?")
     assert (again.id, "purged") == (info.value.ticket_id, info.value.status)
     assert before == (_snapshot(desk, anns.id), _snapshot(desk, again.id))
+
+
+def test_purging_one_of_two_merged_tickets_of_a_customer_keeps_them_a_participant() -> None:
+    """Yan's two tickets merged into Ann's; purging one leaves him a participant by the other.
+
+    Each merge records whom it joined (a later one too, though Yan is a participant
+    already), and a purge removes only the record of the merge that carried it:
+    Yan's reply to his other merged ticket still lands on Ann's.
+    """
+    desk = _desk()
+    target, first = _merged_yan_into_ann(desk)
+    yan = Requester(name="Yan", email="yan@example.org")
+    second = desk.open_ticket(subject="Printer again", requester=yan)
+    desk.merge(second.id, target.id, allow_other_requester=True, by="bob")
+    assert ["yan@example.org"] == [p.email for p in desk.get(target.id).participants]
+    desk.purge(first.id, by=ADMIN)
+    assert ["yan@example.org"] == [p.email for p in desk.get(target.id).participants]
+    landed = desk.customer_reply(second.id, "still printing nothing")
+    assert (target.id, "still printing nothing") == (landed.id, landed.messages[-1].body)

@@ -1871,10 +1871,12 @@ def _check_parts(workflow: object, clock: object, outbox: object) -> None:
 def _joining(source: Ticket, target: Ticket) -> list[dict[str, Any]]:
     """The source's requester and participants who become the target's participants.
 
-    In their stored (JSON) form, as the event keeps them; only who is not the
-    target's requester or a participant already.
+    In their stored (JSON) form, as the event keeps them; everyone but the
+    target's requester, also who an earlier merge recorded already: each merge
+    keeps its own record, so purging one merged ticket (which removes its
+    merge's record) leaves a person who joined through another one.
     """
-    present = [target.requester, *target.participants]
+    present = [target.requester]
     joining: list[dict[str, Any]] = []
     for person in (source.requester, *source.participants):
         if not any(same_person(person, p) for p in present):
