@@ -14,9 +14,9 @@ from typing import Any
 from .._clock import SystemClock
 from ..config import sla_from_dict
 from ..exceptions import TicketflowError
-from ..metrics import RowValue, aggregate, ticket_metrics, write_csv
+from ..metrics import MetricsAggregator, RowValue, ticket_metrics, write_csv
 from ..sla import Metric, SlaPolicies
-from ..stores import TicketQuery
+from ..stores import stream_tickets
 from ._setup import (
     EXIT_BAD_SETUP,
     EXIT_OK,
@@ -164,22 +164,24 @@ def run(args: argparse.Namespace) -> int:
     except SetupError as exc:
         print(f"ticketflow report: error: {exc}", file=sys.stderr)
         return EXIT_BAD_SETUP
+    keys = [args.by] if args.by else []
+    # One ticket at a time: memory holds a batch of tickets and, per group, the
+    # durations the percentiles need (see MetricsAggregator), never the store.
+    aggregator = MetricsAggregator(by=keys, period=args.period)
     try:
-        tickets = store.find(TicketQuery())
-        figures = [
-            ticket_metrics(t, workflow, now=max(now, t.updated_at), sla=sla) for t in tickets
-        ]
+        for ticket in stream_tickets(store):
+            now_for = now if now >= ticket.updated_at else ticket.updated_at
+            aggregator.add(ticket_metrics(ticket, workflow, now=now_for, sla=sla))
     except TicketflowError as exc:
         print(f"ticketflow report: error: {exc}", file=sys.stderr)
         return EXIT_STORE_FAILED
     finally:
         store.close()
-    keys = [args.by] if args.by else []
-    rows = aggregate(figures, by=keys, period=args.period)
+    rows = aggregator.rows()
     if args.period:
         keys.append("period")
     at = f"{now:%Y-%m-%d %H:%M} UTC"
-    print(f"{len(figures)} tickets in {args.store} (workflow {workflow.name}), at {at}")
+    print(f"{aggregator.tickets} tickets in {args.store} (workflow {workflow.name}), at {at}")
     print("\n".join(_report_table(rows, keys)))
     if args.csv:
         try:
