@@ -630,7 +630,8 @@ class MetricsAggregator:
         _add_spans(group.in_status, m.time_in_status, self._statuses)
         if m.time_in_status_business is not None:
             self._business = True
-            _add_spans(group.business_in_status, m.time_in_status_business, self._statuses)
+            # Columns are the statuses of time_in_status only (as in to_rows).
+            _add_spans(group.business_in_status, m.time_in_status_business, None)
         for name in _BUSINESS:
             value = getattr(m, name)
             if value is not None:
@@ -690,11 +691,12 @@ class MetricsAggregator:
 
 
 def _add_spans(
-    totals: dict[str, timedelta], spans: Mapping[str, timedelta], statuses: set[str]
+    totals: dict[str, timedelta], spans: Mapping[str, timedelta], statuses: set[str] | None
 ) -> None:
     for status, spent in spans.items():
         totals[status] = totals.get(status, timedelta()) + spent
-        statuses.add(status)
+    if statuses is not None:
+        statuses.update(spans)
 
 
 def write_csv(
