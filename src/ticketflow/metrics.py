@@ -615,12 +615,7 @@ class MetricsAggregator:
         group.tickets += 1
         durations = group.durations
         for name in _DURATIONS:
-            value = getattr(m, name)
-            if value is not None:
-                values = durations.get(name)
-                if values is None:
-                    values = durations[name] = array("d")
-                values.append(value.total_seconds())
+            _append(durations, name, getattr(m, name))
         group.agent_replies += m.agent_replies
         group.customer_replies += m.customer_replies
         group.reopens += m.reopens
@@ -633,22 +628,10 @@ class MetricsAggregator:
             # Columns are the statuses of time_in_status only (as in to_rows).
             _add_spans(group.business_in_status, m.time_in_status_business, None)
         for name in _BUSINESS:
-            value = getattr(m, name)
-            if value is not None:
-                values = durations.get(name)
-                if values is None:
-                    values = durations[name] = array("d")
-                values.append(value.total_seconds())
+            _append(durations, name, getattr(m, name))
         if m.sla:
-            for metric, result in m.sla.items():
-                self._sla_metrics.add(metric)
-                counts = group.sla.get(metric)
-                if counts is None:
-                    counts = group.sla[metric] = [0, 0]
-                if result.outcome is SlaOutcome.MET:
-                    counts[0] += 1
-                elif result.outcome is SlaOutcome.BREACHED:
-                    counts[1] += 1
+            self._sla_metrics.update(m.sla)
+            _count_outcomes(group.sla, m.sla)
 
     def rows(self) -> list[dict[str, RowValue]]:
         """Return one row per group, as `aggregate` does for the tickets added so far."""
@@ -685,9 +668,29 @@ class MetricsAggregator:
                 met, breached = group.sla.get(metric, (0, 0))
                 row[f"sla_{metric}_met"] = met
                 row[f"sla_{metric}_breached"] = breached
-                row[f"sla_{metric}_achievement"] = met / (met + breached) if met + breached else None
+                share = met / (met + breached) if met + breached else None
+                row[f"sla_{metric}_achievement"] = share
             rows.append(row)
         return rows
+
+
+def _count_outcomes(counts: dict[Metric, list[int]], results: Mapping[Metric, SlaResult]) -> None:
+    for metric, result in results.items():
+        met_breached = counts.get(metric)
+        if met_breached is None:
+            met_breached = counts[metric] = [0, 0]
+        if result.outcome is SlaOutcome.MET:
+            met_breached[0] += 1
+        elif result.outcome is SlaOutcome.BREACHED:
+            met_breached[1] += 1
+
+
+def _append(durations: dict[str, array[float]], name: str, value: timedelta | None) -> None:
+    if value is not None:
+        values = durations.get(name)
+        if values is None:
+            values = durations[name] = array("d")
+        values.append(value.total_seconds())
 
 
 def _add_spans(

@@ -98,7 +98,7 @@ def _sort_key(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
     return tuple((part is None, part or "") for part in key)
 
 
-def _listed(  # noqa: C901 - the old function, as it was
+def _listed(
     metrics: Iterable[TicketMetrics], by: Sequence[str], period: Period | None
 ) -> list[dict[str, RowValue]]:
     items = list(metrics)
@@ -180,7 +180,7 @@ def stores(draw: st.DrawFn) -> tuple[TicketStore, Helpdesk]:
     st.booleans(),
     STEPS,
 )
-def test_the_streamed_report_equals_the_listed_one(  # noqa: PLR0913 - one per drawn dimension
+def test_the_streamed_report_equals_the_listed_one(
     case: tuple[TicketStore, Helpdesk],
     batch: int,
     by: list[str],

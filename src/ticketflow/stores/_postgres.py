@@ -443,6 +443,11 @@ def _wrote(cursor: psycopg.Cursor[tuple[Any, ...]]) -> bool:
     return row is not None and row[0] == 1
 
 
+def _fetch_all(sql: str, params: Sequence[Any], conn: _Connection) -> list[tuple[Any, ...]]:
+    """Run ``sql`` with ``params`` on ``conn`` and return every row."""
+    return conn.execute(sql, params).fetchall()
+
+
 def _driver_missing(exc: ImportError) -> StoreUnavailable:
     return StoreUnavailable(
         f"PostgresStore needs psycopg 3 and psycopg-pool, which are not installed "
@@ -1219,8 +1224,7 @@ class PostgresStore(_Rows):
         )
         after = ""  # every id sorts after the empty text
         while True:
-            params = (after, size)
-            rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
+            rows = self._run(functools.partial(_fetch_all, sql, (after, size)))
             tickets = self._assemble(rows)
             del rows
             yield from tickets

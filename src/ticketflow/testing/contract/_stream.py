@@ -78,8 +78,10 @@ class StreamContract(ContractBase):
     def test_a_ticket_committed_mid_stream_is_read_once_at_its_new_version(
         self, store: TicketStore, clock: FakeClock
     ) -> None:
-        """A ticket committed mid-stream is yielded once; by ``iter_tickets`` at its new
-        version when its batch is read after the commit (any fallback: either version)."""
+        """A ticket committed mid-stream is yielded once, by ``iter_tickets`` at its new version.
+
+        Its batch is read after the commit; a fallback may give either version.
+        """
         stored = _fill(store, clock, 6)
         for name, stream in _streamers(store):
             items = stream(batch=2)
