@@ -18,7 +18,7 @@ def test_a_version_3_file_gets_summaries_and_counters_on_open(tmp_path: Path) ->
     path = tmp_path / "v3.db"
     tickets = make_old_file(path, 3)
     store = SQLiteStore(path)
-    assert 6 == SCHEMA_VERSION == store.schema_version()
+    assert 7 == SCHEMA_VERSION == store.schema_version()
     assert "ok" == store.integrity_check()
     desk = Helpdesk(store=store, clock=FakeClock(tickets[-1].updated_at))
     listed = desk.list(limit=10).items

@@ -182,7 +182,7 @@ def test_a_version_1_file_is_migrated_keeping_every_ticket_none_of_them_queued(
     path = tmp_path / "v1.db"
     tickets = make_old_file(path)
     store = SQLiteStore(path)
-    assert 6 == SCHEMA_VERSION == store.schema_version()
+    assert 7 == SCHEMA_VERSION == store.schema_version()
     assert "ok" == store.integrity_check()
     assert tickets == [store.get(t.id) for t in tickets]
     assert tickets == store.find(TicketQuery(tag="old", assignee="ann"))
@@ -204,7 +204,7 @@ def test_a_version_1_file_is_migrated_keeping_every_ticket_none_of_them_queued(
     assert [third, tickets[1]] == store.queue(assignee="ann", department=None, limit=10)
     store.close()
     again = SQLiteStore(path)  # already current: opened as it is
-    assert (6, 5) == (again.schema_version(), again.count())
+    assert (7, 5) == (again.schema_version(), again.count())
     assert [third, tickets[1]] == again.queue(assignee=None, department=None, limit=10)
     again.close()
 

@@ -342,6 +342,10 @@ def test_worker_once_in_process_fires_and_logs_deliveries(
     url = f"sqlite:///{tmp_path / 'w.db'}"
     store = open_store(url)
     ids = due_desk(store, 2)  # type: ignore[arg-type]
+    waiting = store._conn.execute(  # type: ignore[attr-defined]
+        "SELECT count(*) FROM search_docs WHERE id > (SELECT upto FROM search_indexed)"
+    ).fetchone()[0]
+    assert waiting == 4  # the text of two opens and two replies, not yet in the FTS5 index
     store.close()
     config = tmp_path / "helpdesk.toml"
     attrs.evolve(HelpdeskConfig.preset("liveagent"), rules=[REMIND]).save(config)
@@ -354,6 +358,7 @@ def test_worker_once_in_process_fires_and_logs_deliveries(
     try:
         assert 0 == store.outbox_pending()
         assert store.next_due_at() is None
+        assert 0 == store.index_search()  # the worker's pass indexed the waiting text
     finally:
         store.close()
 

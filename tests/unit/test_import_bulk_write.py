@@ -132,6 +132,7 @@ def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
             "search_docs": conn.execute(
                 "SELECT ticket_id, private, text FROM search_docs ORDER BY 1, 2, 3"
             ).fetchall(),
+            "search_indexed": conn.execute("SELECT * FROM search_indexed").fetchall(),
             "search hits": conn.execute(
                 "SELECT DISTINCT d.ticket_id FROM search_index AS i "
                 "JOIN search_docs AS d ON d.rowid = i.rowid "
@@ -157,6 +158,10 @@ def test_an_sqlite_import_writes_the_rows_commit_writes(tmp_path: Path, name: st
             desk_of(store).import_tickets(records, strict=False, batch=5)
             for store in (bulk, _CommitOnly(plain))
         ]
+        # The bulk load indexes its text in its own transaction; commits leave
+        # theirs to the next batch (`index_search`), after which both agree.
+        assert 0 == bulk.index_search()
+        assert plain.index_search() > 0
     finally:
         bulk.close()
         plain.close()

@@ -19,7 +19,15 @@ from .._model import Event, Ticket
 from ..attachments import AttachmentStore
 from ..config import HelpdeskConfig
 from ..exceptions import StoreError, StoreUnavailable, TicketflowError
-from ..stores import Change, IndexUpdate, OutboxEntry, TicketQuery, TicketStore, WakeupStore
+from ..stores import (
+    Change,
+    IndexUpdate,
+    OutboxEntry,
+    SQLiteStore,
+    TicketQuery,
+    TicketStore,
+    WakeupStore,
+)
 from ._setup import (
     EXIT_ABORTED,
     EXIT_BAD_SETUP,
@@ -200,6 +208,8 @@ class _Worker:
     on a `WakeupStore` (PostgreSQL) in `WakeupStore.wait_for_wakeup`, which a
     commit bringing work nearer ends at once; otherwise (SQLite) in ``sleep``,
     by default ``stop.wait`` (a test passes one that advances a `FakeClock`).
+    Each pass ends with ``index_search`` when given (`SQLiteStore.index_search`:
+    the text commands left for the full-text index, so searches find none waiting).
     """
 
     def __init__(
@@ -212,8 +222,10 @@ class _Worker:
         stop: threading.Event,
         wakeup: WakeupStore | None = None,
         sleep: Callable[[float], object] | None = None,
+        index_search: Callable[[], object] | None = None,
     ) -> None:
         self._desk = desk
+        self._index_search = index_search
         self._batch = batch
         self._poll = poll
         self._lease = lease
@@ -243,6 +255,8 @@ class _Worker:
         desk = self._desk
         fired = desk.run_due(batch=self._batch, lease=self._lease)
         delivered = desk.dispatch(limit=self._batch, lease=self._lease)
+        if self._index_search is not None:
+            self._index_search()
         return fired, delivered
 
     def pause(self, started: datetime) -> float:
@@ -325,7 +339,15 @@ def serve(
     for callback in subscribers or [_log_delivery]:
         desk.subscribe(callback)
     wakeup = store if isinstance(store, WakeupStore) else None
-    worker = _Worker(desk, batch=batch, poll=poll, lease=lease, stop=stop, wakeup=wakeup)
+    worker = _Worker(
+        desk,
+        batch=batch,
+        poll=poll,
+        lease=lease,
+        stop=stop,
+        wakeup=wakeup,
+        index_search=store.index_search if isinstance(store, SQLiteStore) else None,
+    )
     _LOG.info(
         "worker started on %s: workflow %s, %d rules, %d SLA policies, batch %d, "
         "poll %gs%s, lease %gs, subscribers: %s",

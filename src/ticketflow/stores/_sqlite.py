@@ -45,7 +45,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 _MAX_TIMEOUT: Final = 86_400  # seconds: a day; sqlite3 overflows on absurd values
 
 APPLICATION_ID: Final = 0x74666C77  # "tflw": marks a file as a ticketflow database
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 """The schema version this ticketflow writes; older files are migrated on open."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -206,6 +206,25 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
         INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.id, old.text);
     END;
     """,
+    # 7: the FTS5 index is fed in batches, not by trigger in every commit
+    # (`_index_backlog`). search_indexed holds the watermark: the search_docs
+    # rows with id <= upto are in search_index, those above are not (the
+    # backlog). New rows take ids above both max(id) and upto (`_index_text`),
+    # so an id at or below the watermark is never reused for an unindexed row;
+    # the delete trigger removes from the FTS5 index only the rows it holds.
+    """
+    DROP TRIGGER search_docs_added;
+    DROP TRIGGER search_docs_removed;
+    CREATE TABLE search_indexed (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        upto INTEGER NOT NULL
+    );
+    INSERT INTO search_indexed VALUES (0, (SELECT ifnull(max(id), 0) FROM search_docs));
+    CREATE TRIGGER search_docs_removed AFTER DELETE ON search_docs
+    WHEN old.id <= (SELECT upto FROM search_indexed) BEGIN
+        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    """,
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION  # noqa: S101 - a module invariant
 
@@ -363,10 +382,46 @@ def _index_text(
             [(message_id, tid) for message_id in added.message_ids],
         )
     if search and added.rows:
-        conn.executemany(
-            "INSERT INTO search_docs (ticket_id, private, text) VALUES (?, ?, ?)",
-            [(tid, int(row.private), row.text) for row in added.rows],
-        )
+        conn.executemany(_ADD_SEARCH_DOC, [(tid, int(row.private), row.text) for row in added.rows])
+
+
+# A search_docs row, in the backlog: its id above every row's and the watermark
+# (schema 7), so that it is never taken for an indexed row.
+_ADD_SEARCH_DOC: Final = (
+    "INSERT INTO search_docs (id, ticket_id, private, text) SELECT max("
+    "ifnull((SELECT max(id) FROM search_docs), 0), (SELECT upto FROM search_indexed)) + 1, ?, ?, ?"
+)
+
+_SEARCH_BACKLOG: Final = 256
+"""How many search_docs rows may wait for the FTS5 index before a commit indexes them."""
+
+
+def _search_backlog(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Return the watermark and the highest search_docs id (a backlog when it is above)."""
+    upto, top = conn.execute(
+        "SELECT upto, ifnull((SELECT max(id) FROM search_docs), 0) FROM search_indexed"
+    ).fetchone()
+    return int(upto), int(top)
+
+
+def _index_backlog(conn: sqlite3.Connection) -> int:
+    """Add the search_docs rows past the watermark to the FTS5 index; return how many.
+
+    Runs in the caller's write transaction, which holds the write lock: the
+    watermark read here is the one the transaction moves, so two processes
+    never index a row twice. One FTS5 insert of many rows writes one segment,
+    where a row per commit wrote one segment each.
+    """
+    upto, top = _search_backlog(conn)
+    if top <= upto:
+        return 0
+    cursor = conn.execute(
+        "INSERT INTO search_index (rowid, text) SELECT id, text FROM search_docs "
+        "WHERE id > ? ORDER BY id",
+        (upto,),
+    )
+    conn.execute("UPDATE search_indexed SET upto = ?", (top,))
+    return cursor.rowcount
 
 
 def _stored_ids(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
@@ -443,6 +498,7 @@ _TABLES: Final = (
     "message_ids",
     "search_docs",
     "search_index",
+    "search_indexed",
 )
 
 
@@ -554,10 +610,13 @@ class SQLiteStore:
     added the requester index, filled in for the stored tickets by the migration.
     Schema version 5 added the message-id index (`MessageIdStore`) and version 6
     search (`SearchStore`: the text rows of `indexed_text` in ``search_docs``,
-    an external-content FTS5 table over them kept by triggers), both written in
-    the commit's transaction and filled in for stored tickets by the migration.
-    A purge deletes the ticket's rows and merges the FTS5 index (or, on SQLite
-    3.42+, uses FTS5's ``secure-delete``), so its words leave the file.
+    an external-content FTS5 table over them), both written in the commit's
+    transaction and filled in for stored tickets by the migration. Since
+    version 7 the FTS5 index is fed in batches rather than in every commit
+    (`index_search`): `search` indexes the waiting rows first, so it still
+    finds everything committed. A purge deletes the ticket's rows and merges
+    the FTS5 index (or, on SQLite 3.42+, uses FTS5's ``secure-delete``), so
+    its words leave the file.
 
     Args:
         path: The database file, or ``":memory:"`` for a private in-memory database.
@@ -912,6 +971,10 @@ class SQLiteStore:
                 conn.execute(statement)
             self._fill(conn, number)
         if version < 6:
+            # The text of the tickets stored before search: written once the
+            # watermark exists (7), then indexed in one batch.
+            self._fill_text(conn, message_ids=False, search=True)
+            _index_backlog(conn)
             _secure_search_deletes(conn)
 
     def migrate(self) -> None:
@@ -975,8 +1038,8 @@ class SQLiteStore:
             self._fill_requester_keys(conn)
         elif number == 3:
             self._fill_summaries(conn)
-        elif number in (4, 5):
-            self._fill_text(conn, message_ids=number == 4, search=number == 5)
+        elif number == 4:
+            self._fill_text(conn, message_ids=True, search=False)
 
     def _fill_requester_keys(self, conn: sqlite3.Connection) -> None:
         """Index the requesters of the tickets stored before schema version 3.
@@ -1128,9 +1191,19 @@ class SQLiteStore:
             StoreError: a change is malformed, or the database failed; nothing was written.
         """
         with self._write() as conn:
-            merge = False
+            merge = text = False
             for change in changes:
-                merge |= self._write_change(conn, change)
+                wrote_text, must_merge = self._write_change(conn, change)
+                text |= wrote_text
+                merge |= must_merge
+            if any(change.rewrite for change in changes):
+                # A purge: the rows it re-indexed go into the FTS5 index now, with
+                # the backlog, so that the index matches search_docs when it is merged.
+                _index_backlog(conn)
+            elif text:
+                upto, top = _search_backlog(conn)
+                if top - upto >= _SEARCH_BACKLOG:
+                    _index_backlog(conn)
             if merge:
                 _merge_search_index(conn)
         for change in changes:  # only once the transaction is committed
@@ -1151,18 +1224,28 @@ class SQLiteStore:
         it then returns False and the log keeps what it held; call it again
         when that reader is done (the next purge does too).
 
+        It first indexes the text waiting for the full-text index
+        (`index_search`), so that a worker calling it when idle keeps the
+        first search after a busy spell cheap.
+
         Returns:
             Whether the whole log was copied and truncated (True for an
             in-memory database, which has none).
         """
+        self.index_search()
         if self._path == ":memory:":
             return True
         with self._lock, self._errors():
             busy, _log, _copied = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return not busy
 
-    def _write_change(self, conn: sqlite3.Connection, change: Change) -> bool:
-        """Write one change; return whether the search index must be merged (a purge)."""
+    def _write_change(self, conn: sqlite3.Connection, change: Change) -> tuple[bool, bool]:
+        """Write one change.
+
+        Returns:
+            Whether it added search rows, and whether the search index must be
+            merged (a purge).
+        """
         ticket, expected, rewrite, due_at, outbox, queued = change
         tid = ticket.id
         check_version_step(change)
@@ -1237,7 +1320,7 @@ class SQLiteStore:
         merge = _unindex_text(conn, tid) if rewrite else False
         if added.rows or added.message_ids:
             _index_text(conn, tid, added, message_ids=True, search=True)
-        return merge
+        return bool(added.rows), merge
 
     def insert_new(self, changes: Sequence[Change]) -> list[str]:
         """Write the changes whose tickets are not stored yet, in one transaction; skip the others.
@@ -1334,9 +1417,8 @@ class SQLiteStore:
                 "INSERT OR IGNORE INTO message_ids (message_id, ticket_id) VALUES (?, ?)",
                 message_ids,
             )
-            conn.executemany(
-                "INSERT INTO search_docs (ticket_id, private, text) VALUES (?, ?, ?)", docs
-            )
+            conn.executemany(_ADD_SEARCH_DOC, docs)
+            _index_backlog(conn)  # a bulk load: its text in one batch
         return skipped
 
     def _update_row(
@@ -1530,8 +1612,37 @@ class SQLiteStore:
         """Return the hits of ``query``, best first (`SearchStore`; see `_search_sql`)."""
         sql, params = self._search_sql(query)
         with self._lock, self._errors():
-            rows = self._conn.execute(sql, params).fetchall()
+            upto, top = _search_backlog(self._conn)
+            if top <= upto:
+                rows = self._conn.execute(sql, params).fetchall()
+                return [(_summary_row(r[:-1]), float(r[-1])) for r in rows]
+        # Text not yet in the FTS5 index: index it, then search, in one write
+        # transaction (so the search sees every row the index was given).
+        with self._write() as conn:
+            _index_backlog(conn)
+            rows = conn.execute(sql, params).fetchall()
         return [(_summary_row(r[:-1]), float(r[-1])) for r in rows]
+
+    def index_search(self) -> int:
+        """Add the text committed since the last batch to the full-text index; return its rows.
+
+        Commands write their searchable text (``search_docs``) in their own
+        transaction but leave it to this to feed the FTS5 index, in batches:
+        `search` runs it first when text is waiting, `checkpoint` runs it, and
+        a commit runs it once 256 rows are waiting, so a command pays for the
+        FTS5 index only now and then and a batch writes one index segment. It
+        takes the write lock; processes sharing the file never index a row
+        twice. Calling it when nothing waits reads one row and writes nothing.
+
+        Returns:
+            How many text rows were indexed (0: none waited).
+        """
+        with self._lock, self._errors():
+            upto, top = _search_backlog(self._conn)
+        if top <= upto:
+            return 0
+        with self._write() as conn:
+            return _index_backlog(conn)
 
     @staticmethod
     def _search_sql(query: SearchQuery) -> tuple[str, list[Any]]:

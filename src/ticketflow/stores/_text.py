@@ -237,10 +237,13 @@ class SearchStore(Protocol):
 
     The contract (the suite's ``SearchContract``):
 
-    * What `indexed_text` returns for a commit is indexed in the commit's
-      transaction; a ``rewrite`` change replaces everything indexed of the
-      ticket with ``indexed_text(ticket, 0)``, so none of a purged ticket's
-      words match any more.
+    * What `indexed_text` returns for a commit is written in the commit's
+      transaction, and every ``search`` after the commit finds it. A store may
+      feed a derived index (a full-text index over those rows) later, in
+      batches, if ``search`` brings it up to date first (`SQLiteStore` does:
+      `SQLiteStore.index_search`). A ``rewrite`` change replaces everything
+      indexed of the ticket with ``indexed_text(ticket, 0)``, so none of a
+      purged ticket's words match any more, nor remain in the index.
     * ``search`` returns the tickets whose indexed text (public text only if
       ``query.public_only``) holds every term of ``query.terms``, passing the
       filters, as ``(summary, score)`` pairs ordered by score (higher is a
