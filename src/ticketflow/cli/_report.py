@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from .._clock import SystemClock
+from .._workflow import Workflow
 from ..config import sla_from_dict
 from ..exceptions import TicketflowError
-from ..metrics import RowValue, aggregate, ticket_metrics, write_csv
+from ..metrics import MetricsAggregator, Period, RowValue, ticket_metrics, write_csv
 from ..sla import Metric, SlaPolicies
-from ..stores import TicketQuery
+from ..stores import TicketStore, stream_tickets
 from ._setup import (
     EXIT_BAD_SETUP,
     EXIT_OK,
@@ -28,7 +29,7 @@ from ._setup import (
     open_store_option,
 )
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "aggregate_store", "run"]
 
 
 def _duration(seconds: RowValue) -> str:
@@ -150,6 +151,28 @@ def _load_sla(name: str) -> SlaPolicies:
         raise SetupError(f"--sla {name!r}: {exc}") from exc
 
 
+def aggregate_store(
+    store: TicketStore,
+    workflow: Workflow,
+    *,
+    now: datetime,
+    sla: SlaPolicies | None,
+    by: Sequence[str],
+    period: Period | None,
+) -> MetricsAggregator:
+    """Aggregate the metrics of every ticket of ``store``, streamed (`stream_tickets`).
+
+    Memory holds one batch of rebuilt tickets and, per group, what
+    `MetricsAggregator` keeps (the durations), never the whole store. Each
+    ticket's open status counts up to ``now``, or its last event if later.
+    """
+    aggregator = MetricsAggregator(by=by, period=period)
+    for ticket in stream_tickets(store):
+        until = max(now, ticket.updated_at)
+        aggregator.add(ticket_metrics(ticket, workflow, now=until, sla=sla))
+    return aggregator
+
+
 def run(args: argparse.Namespace) -> int:
     """The ``report`` command: metrics of every ticket in the store, as a table (and CSV)."""
     try:
@@ -164,22 +187,19 @@ def run(args: argparse.Namespace) -> int:
     except SetupError as exc:
         print(f"ticketflow report: error: {exc}", file=sys.stderr)
         return EXIT_BAD_SETUP
+    keys = [args.by] if args.by else []
     try:
-        tickets = store.find(TicketQuery())
-        figures = [
-            ticket_metrics(t, workflow, now=max(now, t.updated_at), sla=sla) for t in tickets
-        ]
+        aggregator = aggregate_store(store, workflow, now=now, sla=sla, by=keys, period=args.period)
     except TicketflowError as exc:
         print(f"ticketflow report: error: {exc}", file=sys.stderr)
         return EXIT_STORE_FAILED
     finally:
         store.close()
-    keys = [args.by] if args.by else []
-    rows = aggregate(figures, by=keys, period=args.period)
+    rows = aggregator.rows()
     if args.period:
         keys.append("period")
     at = f"{now:%Y-%m-%d %H:%M} UTC"
-    print(f"{len(figures)} tickets in {args.store} (workflow {workflow.name}), at {at}")
+    print(f"{aggregator.tickets} tickets in {args.store} (workflow {workflow.name}), at {at}")
     print("\n".join(_report_table(rows, keys)))
     if args.csv:
         try:

@@ -17,7 +17,9 @@ Two more optional capabilities index a ticket's text: `MessageIdStore` (stored
 message ids, for e-mail threading) and `SearchStore` (``Helpdesk.search``,
 answering a `SearchQuery`); both are fed by `indexed_text` (`IndexedText`:
 message ids and `TextRow` values) in the commit's transaction, and `TextIndex`
-is an in-memory inverted index a backend may use.
+is an in-memory inverted index a backend may use. `StreamStore` streams every
+ticket in bounded memory (for reports); `stream_tickets` uses it, or a fallback
+for a store without it.
 """
 
 from ._async import AsyncMemoryStore as AsyncMemoryStore
@@ -38,6 +40,8 @@ from ._protocol import queue_order as queue_order
 from ._protocol import requester_key as requester_key
 from ._registry import open_store as open_store
 from ._sqlite import SQLiteStore as SQLiteStore
+from ._stream import StreamStore as StreamStore
+from ._stream import stream_tickets as stream_tickets
 from ._text import IndexedText as IndexedText
 from ._text import MessageIdStore as MessageIdStore
 from ._text import SearchQuery as SearchQuery
@@ -63,6 +67,7 @@ __all__ = [
     "SQLiteStore",
     "SearchQuery",
     "SearchStore",
+    "StreamStore",
     "TextIndex",
     "TextRow",
     "TicketQuery",
@@ -74,4 +79,5 @@ __all__ = [
     "open_store",
     "queue_order",
     "requester_key",
+    "stream_tickets",
 ]

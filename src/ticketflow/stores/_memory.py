@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Final, final
 
@@ -22,6 +22,7 @@ from ._protocol import (
     queue_order,
     requester_key,
 )
+from ._stream import STREAM_BATCH
 from ._summary import SummaryQuery, SummaryRow, count_rows, select_page, summarize
 from ._text import SearchQuery, TextIndex, indexed_text
 
@@ -375,6 +376,22 @@ class MemoryStore:
             candidates = (tickets[tid] for tid in ids)
         found = sorted((t for t in candidates if query.matches(t)), key=lambda t: t.id)
         return found if query.limit is None else found[: query.limit]
+
+    def iter_tickets(self, *, batch: int = STREAM_BATCH) -> Iterator[Ticket]:
+        """Yield every stored ticket, ordered by id (`StreamStore`).
+
+        The ids are sorted once when the call is made (a list of references:
+        the tickets are in memory already); each ticket is yielded as it is
+        when its turn comes. ``batch`` is checked only: nothing is read in batches.
+
+        Raises:
+            InvalidInputError: ``batch`` is not a whole number from 1 to 100,000.
+        """
+        _validate.batch_size(batch)
+        with self._lock:
+            ids = sorted(self._tickets)
+        tickets = self._tickets
+        return (tickets[tid] for tid in ids)
 
     def due(self, now: datetime, limit: int) -> list[Ticket]:
         """Return up to ``limit`` tickets due at or before ``now``, earliest first."""

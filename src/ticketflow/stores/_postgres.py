@@ -35,6 +35,7 @@ from ._protocol import (
     requester_key,
 )
 from ._sql import OnCommit, check_on_commit, equal_filters, skip_delivery
+from ._stream import STREAM_BATCH
 from ._summary import (
     NO_KEY,
     SummaryQuery,
@@ -440,6 +441,11 @@ def _wrote(cursor: psycopg.Cursor[tuple[Any, ...]]) -> bool:
     """Whether a `_write_sql` statement wrote its ticket row (passed its version check)."""
     row = cursor.fetchone()
     return row is not None and row[0] == 1
+
+
+def _fetch_all(sql: str, params: Sequence[Any], conn: _Connection) -> list[tuple[Any, ...]]:
+    """Run ``sql`` with ``params`` on ``conn`` and return every row."""
+    return conn.execute(sql, params).fetchall()
 
 
 def _driver_missing(exc: ImportError) -> StoreUnavailable:
@@ -1196,6 +1202,36 @@ class PostgresStore(_Rows):
         sql, params = found
         rows = self._run(lambda conn: conn.execute(sql, params).fetchall())
         return self._assemble(rows)
+
+    def iter_tickets(self, *, batch: int = STREAM_BATCH) -> Iterator[Ticket]:
+        """Yield every stored ticket, ordered by id, ``batch`` at a time (`StreamStore`).
+
+        Keyset on id: one statement per batch (the batch's tickets and events
+        from one snapshot), decoded without filling the read cache; at most
+        one batch of rebuilt tickets is held. No server-side cursor: it would
+        hold a pooled connection and a transaction open for the whole stream.
+
+        Raises:
+            InvalidInputError: ``batch`` is not a whole number from 1 to 100,000.
+        """
+        return self._stream(_validate.batch_size(batch))
+
+    def _stream(self, size: int) -> Iterator[Ticket]:
+        sql = (
+            "SELECT p.id, p.version, e.body::text FROM "
+            "(SELECT id, version FROM tickets WHERE id > %s ORDER BY id LIMIT %s) AS p "
+            "JOIN events AS e ON e.ticket_id = p.id ORDER BY p.id, e.position"
+        )
+        after = ""  # every id sorts after the empty text
+        while True:
+            rows = self._run(functools.partial(_fetch_all, sql, (after, size)))
+            tickets = self._assemble(rows)
+            del rows
+            yield from tickets
+            if len(tickets) < size:
+                return
+            after = tickets[-1].id
+            del tickets
 
     @staticmethod
     def _find_sql(query: TicketQuery) -> tuple[str, list[Any]] | None:

@@ -29,6 +29,7 @@ from ._protocol import (
     requester_key,
 )
 from ._sql import OnCommit, check_on_commit, equal_filters, skip_delivery
+from ._stream import STREAM_BATCH
 from ._summary import (
     NO_KEY,
     SummaryQuery,
@@ -1489,6 +1490,42 @@ class SQLiteStore:
             params.append(query.limit)
         with self._lock, self._errors():
             return self._read(sql, params)
+
+    def iter_tickets(self, *, batch: int = STREAM_BATCH) -> Iterator[Ticket]:
+        """Yield every stored ticket, ordered by id, ``batch`` at a time (`StreamStore`).
+
+        Keyset on id: one query per batch (the batch's events, read in its own
+        snapshot), decoded without filling the read cache; at most one batch
+        of rebuilt tickets is held.
+
+        Raises:
+            InvalidInputError: ``batch`` is not a whole number from 1 to 100,000.
+        """
+        return self._stream(_validate.batch_size(batch))
+
+    def _stream(self, size: int) -> Iterator[Ticket]:
+        after = ""  # every id sorts after the empty text
+        while True:
+            timelines: dict[str, list[str]] = {}
+            with self._lock, self._errors(), self._transaction("BEGIN") as conn:
+                rows = conn.execute(
+                    "SELECT ticket_id, body FROM events WHERE ticket_id IN "
+                    "(SELECT id FROM tickets WHERE id > ? ORDER BY id LIMIT ?) "
+                    "ORDER BY ticket_id, position",
+                    (after, size),
+                )
+                for ticket_id, body in rows:
+                    timelines.setdefault(ticket_id, []).append(body)
+            if not timelines:
+                return
+            with self._errors():
+                tickets = [self._decode(tid, bodies) for tid, bodies in timelines.items()]
+            del timelines
+            yield from tickets
+            if len(tickets) < size:
+                return
+            after = tickets[-1].id
+            del tickets
 
     def summaries(self, query: SummaryQuery) -> list[SummaryRow]:
         """Return the page of summaries ``query`` selects, in its order.

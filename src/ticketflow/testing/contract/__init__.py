@@ -37,7 +37,10 @@ store without it: every sort and filter against a `MemoryStore`, paging by
 cursor, and its stability under writes between pages), search (``Helpdesk.search``
 through `SearchStore` or the engine's fallback: matching, filters, pages,
 customers' public-only searches, purges, refused input), the message-id index
-(`MessageIdStore`, skipped without it), the due index, claims and their
+(`MessageIdStore`, skipped without it), streaming every ticket
+(`stream_tickets`, and `StreamStore.iter_tickets` for a store that has it:
+each ticket once, in id order, batch sizes, writes between batches, refused
+batch sizes), the due index, claims and their
 lease, the outbox, the work queue (`TicketStore.queue`: its order, filters and
 limit) and `TicketStore.reindex`, ``count``, durability across a reopen, the
 optional `WakeupStore` capability (skipped for a store without it), and, last, a
@@ -77,6 +80,7 @@ from ._reindex import ReindexContract
 from ._requester import RequesterContract
 from ._search import MessageIdContract, SearchContract
 from ._storage import StorageContract
+from ._stream import StreamContract
 from ._wakeup import WakeupContract
 
 __all__ = [
@@ -95,13 +99,14 @@ __all__ = [
 # One base class per capability, each in its own module. pytest runs inherited tests
 # base classes first (reverse MRO), so they are listed from the last to run to the first:
 # basic storage, the requester index, due index and claims, queue, reindex, outbox,
-# lists and counts, message ids, search, durability, wake-ups, state machine.
+# lists and counts, streams, message ids, search, durability, wake-ups, state machine.
 class StoreContract(
     AgreementContract,
     WakeupContract,
     DurabilityContract,
     SearchContract,
     MessageIdContract,
+    StreamContract,
     ListContract,
     OutboxContract,
     ReindexContract,
