@@ -146,9 +146,9 @@ def scrub_copies(
     events written after the merge by one of ``customers`` (the purged ticket's
     customer ids: their replies redirected to the target) are scrubbed whole,
     as `scrub_event` does. ``person`` (the purged ticket's requester) is
-    removed from the participants recorded by the merges that carried
-    ``source`` (not from another merge's: the same person's other ticket,
-    merged here too, still makes them a participant).
+    removed from the participants recorded by the merge of ``source`` itself
+    (not from another merge's: the same person's other ticket, merged here too
+    or carrying ``source`` on down a chain, still makes them a participant).
 
     Returns:
         The timeline, and whether anything changed.
@@ -169,11 +169,10 @@ def scrub_copies(
             if whole or scrubbed != tuple(messages):
                 after_merge = True
                 data["messages"] = scrubbed
-            # Only merges that carried the purged ticket (itself, or copies of its
-            # messages down a chain): another merge's record of the same person
-            # (their other ticket, merged here too) is not the purged ticket's.
-            carried = whole or scrubbed != tuple(messages)
-            if carried and person is not None and data.get("participants"):
+            # Only the purged ticket's own merge: another merge's record of the
+            # same person is not the purged ticket's (their other ticket, merged
+            # here too; or, down a chain, a ticket of theirs that carried it on).
+            if whole and person is not None and data.get("participants"):
                 data["participants"] = [
                     p for p in data["participants"] if not same_person(person, _requester(p))
                 ]

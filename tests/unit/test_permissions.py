@@ -513,3 +513,20 @@ def test_purging_one_of_two_merged_tickets_of_a_customer_keeps_them_a_participan
     assert ["yan@example.org"] == [p.email for p in desk.get(target.id).participants]
     landed = desk.customer_reply(second.id, "still printing nothing")
     assert (target.id, "still printing nothing") == (landed.id, landed.messages[-1].body)
+
+
+def test_purging_a_ticket_merged_down_a_chain_keeps_the_carrier_s_requester() -> None:
+    """Yan's first ticket merged into his second, that one into Ann's; purging the
+    first leaves Yan a participant of Ann's ticket through his second one."""
+    desk = _desk()
+    yan = Requester(name="Yan", email="yan@example.org")
+    first = desk.open_ticket(subject="Printer", requester=yan)
+    desk.customer_reply(first.id, "it jams")
+    second = desk.open_ticket(subject="Printer again", requester=yan)
+    desk.merge(first.id, second.id, by="bob")
+    ann = desk.open_ticket(subject="Printers", requester=ANN)
+    desk.merge(second.id, ann.id, allow_other_requester=True, by="bob")
+    desk.purge(first.id, by=ADMIN)
+    assert ["yan@example.org"] == [p.email for p in desk.get(ann.id).participants]
+    landed = desk.customer_reply(second.id, "still jammed")
+    assert (ann.id, "still jammed") == (landed.id, landed.messages[-1].body)
