@@ -185,6 +185,32 @@ def notify_many_params(changes: Sequence[Change]) -> tuple[str, bool, datetime |
     return wake_payload(due, outbox), outbox, due
 
 
+def pool_params(kind: str, conninfo: str, min_size: int, max_size: int) -> dict[str, str]:
+    """The parameters of ``conninfo``, with the pool sizes checked (the sync and async store's).
+
+    Raises:
+        StoreError: the sizes are invalid, or libpq cannot parse ``conninfo``
+            (``kind`` names the store in the message).
+    """
+    import psycopg  # noqa: PLC0415 - loaded by the store's constructor already
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+    if not 0 <= min_size <= max_size or max_size < 1:
+        raise StoreError(
+            f"{kind}: need 0 <= min_size <= max_size and max_size >= 1, "
+            f"got min_size={min_size}, max_size={max_size}"
+        )
+    try:
+        return {k: str(v) for k, v in conninfo_to_dict(conninfo).items()}
+    except psycopg.Error:
+        # libpq's message quotes the text around the fault, which may be the
+        # password: say what is wrong without it, and chain nothing.
+        raise StoreError(
+            f"{kind}: the connection string is malformed (libpq cannot parse it; "
+            "write 'postgresql://user:password@host:port/dbname' or 'key=value' pairs)"
+        ) from None
+
+
 def search_config_name(value: object) -> str:
     """``value``, checked to be a text-search configuration's name."""
     if not isinstance(value, str) or not _CONFIG_NAME.fullmatch(value):
@@ -659,24 +685,10 @@ class PostgresStore(_Rows):
         self._config = search_config_name(search_config)
         try:
             import psycopg  # noqa: PLC0415 - the postgres extra is optional
-            from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
             from psycopg_pool import ConnectionPool  # noqa: PLC0415
         except ImportError as exc:
             raise _driver_missing(exc) from exc
-        if not 0 <= min_size <= max_size or max_size < 1:
-            raise StoreError(
-                f"PostgresStore: need 0 <= min_size <= max_size and max_size >= 1, "
-                f"got min_size={min_size}, max_size={max_size}"
-            )
-        try:
-            params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items()}
-        except psycopg.Error:
-            # libpq's message quotes the text around the fault, which may be the
-            # password: say what is wrong without it, and chain nothing.
-            raise StoreError(
-                "PostgresStore: the connection string is malformed (libpq cannot parse it; "
-                "write 'postgresql://user:password@host:port/dbname' or 'key=value' pairs)"
-            ) from None
+        params = pool_params("PostgresStore", conninfo, min_size, max_size)
         self._where = f"PostgreSQL store {_describe(params)}"
         self._timeout = timeout
         self._connect: Callable[[], _Connection] | None = None  # the pool's, not the host's

@@ -40,6 +40,7 @@ from ._postgres import (
     _summary_row,
     _write,
     notify_many_params,
+    pool_params,
     search_config_name,
     store_errors,
 )
@@ -125,24 +126,11 @@ class AsyncPostgresStore(_Rows):
     ) -> None:
         self._config = search_config_name(search_config)
         try:
-            import psycopg  # noqa: PLC0415 - the postgres extra is optional
-            from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+            import psycopg  # noqa: PLC0415, F401 - the postgres extra is optional
             from psycopg_pool import AsyncConnectionPool  # noqa: PLC0415, F401
         except ImportError as exc:
             raise _driver_missing(exc) from exc
-        if not 0 <= min_size <= max_size or max_size < 1:
-            raise StoreError(
-                f"AsyncPostgresStore: need 0 <= min_size <= max_size and max_size >= 1, "
-                f"got min_size={min_size}, max_size={max_size}"
-            )
-        try:
-            params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items()}
-        except psycopg.Error:
-            # As PostgresStore: libpq's message may quote the password.
-            raise StoreError(
-                "AsyncPostgresStore: the connection string is malformed (libpq cannot parse "
-                "it; write 'postgresql://user:password@host:port/dbname' or 'key=value' pairs)"
-            ) from None
+        params = pool_params("AsyncPostgresStore", conninfo, min_size, max_size)
         self._where = f"PostgreSQL store {_describe(params)}"
         self._conninfo = conninfo
         self._timeout = timeout
